@@ -1,0 +1,509 @@
+/* conf.c - the configuration machinery: file and command-line parsing,
+ * defaults, help, sample config and man page, all from conf_schema. */
+#include "util/conf.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "turnpike/err.h"
+#include "util/log.h"
+
+#define FIELD(c, o, T) ((T *)((char *)(c) + (o)->off))
+
+const struct conf_opt *conf_opt_find(const char *name)
+{
+	for (const struct conf_opt *o = conf_schema; o->name; o++)
+		if (!strcmp(o->name, name))
+			return o;
+	return NULL;
+}
+
+static void list_clear(struct conf_list *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		free(l->v[i]);
+	free(l->v);
+	l->v = NULL;
+	l->n = 0;
+}
+
+static int list_add(struct conf_list *l, const char *val)
+{
+	char **v = realloc(l->v, (l->n + 1) * sizeof(*v));
+	if (!v)
+		return TP_ENOMEM;
+	l->v = v;
+	if (!(v[l->n] = strdup(val)))
+		return TP_ENOMEM;
+	l->n++;
+	return 0;
+}
+
+static int parse_bool(const char *val, bool *out)
+{
+	static const char *const yes[] = { "1", "yes", "true", "on" };
+	static const char *const no[] = { "0", "no", "false", "off" };
+
+	if (!val) {
+		*out = true;
+		return 0;
+	}
+	for (size_t i = 0; i < 4; i++) {
+		if (!strcasecmp(val, yes[i])) {
+			*out = true;
+			return 0;
+		}
+		if (!strcasecmp(val, no[i])) {
+			*out = false;
+			return 0;
+		}
+	}
+	return TP_EINVAL;
+}
+
+/* Checks and stores one value. */
+static int set_value(struct conf *c, const struct conf_opt *o, const char *val,
+		     char *err, size_t errlen)
+{
+	if (o->type != CONF_BOOL && !val) {
+		snprintf(err, errlen, "%s needs a value", o->name);
+		return TP_EINVAL;
+	}
+	if (o->check && val && o->check(val, err, errlen) != 0)
+		return TP_EINVAL;
+	switch (o->type) {
+	case CONF_BOOL:
+		if (parse_bool(val, FIELD(c, o, bool)) != 0) {
+			snprintf(err, errlen, "%s: '%s' is not a boolean", o->name, val);
+			return TP_EINVAL;
+		}
+		return 0;
+	case CONF_INT: {
+		char *end;
+		errno = 0;
+		long v = strtol(val, &end, 10);
+		if (errno || end == val || *end != '\0' || v < o->min || v > o->max) {
+			snprintf(err, errlen, "%s: '%s' is not a number from %ld to %ld",
+				 o->name, val, o->min, o->max);
+			return TP_EINVAL;
+		}
+		*FIELD(c, o, long) = v;
+		return 0;
+	}
+	case CONF_STR: {
+		char *s = strdup(val), **slot = FIELD(c, o, char *);
+		if (!s)
+			return TP_ENOMEM;
+		free(*slot);
+		*slot = s;
+		return 0;
+	}
+	case CONF_LIST:
+		return list_add(FIELD(c, o, struct conf_list), val);
+	}
+	return TP_EINVAL;
+}
+
+int conf_init(struct conf *c)
+{
+	char err[256];
+
+	memset(c, 0, sizeof(*c));
+	for (const struct conf_opt *o = conf_schema; o->name; o++) {
+		if (!o->def)
+			continue;
+		int rc = set_value(c, o, o->def, err, sizeof(err));
+		if (rc != 0)
+			return rc;
+	}
+	return 0;
+}
+
+void conf_cleanup(struct conf *c)
+{
+	for (const struct conf_opt *o = conf_schema; o->name; o++) {
+		if (o->type == CONF_STR) {
+			free(*FIELD(c, o, char *));
+			*FIELD(c, o, char *) = NULL;
+		} else if (o->type == CONF_LIST) {
+			list_clear(FIELD(c, o, struct conf_list));
+		}
+	}
+	free(c->config_path);
+	c->config_path = NULL;
+}
+
+int conf_set(struct conf *c, const char *name, const char *val, char *err,
+	     size_t errlen)
+{
+	const struct conf_opt *o = conf_opt_find(name);
+
+	if (!o) {
+		snprintf(err, errlen, "unknown option '%s'", name);
+		return TP_EINVAL;
+	}
+	return set_value(c, o, val, err, errlen);
+}
+
+static char *trim(char *s)
+{
+	char *e;
+
+	while (*s == ' ' || *s == '\t')
+		s++;
+	e = s + strlen(s);
+	while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r' || e[-1] == '\n'))
+		*--e = '\0';
+	return s;
+}
+
+int conf_load_file(struct conf *c, const char *path, char *err, size_t errlen)
+{
+	char line[4096], why[256];
+	unsigned lineno = 0;
+	int rc = 0;
+	FILE *f = fopen(path, "r");
+
+	if (!f) {
+		snprintf(err, errlen, "cannot open %s: %s", path, strerror(errno));
+		return TP_ESYS;
+	}
+	while (fgets(line, sizeof(line), f)) {
+		char *key, *val = NULL, *sep;
+		size_t n = strlen(line);
+
+		lineno++;
+		if (n == sizeof(line) - 1 && line[n - 1] != '\n') {
+			snprintf(err, errlen, "%s:%u: line too long", path, lineno);
+			rc = TP_EINVAL;
+			goto out;
+		}
+		key = trim(line);
+		if (*key == '\0' || *key == '#')
+			continue;
+		sep = key + strcspn(key, "= \t");
+		if (*sep) {
+			bool eq = *sep == '=';
+			*sep++ = '\0';
+			val = trim(sep);
+			if (!eq && *val == '=')
+				val = trim(val + 1);
+			/* Strip one pair of matching quotes. */
+			n = strlen(val);
+			if (n >= 2 && (val[0] == '"' || val[0] == '\'') && val[n - 1] == val[0]) {
+				val[n - 1] = '\0';
+				val++;
+			}
+			if (*val == '\0' && !eq)
+				val = NULL;
+		}
+		if (!key[0]) {
+			snprintf(err, errlen, "%s:%u: missing option name", path, lineno);
+			rc = TP_EINVAL;
+			goto out;
+		}
+		rc = conf_set(c, key, val, why, sizeof(why));
+		if (rc != 0) {
+			snprintf(err, errlen, "%s:%u: %s", path, lineno, why);
+			goto out;
+		}
+	}
+	if (ferror(f)) {
+		snprintf(err, errlen, "%s: read error", path);
+		rc = TP_ESYS;
+	}
+out:
+	fclose(f);
+	return rc;
+}
+
+int conf_parse_args(struct conf *c, int argc, char **argv,
+		    const char *default_path, enum conf_action *action,
+		    char *err, size_t errlen)
+{
+	const char *path = NULL;
+	bool explicit_path = false;
+	int rc;
+
+	*action = CONF_RUN;
+	/* Pass 1: actions and the config file. */
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+			*action = CONF_HELP;
+			return 0;
+		}
+		if (!strcmp(a, "-V") || !strcmp(a, "--version")) {
+			*action = CONF_VERSION;
+			return 0;
+		}
+		if (!strcmp(a, "--print-config")) {
+			*action = CONF_PRINT_SAMPLE;
+			return 0;
+		}
+		if (!strcmp(a, "--print-man")) {
+			*action = CONF_PRINT_MAN;
+			return 0;
+		}
+		if (!strcmp(a, "-c") || !strcmp(a, "--config") || !strcmp(a, "--check-config")) {
+			if (i + 1 >= argc) {
+				snprintf(err, errlen, "%s needs a file name", a);
+				return TP_EINVAL;
+			}
+			if (!strcmp(a, "--check-config"))
+				*action = CONF_CHECK;
+			path = argv[++i];
+			explicit_path = true;
+		} else if (!strncmp(a, "--config=", 9)) {
+			path = a + 9;
+			explicit_path = true;
+		}
+	}
+	if (!path)
+		path = default_path;
+	if (path) {
+		rc = conf_load_file(c, path, err, errlen);
+		if (rc == TP_ESYS && !explicit_path) {
+			/* The default file is optional. */
+			rc = 0;
+		} else if (rc != 0) {
+			return rc;
+		} else if (!(c->config_path = strdup(path))) {
+			return TP_ENOMEM;
+		}
+	}
+	/* Pass 2: options override the file. A list given on the command line
+	 * replaces the file's list. */
+	bool list_seen[64] = { false };
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		char name[128];
+		const char *val = NULL, *eq;
+		const struct conf_opt *o;
+
+		if (!strcmp(a, "-c") || !strcmp(a, "--config") || !strcmp(a, "--check-config")) {
+			i++;
+			continue;
+		}
+		if (!strncmp(a, "--config=", 9))
+			continue;
+		if (strncmp(a, "--", 2) != 0) {
+			snprintf(err, errlen, "unexpected argument '%s'", a);
+			return TP_EINVAL;
+		}
+		a += 2;
+		eq = strchr(a, '=');
+		size_t n = eq ? (size_t)(eq - a) : strlen(a);
+		if (n >= sizeof(name)) {
+			snprintf(err, errlen, "option name too long");
+			return TP_EINVAL;
+		}
+		memcpy(name, a, n);
+		name[n] = '\0';
+		o = conf_opt_find(name);
+		if (!o) {
+			snprintf(err, errlen, "unknown option '--%s' (see --help)", name);
+			return TP_EINVAL;
+		}
+		if (eq) {
+			val = eq + 1;
+		} else if (o->type != CONF_BOOL) {
+			if (i + 1 >= argc) {
+				snprintf(err, errlen, "--%s needs a value", name);
+				return TP_EINVAL;
+			}
+			val = argv[++i];
+		}
+		size_t idx = (size_t)(o - conf_schema);
+		if (o->type == CONF_LIST && idx < 64 && !list_seen[idx]) {
+			list_clear(FIELD(c, o, struct conf_list));
+			list_seen[idx] = true;
+		}
+		rc = set_value(c, o, val, err, errlen);
+		if (rc != 0)
+			return rc;
+	}
+	return conf_validate(c, err, errlen);
+}
+
+static const char *type_arg(const struct conf_opt *o)
+{
+	if (o->arg)
+		return o->arg;
+	return o->type == CONF_BOOL ? NULL : "VALUE";
+}
+
+/* Writes text wrapped at `width` columns, each line prefixed. */
+static void wrap(FILE *f, const char *prefix, const char *text, size_t width)
+{
+	size_t col = 0;
+	const char *p = text;
+
+	while (*p) {
+		size_t w = strcspn(p, " ");
+		if (col && col + 1 + w > width) {
+			fputc('\n', f);
+			col = 0;
+		}
+		if (!col) {
+			fputs(prefix, f);
+			col = strlen(prefix);
+		} else {
+			fputc(' ', f);
+			col++;
+		}
+		fwrite(p, 1, w, f);
+		col += w;
+		p += w;
+		while (*p == ' ')
+			p++;
+	}
+	if (col)
+		fputc('\n', f);
+}
+
+void conf_print_help(FILE *f, const char *prog)
+{
+	fprintf(f,
+		"Usage: %s [-c FILE] [--option[=VALUE]]...\n"
+		"       %s --check-config FILE\n\n"
+		"  -c, --config FILE     read options from FILE (default %s)\n"
+		"      --check-config FILE  validate FILE and exit\n"
+		"      --print-config    print a sample config file with every option\n"
+		"      --print-man       print the option list in roff for the man page\n"
+		"  -h, --help            this text\n"
+		"  -V, --version         print the version\n\n"
+		"Options (also valid as key=value lines in the config file):\n",
+		prog, prog, SYSCONFDIR "/turnpike/turnpike.conf");
+	for (const struct conf_opt *o = conf_schema; o->name; o++) {
+		const char *arg = type_arg(o);
+		fprintf(f, "  --%s%s%s\n", o->name, arg ? "=" : "", arg ? arg : "");
+		wrap(f, "        ", o->help, 78);
+		if (o->def && o->type != CONF_BOOL)
+			fprintf(f, "        Default: %s.%s\n", o->def,
+				o->reloadable ? " Reloadable." : "");
+		else if (o->reloadable)
+			fprintf(f, "        Reloadable.\n");
+	}
+}
+
+void conf_print_sample(FILE *f)
+{
+	fprintf(f, "# turnpike.conf - turnpiked configuration.\n"
+		   "# Generated by 'turnpiked --print-config' from the option table;\n"
+		   "# every line below shows an option with its default, commented out.\n"
+		   "# Options marked 'reloadable' take effect on SIGHUP.\n");
+	for (const struct conf_opt *o = conf_schema; o->name; o++) {
+		fputc('\n', f);
+		wrap(f, "# ", o->help, 78);
+		if (o->type == CONF_INT)
+			fprintf(f, "# Range: %ld..%ld.%s\n", o->min, o->max,
+				o->reloadable ? " Reloadable." : "");
+		else if (o->reloadable)
+			fprintf(f, "# Reloadable.\n");
+		if (o->type == CONF_BOOL)
+			fprintf(f, "#%s\n", o->name);
+		else if (o->def)
+			fprintf(f, "#%s=%s\n", o->name, o->def);
+		else /* no default: a template, not a line to uncomment as is */
+			fprintf(f, "# %s=%s\n", o->name, type_arg(o));
+	}
+}
+
+/* roff needs backslashes and minus signs escaped; help texts never start
+ * with a dot (tests/unit/test_util_conf.c checks). */
+static void roff_text(FILE *f, const char *s)
+{
+	for (; *s; s++) {
+		if (*s == '\\')
+			fputs("\\e", f);
+		else if (*s == '-')
+			fputs("\\-", f);
+		else
+			fputc(*s, f);
+	}
+}
+
+void conf_print_man(FILE *f)
+{
+	for (const struct conf_opt *o = conf_schema; o->name; o++) {
+		const char *arg = type_arg(o);
+		fputs(".TP\n\\fB", f);
+		roff_text(f, o->name);
+		fputs("\\fR", f);
+		if (arg) {
+			fputs("=\\fI", f);
+			roff_text(f, arg);
+			fputs("\\fR", f);
+		}
+		fputc('\n', f);
+		roff_text(f, o->help);
+		if (o->def && o->type != CONF_BOOL) {
+			fputs(" Default: ", f);
+			roff_text(f, o->def);
+			fputc('.', f);
+		}
+		if (o->reloadable)
+			fputs(" Reloadable.", f);
+		fputc('\n', f);
+	}
+}
+
+int conf_reload(struct conf *cur, const struct conf *next)
+{
+	char err[256];
+	int changed = 0;
+
+	for (const struct conf_opt *o = conf_schema; o->name; o++) {
+		bool same;
+		switch (o->type) {
+		case CONF_BOOL:
+			same = *FIELD(cur, o, bool) == *FIELD(next, o, bool);
+			break;
+		case CONF_INT:
+			same = *FIELD(cur, o, long) == *FIELD(next, o, long);
+			break;
+		case CONF_STR: {
+			const char *a = *FIELD(cur, o, char *), *b = *FIELD(next, o, char *);
+			same = (!a && !b) || (a && b && !strcmp(a, b));
+			break;
+		}
+		default: {
+			const struct conf_list *a = FIELD(cur, o, struct conf_list);
+			const struct conf_list *b = FIELD(next, o, struct conf_list);
+			same = a->n == b->n;
+			for (size_t i = 0; same && i < a->n; i++)
+				same = !strcmp(a->v[i], b->v[i]);
+			break;
+		}
+		}
+		if (same)
+			continue;
+		if (!o->reloadable) {
+			log_warn("config: %s changed; it takes effect after a restart", o->name);
+			continue;
+		}
+		changed++;
+		if (o->type == CONF_BOOL)
+			*FIELD(cur, o, bool) = *FIELD(next, o, bool);
+		else if (o->type == CONF_INT)
+			*FIELD(cur, o, long) = *FIELD(next, o, long);
+		else if (o->type == CONF_STR && *FIELD(next, o, char *))
+			set_value(cur, o, *FIELD(next, o, char *), err, sizeof(err));
+		else if (o->type == CONF_STR) {
+			free(*FIELD(cur, o, char *));
+			*FIELD(cur, o, char *) = NULL;
+		}
+		else {
+			const struct conf_list *b = FIELD(next, o, struct conf_list);
+			list_clear(FIELD(cur, o, struct conf_list));
+			for (size_t i = 0; i < b->n; i++)
+				list_add(FIELD(cur, o, struct conf_list), b->v[i]);
+		}
+		log_info("config: %s reloaded", o->name);
+	}
+	return changed;
+}

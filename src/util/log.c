@@ -1,0 +1,187 @@
+/* log.c - leveled logging to stderr, a file or syslog, plus rate limiting. */
+#include "util/log.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <sys/time.h>
+
+#include "turnpike/err.h"
+
+static enum log_level log_level = LOG_LVL_INFO;
+static enum log_dest log_dest = LOG_DEST_STDERR;
+static FILE *log_file;
+static char *log_path;
+static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static const char *const level_name[] = { "error", "warning", "info", "debug" };
+
+int log_level_parse(const char *s)
+{
+	if (!strcmp(s, "err") || !strcmp(s, "error"))
+		return LOG_LVL_ERR;
+	if (!strcmp(s, "warn") || !strcmp(s, "warning"))
+		return LOG_LVL_WARN;
+	if (!strcmp(s, "info"))
+		return LOG_LVL_INFO;
+	if (!strcmp(s, "debug"))
+		return LOG_LVL_DEBUG;
+	return -1;
+}
+
+void log_set_level(enum log_level level)
+{
+	__atomic_store_n(&log_level, level, __ATOMIC_RELAXED);
+}
+
+enum log_level log_get_level(void)
+{
+	return __atomic_load_n(&log_level, __ATOMIC_RELAXED);
+}
+
+int log_open(enum log_level level, enum log_dest dest, const char *path)
+{
+	int rc = 0;
+
+	log_close();
+	log_set_level(level);
+	log_dest = dest;
+	if (dest == LOG_DEST_SYSLOG) {
+		openlog("turnpiked", LOG_PID | LOG_NDELAY, LOG_DAEMON);
+	} else if (dest == LOG_DEST_FILE && path && strcmp(path, "-") != 0) {
+		log_path = strdup(path);
+		if (!log_path)
+			return TP_ENOMEM;
+		rc = log_reopen();
+	} else {
+		log_dest = LOG_DEST_STDERR;
+	}
+	return rc;
+}
+
+int log_reopen(void)
+{
+	FILE *f, *old;
+
+	if (log_dest != LOG_DEST_FILE || !log_path)
+		return 0;
+	f = fopen(log_path, "a");
+	if (!f) {
+		log_err("cannot open log file %s: %s", log_path, strerror(errno));
+		return TP_ESYS;
+	}
+	setvbuf(f, NULL, _IOLBF, 0);
+	pthread_mutex_lock(&log_lock);
+	old = log_file;
+	log_file = f;
+	pthread_mutex_unlock(&log_lock);
+	if (old)
+		fclose(old);
+	return 0;
+}
+
+void log_close(void)
+{
+	pthread_mutex_lock(&log_lock);
+	if (log_file)
+		fclose(log_file);
+	log_file = NULL;
+	pthread_mutex_unlock(&log_lock);
+	if (log_dest == LOG_DEST_SYSLOG)
+		closelog();
+	free(log_path);
+	log_path = NULL;
+	log_dest = LOG_DEST_STDERR;
+}
+
+void log_vmsg(enum log_level level, const char *fmt, va_list ap)
+{
+	static const int syslog_prio[] = { LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG };
+	char line[1024];
+	struct timeval tv;
+	struct tm tm;
+	int n;
+
+	if (level > log_get_level())
+		return;
+	if (log_dest == LOG_DEST_SYSLOG) {
+		vsnprintf(line, sizeof(line), fmt, ap);
+		syslog(syslog_prio[level], "%s", line);
+		return;
+	}
+	gettimeofday(&tv, NULL);
+	gmtime_r(&tv.tv_sec, &tm);
+	n = snprintf(line, sizeof(line), "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ %s: ",
+		     tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+		     tm.tm_min, tm.tm_sec, (long)(tv.tv_usec / 1000), level_name[level]);
+	if (n < 0)
+		return;
+	vsnprintf(line + n, sizeof(line) - (size_t)n, fmt, ap);
+	/* One write per line keeps lines whole across threads. */
+	pthread_mutex_lock(&log_lock);
+	fprintf(log_file ? log_file : stderr, "%s\n", line);
+	pthread_mutex_unlock(&log_lock);
+}
+
+void log_msg(enum log_level level, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	log_vmsg(level, fmt, ap);
+	va_end(ap);
+}
+
+void log_rl(struct log_ratelimit *rl, enum log_level level, const char *fmt, ...)
+{
+	time_t now = time(NULL);
+	va_list ap;
+
+	if (level > log_get_level())
+		return;
+	if (now - rl->window_start >= (time_t)rl->interval) {
+		if (rl->suppressed)
+			log_msg(level, "(%u similar messages suppressed)", rl->suppressed);
+		rl->window_start = now;
+		rl->printed = 0;
+		rl->suppressed = 0;
+	}
+	if (rl->printed >= rl->burst) {
+		rl->suppressed++;
+		return;
+	}
+	rl->printed++;
+	va_start(ap, fmt);
+	log_vmsg(level, fmt, ap);
+	va_end(ap);
+}
+
+char *log_escape(char *dst, size_t cap, const void *src, size_t len)
+{
+	static const char hex[] = "0123456789abcdef";
+	const unsigned char *s = src;
+	size_t o = 0;
+
+	if (cap == 0)
+		return dst;
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = s[i];
+		if (c >= 0x20 && c < 0x7f && c != '\\') {
+			if (o + 1 >= cap)
+				break;
+			dst[o++] = (char)c;
+		} else {
+			if (o + 4 >= cap)
+				break;
+			dst[o++] = '\\';
+			dst[o++] = 'x';
+			dst[o++] = hex[c >> 4];
+			dst[o++] = hex[c & 15];
+		}
+	}
+	dst[o] = '\0';
+	return dst;
+}

@@ -1,0 +1,65 @@
+/* check.h - the unit tests' tiny harness: CHECK macros, a counter, and the
+ * closing line; each test program exits 0 only when every check passed. */
+#ifndef TURNPIKE_TESTS_CHECK_H
+#define TURNPIKE_TESTS_CHECK_H
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static unsigned check_run, check_failed;
+
+#define CHECK(cond)                                                        \
+	do {                                                               \
+		check_run++;                                               \
+		if (!(cond)) {                                             \
+			check_failed++;                                    \
+			fprintf(stderr, "%s:%d: CHECK failed: %s\n",       \
+				__FILE__, __LINE__, #cond);                \
+		}                                                          \
+	} while (0)
+
+#define CHECK_INT(a, b)                                                    \
+	do {                                                               \
+		long long check_a_ = (long long)(a), check_b_ = (long long)(b); \
+		check_run++;                                               \
+		if (check_a_ != check_b_) {                                \
+			check_failed++;                                    \
+			fprintf(stderr, "%s:%d: CHECK failed: %s == %s "   \
+				"(%lld != %lld)\n", __FILE__, __LINE__,    \
+				#a, #b, check_a_, check_b_);               \
+		}                                                          \
+	} while (0)
+
+#define CHECK_STR(a, b)                                                    \
+	do {                                                               \
+		const char *check_a_ = (a), *check_b_ = (b);               \
+		check_run++;                                               \
+		if (!check_a_ || !check_b_ || strcmp(check_a_, check_b_)) { \
+			check_failed++;                                    \
+			fprintf(stderr, "%s:%d: CHECK failed: %s == %s "   \
+				"(\"%s\" != \"%s\")\n", __FILE__, __LINE__, \
+				#a, #b, check_a_ ? check_a_ : "(null)",     \
+				check_b_ ? check_b_ : "(null)");            \
+		}                                                          \
+	} while (0)
+
+#define CHECK_MEM(a, b, n) CHECK(memcmp((a), (b), (n)) == 0)
+
+/* Prints the closing line and returns the exit status for main. */
+static inline int check_done(const char *name)
+{
+	printf("%s: %u passed, %u failed\n", name, check_run - check_failed,
+	       check_failed);
+	return check_failed ? 1 : 0;
+}
+
+/* Path of a file under the source tree (tests run from the build tree). */
+static inline const char *check_srcpath(const char *rel, char *buf, size_t cap)
+{
+	const char *top = getenv("top_srcdir");
+	snprintf(buf, cap, "%s/%s", top ? top : ".", rel);
+	return buf;
+}
+
+#endif
