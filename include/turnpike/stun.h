@@ -162,7 +162,8 @@ size_t stun_msg_peek_len(const uint8_t *buf, size_t len);
  * Parses buf[0..len) as exactly one STUN message (len must equal 20 + the
  * length field). Checks every length, attribute padding, known attributes'
  * value sizes, and FINGERPRINT when present.
- * Returns 0, or TP_ENOTSTUN, TP_ETRUNC, TP_EMALFORMED, TP_ETOOMANY,
+ * Returns 0, or TP_ENOTSTUN (shorter than a header, top bits set, length
+ * field not a multiple of 4), TP_ETRUNC, TP_EMALFORMED, TP_ETOOMANY,
  * TP_EFINGERPRINT. Unknown comprehension-required attributes are not an error:
  * they are listed in msg->unknown for the caller to answer 420.
  */
@@ -203,7 +204,8 @@ int stun_attr_get_channel(const struct stun_msg *msg, const struct stun_attr *a,
 /* REQUESTED-TRANSPORT: the protocol number (17 UDP, 6 TCP). */
 int stun_attr_get_transport(const struct stun_msg *msg, const struct stun_attr *a,
 			    uint8_t *proto);
-/* REQUESTED-ADDRESS-FAMILY / ADDITIONAL-ADDRESS-FAMILY: 0x01 v4, 0x02 v6. */
+/* REQUESTED-ADDRESS-FAMILY / ADDITIONAL-ADDRESS-FAMILY: 0x01 v4, 0x02 v6;
+ * other values are returned as they are, for the caller's 440. */
 int stun_attr_get_family(const struct stun_msg *msg, const struct stun_attr *a,
 			 uint8_t *family);
 /* EVEN-PORT: the R bit. */

@@ -12,7 +12,8 @@ size_t stun_msg_peek_len(const uint8_t *buf, size_t len)
 	wire_rd_init(&r, buf, len);
 	type = wire_rd_u16(&r);
 	mlen = wire_rd_u16(&r);
-	/* RFC 7983 §7: STUN starts with a byte of 0..3; RFC 8489 §5 length. */
+	/* RFC 7983: STUN starts with a byte of 0..3; RFC 8489 §5: the length
+	 * is a multiple of 4. */
 	if (r.err || (type & 0xc000) || (mlen & 3))
 		return 0;
 	return STUN_HEADER_LEN + (size_t)mlen;

@@ -136,11 +136,37 @@ void conf_cleanup(struct conf *c)
 	c->config_path = NULL;
 }
 
+/* coturn switches whose behaviour turnpike always has: an existing
+ * turnserver.conf keeps working, and the log says why nothing changes. */
+static const struct {
+	const char *name;
+	const char *why;
+} coturn_implied[] = {
+	{ "lt-cred-mech", "long-term credentials are always on" },
+	{ "fingerprint", "FINGERPRINT is always answered in kind" },
+	{ "no-cli", "turnpike has no telnet CLI" },
+	{ "no-multicast-peers", "multicast peers are always refused" },
+	{ "no-loopback-peers", "loopback peers are refused unless allow-loopback-peers" },
+};
+
 int conf_set(struct conf *c, const char *name, const char *val, char *err,
 	     size_t errlen)
 {
 	const struct conf_opt *o = conf_opt_find(name);
 
+	for (size_t i = 0; !o && i < sizeof(coturn_implied) / sizeof(coturn_implied[0]); i++) {
+		bool on;
+		if (strcmp(name, coturn_implied[i].name) != 0)
+			continue;
+		if (parse_bool(val, &on) != 0 || !on) {
+			snprintf(err, errlen, "%s can only be switched on: %s", name,
+				 coturn_implied[i].why);
+			return TP_EINVAL;
+		}
+		log_info("config: %s accepted for coturn compatibility: %s", name,
+			 coturn_implied[i].why);
+		return 0;
+	}
 	if (!o) {
 		snprintf(err, errlen, "unknown option '%s'", name);
 		return TP_EINVAL;

@@ -134,7 +134,7 @@ const struct conf_opt conf_schema[] = {
 	{ "nonce-secret", CONF_STR, NULL, 0, 0, false, OFF(nonce_secret), "SECRET",
 	  "Key for the stateless nonces, so servers behind one name accept each "
 	  "other's nonces. Default: a random key at each start.", NULL },
-	{ "stale-nonce", CONF_INT, "600", 30, 86400, false, OFF(stale_nonce), "SECONDS",
+	{ "stale-nonce", CONF_INT, "600", 5, 86400, false, OFF(stale_nonce), "SECONDS",
 	  "How long a nonce stays valid; after it, requests get 438 Stale Nonce and "
 	  "a fresh one.", NULL },
 	{ "denied-peer-ip", CONF_LIST, NULL, 0, 0, false, OFF(denied_peer_ip), "RANGE",
@@ -192,6 +192,10 @@ int conf_validate(const struct conf *c, char *err, size_t errlen)
 	}
 	if (c->static_auth_secret.n && !c->use_auth_secret) {
 		snprintf(err, errlen, "static-auth-secret is set but use-auth-secret is not");
+		return TP_EINVAL;
+	}
+	if (c->nonce_secret && !c->nonce_secret[0]) {
+		snprintf(err, errlen, "nonce-secret is empty: anyone could forge nonces");
 		return TP_EINVAL;
 	}
 	if (c->no_auth && (c->user.n || c->use_auth_secret)) {

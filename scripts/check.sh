@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# check.sh - install what the tests need, build, and run the whole test
+# suite (unit, fuzz corpus, system and interop tests) with warnings as
+# errors. --sanitizers: the same suite in an ASan + UBSan build.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. scripts/deps.sh
+
+dir=build
+args=(--enable-werror)
+if [ "${1:-}" = "--sanitizers" ]; then
+	dir=build-asan
+	args+=(--enable-sanitizers)
+	export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:exitcode=23
+	export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+fi
+
+apt_install $BUILD_PKGS $TEST_PKGS
+configure_build "$dir" "${args[@]}"
+make -C "$dir" -j"$(nproc)" -s
+if ! make -C "$dir" -j"$(nproc)" check; then
+	# Show what failed: automake keeps each test's output in its .log.
+	for f in $(grep -l '^FAIL\|^ERROR' "$dir"/tests/*/*.trs 2>/dev/null); do
+		echo "==== ${f%.trs}.log"
+		cat "${f%.trs}.log"
+	done
+	exit 1
+fi

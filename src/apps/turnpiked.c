@@ -1,0 +1,196 @@
+/* turnpiked.c - the TURN/STUN server daemon: configuration, signals, and the
+ * workers' lifetime. */
+#include <errno.h>
+#include <event2/event.h>
+#include <event2/thread.h>
+#include <openssl/crypto.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+
+#include "config.h"
+#include "net/net.h"
+#include "turnpike/err.h"
+#include "util/addr.h"
+#include "util/conf.h"
+#include "util/log.h"
+#include "util/rand.h"
+
+#define DEFAULT_CONFIG SYSCONFDIR "/turnpike/turnpike.conf"
+
+struct daemon {
+	struct conf conf;
+	struct server *srv;
+	struct event_base *base;
+	struct event *sig_term, *sig_int, *sig_hup;
+	int argc;
+	char **argv;
+};
+
+static void on_stop(int sig, short what, void *arg)
+{
+	struct daemon *d = arg;
+	(void)what;
+
+	log_info("signal %d: stopping", sig);
+	event_base_loopexit(d->base, NULL);
+}
+
+static void on_reload(int sig, short what, void *arg)
+{
+	struct daemon *d = arg;
+	struct conf next;
+	enum conf_action action;
+	char err[512];
+	(void)sig;
+	(void)what;
+
+	log_reopen();
+	if (conf_init(&next) != 0)
+		return;
+	if (conf_parse_args(&next, d->argc, d->argv, DEFAULT_CONFIG, &action, err,
+			    sizeof(err)) != 0) {
+		log_err("reload: %s; keeping the running configuration", err);
+	} else {
+		conf_reload(&d->conf, &next);
+		log_set_level((enum log_level)log_level_parse(d->conf.log_level));
+		log_info("configuration reloaded");
+	}
+	conf_cleanup(&next);
+}
+
+/* Thousands of TCP clients need descriptors: take the hard limit. */
+static void raise_nofile(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+			log_warn("cannot raise the open file limit: %s", strerror(errno));
+	}
+}
+
+static void log_listeners(const struct server *srv)
+{
+	char name[ADDR_STRLEN];
+
+	for (size_t i = 0; i < srv->nlisten; i++)
+		log_info("listening on %s (%s%s%s)",
+			 addr_format((const struct sockaddr *)&srv->listen[i], true,
+				     name, sizeof(name)),
+			 srv->conf->no_udp ? "" : "udp",
+			 !srv->conf->no_udp && !srv->conf->no_tcp ? ", " : "",
+			 srv->conf->no_tcp ? "" : "tcp");
+	log_info("%s %s ready with %zu worker threads", PACKAGE_NAME, PACKAGE_VERSION,
+		 srv->nworkers);
+}
+
+static int run(struct daemon *d)
+{
+	uint8_t key[16];
+	int rc = 1;
+
+	if (rand_bytes(key, sizeof(key)) != 0) {
+		log_err("the CSPRNG failed");
+		return 1;
+	}
+	addr_hash_seed(key);
+	OPENSSL_cleanse(key, sizeof(key));
+	raise_nofile();
+	signal(SIGPIPE, SIG_IGN);
+	if (evthread_use_pthreads() != 0) {
+		log_err("libevent has no pthread support");
+		return 1;
+	}
+	d->base = event_base_new();
+	if (!d->base)
+		return 1;
+	d->sig_term = evsignal_new(d->base, SIGTERM, on_stop, d);
+	d->sig_int = evsignal_new(d->base, SIGINT, on_stop, d);
+	d->sig_hup = evsignal_new(d->base, SIGHUP, on_reload, d);
+	if (!d->sig_term || !d->sig_int || !d->sig_hup ||
+	    event_add(d->sig_term, NULL) || event_add(d->sig_int, NULL) ||
+	    event_add(d->sig_hup, NULL))
+		goto out;
+	d->srv = server_new(&d->conf);
+	if (!d->srv)
+		goto out;
+	if (server_start(d->srv) != 0)
+		goto out;
+	log_listeners(d->srv);
+	event_base_dispatch(d->base);
+	server_stop(d->srv);
+	log_info("stopped");
+	rc = 0;
+out:
+	server_free(d->srv);
+	if (d->sig_term)
+		event_free(d->sig_term);
+	if (d->sig_int)
+		event_free(d->sig_int);
+	if (d->sig_hup)
+		event_free(d->sig_hup);
+	event_base_free(d->base);
+	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	struct daemon d;
+	enum conf_action action;
+	char err[512];
+	int rc = 1;
+
+	memset(&d, 0, sizeof(d));
+	d.argc = argc;
+	d.argv = argv;
+	if (conf_init(&d.conf) != 0) {
+		fprintf(stderr, "turnpiked: out of memory\n");
+		return 1;
+	}
+	if (conf_parse_args(&d.conf, argc, argv, DEFAULT_CONFIG, &action, err,
+			    sizeof(err)) != 0) {
+		fprintf(stderr, "turnpiked: %s\n", err);
+		goto out;
+	}
+	switch (action) {
+	case CONF_HELP:
+		conf_print_help(stdout, "turnpiked");
+		rc = 0;
+		goto out;
+	case CONF_VERSION:
+		printf("%s %s\n", PACKAGE_NAME, PACKAGE_VERSION);
+		rc = 0;
+		goto out;
+	case CONF_PRINT_SAMPLE:
+		conf_print_sample(stdout);
+		rc = 0;
+		goto out;
+	case CONF_PRINT_MAN:
+		conf_print_man(stdout);
+		rc = 0;
+		goto out;
+	case CONF_CHECK:
+		printf("%s: configuration OK\n", d.conf.config_path);
+		rc = 0;
+		goto out;
+	case CONF_RUN:
+		break;
+	}
+	if (log_open((enum log_level)log_level_parse(d.conf.log_level),
+		     d.conf.syslog ? LOG_DEST_SYSLOG :
+		     strcmp(d.conf.log_file, "-") ? LOG_DEST_FILE : LOG_DEST_STDERR,
+		     d.conf.log_file) != 0)
+		fprintf(stderr, "turnpiked: cannot open log file %s\n", d.conf.log_file);
+	if (d.conf.config_path)
+		log_info("configuration from %s", d.conf.config_path);
+	rc = run(&d);
+out:
+	conf_cleanup(&d.conf);
+	log_close();
+	libevent_global_shutdown();
+	return rc;
+}

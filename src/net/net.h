@@ -1,0 +1,144 @@
+/* net.h - the server's network layer: workers, their listeners and relay
+ * sockets, and the server object that owns them. Internal to turnpiked. */
+#ifndef TURNPIKE_NET_NET_H
+#define TURNPIKE_NET_NET_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/queue.h>
+#include <sys/socket.h>
+
+#include "auth/auth.h"
+#include "turn/server.h"
+#include "turn/stats.h"
+#include "util/policy.h"
+
+struct conf;
+struct event_base;
+struct event;
+struct evconnlistener;
+struct udp_io;
+struct tcp_conn;
+struct turn_quota;
+struct relay_reservations;
+
+TAILQ_HEAD(tcp_conn_list, tcp_conn);
+
+struct udp_sock {
+	int fd;
+	bool wildcard;                  /* bound to 0.0.0.0 / ::: use pktinfo */
+	struct sockaddr_storage local;  /* bound address */
+	struct event *ev;
+	struct worker *w;
+};
+
+struct tcp_listener {
+	struct evconnlistener *lev;
+	struct event *retry;            /* re-enables accepting after EMFILE */
+	struct worker *w;
+};
+
+/* A relay address: bind here, advertise `external` (external-ip). */
+struct relay_addr {
+	struct sockaddr_storage bind;
+	struct sockaddr_storage external;
+};
+
+/* One worker thread; owns everything it touches on the packet path. */
+struct worker {
+	unsigned id;
+	struct server *srv;
+	struct event_base *base;
+	pthread_t thread;
+	bool running;
+	struct turn_stats stats;
+	struct turn_ctx ctx;
+	struct turn_io io;
+	struct udp_io *io_buf;          /* listener and relay batches */
+	struct udp_sock *udp;
+	size_t nudp;
+	struct tcp_listener *tcp;
+	size_t ntcp;
+	struct tcp_conn_list conns;
+	size_t tcp_max;
+	const struct timeval *idle_tv;  /* libevent common timeout */
+	struct event *tick;             /* once a second: expire allocations */
+	unsigned relay_rr[2];           /* round robin over relay addresses */
+};
+
+/* Everything the workers share, read-only once they run (the quota and
+ * reservation tables lock inside). */
+struct server {
+	const struct conf *conf;
+	struct turn_server_cfg turn_cfg;
+	struct sockaddr_storage *listen;
+	size_t nlisten;
+	struct relay_addr *relay[2];    /* [0] IPv4, [1] IPv6 */
+	size_t nrelay[2];
+	struct auth_store *store;
+	struct auth_nonce_key nonce_key;
+	struct peer_policy policy;
+	struct turn_quota *quota;
+	struct relay_reservations *reservations;
+	struct worker *workers;
+	size_t nworkers;
+};
+
+/* Creates the workers and binds every listener (errors are logged).
+ * Returns NULL on failure. */
+struct server *server_new(const struct conf *conf);
+/* Starts the worker threads. Returns 0 or TP_ESYS. */
+int server_start(struct server *srv);
+/* Asks every worker to stop and joins them. Safe to call twice. */
+void server_stop(struct server *srv);
+void server_free(struct server *srv);
+/* Sums all workers' counters into out. */
+void server_stats(const struct server *srv, struct turn_stats *out);
+
+/* setup.c: what server_new derives from the configuration. */
+int setup_relay_addrs(struct server *srv);
+int setup_auth(struct server *srv);
+int setup_policy(struct server *srv);
+
+/* sock.c: listening sockets (non-blocking, SO_REUSEPORT, V6ONLY for v6).
+ * sock_probe_free: 0 when no other process holds the address and port. */
+int sock_probe_free(const struct sockaddr *sa, int type);
+int sock_udp_listen(const struct sockaddr *sa, bool *wildcard);
+int sock_tcp_listen(const struct sockaddr *sa);
+
+/* udp.c: the listener path and the batches shared with relays. */
+struct udp_io *udp_io_new(void);
+void udp_io_free(struct udp_io *io);
+void udp_read_cb(int fd, short what, void *arg);
+/* Queues a datagram from a relay socket to a peer (flushed per batch). */
+void udp_queue_peer(struct worker *w, int fd, const struct sockaddr *peer,
+		    const uint8_t *data, size_t len);
+void udp_flush_peer(struct worker *w);
+/* Sends msg to a UDP client of allocation a (batched per relay read). */
+void udp_queue_client(struct worker *w, struct turn_alloc *a, uint8_t *msg, size_t len);
+void udp_flush_client(struct worker *w);
+/* Updates the worker's clock in its turn_ctx (cheap coarse clocks). */
+void worker_clock(struct worker *w);
+
+/* relay.c: relay sockets, one per allocation. */
+struct relay_reservations *relay_reservations_new(void);
+void relay_reservations_free(struct relay_reservations *r);
+int relay_open(void *env, struct turn_alloc *a, int family, bool dont_fragment, bool even,
+	       bool reserve, uint64_t *token, bool use_token);
+void relay_close(void *env, struct turn_alloc *a);
+void relay_send_peer(void *env, struct turn_alloc *a, const struct sockaddr *peer,
+		     const uint8_t *data, size_t len);
+void relay_read_cb(int fd, short what, void *arg);
+
+/* tcp.c */
+void tcp_accept_cb(struct evconnlistener *lev, int fd, struct sockaddr *sa, int salen,
+		   void *arg);
+void tcp_accept_error_cb(struct evconnlistener *lev, void *arg);
+void tcp_retry_cb(int fd, short what, void *arg);
+void tcp_conn_free_all(struct worker *w);
+/* Writes a message to a TCP client; drops it (counted) when the client
+ * does not read. */
+void tcp_send_client(struct tcp_conn *c, const uint8_t *msg, size_t len);
+
+#endif

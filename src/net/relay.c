@@ -1,0 +1,328 @@
+/* relay.c - relay sockets (RFC 8656 §7.2, §14): one UDP socket per
+ * allocation on a random port from the CSPRNG, EVEN-PORT with reservations
+ * shared by all workers, DONT-FRAGMENT, and the peer → client read path. */
+#include <errno.h>
+#include <event2/event.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "net/net.h"
+#include "net/udp_int.h"
+#include "turnpike/err.h"
+#include "util/addr.h"
+#include "util/conf.h"
+#include "util/log.h"
+#include "util/rand.h"
+
+#define RELAY_TRIES 64           /* random ports tried before giving up */
+#define RESERVATION_MS 30000     /* RFC 8656 §7.2: about 30 s */
+#define MAX_RESERVATIONS 4096
+
+struct relay_sock {
+	int fd;
+	struct event *ev;
+	struct worker *w;
+	struct turn_alloc *a;
+};
+
+struct reservation {
+	uint64_t token;
+	uint64_t expiry_ms;
+	int fd;
+	struct sockaddr_storage addr;
+};
+
+/* Ports held for the odd half of an EVEN-PORT pair; any worker may claim
+ * one, so a lock guards it (Allocate only, never the packet path). */
+struct relay_reservations {
+	pthread_mutex_t lock;
+	struct reservation r[MAX_RESERVATIONS];
+	size_t n;
+};
+
+struct relay_reservations *relay_reservations_new(void)
+{
+	struct relay_reservations *r = calloc(1, sizeof(*r));
+
+	if (r)
+		pthread_mutex_init(&r->lock, NULL);
+	return r;
+}
+
+void relay_reservations_free(struct relay_reservations *r)
+{
+	if (!r)
+		return;
+	for (size_t i = 0; i < r->n; i++)
+		close(r->r[i].fd);
+	pthread_mutex_destroy(&r->lock);
+	free(r);
+}
+
+/* Under the lock: closes reservations nobody claimed in time. */
+static void reservations_sweep(struct relay_reservations *r, uint64_t now_ms)
+{
+	for (size_t i = 0; i < r->n;) {
+		if (r->r[i].expiry_ms <= now_ms) {
+			close(r->r[i].fd);
+			r->r[i] = r->r[--r->n];
+		} else {
+			i++;
+		}
+	}
+}
+
+static int reservation_put(struct relay_reservations *r, int fd, const struct sockaddr *sa,
+			   uint64_t now_ms, uint64_t *token)
+{
+	int rc = 0;
+
+	pthread_mutex_lock(&r->lock);
+	reservations_sweep(r, now_ms);
+	if (r->n == MAX_RESERVATIONS || rand_bytes(token, sizeof(*token)) != 0) {
+		rc = TP_EAGAIN;
+	} else {
+		struct reservation *res = &r->r[r->n++];
+		res->token = *token;
+		res->expiry_ms = now_ms + RESERVATION_MS;
+		res->fd = fd;
+		memcpy(&res->addr, sa, addr_len(sa));
+	}
+	pthread_mutex_unlock(&r->lock);
+	return rc;
+}
+
+static int reservation_take(struct relay_reservations *r, uint64_t token, uint64_t now_ms,
+			    struct sockaddr_storage *sa)
+{
+	int fd = -1;
+
+	pthread_mutex_lock(&r->lock);
+	reservations_sweep(r, now_ms);
+	for (size_t i = 0; i < r->n; i++) {
+		if (r->r[i].token == token) {
+			fd = r->r[i].fd;
+			memcpy(sa, &r->r[i].addr, sizeof(*sa));
+			r->r[i] = r->r[--r->n];
+			break;
+		}
+	}
+	pthread_mutex_unlock(&r->lock);
+	return fd;
+}
+
+/* Binds a UDP socket on addr:port. Returns the fd or -1 (errno set). */
+static int bind_port(const struct sockaddr_storage *addr, uint16_t port)
+{
+	struct sockaddr_storage sa = *addr;
+	int fd = socket(sa.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0), one = 1;
+
+	if (fd < 0)
+		return -1;
+	if (sa.ss_family == AF_INET6)
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+	addr_set_port((struct sockaddr *)&sa, port);
+	if (bind(fd, (struct sockaddr *)&sa, addr_len((struct sockaddr *)&sa)) != 0) {
+		int e = errno;
+		close(fd);
+		errno = e;
+		return -1;
+	}
+	return fd;
+}
+
+/* Picks a random free port from [min-port, max-port]: an even one when
+ * asked, and with reserve the odd one above it too. */
+static int pick_port(const struct conf *conf, const struct sockaddr_storage *addr, bool even,
+		     bool reserve, int *odd_fd, uint16_t *port)
+{
+	uint32_t first = (uint32_t)conf->min_port, last = (uint32_t)conf->max_port;
+	uint32_t step = even ? 2 : 1, r;
+
+	if (even)
+		first = (first + 1) & ~1u;
+	if (reserve)
+		last--;
+	if (first > last)
+		return -1;
+	for (int i = 0; i < RELAY_TRIES; i++) {
+		int fd;
+
+		if (rand_uniform((last - first) / step + 1, &r) != 0)
+			return -1;
+		*port = (uint16_t)(first + r * step);
+		fd = bind_port(addr, *port);
+		if (fd < 0)
+			continue;
+		if (reserve) {
+			*odd_fd = bind_port(addr, (uint16_t)(*port + 1));
+			if (*odd_fd < 0) {
+				close(fd);
+				continue;
+			}
+		}
+		return fd;
+	}
+	return -1;
+}
+
+int relay_open(void *env, struct turn_alloc *a, int family, bool dont_fragment, bool even,
+	       bool reserve, uint64_t *token, bool use_token)
+{
+	struct worker *w = env;
+	struct server *srv = w->srv;
+	int fi = family == AF_INET6, fd = -1, odd_fd = -1, one = 1, rc;
+	struct relay_sock *rs = NULL;
+	struct sockaddr_storage bound;
+	const struct relay_addr *ra;
+	uint16_t port = 0;
+
+	if (srv->nrelay[fi] == 0)
+		return TP_EINVAL;
+	ra = &srv->relay[fi][w->relay_rr[fi]++ % srv->nrelay[fi]];
+	if (use_token) {
+		fd = reservation_take(srv->reservations, *token, w->ctx.now_ms, &bound);
+		if (fd < 0)
+			return TP_ENOTFOUND;
+		/* The advertised address is the external one for its bind IP. */
+		for (size_t i = 0; i < srv->nrelay[fi]; i++)
+			if (addr_equal_ip((struct sockaddr *)&srv->relay[fi][i].bind,
+					  (struct sockaddr *)&bound))
+				ra = &srv->relay[fi][i];
+		port = addr_port((struct sockaddr *)&bound);
+	} else {
+		fd = pick_port(srv->conf, &ra->bind, even, reserve, &odd_fd, &port);
+		if (fd < 0)
+			return TP_EAGAIN;
+	}
+	if (dont_fragment) {
+		/* RFC 8656 §14: set DF on what we send to peers. */
+		int pmtu = IP_PMTUDISC_DO;
+		if (family == AF_INET)
+			setsockopt(fd, IPPROTO_IP, IP_MTU_DISCOVER, &pmtu, sizeof(pmtu));
+		else
+			setsockopt(fd, IPPROTO_IPV6, IPV6_DONTFRAG, &one, sizeof(one));
+	}
+	rs = calloc(1, sizeof(*rs));
+	if (!rs) {
+		rc = TP_ENOMEM;
+		goto fail;
+	}
+	rs->fd = fd;
+	rs->w = w;
+	rs->a = a;
+	rs->ev = event_new(w->base, fd, EV_READ | EV_PERSIST, relay_read_cb, rs);
+	if (!rs->ev || event_add(rs->ev, NULL) != 0) {
+		rc = TP_ENOMEM;
+		goto fail;
+	}
+	if (reserve) {
+		memcpy(&bound, &ra->bind, sizeof(bound));
+		addr_set_port((struct sockaddr *)&bound, (uint16_t)(port + 1));
+		if (reservation_put(srv->reservations, odd_fd, (struct sockaddr *)&bound,
+				    w->ctx.now_ms, token) != 0) {
+			rc = TP_EAGAIN;
+			goto fail;
+		}
+		odd_fd = -1;
+	}
+	memcpy(&a->relayed, &ra->external, sizeof(a->relayed));
+	addr_set_port((struct sockaddr *)&a->relayed, port);
+	a->relay = rs;
+	return 0;
+fail:
+	if (rs && rs->ev)
+		event_free(rs->ev);
+	free(rs);
+	close(fd);
+	if (odd_fd >= 0)
+		close(odd_fd);
+	return rc;
+}
+
+void relay_close(void *env, struct turn_alloc *a)
+{
+	struct relay_sock *rs = a->relay;
+	(void)env;
+
+	if (!rs)
+		return;
+	event_free(rs->ev);
+	close(rs->fd);
+	free(rs);
+	a->relay = NULL;
+}
+
+void relay_send_peer(void *env, struct turn_alloc *a, const struct sockaddr *peer,
+		     const uint8_t *data, size_t len)
+{
+	struct worker *w = env;
+	struct relay_sock *rs = a->relay;
+
+	if (a->transport == TP_UDP) {
+		udp_queue_peer(w, rs->fd, peer, data, len);
+		return;
+	}
+	/* Stream clients: the data sits in a buffer about to be drained. */
+	if (sendto(rs->fd, data, len, MSG_DONTWAIT, peer, addr_len(peer)) < 0)
+		STAT_INC(w->stats.drops[DROP_SEND_FAILED]);
+	else {
+		STAT_INC(w->stats.tx_msgs[TP_UDP]);
+		STAT_ADD(w->stats.tx_bytes[TP_UDP], len);
+	}
+}
+
+void relay_read_cb(int fd, short what, void *arg)
+{
+	struct relay_sock *rs = arg;
+	struct worker *w = rs->w;
+	struct udp_io *io = w->io_buf;
+	struct turn_alloc *a = rs->a;
+	bool stream = a->transport != TP_UDP;
+	(void)what;
+
+	worker_clock(w);
+	for (int round = 0; round < UDP_ROUNDS; round++) {
+		int n;
+
+		for (int i = 0; i < UDP_BATCH; i++) {
+			io->rrx_iov[i].iov_base = io->rrx_buf[i] + TURN_HEADROOM;
+			io->rrx_iov[i].iov_len = UDP_RX_SLOT - TURN_HEADROOM - 4;
+			io->rrx[i].msg_hdr.msg_iov = &io->rrx_iov[i];
+			io->rrx[i].msg_hdr.msg_iovlen = 1;
+			io->rrx[i].msg_hdr.msg_name = &io->rrx_addr[i];
+			io->rrx[i].msg_hdr.msg_namelen = sizeof(io->rrx_addr[i]);
+			io->rrx[i].msg_hdr.msg_control = NULL;
+			io->rrx[i].msg_hdr.msg_controllen = 0;
+			io->rrx[i].msg_hdr.msg_flags = 0;
+		}
+		n = recvmmsg(fd, io->rrx, UDP_BATCH, MSG_DONTWAIT, NULL);
+		if (n <= 0)
+			break;
+		for (int i = 0; i < n; i++) {
+			uint8_t *msg;
+			size_t len;
+
+			if (io->rrx[i].msg_hdr.msg_flags & MSG_TRUNC) {
+				STAT_INC(w->stats.drops[DROP_OVERSIZE]);
+				continue;
+			}
+			len = turn_peer_data(&w->ctx, a, (struct sockaddr *)&io->rrx_addr[i],
+					     io->rrx_buf[i] + TURN_HEADROOM, io->rrx[i].msg_len,
+					     stream, &msg);
+			if (!len)
+				continue;
+			if (stream)
+				tcp_send_client(a->conn, msg, len);
+			else
+				udp_queue_client(w, a, msg, len);
+		}
+		udp_flush_client(w);
+		if (n < UDP_BATCH)
+			break;
+	}
+}

@@ -1,0 +1,274 @@
+/* server.c - the server object: resolves the listen addresses, creates one
+ * worker per thread with its own SO_REUSEPORT sockets, runs and stops them. */
+#include <errno.h>
+#include <openssl/crypto.h>
+#include <event2/event.h>
+#include <event2/listener.h>
+#include <event2/thread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "net/net.h"
+#include "turnpike/err.h"
+#include "util/addr.h"
+#include "util/conf.h"
+#include "util/log.h"
+#include "turn/quota.h"
+#include "net/udp_int.h"
+
+static int resolve_listen(struct server *srv, const struct conf *conf)
+{
+	static const char *const wildcards[] = { "0.0.0.0", "::" };
+	const char *const *ips = (const char *const *)conf->listening_ip.v;
+	size_t n = conf->listening_ip.n;
+
+	if (n == 0) {
+		ips = wildcards;
+		n = 2;
+	}
+	srv->listen = calloc(n, sizeof(*srv->listen));
+	if (!srv->listen)
+		return TP_ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		if (addr_parse(ips[i], (uint16_t)conf->listening_port, &srv->listen[i]) != 0) {
+			log_err("listening-ip %s: not an address", ips[i]);
+			return TP_ECONFIG;
+		}
+		addr_set_port((struct sockaddr *)&srv->listen[i], (uint16_t)conf->listening_port);
+	}
+	srv->nlisten = n;
+	return 0;
+}
+
+/* The default wildcard :: is skipped quietly on hosts without IPv6. */
+static bool optional_listener(const struct server *srv, const struct sockaddr *sa)
+{
+	return srv->conf->listening_ip.n == 0 && sa->sa_family == AF_INET6 &&
+	       (errno == EAFNOSUPPORT || errno == EADDRNOTAVAIL);
+}
+
+static void tick_cb(int fd, short what, void *arg)
+{
+	struct worker *w = arg;
+	(void)fd;
+	(void)what;
+
+	worker_clock(w);
+	turn_ctx_expire(&w->ctx);
+}
+
+static int worker_init(struct server *srv, struct worker *w, unsigned id)
+{
+	const struct conf *conf = srv->conf;
+	struct timeval idle = { conf->tcp_idle_timeout, 0 }, one_s = { 1, 0 };
+
+	w->id = id;
+	w->srv = srv;
+	TAILQ_INIT(&w->conns);
+	w->io.relay_open = relay_open;
+	w->io.relay_close = relay_close;
+	w->io.send_peer = relay_send_peer;
+	w->io.env = w;
+	if (turn_ctx_init(&w->ctx, &srv->turn_cfg, &w->stats, &w->io) != 0)
+		return TP_ENOMEM;
+	worker_clock(w);
+	w->tcp_max = (size_t)conf->max_tcp_connections / srv->nworkers;
+	if (w->tcp_max == 0)
+		w->tcp_max = 1;
+	w->base = event_base_new();
+	w->io_buf = udp_io_new();
+	w->udp = calloc(srv->nlisten, sizeof(*w->udp));
+	w->tcp = calloc(srv->nlisten, sizeof(*w->tcp));
+	if (!w->base || !w->io_buf || !w->udp || !w->tcp)
+		return TP_ENOMEM;
+	w->idle_tv = event_base_init_common_timeout(w->base, &idle);
+	w->tick = event_new(w->base, -1, EV_PERSIST, tick_cb, w);
+	if (!w->tick || event_add(w->tick, &one_s) != 0)
+		return TP_ENOMEM;
+
+	for (size_t i = 0; i < srv->nlisten; i++) {
+		const struct sockaddr *sa = (const struct sockaddr *)&srv->listen[i];
+		if (!conf->no_udp) {
+			struct udp_sock *us = &w->udp[w->nudp];
+			us->fd = sock_udp_listen(sa, &us->wildcard);
+			if (us->fd < 0) {
+				if (optional_listener(srv, sa))
+					continue;
+				return TP_ESYS;
+			}
+			us->w = w;
+			memcpy(&us->local, sa, addr_len(sa));
+			w->nudp++;
+			us->ev = event_new(w->base, us->fd, EV_READ | EV_PERSIST, udp_read_cb, us);
+			if (!us->ev || event_add(us->ev, NULL) != 0)
+				return TP_ENOMEM;
+		}
+		if (!conf->no_tcp) {
+			struct tcp_listener *tl = &w->tcp[w->ntcp];
+			int fd = sock_tcp_listen(sa);
+			if (fd < 0) {
+				if (optional_listener(srv, sa))
+					continue;
+				return TP_ESYS;
+			}
+			tl->w = w;
+			tl->lev = evconnlistener_new(w->base, tcp_accept_cb, tl,
+						     LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC,
+						     -1, fd);
+			if (!tl->lev) {
+				close(fd);
+				return TP_ENOMEM;
+			}
+			w->ntcp++;
+			evconnlistener_set_error_cb(tl->lev, tcp_accept_error_cb);
+			tl->retry = evtimer_new(w->base, tcp_retry_cb, tl);
+			if (!tl->retry)
+				return TP_ENOMEM;
+		}
+	}
+	if (w->nudp + w->ntcp == 0) {
+		log_err("no listener could be opened");
+		return TP_ESYS;
+	}
+	return 0;
+}
+
+static void worker_cleanup(struct worker *w)
+{
+	if (!w->srv)
+		return;
+	/* Allocations first: they hold relay sockets and refer to conns. */
+	turn_ctx_cleanup(&w->ctx);
+	tcp_conn_free_all(w);
+	if (w->tick)
+		event_free(w->tick);
+	for (size_t i = 0; i < w->nudp; i++) {
+		if (w->udp[i].ev)
+			event_free(w->udp[i].ev);
+		close(w->udp[i].fd);
+	}
+	for (size_t i = 0; i < w->ntcp; i++) {
+		if (w->tcp[i].retry)
+			event_free(w->tcp[i].retry);
+		evconnlistener_free(w->tcp[i].lev);
+	}
+	free(w->udp);
+	free(w->tcp);
+	udp_io_free(w->io_buf);
+	if (w->base)
+		event_base_free(w->base);
+	w->srv = NULL;
+}
+
+struct server *server_new(const struct conf *conf)
+{
+	struct server *srv = calloc(1, sizeof(*srv));
+	long n = conf->relay_threads;
+
+	if (!srv)
+		return NULL;
+	srv->conf = conf;
+	srv->turn_cfg.software = !conf->no_software_attribute;
+	srv->turn_cfg.turn = true;
+	srv->turn_cfg.default_lifetime = 600;  /* RFC 8656 §7.2 */
+	srv->turn_cfg.max_lifetime = (unsigned)conf->max_allocate_lifetime;
+	srv->turn_cfg.max_perms = (unsigned)conf->max_permissions;
+	srv->turn_cfg.max_chans = (unsigned)conf->max_channels;
+	srv->turn_cfg.max_bps = (uint64_t)conf->max_bps;
+	if (resolve_listen(srv, conf) != 0 || setup_relay_addrs(srv) != 0 ||
+	    setup_auth(srv) != 0 || setup_policy(srv) != 0)
+		goto fail;
+	srv->quota = turn_quota_new((unsigned)conf->user_quota, (unsigned)conf->total_quota);
+	srv->reservations = relay_reservations_new();
+	if (!srv->quota || !srv->reservations)
+		goto fail;
+	srv->turn_cfg.quota = srv->quota;
+	if (n == 0) {
+		n = sysconf(_SC_NPROCESSORS_ONLN);
+		if (n < 1)
+			n = 1;
+	}
+	srv->nworkers = (size_t)n;
+	srv->turn_cfg.worker_bps = (uint64_t)conf->bps_capacity / srv->nworkers;
+	if (conf->bps_capacity && srv->turn_cfg.worker_bps == 0)
+		srv->turn_cfg.worker_bps = 1;
+	for (size_t i = 0; i < srv->nlisten; i++) {
+		const struct sockaddr *sa = (const struct sockaddr *)&srv->listen[i];
+		if ((!conf->no_udp && sock_probe_free(sa, SOCK_DGRAM) != 0) ||
+		    (!conf->no_tcp && sock_probe_free(sa, SOCK_STREAM) != 0))
+			goto fail;
+	}
+	srv->workers = calloc(srv->nworkers, sizeof(*srv->workers));
+	if (!srv->workers)
+		goto fail;
+	for (size_t i = 0; i < srv->nworkers; i++)
+		if (worker_init(srv, &srv->workers[i], (unsigned)i) != 0)
+			goto fail;
+	return srv;
+fail:
+	server_free(srv);
+	return NULL;
+}
+
+static void *worker_main(void *arg)
+{
+	struct worker *w = arg;
+
+	event_base_dispatch(w->base);
+	return NULL;
+}
+
+int server_start(struct server *srv)
+{
+	for (size_t i = 0; i < srv->nworkers; i++) {
+		struct worker *w = &srv->workers[i];
+		int rc = pthread_create(&w->thread, NULL, worker_main, w);
+		if (rc != 0) {
+			log_err("pthread_create: %s", strerror(rc));
+			server_stop(srv);
+			return TP_ESYS;
+		}
+		w->running = true;
+	}
+	return 0;
+}
+
+void server_stop(struct server *srv)
+{
+	for (size_t i = 0; i < srv->nworkers; i++)
+		if (srv->workers[i].running)
+			event_base_loopexit(srv->workers[i].base, NULL);
+	for (size_t i = 0; i < srv->nworkers; i++) {
+		if (srv->workers[i].running) {
+			pthread_join(srv->workers[i].thread, NULL);
+			srv->workers[i].running = false;
+		}
+	}
+}
+
+void server_free(struct server *srv)
+{
+	if (!srv)
+		return;
+	server_stop(srv);
+	for (size_t i = 0; srv->workers && i < srv->nworkers; i++)
+		worker_cleanup(&srv->workers[i]);
+	free(srv->workers);
+	free(srv->listen);
+	free(srv->relay[0]);
+	free(srv->relay[1]);
+	auth_store_free(srv->store);
+	OPENSSL_cleanse(&srv->nonce_key, sizeof(srv->nonce_key));
+	policy_cleanup(&srv->policy);
+	turn_quota_free(srv->quota);
+	relay_reservations_free(srv->reservations);
+	free(srv);
+}
+
+void server_stats(const struct server *srv, struct turn_stats *out)
+{
+	memset(out, 0, sizeof(*out));
+	for (size_t i = 0; i < srv->nworkers; i++)
+		stats_sum(out, &srv->workers[i].stats);
+}

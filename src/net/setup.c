@@ -1,0 +1,197 @@
+/* setup.c - what the server derives from its configuration before the
+ * workers start: relay addresses (with external-ip), the credential store
+ * and nonce key, and the peer policy with our own addresses in it. */
+#include <ifaddrs.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "net/net.h"
+#include "turnpike/err.h"
+#include "util/addr.h"
+#include "util/conf.h"
+#include "util/log.h"
+
+/* Host addresses usable for relaying: up, not loopback, not link-local. */
+static bool usable_host_addr(const struct ifaddrs *ifa)
+{
+	const struct sockaddr *sa = ifa->ifa_addr;
+
+	if (!sa || !(ifa->ifa_flags & IFF_UP) || (ifa->ifa_flags & IFF_LOOPBACK))
+		return false;
+	if (sa->sa_family == AF_INET)
+		return (ntohl(((const struct sockaddr_in *)sa)->sin_addr.s_addr) >> 16) != 0xa9fe;
+	if (sa->sa_family == AF_INET6) {
+		const struct in6_addr *a = &((const struct sockaddr_in6 *)sa)->sin6_addr;
+		return !IN6_IS_ADDR_LINKLOCAL(a) && !IN6_IS_ADDR_LOOPBACK(a);
+	}
+	return false;
+}
+
+static int add_relay(struct server *srv, const struct sockaddr *sa)
+{
+	int fi = sa->sa_family == AF_INET6;
+	struct relay_addr *r = realloc(srv->relay[fi], (srv->nrelay[fi] + 1) * sizeof(*r));
+
+	if (!r)
+		return TP_ENOMEM;
+	srv->relay[fi] = r;
+	r += srv->nrelay[fi]++;
+	memset(r, 0, sizeof(*r));
+	memcpy(&r->bind, sa, addr_len(sa));
+	addr_set_port((struct sockaddr *)&r->bind, 0);
+	r->external = r->bind;
+	return 0;
+}
+
+static int apply_external(struct server *srv, const char *spec)
+{
+	struct sockaddr_storage pub, priv;
+	char buf[128];
+	const char *slash = strchr(spec, '/');
+	bool matched = false;
+
+	snprintf(buf, sizeof(buf), "%.*s", slash ? (int)(slash - spec) : (int)strlen(spec), spec);
+	if (addr_parse(buf, 0, &pub) != 0 || (slash && addr_parse(slash + 1, 0, &priv) != 0))
+		return TP_ECONFIG;
+	for (int fi = 0; fi < 2; fi++) {
+		for (size_t i = 0; i < srv->nrelay[fi]; i++) {
+			struct relay_addr *r = &srv->relay[fi][i];
+			if (r->bind.ss_family != pub.ss_family)
+				continue;
+			if (slash && !addr_equal_ip((struct sockaddr *)&r->bind,
+						    (struct sockaddr *)&priv))
+				continue;
+			r->external = pub;
+			matched = true;
+		}
+	}
+	if (!matched)
+		log_warn("external-ip %s matches no relay address", spec);
+	return 0;
+}
+
+int setup_relay_addrs(struct server *srv)
+{
+	const struct conf *c = srv->conf;
+	struct sockaddr_storage ss;
+	int rc = 0;
+
+	for (size_t i = 0; i < c->relay_ip.n; i++) {
+		if (addr_parse(c->relay_ip.v[i], 0, &ss) != 0)
+			return TP_ECONFIG;
+		if ((rc = add_relay(srv, (struct sockaddr *)&ss)) != 0)
+			return rc;
+	}
+	if (c->relay_ip.n == 0) {
+		for (size_t i = 0; i < srv->nlisten; i++)
+			if (!addr_is_any((struct sockaddr *)&srv->listen[i]) &&
+			    (rc = add_relay(srv, (struct sockaddr *)&srv->listen[i])) != 0)
+				return rc;
+	}
+	if (srv->nrelay[0] + srv->nrelay[1] == 0) {
+		struct ifaddrs *ifs, *ifa;
+		if (getifaddrs(&ifs) == 0) {
+			for (ifa = ifs; ifa && rc == 0; ifa = ifa->ifa_next)
+				if (usable_host_addr(ifa))
+					rc = add_relay(srv, ifa->ifa_addr);
+			freeifaddrs(ifs);
+		}
+		if (rc)
+			return rc;
+	}
+	for (size_t i = 0; i < c->external_ip.n; i++)
+		if ((rc = apply_external(srv, c->external_ip.v[i])) != 0)
+			return rc;
+	srv->turn_cfg.relay_v4 = srv->nrelay[0] > 0;
+	srv->turn_cfg.relay_v6 = srv->nrelay[1] > 0;
+	for (int fi = 0; fi < 2; fi++) {
+		for (size_t i = 0; i < srv->nrelay[fi]; i++) {
+			char b[ADDR_STRLEN], e[ADDR_STRLEN];
+			log_info("relay address %s (advertised as %s)",
+				 addr_format((struct sockaddr *)&srv->relay[fi][i].bind, false, b,
+					     sizeof(b)),
+				 addr_format((struct sockaddr *)&srv->relay[fi][i].external, false,
+					     e, sizeof(e)));
+		}
+	}
+	if (!srv->turn_cfg.relay_v4 && !srv->turn_cfg.relay_v6)
+		log_warn("no relay address: TURN allocations will be refused");
+	return 0;
+}
+
+int setup_auth(struct server *srv)
+{
+	const struct conf *c = srv->conf;
+	int rc;
+
+	if (auth_nonce_key_init(&srv->nonce_key, c->nonce_secret) != 0)
+		return TP_ECRYPTO;
+	srv->store = auth_store_new(c->realm);
+	if (!srv->store)
+		return TP_ENOMEM;
+	for (size_t i = 0; i < c->user.n; i++) {
+		if ((rc = auth_store_add_user(srv->store, c->user.v[i])) != 0) {
+			log_err("user entry %zu: not NAME:PASSWORD or NAME:0xKEY", i + 1);
+			return rc;
+		}
+	}
+	for (size_t i = 0; i < c->static_auth_secret.n; i++)
+		if ((rc = auth_store_add_secret(srv->store, c->static_auth_secret.v[i])) != 0)
+			return rc;
+	srv->turn_cfg.no_auth = c->no_auth;
+	srv->turn_cfg.store = srv->store;
+	srv->turn_cfg.nonce_key = &srv->nonce_key;
+	srv->turn_cfg.nonce_lifetime = (unsigned)c->stale_nonce;
+	if (c->no_auth)
+		log_warn("no-auth: anyone can relay through this server");
+	return 0;
+}
+
+int setup_policy(struct server *srv)
+{
+	const struct conf *c = srv->conf;
+	struct peer_policy *p = &srv->policy;
+	const char *bad = NULL;
+	bool wildcard = false;
+	int rc;
+
+	rc = policy_init(p, (const char *const *)c->denied_peer_ip.v, c->denied_peer_ip.n,
+			 (const char *const *)c->allowed_peer_ip.v, c->allowed_peer_ip.n,
+			 c->allow_loopback_peers, &bad);
+	if (rc != 0) {
+		log_err("peer range '%s' is not valid", bad ? bad : "?");
+		return rc;
+	}
+	/* Our own addresses: listeners, relays and what we advertise. */
+	for (size_t i = 0; i < srv->nlisten && rc == 0; i++) {
+		if (addr_is_any((struct sockaddr *)&srv->listen[i]))
+			wildcard = true;
+		else
+			rc = policy_add_self(p, (struct sockaddr *)&srv->listen[i]);
+	}
+	for (int fi = 0; fi < 2; fi++) {
+		for (size_t i = 0; i < srv->nrelay[fi] && rc == 0; i++) {
+			rc = policy_add_self(p, (struct sockaddr *)&srv->relay[fi][i].bind);
+			if (rc == 0)
+				rc = policy_add_self(p, (struct sockaddr *)&srv->relay[fi][i].external);
+		}
+	}
+	if (wildcard && rc == 0) {
+		struct ifaddrs *ifs, *ifa;
+		if (getifaddrs(&ifs) == 0) {
+			for (ifa = ifs; ifa && rc == 0; ifa = ifa->ifa_next)
+				if (ifa->ifa_addr && (ifa->ifa_addr->sa_family == AF_INET ||
+						      ifa->ifa_addr->sa_family == AF_INET6))
+					rc = policy_add_self(p, ifa->ifa_addr);
+			freeifaddrs(ifs);
+		}
+	}
+	if (rc == 0)
+		rc = policy_add_self_port(p, (uint16_t)c->listening_port);
+	p->relay_port_min = (uint16_t)c->min_port;
+	p->relay_port_max = (uint16_t)c->max_port;
+	srv->turn_cfg.policy = p;
+	return rc;
+}

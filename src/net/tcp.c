@@ -1,0 +1,269 @@
+/* tcp.c - TCP client connections: accept under a per-worker cap, frame
+ * STUN messages and ChannelData on the stream (RFC 8489 §6.2.2, RFC 8656
+ * §12.5), answer, and close idle, stalled or malformed connections. */
+#include <errno.h>
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <event2/listener.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "net/net.h"
+#include "turnpike/stun.h"
+#include "util/addr.h"
+#include "util/log.h"
+
+/* Stop reading from a client whose answers pile up unread. */
+#define TCP_OUT_MAX (256 * 1024)
+
+struct tcp_conn {
+	struct worker *w;
+	struct bufferevent *bev;
+	struct event *idle;
+	struct sockaddr_storage peer;
+	struct sockaddr_storage local;
+	bool closing;  /* reads stopped; freed once queued answers are sent */
+	TAILQ_ENTRY(tcp_conn) link;
+};
+
+static __thread struct log_ratelimit rl_accept = LOG_RATELIMIT_INIT(10, 3);
+
+static void conn_free(struct tcp_conn *c)
+{
+	struct worker *w = c->w;
+	struct turn_alloc *a;
+
+	/* RFC 8656 §3.1: the allocation lives as long as its connection. */
+	a = turn_table_find(&w->ctx.table, TP_TCP, (struct sockaddr *)&c->peer,
+			    (struct sockaddr *)&c->local);
+	if (a)
+		turn_alloc_release(&w->ctx, a);
+	TAILQ_REMOVE(&w->conns, c, link);
+	event_free(c->idle);
+	bufferevent_free(c->bev);
+	free(c);
+	STAT_DEC(w->stats.tcp_active);
+}
+
+void tcp_conn_free_all(struct worker *w)
+{
+	while (!TAILQ_EMPTY(&w->conns))
+		conn_free(TAILQ_FIRST(&w->conns));
+}
+
+/* Closes c once what is queued for it has been sent, so the answers to the
+ * requests before a framing error or the client's FIN are not lost. A
+ * client that does not read them is closed by the idle timer. */
+static void conn_close_flushed(struct tcp_conn *c)
+{
+	if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0) {
+		conn_free(c);
+		return;
+	}
+	c->closing = true;
+	bufferevent_disable(c->bev, EV_READ);
+}
+
+static void idle_cb(int fd, short what, void *arg)
+{
+	struct tcp_conn *c = arg;
+	struct worker *w = c->w;
+	(void)fd;
+	(void)what;
+
+	/* A connection carrying an allocation lives by the allocation's
+	 * lifetime, which closes it when it ends. */
+	if (!c->closing &&
+	    turn_table_find(&w->ctx.table, TP_TCP, (struct sockaddr *)&c->peer,
+			    (struct sockaddr *)&c->local)) {
+		event_add(c->idle, w->idle_tv);
+		return;
+	}
+	STAT_INC(w->stats.tcp_closed_idle);
+	conn_free(c);
+}
+
+/* Returns the length of the first complete frame, 0 if more bytes are
+ * needed, or -1 if the stream is not STUN/TURN framing. */
+static long frame_len(struct evbuffer *in)
+{
+	uint8_t hdr[4];
+	size_t have = evbuffer_get_length(in), need;
+
+	if (have < 4)
+		return 0;
+	evbuffer_copyout(in, hdr, 4);
+	if (hdr[0] <= 3) {
+		need = stun_msg_peek_len(hdr, 4);
+		if (need == 0)
+			return -1;
+	} else if (hdr[0] >= 64 && hdr[0] <= 127) {
+		/* ChannelData: 4-byte header, payload padded to 4 on streams. */
+		need = 4 + (((size_t)hdr[2] << 8 | hdr[3]) + 3) / 4 * 4;
+	} else {
+		return -1;
+	}
+	return have >= need ? (long)need : 0;
+}
+
+static void read_cb(struct bufferevent *bev, void *arg)
+{
+	struct tcp_conn *c = arg;
+	struct worker *w = c->w;
+	struct turn_stats *st = &w->stats;
+	struct evbuffer *in = bufferevent_get_input(bev);
+	struct turn_from from = { TP_TCP, (struct sockaddr *)&c->peer,
+				  (struct sockaddr *)&c->local, c };
+	uint8_t out[TURN_MAX_REPLY];
+	long n;
+
+	worker_clock(w);
+	while ((n = frame_len(in)) > 0) {
+		const uint8_t *pkt = evbuffer_pullup(in, n);
+		size_t len;
+
+		STAT_INC(st->rx_msgs[TP_TCP]);
+		STAT_ADD(st->rx_bytes[TP_TCP], (uint64_t)n);
+		if (pkt[0] >= 64) {
+			/* Data keeps no connection alive by itself: one that
+			 * carries an allocation lives by it (see idle_cb). */
+			turn_client_chandata(&w->ctx, &from, pkt, (size_t)n);
+			evbuffer_drain(in, (size_t)n);
+			continue;
+		}
+		len = turn_server_handle(&w->ctx, &from, pkt, (size_t)n, out);
+		evbuffer_drain(in, (size_t)n);
+		if (len) {
+			if (bufferevent_write(bev, out, len) != 0) {
+				STAT_INC(st->tx_errors);
+			} else {
+				STAT_INC(st->tx_msgs[TP_TCP]);
+				STAT_ADD(st->tx_bytes[TP_TCP], len);
+			}
+		}
+		/* A complete message: the connection is alive. */
+		event_add(c->idle, w->idle_tv);
+	}
+	if (n < 0) {
+		/* RFC 8489 §6.2.2 gives no way to resync a broken stream. */
+		STAT_INC(st->tcp_closed_bad);
+		conn_close_flushed(c);
+		return;
+	}
+	if (evbuffer_get_length(bufferevent_get_output(bev)) > TCP_OUT_MAX)
+		bufferevent_disable(bev, EV_READ);
+}
+
+static void write_cb(struct bufferevent *bev, void *arg)
+{
+	struct tcp_conn *c = arg;
+
+	if (c->closing) {
+		if (evbuffer_get_length(bufferevent_get_output(bev)) == 0)
+			conn_free(c);
+		return;
+	}
+	/* Output drained below the low watermark: read again. */
+	if (!(bufferevent_get_enabled(bev) & EV_READ))
+		bufferevent_enable(bev, EV_READ);
+}
+
+static void event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	(void)bev;
+	/* EOF: the client sent all it will, but may still read the answers
+	 * to it. Error: the client is gone. */
+	if ((what & BEV_EVENT_EOF) && !(what & BEV_EVENT_ERROR))
+		conn_close_flushed(arg);
+	else
+		conn_free(arg);
+}
+
+void tcp_accept_cb(struct evconnlistener *lev, int fd, struct sockaddr *sa,
+		   int salen, void *arg)
+{
+	struct tcp_listener *tl = arg;
+	struct worker *w = tl->w;
+	struct tcp_conn *c = NULL;
+	(void)lev;
+
+	if (STAT_GET(w->stats.tcp_active) >= w->tcp_max) {
+		STAT_INC(w->stats.tcp_refused);
+		close(fd);
+		return;
+	}
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		goto fail;
+	c->w = w;
+	memcpy(&c->peer, sa, (size_t)salen < sizeof(c->peer) ? (size_t)salen : sizeof(c->peer));
+	{
+		socklen_t llen = sizeof(c->local);
+		if (getsockname(fd, (struct sockaddr *)&c->local, &llen) != 0)
+			goto fail;
+	}
+	c->bev = bufferevent_socket_new(w->base, fd, BEV_OPT_CLOSE_ON_FREE);
+	if (!c->bev)
+		goto fail;
+	fd = -1;
+	c->idle = evtimer_new(w->base, idle_cb, c);
+	if (!c->idle)
+		goto fail;
+	bufferevent_setcb(c->bev, read_cb, write_cb, event_cb, c);
+	bufferevent_setwatermark(c->bev, EV_WRITE, TCP_OUT_MAX / 2, 0);
+	bufferevent_setwatermark(c->bev, EV_READ, 0, STUN_MAX_MSG);
+	if (bufferevent_enable(c->bev, EV_READ) != 0 || event_add(c->idle, w->idle_tv) != 0)
+		goto fail;
+	TAILQ_INSERT_TAIL(&w->conns, c, link);
+	STAT_INC(w->stats.tcp_accepted);
+	STAT_INC(w->stats.tcp_active);
+	return;
+fail:
+	log_rl(&rl_accept, LOG_LVL_WARN, "tcp: out of memory accepting a connection");
+	if (c) {
+		if (c->idle)
+			event_free(c->idle);
+		if (c->bev)
+			bufferevent_free(c->bev);
+		free(c);
+	}
+	if (fd >= 0)
+		close(fd);
+}
+
+void tcp_send_client(struct tcp_conn *c, const uint8_t *msg, size_t len)
+{
+	struct turn_stats *st = &c->w->stats;
+
+	/* A client that does not read loses data rather than our memory; a
+	 * closing connection takes nothing new. */
+	if (c->closing || evbuffer_get_length(bufferevent_get_output(c->bev)) > TCP_OUT_MAX ||
+	    bufferevent_write(c->bev, msg, len) != 0) {
+		STAT_INC(st->drops[DROP_SEND_FAILED]);
+		return;
+	}
+	STAT_INC(st->tx_msgs[TP_TCP]);
+	STAT_ADD(st->tx_bytes[TP_TCP], len);
+}
+
+void tcp_accept_error_cb(struct evconnlistener *lev, void *arg)
+{
+	struct tcp_listener *tl = arg;
+	struct timeval one_s = { 1, 0 };
+	int err = errno;
+
+	/* Out of descriptors: pause accepting for a second rather than spin. */
+	log_rl(&rl_accept, LOG_LVL_WARN, "tcp accept: %s; pausing for 1 s", strerror(err));
+	evconnlistener_disable(lev);
+	event_add(tl->retry, &one_s);
+}
+
+void tcp_retry_cb(int fd, short what, void *arg)
+{
+	struct tcp_listener *tl = arg;
+	(void)fd;
+	(void)what;
+	evconnlistener_enable(tl->lev);
+}

@@ -1,0 +1,57 @@
+/* udp_int.h - the worker's UDP buffers and transmit queues. */
+#ifndef TURNPIKE_NET_UDP_INT_H
+#define TURNPIKE_NET_UDP_INT_H
+
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include "net/net.h"
+
+#define UDP_BATCH 32
+#define UDP_ROUNDS 8        /* batches per wakeup before yielding the loop */
+#define UDP_RX_SLOT 8192    /* larger datagrams are dropped as oversize */
+#define UDP_CTL_LEN CMSG_SPACE(sizeof(struct in6_pktinfo))
+
+union udp_ctl {
+	char buf[UDP_CTL_LEN];
+	struct cmsghdr align;
+};
+
+/* Datagrams waiting for one sendmmsg per socket; data is not copied. */
+struct txq {
+	unsigned n;
+	int fd[UDP_BATCH];
+	struct mmsghdr msg[UDP_BATCH];
+	struct iovec iov[UDP_BATCH];
+	struct sockaddr_storage addr[UDP_BATCH];
+	union udp_ctl ctl[UDP_BATCH];
+};
+
+struct udp_io {
+	/* Listener receive batch. */
+	struct mmsghdr rx[UDP_BATCH];
+	struct iovec rx_iov[UDP_BATCH];
+	struct sockaddr_storage rx_addr[UDP_BATCH];
+	union udp_ctl rx_ctl[UDP_BATCH];
+	uint8_t rx_buf[UDP_BATCH][UDP_RX_SLOT];
+	/* STUN answers and their buffers. */
+	struct txq reply;
+	uint8_t reply_buf[UDP_BATCH][TURN_MAX_REPLY];
+	/* Client data out to peers, pointing into rx_buf. */
+	struct txq peer;
+	/* Relay receive batch, with headroom for framing in place. */
+	struct mmsghdr rrx[UDP_BATCH];
+	struct iovec rrx_iov[UDP_BATCH];
+	struct sockaddr_storage rrx_addr[UDP_BATCH];
+	uint8_t rrx_buf[UDP_BATCH][UDP_RX_SLOT];
+	/* Peer data out to UDP clients, pointing into rrx_buf. */
+	struct txq client;
+};
+
+void txq_init(struct txq *q);
+void txq_add(struct txq *q, struct turn_stats *st, enum turn_transport tr, int fd,
+	     const struct sockaddr *to, const struct sockaddr *src, const uint8_t *data,
+	     size_t len);
+void txq_flush(struct txq *q, struct turn_stats *st, enum turn_transport tr);
+
+#endif

@@ -1,0 +1,145 @@
+/* alloc.h - TURN allocation state (RFC 8656): the per-worker table keyed by
+ * 5-tuple, lifetimes on a timer wheel, permissions, channels and the
+ * bandwidth bucket. Pure: takes the clock, never sees a socket. */
+#ifndef TURNPIKE_TURN_ALLOC_H
+#define TURNPIKE_TURN_ALLOC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "auth/auth.h"
+#include "turn/stats.h"
+
+#define TURN_PERM_LIFETIME_MS (300 * 1000)   /* RFC 8656 §9 */
+#define TURN_CHAN_LIFETIME_MS (600 * 1000)   /* RFC 8656 §12 */
+#define TURN_CHAN_HOLD_MS (300 * 1000)       /* §12: no rebind for 5 min after */
+#define TURN_USERNAME_MAX 513                /* RFC 8489 §14.3: < 513 bytes */
+#define TURN_CACHED_REPLY 160                /* retransmission cache */
+#define TURN_WHEEL_SLOTS 4096                /* 1 s each */
+
+struct turn_perm {
+	uint8_t ip[16];        /* canonical, IPv4 as ::ffff:a.b.c.d */
+	uint64_t expiry_ms;
+	bool self;             /* one of our own IPs: recheck the port per packet */
+};
+
+struct turn_chan {
+	struct sockaddr_storage peer;
+	uint64_t expiry_ms;    /* data flows until then; held TURN_CHAN_HOLD_MS more */
+	uint16_t num;
+};
+
+/* Token bucket in bytes; rate 0 means unlimited. */
+struct turn_bucket {
+	uint64_t rate;         /* bytes per second */
+	uint64_t tokens;       /* scaled by 1000 (byte-milliseconds) */
+	uint64_t last_ms;
+};
+
+struct turn_alloc {
+	/* The 5-tuple that owns it (RFC 8656 §2). */
+	struct sockaddr_storage client;
+	struct sockaddr_storage local;       /* our address the client used */
+	enum turn_transport transport;
+	void *conn;                          /* net: the client's TCP conn or UDP socket */
+	void *relay;                         /* net: the relay socket */
+	struct sockaddr_storage relayed;     /* XOR-RELAYED-ADDRESS as advertised */
+	uint64_t created_ms;
+	uint64_t expiry_ms;
+	/* Who, for later requests on it (RFC 8656 §7.2: same credentials). */
+	char username[TURN_USERNAME_MAX];
+	uint16_t ulen;
+	uint16_t quota_off, quota_len;       /* user part within username */
+	struct auth_key key;
+	bool sha256_integrity;
+	/* Permissions and channels, small arrays grown on the control path. */
+	struct turn_perm *perms;
+	uint16_t nperms, cap_perms;
+	struct turn_chan *chans;
+	uint16_t nchans, cap_chans;
+	struct turn_bucket bucket;
+	/* The last answer, for retransmitted requests (RFC 8656 §7.2 etc.). */
+	uint8_t last_txn[12];
+	uint16_t last_len;
+	uint8_t last_reply[TURN_CACHED_REPLY];
+	/* Traffic, for events and metrics. */
+	uint64_t pkts_in, bytes_in;          /* client → peer */
+	uint64_t pkts_out, bytes_out;        /* peer → client */
+	/* Table links. */
+	struct turn_alloc *hnext;
+	struct turn_alloc *wnext, **wprev;
+};
+
+struct turn_table {
+	struct turn_alloc **buckets;
+	size_t nbuckets;
+	size_t count;
+	struct turn_alloc *wheel[TURN_WHEEL_SLOTS];
+	uint64_t wheel_sec;                  /* next second the wheel will fire */
+};
+
+int turn_table_init(struct turn_table *t);
+/* Frees the table; allocations still in it must be released by the caller
+ * first (turn_table_first/turn_table_remove). */
+void turn_table_cleanup(struct turn_table *t);
+
+/* The allocation on this 5-tuple, or NULL. O(1). */
+struct turn_alloc *turn_table_find(const struct turn_table *t, enum turn_transport tr,
+				   const struct sockaddr *client, const struct sockaddr *local);
+/* Inserts a new allocation (5-tuple fields and expiry set). Returns 0 or
+ * TP_ENOMEM. */
+int turn_table_insert(struct turn_table *t, struct turn_alloc *a);
+void turn_table_remove(struct turn_table *t, struct turn_alloc *a);
+/* Moves an allocation to its new expiry on the wheel. */
+void turn_table_reschedule(struct turn_table *t, struct turn_alloc *a);
+/* Any allocation (for shutdown), or NULL. */
+struct turn_alloc *turn_table_first(const struct turn_table *t);
+
+/*
+ * Pops the next allocation whose lifetime ended at or before now, or NULL.
+ * Call until NULL once a second; allocations still alive in a fired slot
+ * (refreshed, or beyond the wheel's span) are put back. O(1) per entry.
+ */
+struct turn_alloc *turn_table_expired(struct turn_table *t, uint64_t now_ms);
+
+/* ---- permissions (RFC 8656 §9) ---- */
+
+/* Installs or refreshes a permission for the peer's IP. Returns 0, or
+ * TP_ETOOMANY when max live permissions would be exceeded, or TP_ENOMEM. */
+int turn_perm_add(struct turn_alloc *a, const struct sockaddr *peer, uint64_t now_ms,
+		  unsigned max, bool self);
+/* The live permission covering the peer's IP, or NULL. Per packet: no
+ * allocation. */
+const struct turn_perm *turn_perm_find(const struct turn_alloc *a, const struct sockaddr *peer,
+				       uint64_t now_ms);
+
+/* ---- channels (RFC 8656 §12) ---- */
+
+/*
+ * Binds or refreshes channel num to peer. Returns 0; TP_EINVAL (400) when
+ * the number is out of range, bound (or held) to another peer, or the peer
+ * is bound (or held) to another number; TP_ETOOMANY past max; TP_ENOMEM.
+ */
+int turn_chan_bind(struct turn_alloc *a, uint16_t num, const struct sockaddr *peer,
+		   uint64_t now_ms, unsigned max);
+/* The live channel with this number / for this peer, or NULL. */
+const struct turn_chan *turn_chan_by_num(const struct turn_alloc *a, uint16_t num,
+					 uint64_t now_ms);
+const struct turn_chan *turn_chan_by_peer(const struct turn_alloc *a,
+					  const struct sockaddr *peer, uint64_t now_ms);
+
+/* ---- bandwidth ---- */
+
+void turn_bucket_init(struct turn_bucket *b, uint64_t rate, uint64_t now_ms);
+/* Takes len bytes if available. Returns false when over the rate. */
+bool turn_bucket_take(struct turn_bucket *b, size_t len, uint64_t now_ms);
+
+/* Canonical 16-byte form of an address's IP (IPv4 as ::ffff:a.b.c.d). */
+void turn_ip16(const struct sockaddr *sa, uint8_t out[16]);
+
+/* Frees the permission and channel arrays. */
+void turn_alloc_cleanup(struct turn_alloc *a);
+
+#endif

@@ -1,0 +1,118 @@
+/* server.h - the protocol core: takes one message from a client and decides
+ * the answer; keeps TURN allocations. No sockets: relay sockets are opened,
+ * closed and written through the turn_io callbacks the network layer gives. */
+#ifndef TURNPIKE_TURN_SERVER_H
+#define TURNPIKE_TURN_SERVER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "auth/auth.h"
+#include "turn/alloc.h"
+#include "turn/stats.h"
+
+struct peer_policy;
+struct turn_quota;
+
+/* No answer is ever longer than this: a reflector must not amplify. */
+#define TURN_MAX_REPLY 512
+
+/* Room kept in front of relayed payloads for the Data indication header
+ * (20 + XOR-PEER-ADDRESS 24 + DATA header 4) or the ChannelData header. */
+#define TURN_HEADROOM 48
+
+/* Settings shared read-only by every worker. */
+struct turn_server_cfg {
+	bool software;                 /* send SOFTWARE */
+	bool turn;                     /* serve TURN at all (auth configured or no-auth) */
+	bool no_auth;                  /* no-auth: TURN without credentials */
+	const struct auth_store *store;
+	const struct auth_nonce_key *nonce_key;
+	unsigned nonce_lifetime;       /* s */
+	const struct peer_policy *policy;
+	unsigned default_lifetime;     /* s, RFC 8656 default 600 */
+	unsigned max_lifetime;         /* s */
+	unsigned max_perms;            /* per allocation */
+	unsigned max_chans;
+	uint64_t max_bps;              /* per allocation, bytes/s, 0 = none */
+	uint64_t worker_bps;           /* this worker's share of bps-capacity */
+	bool relay_v4, relay_v6;       /* relay addresses of these families exist */
+	struct turn_quota *quota;      /* shared counters (locked, control path) */
+};
+
+/* Where a message came from: the client's side of the 5-tuple. */
+struct turn_from {
+	enum turn_transport tr;
+	const struct sockaddr *client;
+	const struct sockaddr *local;  /* our address it was sent to */
+	void *conn;                    /* net's handle: UDP socket or TCP conn */
+};
+
+/* What the core asks of the network layer. */
+struct turn_io {
+	/*
+	 * Opens a relay socket of family (AF_INET/AF_INET6) for a: sets
+	 * a->relay and a->relayed. even: an even port; reserve: also hold the
+	 * next port and return a token in *token; use_token: take the port
+	 * held under token instead. Returns 0, TP_ENOTFOUND (bad token),
+	 * TP_EAGAIN (no port free) or TP_ESYS.
+	 */
+	int (*relay_open)(void *env, struct turn_alloc *a, int family, bool dont_fragment,
+			  bool even, bool reserve, uint64_t *token, bool use_token);
+	void (*relay_close)(void *env, struct turn_alloc *a);
+	/* Sends data to peer from a's relay socket (may batch). */
+	void (*send_peer)(void *env, struct turn_alloc *a, const struct sockaddr *peer,
+			  const uint8_t *data, size_t len);
+	void *env;
+};
+
+/* One worker's view: settings, counters, its allocations, the clock. */
+struct turn_ctx {
+	const struct turn_server_cfg *cfg;
+	struct turn_stats *stats;
+	struct turn_table table;
+	const struct turn_io *io;
+	uint64_t now_ms;     /* monotonic, set by the caller before each batch */
+	uint64_t unix_s;     /* wall clock, for REST timestamps and nonces */
+	uint64_t ind_txn;    /* transaction ids for Data indications */
+	struct turn_bucket capacity;  /* the worker's share of bps-capacity */
+};
+
+/* Initialises the per-worker part. Returns 0 or TP_ENOMEM. */
+int turn_ctx_init(struct turn_ctx *ctx, const struct turn_server_cfg *cfg,
+		  struct turn_stats *stats, const struct turn_io *io);
+/* Releases every allocation (closing relays through io) and the table. */
+void turn_ctx_cleanup(struct turn_ctx *ctx);
+
+/*
+ * Handles one complete STUN message from a client (the caller framed it).
+ * Writes the answer into out (at least TURN_MAX_REPLY bytes) and returns its
+ * length, or 0 when nothing is to be sent (indications, drops). Every drop is
+ * counted in ctx->stats by reason.
+ */
+size_t turn_server_handle(struct turn_ctx *ctx, const struct turn_from *from,
+			  const uint8_t *pkt, size_t len, uint8_t *out);
+
+/* ChannelData from a client: relayed to the bound peer or dropped (counted). */
+void turn_client_chandata(struct turn_ctx *ctx, const struct turn_from *from,
+			  const uint8_t *pkt, size_t len);
+
+/*
+ * A datagram from a peer on a's relay socket. data points at the payload,
+ * with TURN_HEADROOM writable bytes before it and 4 after. Returns the
+ * length of the message to send to the client, framed in place, and sets
+ * *msg to its start; 0 drops it (no permission, over the rate: counted).
+ * stream: pad ChannelData to 4 bytes (TCP clients).
+ */
+size_t turn_peer_data(struct turn_ctx *ctx, struct turn_alloc *a, const struct sockaddr *peer,
+		      uint8_t *data, size_t len, bool stream, uint8_t **msg);
+
+/* Expires allocations whose lifetime ended; call about once a second. */
+void turn_ctx_expire(struct turn_ctx *ctx);
+
+/* Frees the allocation of a closing TCP connection. */
+void turn_alloc_release(struct turn_ctx *ctx, struct turn_alloc *a);
+
+#endif

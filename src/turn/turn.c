@@ -1,0 +1,490 @@
+/* turn.c - TURN (RFC 8656) requests on the core: authentication of every
+ * request, Allocate, Refresh, CreatePermission, ChannelBind, and the Send
+ * indication. */
+#include <netinet/in.h>
+#include <openssl/crypto.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "turn/quota.h"
+#include "turn/turn_int.h"
+#include "turnpike/err.h"
+#include "util/addr.h"
+#include "util/policy.h"
+#include "util/rand.h"
+#include "util/log.h"
+
+#define PROTO_UDP 17
+
+int turn_ctx_init(struct turn_ctx *ctx, const struct turn_server_cfg *cfg,
+		  struct turn_stats *stats, const struct turn_io *io)
+{
+	memset(ctx, 0, sizeof(*ctx));
+	ctx->cfg = cfg;
+	ctx->stats = stats;
+	ctx->io = io;
+	if (rand_bytes(&ctx->ind_txn, sizeof(ctx->ind_txn)) != 0)
+		return TP_ECRYPTO;
+	ctx->ind_txn |= 1;  /* xorshift state must not be zero */
+	turn_bucket_init(&ctx->capacity, cfg->worker_bps, 0);
+	return turn_table_init(&ctx->table);
+}
+
+static void alloc_free(struct turn_ctx *ctx, struct turn_alloc *a)
+{
+	turn_table_remove(&ctx->table, a);
+	ctx->io->relay_close(ctx->io->env, a);
+	if (ctx->cfg->quota)
+		turn_quota_give(ctx->cfg->quota, a->username + a->quota_off, a->quota_len);
+	STAT_DEC(ctx->stats->alloc_active[a->transport]);
+	turn_alloc_cleanup(a);
+	OPENSSL_cleanse(&a->key, sizeof(a->key));
+	free(a);
+}
+
+void turn_ctx_cleanup(struct turn_ctx *ctx)
+{
+	struct turn_alloc *a;
+
+	if (!ctx->table.buckets)
+		return;
+	while ((a = turn_table_first(&ctx->table)))
+		alloc_free(ctx, a);
+	turn_table_cleanup(&ctx->table);
+}
+
+void turn_alloc_release(struct turn_ctx *ctx, struct turn_alloc *a)
+{
+	alloc_free(ctx, a);
+}
+
+void turn_ctx_expire(struct turn_ctx *ctx)
+{
+	struct turn_alloc *a;
+
+	while ((a = turn_table_expired(&ctx->table, ctx->now_ms))) {
+		STAT_INC(ctx->stats->alloc_expired);
+		alloc_free(ctx, a);
+	}
+}
+
+static struct turn_alloc *find(struct turn_ctx *ctx, const struct turn_from *from)
+{
+	return turn_table_find(&ctx->table, from->tr, from->client, from->local);
+}
+
+/* ---- authentication (RFC 8489 §9.2.4, RFC 8656 §5) ---- */
+
+static int auth_fail(struct turn_ctx *ctx, enum stats_auth why, int code)
+{
+	STAT_INC(ctx->stats->auth[why]);
+	return code;
+}
+
+/*
+ * Returns 0 with auth filled (auth->ok false under no-auth), or the error
+ * code to answer. For requests on an allocation, the credentials must be
+ * the allocation's own (441 otherwise).
+ */
+static int authenticate(struct turn_ctx *ctx, const struct turn_from *from,
+			const struct stun_msg *msg, const struct turn_alloc *a,
+			struct turn_auth *auth, const char **quota_user, size_t *quota_len)
+{
+	const struct turn_server_cfg *cfg = ctx->cfg;
+	struct auth_key keys[AUTH_MAX_KEYS];
+	enum auth_lookup found;
+	size_t n = 0;
+	int rc, idx;
+
+	memset(auth, 0, sizeof(*auth));
+	if (cfg->no_auth)
+		return 0;
+	rc = auth_request_check(msg, cfg->nonce_key, cfg->store, from->client, ctx->unix_s,
+				&auth->req);
+	switch (rc) {
+	case 0:
+		break;
+	case STUN_ERR_BAD_REQUEST:
+		return auth_fail(ctx, AUTHR_BAD_REQUEST, rc);
+	case STUN_ERR_STALE_NONCE:
+		return auth_fail(ctx, AUTHR_STALE_NONCE, rc);
+	default:
+		if (msg->mi < 0 && msg->mi256 < 0)
+			return auth_fail(ctx, AUTHR_CHALLENGE, rc);
+		return auth_fail(ctx, AUTHR_UNKNOWN_USER, rc);
+	}
+	if (auth->req.ulen >= TURN_USERNAME_MAX)
+		return auth_fail(ctx, AUTHR_BAD_REQUEST, STUN_ERR_BAD_REQUEST);
+	found = auth_store_keys(cfg->store, auth->req.username, auth->req.ulen, auth->req.alg,
+				ctx->unix_s, keys, AUTH_MAX_KEYS, &n, quota_user, quota_len);
+	if (found == AUTH_LOOKUP_EXPIRED)
+		return auth_fail(ctx, AUTHR_EXPIRED, STUN_ERR_UNAUTHORIZED);
+	if (found != AUTH_LOOKUP_FOUND || n == 0)
+		return auth_fail(ctx, AUTHR_UNKNOWN_USER, STUN_ERR_UNAUTHORIZED);
+	idx = auth_request_verify(msg, &auth->req, keys, n);
+	if (idx >= 0)
+		auth->key = keys[idx];
+	OPENSSL_cleanse(keys, sizeof(keys));
+	if (idx < 0)
+		return auth_fail(ctx, AUTHR_BAD_INTEGRITY, STUN_ERR_UNAUTHORIZED);
+	auth->ok = true;
+	/* RFC 8656 §5: later requests use the allocation's credentials. */
+	if (a && (a->ulen != auth->req.ulen ||
+		  memcmp(a->username, auth->req.username, a->ulen) != 0))
+		return auth_fail(ctx, AUTHR_WRONG_USER, STUN_ERR_WRONG_CREDENTIALS);
+	STAT_INC(ctx->stats->auth[AUTHR_OK]);
+	return 0;
+}
+
+/* ---- helpers ---- */
+
+static uint32_t lifetime_of(const struct turn_ctx *ctx, const struct stun_msg *msg,
+			    bool allocate)
+{
+	uint32_t req;
+
+	if (stun_msg_u32(msg, STUN_ATTR_LIFETIME, &req) != 0)
+		return ctx->cfg->default_lifetime;
+	if (req == 0)
+		return 0;
+	if (req > ctx->cfg->max_lifetime)
+		req = ctx->cfg->max_lifetime;
+	/* RFC 8656 §7.2: an Allocate gets at least the default lifetime. */
+	if (allocate && req < ctx->cfg->default_lifetime)
+		req = ctx->cfg->default_lifetime;
+	return req;
+}
+
+static int family_of(uint8_t code)
+{
+	return code == 0x01 ? AF_INET : code == 0x02 ? AF_INET6 : AF_UNSPEC;
+}
+
+static bool family_served(const struct turn_ctx *ctx, int family)
+{
+	return family == AF_INET ? ctx->cfg->relay_v4 : family == AF_INET6 && ctx->cfg->relay_v6;
+}
+
+/* Checks a peer address from the request against the relay's family and
+ * the peer policy. Returns 0 or the error code (400, 443, 403). */
+static int check_peer(struct turn_ctx *ctx, const struct turn_alloc *a,
+		      const struct stun_msg *msg, const struct stun_attr *attr,
+		      struct sockaddr_storage *peer, bool *self)
+{
+	enum policy_verdict v;
+
+	if (stun_attr_get_xor_addr(msg, attr, peer) != 0)
+		return STUN_ERR_BAD_REQUEST;
+	/* RFC 8656 §9.1, §11.2: the peer must be of the relay's family. */
+	if (peer->ss_family != a->relayed.ss_family)
+		return STUN_ERR_PEER_ADDRESS_FAMILY;
+	v = policy_check(ctx->cfg->policy, (struct sockaddr *)peer);
+	if (v != POLICY_ALLOW) {
+		STAT_INC(ctx->stats->policy_denied[v]);
+		return STUN_ERR_FORBIDDEN;
+	}
+	*self = policy_is_self(ctx->cfg->policy, (struct sockaddr *)peer);
+	return 0;
+}
+
+static void cache_reply(struct turn_alloc *a, const struct stun_msg *msg, const uint8_t *out,
+			size_t len)
+{
+	memcpy(a->last_txn, msg->txn + 4, 12);
+	if (len <= sizeof(a->last_reply)) {
+		memcpy(a->last_reply, out, len);
+		a->last_len = (uint16_t)len;
+	} else {
+		a->last_len = 0;
+	}
+}
+
+/* ADDRESS-ERROR-CODE (RFC 8656 §18.12): family, class, number, reason. */
+static void build_address_error(struct stun_builder *b, uint8_t family, int code)
+{
+	static const char reason[] = "Address Family not Supported";
+	uint8_t v[4 + sizeof(reason) - 1];
+
+	v[0] = family;
+	v[1] = 0;
+	v[2] = (uint8_t)(code / 100);
+	v[3] = (uint8_t)(code % 100);
+	memcpy(v + 4, reason, sizeof(reason) - 1);
+	stun_build_attr(b, STUN_ATTR_ADDRESS_ERROR_CODE, v, sizeof(v));
+}
+
+/* ---- Allocate (RFC 8656 §7.2) ---- */
+
+static size_t handle_allocate(struct turn_ctx *ctx, const struct turn_from *from,
+			      const struct stun_msg *msg, struct turn_auth *auth,
+			      const char *quota_user, size_t quota_len, uint8_t *out)
+{
+	const struct stun_attr *rt, *ep, *raf, *aaf;
+	struct turn_alloc *a = find(ctx, from);
+	struct stun_builder b;
+	uint8_t proto, fam = 0x01, extra = 0;
+	bool reserve = false;
+	uint64_t token = 0;
+	uint32_t lifetime;
+	int family = AF_INET, code, rc;
+	size_t len;
+
+	if (a) {
+		/* A retransmission gets the same answer; anything else 437. */
+		if (a->last_len && memcmp(a->last_txn, msg->txn + 4, 12) == 0) {
+			memcpy(out, a->last_reply, a->last_len);
+			return a->last_len;
+		}
+		return turn_reply_error(ctx, from, msg, STUN_ERR_ALLOCATION_MISMATCH, auth, out);
+	}
+	if (stun_msg_find(msg, STUN_ATTR_REQUESTED_TRANSPORT) == NULL ||
+	    stun_attr_get_transport(msg, stun_msg_find(msg, STUN_ATTR_REQUESTED_TRANSPORT),
+				    &proto) != 0)
+		return turn_reply_error(ctx, from, msg, STUN_ERR_BAD_REQUEST, auth, out);
+	if (proto != PROTO_UDP)
+		return turn_reply_error(ctx, from, msg, STUN_ERR_UNSUPPORTED_TRANSPORT, auth, out);
+	rt = stun_msg_find(msg, STUN_ATTR_RESERVATION_TOKEN);
+	ep = stun_msg_find(msg, STUN_ATTR_EVEN_PORT);
+	raf = stun_msg_find(msg, STUN_ATTR_REQUESTED_ADDRESS_FAMILY);
+	aaf = stun_msg_find(msg, STUN_ATTR_ADDITIONAL_ADDRESS_FAMILY);
+	/* A token names a held port: it goes with neither EVEN-PORT nor a
+	 * family request; the two family attributes exclude each other. */
+	if ((rt && (ep || raf || aaf)) || (raf && aaf))
+		return turn_reply_error(ctx, from, msg, STUN_ERR_BAD_REQUEST, auth, out);
+	if (raf) {
+		if (stun_attr_get_family(msg, raf, &fam) != 0)
+			return turn_reply_error(ctx, from, msg, STUN_ERR_BAD_REQUEST, auth, out);
+		family = family_of(fam);
+		if (!family_served(ctx, family))
+			return turn_reply_error(ctx, from, msg, STUN_ERR_ADDRESS_FAMILY, auth, out);
+	} else if (!family_served(ctx, AF_INET)) {
+		return turn_reply_error(ctx, from, msg, STUN_ERR_ADDRESS_FAMILY, auth, out);
+	}
+	if (aaf) {
+		/* Only IPv6 may be asked for in addition (RFC 8656 §7.2). We
+		 * relay one family per allocation and say so for the other. */
+		if (stun_attr_get_family(msg, aaf, &extra) != 0 || extra != 0x02)
+			return turn_reply_error(ctx, from, msg, STUN_ERR_BAD_REQUEST, auth, out);
+	}
+	if (ep && stun_attr_get_even_port(msg, ep, &reserve) != 0)
+		return turn_reply_error(ctx, from, msg, STUN_ERR_BAD_REQUEST, auth, out);
+	if (rt && stun_attr_get_u64(msg, rt, &token) != 0)
+		return turn_reply_error(ctx, from, msg, STUN_ERR_BAD_REQUEST, auth, out);
+	lifetime = lifetime_of(ctx, msg, true);
+	if (lifetime == 0)
+		lifetime = ctx->cfg->default_lifetime;
+
+	if (!auth->ok) {
+		/* no-auth: all clients share one anonymous user for user-quota. */
+		quota_user = "";
+		quota_len = 0;
+	}
+	if (ctx->cfg->quota) {
+		rc = turn_quota_take(ctx->cfg->quota, quota_user, quota_len);
+		if (rc == TP_ETOOMANY) {
+			STAT_INC(ctx->stats->quota_user);
+			return turn_reply_error(ctx, from, msg, STUN_ERR_QUOTA_REACHED, auth, out);
+		}
+		if (rc != 0) {
+			STAT_INC(ctx->stats->quota_total);
+			return turn_reply_error(ctx, from, msg, STUN_ERR_INSUFFICIENT_CAPACITY, auth,
+						out);
+		}
+	}
+	a = calloc(1, sizeof(*a));
+	if (!a) {
+		code = STUN_ERR_INSUFFICIENT_CAPACITY;
+		goto fail_quota;
+	}
+	memcpy(&a->client, from->client, addr_len(from->client));
+	memcpy(&a->local, from->local, addr_len(from->local));
+	a->transport = from->tr;
+	a->conn = from->conn;
+	a->created_ms = ctx->now_ms;
+	a->expiry_ms = ctx->now_ms + (uint64_t)lifetime * 1000;
+	if (auth->ok) {
+		memcpy(a->username, auth->req.username, auth->req.ulen);
+		a->ulen = (uint16_t)auth->req.ulen;
+		if (quota_user >= auth->req.username &&
+		    quota_user + quota_len <= auth->req.username + auth->req.ulen) {
+			a->quota_off = (uint16_t)(quota_user - auth->req.username);
+			a->quota_len = (uint16_t)quota_len;
+		} else {
+			a->quota_off = 0;
+			a->quota_len = a->ulen;
+		}
+		a->key = auth->key;
+		a->sha256_integrity = auth->req.sha256_integrity;
+	}
+	turn_bucket_init(&a->bucket, ctx->cfg->max_bps, ctx->now_ms);
+	rc = ctx->io->relay_open(ctx->io->env, a, family, stun_msg_find(msg, STUN_ATTR_DONT_FRAGMENT),
+				 ep != NULL, reserve, &token, rt != NULL);
+	if (rc != 0) {
+		log_debug("relay socket: %s", tp_strerror(rc));
+		if (rc == TP_EAGAIN)
+			STAT_INC(ctx->stats->relay_ports_exhausted);
+		code = STUN_ERR_INSUFFICIENT_CAPACITY;
+		goto fail_alloc;
+	}
+	if (turn_table_insert(&ctx->table, a) != 0) {
+		ctx->io->relay_close(ctx->io->env, a);
+		code = STUN_ERR_INSUFFICIENT_CAPACITY;
+		goto fail_alloc;
+	}
+	STAT_INC(ctx->stats->alloc_created[a->transport]);
+	STAT_INC(ctx->stats->alloc_active[a->transport]);
+
+	turn_reply_start(&b, out, msg, STUN_SUCCESS);
+	stun_build_xor_addr(&b, STUN_ATTR_XOR_RELAYED_ADDRESS, (struct sockaddr *)&a->relayed);
+	if (aaf)
+		build_address_error(&b, extra, STUN_ERR_ADDRESS_FAMILY);
+	stun_build_u32(&b, STUN_ATTR_LIFETIME, lifetime);
+	if (reserve)
+		stun_build_u64(&b, STUN_ATTR_RESERVATION_TOKEN, token);
+	stun_build_xor_addr(&b, STUN_ATTR_XOR_MAPPED_ADDRESS, from->client);
+	len = turn_reply_finish(ctx, &b, msg, auth);
+	cache_reply(a, msg, out, len);
+	return len;
+
+fail_alloc:
+	turn_alloc_cleanup(a);
+	OPENSSL_cleanse(&a->key, sizeof(a->key));
+	free(a);
+fail_quota:
+	if (ctx->cfg->quota)
+		turn_quota_give(ctx->cfg->quota, quota_user, quota_len);
+	return turn_reply_error(ctx, from, msg, code, auth, out);
+}
+
+/* ---- Refresh (RFC 8656 §8) ---- */
+
+static size_t handle_refresh(struct turn_ctx *ctx, const struct turn_from *from,
+			     const struct stun_msg *msg, struct turn_alloc *a,
+			     struct turn_auth *auth, uint8_t *out)
+{
+	const struct stun_attr *raf = stun_msg_find(msg, STUN_ATTR_REQUESTED_ADDRESS_FAMILY);
+	struct stun_builder b;
+	uint32_t lifetime;
+	uint8_t fam;
+	size_t len;
+
+	if (raf && (stun_attr_get_family(msg, raf, &fam) != 0 ||
+		    family_of(fam) != a->relayed.ss_family))
+		return turn_reply_error(ctx, from, msg, STUN_ERR_PEER_ADDRESS_FAMILY, auth, out);
+	lifetime = lifetime_of(ctx, msg, false);
+	turn_reply_start(&b, out, msg, STUN_SUCCESS);
+	stun_build_u32(&b, STUN_ATTR_LIFETIME, lifetime);
+	len = turn_reply_finish(ctx, &b, msg, auth);
+	if (lifetime == 0) {
+		STAT_INC(ctx->stats->alloc_deleted);
+		alloc_free(ctx, a);
+	} else {
+		a->expiry_ms = ctx->now_ms + (uint64_t)lifetime * 1000;
+		turn_table_reschedule(&ctx->table, a);
+	}
+	return len;
+}
+
+/* ---- CreatePermission (RFC 8656 §9) ---- */
+
+static size_t handle_permission(struct turn_ctx *ctx, const struct turn_from *from,
+				const struct stun_msg *msg, struct turn_alloc *a,
+				struct turn_auth *auth, uint8_t *out)
+{
+	struct sockaddr_storage peers[STUN_MAX_ATTRS];
+	bool self[STUN_MAX_ATTRS];
+	struct stun_builder b;
+	size_t n = 0;
+	int code;
+
+	/* All or nothing: check every peer before installing any. */
+	for (unsigned i = 0; i < msg->nattrs; i++) {
+		if (msg->attrs[i].type != STUN_ATTR_XOR_PEER_ADDRESS)
+			continue;
+		code = check_peer(ctx, a, msg, &msg->attrs[i], &peers[n], &self[n]);
+		if (code)
+			return turn_reply_error(ctx, from, msg, code, auth, out);
+		n++;
+	}
+	if (n == 0)
+		return turn_reply_error(ctx, from, msg, STUN_ERR_BAD_REQUEST, auth, out);
+	for (size_t i = 0; i < n; i++) {
+		if (turn_perm_add(a, (struct sockaddr *)&peers[i], ctx->now_ms, ctx->cfg->max_perms,
+				  self[i]) != 0)
+			return turn_reply_error(ctx, from, msg, STUN_ERR_INSUFFICIENT_CAPACITY, auth,
+						out);
+		STAT_INC(ctx->stats->perms_created);
+	}
+	turn_reply_start(&b, out, msg, STUN_SUCCESS);
+	return turn_reply_finish(ctx, &b, msg, auth);
+}
+
+/* ---- ChannelBind (RFC 8656 §11) ---- */
+
+static size_t handle_channel_bind(struct turn_ctx *ctx, const struct turn_from *from,
+				  const struct stun_msg *msg, struct turn_alloc *a,
+				  struct turn_auth *auth, uint8_t *out)
+{
+	const struct stun_attr *cn = stun_msg_find(msg, STUN_ATTR_CHANNEL_NUMBER);
+	const struct stun_attr *pa = stun_msg_find(msg, STUN_ATTR_XOR_PEER_ADDRESS);
+	struct sockaddr_storage peer;
+	struct stun_builder b;
+	uint16_t num;
+	bool self;
+	int code, rc;
+
+	if (!cn || !pa || stun_attr_get_channel(msg, cn, &num) != 0)
+		return turn_reply_error(ctx, from, msg, STUN_ERR_BAD_REQUEST, auth, out);
+	code = check_peer(ctx, a, msg, pa, &peer, &self);
+	if (code)
+		return turn_reply_error(ctx, from, msg, code, auth, out);
+	rc = turn_chan_bind(a, num, (struct sockaddr *)&peer, ctx->now_ms, ctx->cfg->max_chans);
+	if (rc == TP_EINVAL)
+		return turn_reply_error(ctx, from, msg, STUN_ERR_BAD_REQUEST, auth, out);
+	if (rc != 0)
+		return turn_reply_error(ctx, from, msg, STUN_ERR_INSUFFICIENT_CAPACITY, auth, out);
+	/* §11.2: binding a channel installs or refreshes the permission. */
+	if (turn_perm_add(a, (struct sockaddr *)&peer, ctx->now_ms, ctx->cfg->max_perms, self) != 0)
+		return turn_reply_error(ctx, from, msg, STUN_ERR_INSUFFICIENT_CAPACITY, auth, out);
+	STAT_INC(ctx->stats->chans_bound);
+	turn_reply_start(&b, out, msg, STUN_SUCCESS);
+	return turn_reply_finish(ctx, &b, msg, auth);
+}
+
+size_t turn_handle_request(struct turn_ctx *ctx, const struct turn_from *from,
+			   const struct stun_msg *msg, uint8_t *out)
+{
+	struct turn_alloc *a = NULL;
+	struct turn_auth auth;
+	const char *quota_user = NULL;
+	size_t quota_len = 0, len;
+	int code;
+
+	if (msg->method != TURN_ALLOCATE)
+		a = find(ctx, from);
+	code = authenticate(ctx, from, msg, a, &auth, &quota_user, &quota_len);
+	if (code) {
+		/* Failed credentials never sign the answer. */
+		auth.ok = false;
+		return turn_reply_error(ctx, from, msg, code, &auth, out);
+	}
+	switch (msg->method) {
+	case TURN_ALLOCATE:
+		len = handle_allocate(ctx, from, msg, &auth, quota_user, quota_len, out);
+		break;
+	default:
+		if (!a) {
+			len = turn_reply_error(ctx, from, msg, STUN_ERR_ALLOCATION_MISMATCH, &auth, out);
+			break;
+		}
+		if (msg->method == TURN_REFRESH)
+			len = handle_refresh(ctx, from, msg, a, &auth, out);
+		else if (msg->method == TURN_CREATE_PERMISSION)
+			len = handle_permission(ctx, from, msg, a, &auth, out);
+		else
+			len = handle_channel_bind(ctx, from, msg, a, &auth, out);
+		break;
+	}
+	OPENSSL_cleanse(&auth.key, sizeof(auth.key));
+	return len;
+}

@@ -1,0 +1,33 @@
+/* turn_int.h - helpers shared by the protocol core's files. */
+#ifndef TURNPIKE_TURN_INT_H
+#define TURNPIKE_TURN_INT_H
+
+#include "turn/server.h"
+#include "turnpike/stun.h"
+
+/* The credentials a request proved, for signing the answer. */
+struct turn_auth {
+	struct auth_request req;
+	struct auth_key key;
+	bool ok;
+};
+
+/* Starts an answer to req of class cls. */
+void turn_reply_start(struct stun_builder *b, uint8_t *out, const struct stun_msg *req,
+		      uint8_t cls);
+/* Closes an answer: SOFTWARE, MESSAGE-INTEGRITY(-SHA256) when auth proved
+ * credentials, FINGERPRINT when the request had one. Returns the length or 0. */
+size_t turn_reply_finish(struct turn_ctx *ctx, struct stun_builder *b,
+			 const struct stun_msg *req, const struct turn_auth *auth);
+/* A whole error answer (counted by code). */
+size_t turn_reply_error(struct turn_ctx *ctx, const struct turn_from *from,
+			const struct stun_msg *req, int code, const struct turn_auth *auth,
+			uint8_t *out);
+
+/* TURN methods (turn.c). */
+size_t turn_handle_request(struct turn_ctx *ctx, const struct turn_from *from,
+			   const struct stun_msg *msg, uint8_t *out);
+void turn_handle_send(struct turn_ctx *ctx, const struct turn_from *from,
+		      const struct stun_msg *msg);
+
+#endif

@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# config.sh - one option table drives --help, --check-config, the sample
+# config in etc/ and the man page; all four must agree, bad input is refused.
+. "$(dirname "$0")/lib.sh"
+
+check "--check-config accepts the shipped etc/turnpike.conf" \
+	"$TURNPIKED" --check-config "$top_srcdir/etc/turnpike.conf"
+
+"$TURNPIKED" --print-config >"$TMP/sample.conf"
+check "etc/turnpike.conf is what --print-config generates (regenerate it if not)" \
+	diff -u "$top_srcdir/etc/turnpike.conf" "$TMP/sample.conf"
+
+# The man page carries the generated option list between two markers.
+sed -n '/^\.\\" BEGIN OPTIONS/,/^\.\\" END OPTIONS/p' "$top_srcdir/man/turnpike.conf.5" |
+	sed '1d;$d' >"$TMP/man-options"
+"$TURNPIKED" --print-man >"$TMP/gen-options"
+check "man/turnpike.conf.5 option list is what --print-man generates" \
+	diff -u "$TMP/man-options" "$TMP/gen-options"
+
+# Every option named in --help is in the sample, and the reverse.
+"$TURNPIKED" --help >"$TMP/help"
+help_opts=$(sed -n 's/^  --\([a-z0-9-]*\).*/\1/p' "$TMP/help" | sort)
+sample_opts=$(sed -n 's/^#\([a-z0-9-]*\)\(=.*\)\{0,1\}$/\1/p' "$TMP/sample.conf" | sort)
+for o in $sample_opts; do
+	grep -qx -- "$o" <<<"$help_opts" || fail "--help lacks $o"
+done
+check "--help lists every option of the sample ($(wc -w <<<"$sample_opts") options)" \
+	test -n "$sample_opts"
+
+# Uncommenting every key=value line of the sample (the defaults) gives a
+# valid config; bare booleans there are switches, not defaults.
+sed -n 's/^#\([a-z0-9-]*=.*\)$/\1/p' "$TMP/sample.conf" >"$TMP/all.conf"
+check "every default of the sample, uncommented, passes --check-config" \
+	"$TURNPIKED" --check-config "$TMP/all.conf"
+
+printf 'listening-port=3478\nno-such-option=1\n' >"$TMP/unknown.conf"
+out=$("$TURNPIKED" --check-config "$TMP/unknown.conf" 2>&1)
+rc=$?
+check "an unknown key fails --check-config" test $rc -ne 0
+check "and the error names file and line ($out)" grep -q "unknown.conf:2: unknown option 'no-such-option'" <<<"$out"
+
+printf 'listening-port=70000\n' >"$TMP/range.conf"
+out=$("$TURNPIKED" --check-config "$TMP/range.conf" 2>&1)
+check "an out-of-range port is refused ($out)" grep -q "from 1 to 65535" <<<"$out"
+
+printf 'listening-ip=example.org\n' >"$TMP/host.conf"
+out=$("$TURNPIKED" --check-config "$TMP/host.conf" 2>&1)
+check "a host name for listening-ip is refused ($out)" grep -q "not an IPv4 or IPv6 address" <<<"$out"
+
+printf 'no-udp\nno-tcp\n' >"$TMP/none.conf"
+out=$("$TURNPIKED" --check-config "$TMP/none.conf" 2>&1)
+check "no-udp with no-tcp is refused ($out)" grep -q "nothing to listen on" <<<"$out"
+
+out=$("$TURNPIKED" --log-level loud --check-config "$top_srcdir/etc/turnpike.conf" 2>&1)
+check "a bad log-level on the command line is refused ($out)" grep -q "not one of error" <<<"$out"
+
+out=$("$TURNPIKED" --bogus 2>&1)
+check "an unknown command-line option is refused ($out)" grep -q "unknown option '--bogus'" <<<"$out"
+
+out=$("$TURNPIKED" --check-config "$TMP/missing.conf" 2>&1)
+check "a missing config file is an error ($out)" grep -q "cannot open" <<<"$out"
+
+check "--version prints the version" bash -c "'$TURNPIKED' --version | grep -q '^turnpike 0.1.0$'"
+
+finish

@@ -1,0 +1,112 @@
+# lib.sh - shared by the system tests: temp dir, a turnpiked on a free
+# loopback port, stopping only what we started (by PID), and the tally.
+# shellcheck shell=bash
+set -u
+
+: "${top_builddir:=$(pwd)}"
+: "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
+TURNPIKED=$top_builddir/turnpiked
+CTL=$top_builddir/turnpikectl
+FREEPORT=$top_builddir/tests/tools/freeport
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/turnpike-test.XXXXXX")
+PIDS=""
+passed=0
+failed=0
+skipped=0
+
+ok() { passed=$((passed + 1)); echo "ok - $*"; }
+fail() { failed=$((failed + 1)); echo "FAIL - $*"; }
+skip() { skipped=$((skipped + 1)); echo "skip - $*"; }
+
+# check DESCRIPTION COMMAND...: one assertion.
+check() {
+	local desc=$1
+	shift
+	if "$@"; then ok "$desc"; else fail "$desc"; fi
+}
+
+# check_fails DESCRIPTION COMMAND...: an assertion that the command fails.
+check_fails() {
+	local desc=$1
+	shift
+	if "$@"; then fail "$desc"; else ok "$desc"; fi
+}
+
+cleanup() {
+	local p
+	for p in $PIDS; do
+		kill -TERM "$p" 2>/dev/null
+	done
+	for p in $PIDS; do
+		wait "$p" 2>/dev/null
+	done
+	rm -rf "$TMP"
+}
+trap cleanup EXIT
+
+forget_pid() {
+	local p out=""
+	for p in $PIDS; do
+		[ "$p" = "$1" ] || out="$out $p"
+	done
+	PIDS=$out
+}
+
+# start_server NAME [turnpiked options...]: starts turnpiked on 127.0.0.1
+# and ::1 at a fresh port; sets PORT and SERVER_PID, waits until it answers.
+start_server() {
+	local name=$1
+	shift
+	PORT=$("$FREEPORT") || { fail "no free port"; return 1; }
+	"$TURNPIKED" --listening-ip 127.0.0.1 --listening-ip ::1 \
+		--listening-port "$PORT" --relay-threads 2 "$@" \
+		>"$TMP/$name.log" 2>&1 &
+	SERVER_PID=$!
+	PIDS="$PIDS $SERVER_PID"
+	wait_ready "$name" "$PORT"
+}
+
+# wait_ready NAME PORT: polls with a Binding request for up to 10 s.
+wait_ready() {
+	local i
+	for i in $(seq 1 100); do
+		if "$CTL" stun "127.0.0.1:$2" --timeout 100 --quiet 2>/dev/null; then
+			return 0
+		fi
+		if ! kill -0 "$SERVER_PID" 2>/dev/null; then
+			echo "turnpiked ($1) exited early:"
+			cat "$TMP/$1.log"
+			return 1
+		fi
+		sleep 0.1
+	done
+	echo "turnpiked ($1) did not answer within 10 s"
+	return 1
+}
+
+# stop_server PID: SIGTERM, wait, return its exit status.
+stop_server() {
+	local rc
+	kill -TERM "$1"
+	wait "$1"
+	rc=$?
+	forget_pid "$1"
+	return $rc
+}
+
+# rss_kb PID: resident memory of a process in KiB.
+rss_kb() {
+	awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"
+}
+
+# finish: the closing line, and the exit status automake reads.
+finish() {
+	if [ "$skipped" -gt 0 ]; then
+		echo "$passed passed, $failed failed, $skipped skipped"
+	else
+		echo "$passed passed, $failed failed"
+	fi
+	[ "$failed" -eq 0 ] || exit 1
+	[ "$passed" -gt 0 ] || exit 77
+	exit 0
+}

@@ -1,0 +1,220 @@
+/* test_turn_server.c - the protocol core answers Binding, 420, 400 and
+ * drops bad input with the right counter, without sockets. */
+#include <arpa/inet.h>
+#include <string.h>
+
+#include "check.h"
+#include "turn/server.h"
+#include "turnpike/stun.h"
+#include "util/addr.h"
+
+static struct turn_server_cfg cfg = { .software = true };
+static struct turn_stats stats;
+static struct turn_ctx ctx = { .cfg = &cfg, .stats = &stats };
+
+/* The Binding path needs no allocation table and no network. */
+static size_t handle(enum turn_transport tr, const uint8_t *pkt, size_t len,
+		     const struct sockaddr_storage *src, uint8_t *out)
+{
+	struct sockaddr_storage local;
+	struct turn_from from = { tr, (const struct sockaddr *)src,
+				  (const struct sockaddr *)&local, NULL };
+
+	addr_parse(src->ss_family == AF_INET ? "192.0.2.254:3478" : "[2001:db8::fe]:3478", 0,
+		   &local);
+	return turn_server_handle(&ctx, &from, pkt, len, out);
+}
+static const uint8_t txn[16] = { 0x21, 0x12, 0xa4, 0x42, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12 };
+
+static size_t request(uint8_t *buf, uint16_t method, uint8_t cls, const uint8_t *t,
+		      uint16_t extra_attr, bool fp)
+{
+	struct stun_builder b;
+	size_t len = 0;
+
+	stun_build_init(&b, buf, 512, method, cls, t);
+	if (extra_attr)
+		stun_build_u32(&b, extra_attr, 0);
+	if (fp)
+		stun_build_fingerprint(&b);
+	CHECK_INT(stun_build_finish(&b, &len), 0);
+	return len;
+}
+
+static void test_binding(const char *src_s)
+{
+	uint8_t req[512], out[TURN_MAX_REPLY];
+	struct sockaddr_storage src, mapped;
+	struct stun_msg msg;
+	size_t n;
+
+	CHECK_INT(addr_parse(src_s, 0, &src), 0);
+	n = request(req, STUN_BINDING, STUN_REQUEST, txn, 0, false);
+	n = handle(TP_UDP, req, n, &src, out);
+	CHECK(n > 0 && n <= TURN_MAX_REPLY);
+	CHECK_INT(stun_msg_parse(&msg, out, n), 0);
+	CHECK_INT(msg.cls, STUN_SUCCESS);
+	CHECK_INT(msg.method, STUN_BINDING);
+	CHECK_MEM(msg.txn, txn, 16);
+	CHECK_INT(stun_msg_xor_addr(&msg, STUN_ATTR_XOR_MAPPED_ADDRESS, &mapped), 0);
+	CHECK(addr_equal((struct sockaddr *)&mapped, (struct sockaddr *)&src));
+	CHECK(stun_msg_find(&msg, STUN_ATTR_SOFTWARE) != NULL);
+	CHECK_INT(msg.fp, -1);
+
+	/* FINGERPRINT in, FINGERPRINT out (RFC 8489 §14.7). */
+	n = request(req, STUN_BINDING, STUN_REQUEST, txn, 0, true);
+	n = handle(TP_TCP, req, n, &src, out);
+	CHECK_INT(stun_msg_parse(&msg, out, n), 0);
+	CHECK(msg.fp >= 0);
+}
+
+static void test_classic(void)
+{
+	static const uint8_t old_txn[16] = { 0xde, 0xad, 0xbe, 0xef, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12 };
+	uint8_t req[512], out[TURN_MAX_REPLY];
+	struct sockaddr_storage src, mapped;
+	struct stun_msg msg;
+	uint64_t before = stats.binding_rfc3489;
+	size_t n;
+
+	addr_parse("192.0.2.7:4242", 0, &src);
+	n = request(req, STUN_BINDING, STUN_REQUEST, old_txn, 0, false);
+	n = handle(TP_UDP, req, n, &src, out);
+	CHECK_INT(stun_msg_parse(&msg, out, n), 0);
+	CHECK(!msg.magic);
+	CHECK_MEM(msg.txn, old_txn, 16);  /* RFC 5389 §12.2: echoed whole */
+	CHECK(stun_msg_find(&msg, STUN_ATTR_XOR_MAPPED_ADDRESS) == NULL);
+	CHECK(stun_msg_find(&msg, STUN_ATTR_SOFTWARE) == NULL);
+	const struct stun_attr *a = stun_msg_find(&msg, STUN_ATTR_MAPPED_ADDRESS);
+	CHECK(a && stun_attr_get_addr(&msg, a, &mapped) == 0);
+	CHECK(a && addr_equal((struct sockaddr *)&mapped, (struct sockaddr *)&src));
+	CHECK_INT(stats.binding_rfc3489, before + 1);
+}
+
+static void expect_error(uint16_t method, uint16_t attr, int code, uint16_t listed)
+{
+	uint8_t req[512], out[TURN_MAX_REPLY];
+	struct sockaddr_storage src;
+	struct stun_msg msg;
+	const struct stun_attr *a;
+	int got;
+	const char *reason;
+	size_t n, rlen, nt;
+	uint16_t types[4];
+
+	addr_parse("192.0.2.7:4242", 0, &src);
+	n = request(req, method, STUN_REQUEST, txn, attr, false);
+	n = handle(TP_UDP, req, n, &src, out);
+	CHECK(n > 0);
+	CHECK_INT(stun_msg_parse(&msg, out, n), 0);
+	CHECK_INT(msg.cls, STUN_ERROR);
+	CHECK_INT(msg.method, method);
+	a = stun_msg_find(&msg, STUN_ATTR_ERROR_CODE);
+	CHECK(a && stun_attr_get_error(&msg, a, &got, &reason, &rlen) == 0);
+	CHECK_INT(a ? got : 0, code);
+	if (!listed)
+		return;
+	a = stun_msg_find(&msg, STUN_ATTR_UNKNOWN_ATTRIBUTES);
+	CHECK(a && stun_attr_get_unknown(&msg, a, types, 4, &nt) == 0);
+	CHECK_INT(a ? nt : 0, 1);
+	CHECK_INT(a ? types[0] : 0, listed);
+}
+
+static void test_errors(void)
+{
+	uint64_t e420 = stats.err_420, e400 = stats.err_400;
+
+	expect_error(STUN_BINDING, 0x0042, STUN_ERR_UNKNOWN_ATTRIBUTE, 0x0042);
+	CHECK_INT(stats.err_420, e420 + 1);
+	/* CHANGE-REQUEST change-IP / change-port: no alternate address. */
+	{
+		uint8_t req[512], out[TURN_MAX_REPLY];
+		struct sockaddr_storage src;
+		struct stun_builder b;
+		struct stun_msg msg;
+		size_t n;
+
+		addr_parse("192.0.2.7:4242", 0, &src);
+		for (uint32_t flags = 0; flags <= 6; flags += 2) {
+			stun_build_init(&b, req, sizeof(req), STUN_BINDING, STUN_REQUEST, txn);
+			stun_build_u32(&b, STUN_ATTR_CHANGE_REQUEST, flags);
+			CHECK_INT(stun_build_finish(&b, &n), 0);
+			n = handle(TP_UDP, req, n, &src, out);
+			CHECK_INT(stun_msg_parse(&msg, out, n), 0);
+			CHECK_INT(msg.cls, flags ? STUN_ERROR : STUN_SUCCESS);
+		}
+	}
+	/* Comprehension-optional unknown attributes are ignored. */
+	{
+		uint8_t req[512], out[TURN_MAX_REPLY];
+		struct sockaddr_storage src;
+		struct stun_msg msg;
+		size_t n;
+
+		addr_parse("192.0.2.7:4242", 0, &src);
+		n = request(req, STUN_BINDING, STUN_REQUEST, txn, 0x8042, false);
+		n = handle(TP_UDP, req, n, &src, out);
+		CHECK_INT(stun_msg_parse(&msg, out, n), 0);
+		CHECK_INT(msg.cls, STUN_SUCCESS);
+	}
+	expect_error(0x0123, 0, STUN_ERR_BAD_REQUEST, 0);
+	CHECK_INT(stats.err_400, e400 + 1);
+}
+
+static void test_no_answer(void)
+{
+	uint8_t req[512], out[TURN_MAX_REPLY];
+	struct sockaddr_storage src;
+	size_t n;
+
+	addr_parse("[2001:db8::1]:9", 0, &src);
+	memset(&stats, 0, sizeof(stats));
+	/* Binding indication: a keepalive, no answer, no drop counted. */
+	n = request(req, STUN_BINDING, STUN_INDICATION, txn, 0, false);
+	CHECK_INT(handle(TP_UDP, req, n, &src, out), 0);
+	CHECK_INT(stats.drops[DROP_UNEXPECTED], 0);
+	/* A success response sent to the server: dropped as unexpected. */
+	n = request(req, STUN_BINDING, STUN_SUCCESS, txn, 0, false);
+	CHECK_INT(handle(TP_UDP, req, n, &src, out), 0);
+	CHECK_INT(stats.drops[DROP_UNEXPECTED], 1);
+	/* Truncated, not STUN, malformed, bad fingerprint: each its counter. */
+	n = request(req, STUN_BINDING, STUN_REQUEST, txn, 0, true);
+	CHECK_INT(handle(TP_UDP, req, n - 4, &src, out), 0);
+	CHECK_INT(stats.drops[DROP_TRUNCATED], 1);
+	req[n - 1] ^= 1;
+	CHECK_INT(handle(TP_UDP, req, n, &src, out), 0);
+	CHECK_INT(stats.drops[DROP_FINGERPRINT], 1);
+	req[0] = 0xc0;
+	CHECK_INT(handle(TP_UDP, req, n, &src, out), 0);
+	CHECK_INT(stats.drops[DROP_NOT_STUN], 1);
+	n = request(req, STUN_BINDING, STUN_REQUEST, txn, STUN_ATTR_XOR_MAPPED_ADDRESS, false);
+	CHECK_INT(handle(TP_UDP, req, n, &src, out), 0);
+	CHECK_INT(stats.drops[DROP_MALFORMED], 1);
+}
+
+static void test_software_off(void)
+{
+	uint8_t req[512], out[TURN_MAX_REPLY];
+	struct sockaddr_storage src;
+	struct stun_msg msg;
+	size_t n;
+
+	cfg.software = false;
+	addr_parse("192.0.2.7:4242", 0, &src);
+	n = request(req, STUN_BINDING, STUN_REQUEST, txn, 0, false);
+	n = handle(TP_UDP, req, n, &src, out);
+	CHECK_INT(stun_msg_parse(&msg, out, n), 0);
+	CHECK(stun_msg_find(&msg, STUN_ATTR_SOFTWARE) == NULL);
+	cfg.software = true;
+}
+
+int main(void)
+{
+	test_binding("192.0.2.1:32853");
+	test_binding("[2001:db8:1234:5678:11:2233:4455:6677]:32853");
+	test_classic();
+	test_errors();
+	test_no_answer();
+	test_software_off();
+	return check_done("test_turn_server");
+}
