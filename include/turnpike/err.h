@@ -23,7 +23,9 @@ enum tp_err {
 	TP_ECONFIG = -12,     /* configuration error */
 	TP_ECRYPTO = -13,     /* OpenSSL failure */
 	TP_EAGAIN = -14,      /* try again later */
-	TP_ERR_MIN = -14
+	TP_ETIMEDOUT = -15,   /* no answer in time */
+	TP_ECLOSED = -16,     /* connection closed, or not open */
+	TP_ERR_MIN = -16
 };
 
 /* Returns a static, human-readable string for a tp_err value. */

@@ -11,7 +11,9 @@
 #include <sys/resource.h>
 
 #include "config.h"
+#include "http/http.h"
 #include "net/net.h"
+#include "store/store.h"
 #include "turnpike/err.h"
 #include "util/addr.h"
 #include "util/conf.h"
@@ -23,19 +25,47 @@
 struct daemon {
 	struct conf conf;
 	struct server *srv;
+	struct http_server *http;       /* NULL without http-listen */
 	struct event_base *base;
 	struct event *sig_term, *sig_int, *sig_hup;
+	struct event *drain_done;       /* ends the drain */
+	bool draining;
 	int argc;
 	char **argv;
 };
 
+static void on_drain_done(int fd, short what, void *arg)
+{
+	struct daemon *d = arg;
+	(void)fd;
+	(void)what;
+
+	log_info("drain over: stopping");
+	event_base_loopexit(d->base, NULL);
+}
+
+/* SIGTERM/SIGINT: with drain-seconds, refuse new allocations and fail
+ * /healthz while the existing allocations go on, then stop; a second
+ * signal (or drain-seconds 0) stops at once. */
 static void on_stop(int sig, short what, void *arg)
 {
 	struct daemon *d = arg;
+	struct timeval tv = { d->conf.drain_seconds, 0 };
 	(void)what;
 
-	log_info("signal %d: stopping", sig);
-	event_base_loopexit(d->base, NULL);
+	if (d->draining || d->conf.drain_seconds == 0 || !d->srv) {
+		log_info("signal %d: stopping", sig);
+		event_base_loopexit(d->base, NULL);
+		return;
+	}
+	log_info("signal %d: draining for %ld s: new allocations are refused", sig,
+		 d->conf.drain_seconds);
+	d->draining = true;
+	server_drain(d->srv);
+	if (d->http)
+		http_server_set_state(d->http, HTTP_DRAINING);
+	if (evtimer_add(d->drain_done, &tv) != 0)
+		event_base_loopexit(d->base, NULL);
 }
 
 static void on_reload(int sig, short what, void *arg)
@@ -111,21 +141,34 @@ static int run(struct daemon *d)
 	d->sig_term = evsignal_new(d->base, SIGTERM, on_stop, d);
 	d->sig_int = evsignal_new(d->base, SIGINT, on_stop, d);
 	d->sig_hup = evsignal_new(d->base, SIGHUP, on_reload, d);
-	if (!d->sig_term || !d->sig_int || !d->sig_hup ||
+	d->drain_done = evtimer_new(d->base, on_drain_done, d);
+	if (!d->sig_term || !d->sig_int || !d->sig_hup || !d->drain_done ||
 	    event_add(d->sig_term, NULL) || event_add(d->sig_int, NULL) ||
 	    event_add(d->sig_hup, NULL))
 		goto out;
 	d->srv = server_new(&d->conf);
 	if (!d->srv)
 		goto out;
+	/* HTTP binds before the workers start, so a taken port fails fast; it
+	 * answers once the loop runs, and /healthz says 200 only from here on. */
+	if (d->conf.http_listen && !(d->http = http_server_new(d->base, d->srv, &d->conf)))
+		goto out;
 	if (server_start(d->srv) != 0)
 		goto out;
+	/* Secrets from Redis come in on this loop; workers see them next request. */
+	if (server_redis_start(d->srv, d->base) != 0)
+		goto out;
+	if (d->http)
+		http_server_set_state(d->http, HTTP_SERVING);
 	log_listeners(d->srv);
 	event_base_dispatch(d->base);
+	http_server_free(d->http);
+	d->http = NULL;
 	server_stop(d->srv);
 	log_info("stopped");
 	rc = 0;
 out:
+	http_server_free(d->http);
 	server_free(d->srv);
 	if (d->sig_term)
 		event_free(d->sig_term);
@@ -133,6 +176,8 @@ out:
 		event_free(d->sig_int);
 	if (d->sig_hup)
 		event_free(d->sig_hup);
+	if (d->drain_done)
+		event_free(d->drain_done);
 	event_base_free(d->base);
 	return rc;
 }
@@ -152,7 +197,8 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	if (conf_parse_args(&d.conf, argc, argv, DEFAULT_CONFIG, &action, err,
-			    sizeof(err)) != 0) {
+			    sizeof(err)) != 0 ||
+	    store_conf_check(&d.conf, err, sizeof(err)) != 0) {
 		fprintf(stderr, "turnpiked: %s\n", err);
 		goto out;
 	}

@@ -143,6 +143,27 @@ int auth_store_userhash(const struct auth_store *s, const uint8_t hash[32],
 			const char **user, size_t *ulen);
 
 /* ------------------------------------------------------------------ */
+/* A swappable store: one thread (the main one) publishes whole new stores
+ * (config plus Redis secrets); any thread takes a reference to the current
+ * one, lock-free, and keeps it as long as it needs (one request, or a
+ * request parked on a lookup). A store is freed by its last reference. */
+
+struct auth_snap;
+
+/* A holder whose current store is first (ownership passes; on failure
+ * first is freed). Returns NULL when out of memory. */
+struct auth_snap *auth_snap_new(struct auth_store *first);
+/* Frees the holder and drops its reference to the current store. */
+void auth_snap_free(struct auth_snap *h);
+/* The current store, with a reference the caller gives back with
+ * auth_snap_put. Never NULL. Any thread; no lock. */
+const struct auth_store *auth_snap_get(struct auth_snap *h);
+void auth_snap_put(const struct auth_store *s);
+/* Makes next current (ownership passes) and drops the holder's reference
+ * to the previous store. One publishing thread at a time. */
+void auth_snap_set(struct auth_snap *h, struct auth_store *next);
+
+/* ------------------------------------------------------------------ */
 /* Request verification (RFC 8489 §9.2.4), in two steps so a caller can
  * fetch keys asynchronously in between. */
 

@@ -60,4 +60,7 @@ int auth_digest(uint8_t alg, const struct auth_piece *pc, size_t npc, uint8_t ou
  * 0, or TP_EINVAL when the nonce has no (well-formed) cookie. */
 int auth_nonce_features(const uint8_t *nonce, size_t len, uint32_t *features);
 
+/* The reference count of a store, for auth_snap (atomic access only). */
+long *auth_store_refs(const struct auth_store *s);
+
 #endif

@@ -40,6 +40,7 @@ struct auth_store {
 	size_t nusers;
 	struct secret *secrets;
 	size_t nsecrets;
+	long refs; /* auth_snap references; 1 at birth */
 };
 
 static size_t bucket(const struct auth_store *s, const void *p, size_t n)
@@ -56,6 +57,7 @@ struct auth_store *auth_store_new(const char *realm)
 	s = calloc(1, sizeof(*s));
 	if (!s)
 		return NULL;
+	s->refs = 1;
 	s->rlen = strlen(realm);
 	s->realm = strdup(realm);
 	s->nbuckets = STORE_MIN_BUCKETS;
@@ -108,6 +110,11 @@ void auth_store_free(struct auth_store *s)
 const char *auth_store_realm(const struct auth_store *s)
 {
 	return s->realm;
+}
+
+long *auth_store_refs(const struct auth_store *s)
+{
+	return (long *)&s->refs;
 }
 
 static struct user *find_name(const struct auth_store *s, const char *name, size_t len)

@@ -19,16 +19,17 @@
 #include "turnpike/wire.h"
 #include "util/addr.h"
 
-#define RTO_MS 500          /* RFC 8489 §6.2.1 initial RTO */
-#define RELEASE_MS 500      /* the Refresh 0 sent by client_turn_free */
-#define USER_MAX 513        /* RFC 8489 §14.3: < 513 bytes, plus NUL */
+#define RTO_MS 500     /* RFC 8489 §6.2.1 initial RTO */
+#define RELEASE_MS 500 /* the Refresh 0 sent by client_turn_free */
+#define USER_MAX 513   /* RFC 8489 §14.3: < 513 bytes, plus NUL */
 #define PASS_MAX 256
-#define REALM_MAX 764       /* RFC 8489 §14.9 */
+#define REALM_MAX 764 /* RFC 8489 §14.9, §14.10: < 763 bytes */
+#define NONCE_MAX 764
 #define ALGS_MAX 64
-#define REQ_CAP 2048        /* requests we build */
-#define ANS_CAP 2048        /* answers kept (the server's are <= 512) */
-#define DATA_MAX 4000       /* payload of Send / ChannelData we send */
-#define QUEUE_LEN 16        /* data that arrived while waiting for an answer */
+#define REQ_CAP 2048  /* requests we build */
+#define ANS_CAP 2048  /* answers kept (the server's are <= 512) */
+#define DATA_MAX 4000 /* payload of Send / ChannelData we send */
+#define QUEUE_LEN 16  /* data that arrived while waiting for an answer */
 #define QUEUE_DATA 2048
 #define MAX_CHANS 16
 #define PROTO_UDP 17
@@ -53,7 +54,7 @@ struct client_turn {
 	/* Learned from the server's 401/438. */
 	uint8_t realm[REALM_MAX];
 	size_t realm_len;
-	uint8_t nonce[AUTH_NONCE_MAX];
+	uint8_t nonce[NONCE_MAX];
 	size_t nonce_len;
 	uint8_t algs[ALGS_MAX];
 	size_t algs_len;
@@ -69,7 +70,7 @@ struct client_turn {
 	size_t req_len;
 	uint8_t ans[ANS_CAP];
 	size_t ans_len;
-	uint8_t out[DATA_MAX + 96];  /* Send indications, ChannelData */
+	uint8_t out[DATA_MAX + 96]; /* Send indications, ChannelData */
 	/* Received bytes: one datagram, or the TCP stream's unread part. */
 	uint8_t rx[STUN_MAX_MSG + 4];
 	size_t rx_len, rx_off;
@@ -81,10 +82,10 @@ struct client_turn {
 struct body {
 	uint16_t method;
 	const struct client_turn_alloc_opts *alloc;
-	long long lifetime;                     /* Refresh: < 0 leaves it out */
-	const struct sockaddr_storage *peers;   /* CreatePermission */
+	long long lifetime;                   /* Refresh: < 0 leaves it out */
+	const struct sockaddr_storage *peers; /* CreatePermission */
 	size_t npeers;
-	const struct sockaddr *peer;            /* ChannelBind */
+	const struct sockaddr *peer; /* ChannelBind */
 	uint16_t chan;
 };
 
@@ -99,7 +100,7 @@ static double now_ms(void)
 /* Waits up to ms for fd to be readable: 1 ready, 0 timeout, -1 error. */
 static int wait_readable(int fd, double ms)
 {
-	struct pollfd p = { .fd = fd, .events = POLLIN };
+	struct pollfd p = {.fd = fd, .events = POLLIN};
 	int r;
 
 	do {
@@ -154,7 +155,7 @@ static int read_msg(struct client_turn *c, double deadline, const uint8_t **p, s
 		if (c->tcp && have >= 4) {
 			need = frame_len(c->rx + c->rx_off, have);
 			if (need == 0)
-				return TP_EMALFORMED;  /* RFC 8489 §6.2.2: no resync */
+				return TP_EMALFORMED; /* RFC 8489 §6.2.2: no resync */
 			if (have >= need) {
 				*p = c->rx + c->rx_off;
 				*len = need;
@@ -194,7 +195,7 @@ static void enqueue(struct client_turn *c, const struct sockaddr_storage *peer, 
 	struct queued *q;
 
 	if (c->q_count == QUEUE_LEN || len > QUEUE_DATA)
-		return;  /* like a lost datagram */
+		return; /* like a lost datagram */
 	q = &c->q[(c->q_head + c->q_count++) % QUEUE_LEN];
 	q->peer = *peer;
 	q->chan = chan;
@@ -237,8 +238,7 @@ static bool classify(struct client_turn *c, const uint8_t *p, size_t len, const 
 
 /* Sends req and waits for the answer to it (copied to c->ans), resending
  * over UDP at RTO, 2 RTO, ... until the transaction timeout. */
-static int exchange(struct client_turn *c, const uint8_t *req, size_t len,
-		    struct stun_msg *msg)
+static int exchange(struct client_turn *c, const uint8_t *req, size_t len, struct stun_msg *msg)
 {
 	double start = now_ms(), deadline = start + c->timeout_ms, next = start;
 	const uint8_t *txn = req + 4, *p;
@@ -299,7 +299,8 @@ static void build_body(struct stun_builder *b, const struct body *bd)
 	case TURN_REFRESH:
 		if (bd->lifetime >= 0)
 			stun_build_u32(b, STUN_ATTR_LIFETIME,
-				       bd->lifetime > UINT32_MAX ? UINT32_MAX : (uint32_t)bd->lifetime);
+				       bd->lifetime > UINT32_MAX ? UINT32_MAX
+								 : (uint32_t)bd->lifetime);
 		break;
 	case TURN_CREATE_PERMISSION:
 		for (size_t i = 0; i < bd->npeers; i++)
@@ -363,7 +364,7 @@ static int build(struct client_turn *c, const struct body *bd, bool auth, struct
 			stun_build_attr(&b, STUN_ATTR_NONCE, c->nonce, c->nonce_len);
 		if (c->algs_len) {
 			/* §9.2.3: echo the list, name the choice. */
-			uint8_t one[4] = { 0, alg, 0, 0 };
+			uint8_t one[4] = {0, alg, 0, 0};
 			stun_build_attr(&b, STUN_ATTR_PASSWORD_ALGORITHMS, c->algs, c->algs_len);
 			stun_build_attr(&b, STUN_ATTR_PASSWORD_ALGORITHM, one, sizeof(one));
 		}
@@ -512,7 +513,7 @@ void client_turn_free(struct client_turn *c)
 
 	if (!c)
 		return;
-	if (c->allocated && !c->tcp) {
+	if (c->allocated && !(c->flags & CLIENT_TURN_NO_RELEASE)) {
 		c->timeout_ms = RELEASE_MS;
 		client_turn_refresh(c, 0, &res);
 	}
@@ -569,13 +570,6 @@ int client_turn_fd(const struct client_turn *c)
 	return c->fd;
 }
 
-int client_turn_local(const struct client_turn *c, struct sockaddr_storage *out)
-{
-	socklen_t len = sizeof(*out);
-
-	return getsockname(c->fd, (struct sockaddr *)out, &len) == 0 ? 0 : TP_ESYS;
-}
-
 unsigned client_turn_stale_count(const struct client_turn *c)
 {
 	return c->stale_total;
@@ -585,7 +579,7 @@ int client_turn_allocate(struct client_turn *c, const struct client_turn_alloc_o
 			 struct client_turn_result *res)
 {
 	static const struct client_turn_alloc_opts plain;
-	struct body bd = { .method = TURN_ALLOCATE, .alloc = opts ? opts : &plain };
+	struct body bd = {.method = TURN_ALLOCATE, .alloc = opts ? opts : &plain};
 	int rc = request(c, &bd, res);
 
 	if (rc == 0 && res->error_code == 0)
@@ -593,10 +587,9 @@ int client_turn_allocate(struct client_turn *c, const struct client_turn_alloc_o
 	return rc;
 }
 
-int client_turn_refresh(struct client_turn *c, long long lifetime,
-			struct client_turn_result *res)
+int client_turn_refresh(struct client_turn *c, long long lifetime, struct client_turn_result *res)
 {
-	struct body bd = { .method = TURN_REFRESH, .lifetime = lifetime };
+	struct body bd = {.method = TURN_REFRESH, .lifetime = lifetime};
 	int rc = request(c, &bd, res);
 
 	/* RFC 8656 §8: LIFETIME 0 deletes; 437 says there was nothing. */
@@ -609,7 +602,7 @@ int client_turn_refresh(struct client_turn *c, long long lifetime,
 int client_turn_create_permission(struct client_turn *c, const struct sockaddr_storage *peers,
 				  size_t npeers, struct client_turn_result *res)
 {
-	struct body bd = { .method = TURN_CREATE_PERMISSION, .peers = peers, .npeers = npeers };
+	struct body bd = {.method = TURN_CREATE_PERMISSION, .peers = peers, .npeers = npeers};
 
 	return request(c, &bd, res);
 }
@@ -617,7 +610,7 @@ int client_turn_create_permission(struct client_turn *c, const struct sockaddr_s
 int client_turn_channel_bind(struct client_turn *c, uint16_t chan, const struct sockaddr *peer,
 			     struct client_turn_result *res)
 {
-	struct body bd = { .method = TURN_CHANNEL_BIND, .peer = peer, .chan = chan };
+	struct body bd = {.method = TURN_CHANNEL_BIND, .peer = peer, .chan = chan};
 	size_t i;
 	int rc = request(c, &bd, res);
 
@@ -655,8 +648,7 @@ int client_turn_send(struct client_turn *c, const struct sockaddr *peer, const v
 	return send_all(c, c->out, n);
 }
 
-int client_turn_channel_send(struct client_turn *c, uint16_t chan, const void *data,
-			     size_t len)
+int client_turn_channel_send(struct client_turn *c, uint16_t chan, const void *data, size_t len)
 {
 	struct wire_wr w;
 
@@ -667,7 +659,7 @@ int client_turn_channel_send(struct client_turn *c, uint16_t chan, const void *d
 	wire_wr_u16(&w, (uint16_t)len);
 	wire_wr_bytes(&w, data, len);
 	if (c->tcp)
-		wire_wr_pad4(&w, len);  /* RFC 8656 §12.5 */
+		wire_wr_pad4(&w, len); /* RFC 8656 §12.5 */
 	if (w.err)
 		return TP_ENOSPC;
 	return send_all(c, c->out, w.pos);
@@ -698,8 +690,8 @@ int client_turn_recv(struct client_turn *c, void *buf, size_t cap, int timeout_m
 	return 0;
 }
 
-int client_turn_raw(struct client_turn *c, const uint8_t *req, size_t len, uint8_t *ans,
-		    size_t cap, size_t *anslen)
+int client_turn_raw(struct client_turn *c, const uint8_t *req, size_t len, uint8_t *ans, size_t cap,
+		    size_t *anslen)
 {
 	struct stun_msg msg;
 	int rc;

@@ -22,6 +22,9 @@ struct udp_io;
 struct tcp_conn;
 struct turn_quota;
 struct relay_reservations;
+struct store_addr;
+struct store_conn;
+struct store_secrets;
 
 TAILQ_HEAD(tcp_conn_list, tcp_conn);
 
@@ -65,6 +68,8 @@ struct worker {
 	const struct timeval *idle_tv;  /* libevent common timeout */
 	struct event *tick;             /* once a second: expire allocations */
 	unsigned relay_rr[2];           /* round robin over relay addresses */
+	struct store_conn *events;      /* allocation events to Redis, or NULL */
+	size_t interim_cursor;          /* where the interim event walk goes on */
 };
 
 /* Everything the workers share, read-only once they run (the quota and
@@ -76,7 +81,15 @@ struct server {
 	size_t nlisten;
 	struct relay_addr *relay[2];    /* [0] IPv4, [1] IPv6 */
 	size_t nrelay[2];
+	/* Credentials: workers take creds (turn_cfg.creds) per request. store
+	 * is the current one for main-thread readers, which need no reference:
+	 * only the main thread replaces it (redis.c), between its callbacks. */
+	struct auth_snap *creds;
 	struct auth_store *store;
+	struct store_addr *userdb;      /* redis-userdb, parsed; or NULL */
+	struct store_addr *statsdb;     /* redis-statsdb (default userdb); or NULL */
+	struct store_secrets *secrets;  /* main thread: REST secrets from Redis */
+	char hostname[256];             /* names this server in events */
 	struct auth_nonce_key nonce_key;
 	struct peer_policy policy;
 	struct turn_quota *quota;
@@ -93,6 +106,9 @@ int server_start(struct server *srv);
 /* Asks every worker to stop and joins them. Safe to call twice. */
 void server_stop(struct server *srv);
 void server_free(struct server *srv);
+/* Starts draining: the workers refuse new allocations (508) and keep
+ * serving the existing ones. Called from the main thread. */
+void server_drain(struct server *srv);
 /* Sums all workers' counters into out. */
 void server_stats(const struct server *srv, struct turn_stats *out);
 
@@ -100,6 +116,24 @@ void server_stats(const struct server *srv, struct turn_stats *out);
 int setup_relay_addrs(struct server *srv);
 int setup_auth(struct server *srv);
 int setup_policy(struct server *srv);
+/* A new credential store: the configured users and static secrets, then
+ * extra secrets (from Redis, oldest first; the newest kept when there are
+ * too many). Returns NULL on failure (logged). */
+struct auth_store *setup_auth_store(const struct conf *c, const char *const *extra,
+				    size_t nextra);
+
+/* redis.c: Redis for the server; no-ops without redis-userdb/-statsdb.
+ * redis_setup parses the settings (server_new); server_redis_start starts
+ * loading secrets on the main thread's loop (after server_start);
+ * redis_cleanup undoes both (server_free). */
+int redis_setup(struct server *srv);
+int server_redis_start(struct server *srv, struct event_base *base);
+void redis_cleanup(struct server *srv);
+/* A worker's own connection for events (worker_init / worker_cleanup), and
+ * its share of interim events (once a second, from its tick). */
+int redis_worker_init(struct worker *w);
+void redis_worker_cleanup(struct worker *w);
+void redis_worker_tick(struct worker *w);
 
 /* sock.c: listening sockets (non-blocking, SO_REUSEPORT, V6ONLY for v6).
  * sock_probe_free: 0 when no other process holds the address and port. */

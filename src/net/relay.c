@@ -181,20 +181,27 @@ int relay_open(void *env, struct turn_alloc *a, int family, bool dont_fragment, 
 	const struct relay_addr *ra;
 	uint16_t port = 0;
 
-	if (srv->nrelay[fi] == 0)
-		return TP_EINVAL;
-	ra = &srv->relay[fi][w->relay_rr[fi]++ % srv->nrelay[fi]];
 	if (use_token) {
+		/* The held port keeps its own family (RFC 8656 §7.2). */
 		fd = reservation_take(srv->reservations, *token, w->ctx.now_ms, &bound);
 		if (fd < 0)
 			return TP_ENOTFOUND;
-		/* The advertised address is the external one for its bind IP. */
+		family = bound.ss_family;
+		fi = family == AF_INET6;
+		ra = NULL;
 		for (size_t i = 0; i < srv->nrelay[fi]; i++)
 			if (addr_equal_ip((struct sockaddr *)&srv->relay[fi][i].bind,
 					  (struct sockaddr *)&bound))
 				ra = &srv->relay[fi][i];
+		if (!ra) {
+			close(fd);
+			return TP_ENOTFOUND;
+		}
 		port = addr_port((struct sockaddr *)&bound);
 	} else {
+		if (srv->nrelay[fi] == 0)
+			return TP_EINVAL;
+		ra = &srv->relay[fi][w->relay_rr[fi]++ % srv->nrelay[fi]];
 		fd = pick_port(srv->conf, &ra->bind, even, reserve, &odd_fd, &port);
 		if (fd < 0)
 			return TP_EAGAIN;

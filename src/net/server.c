@@ -56,6 +56,7 @@ static void tick_cb(int fd, short what, void *arg)
 
 	worker_clock(w);
 	turn_ctx_expire(&w->ctx);
+	redis_worker_tick(w);
 }
 
 static int worker_init(struct server *srv, struct worker *w, unsigned id)
@@ -81,6 +82,8 @@ static int worker_init(struct server *srv, struct worker *w, unsigned id)
 	w->udp = calloc(srv->nlisten, sizeof(*w->udp));
 	w->tcp = calloc(srv->nlisten, sizeof(*w->tcp));
 	if (!w->base || !w->io_buf || !w->udp || !w->tcp)
+		return TP_ENOMEM;
+	if (redis_worker_init(w) != 0)
 		return TP_ENOMEM;
 	w->idle_tv = event_base_init_common_timeout(w->base, &idle);
 	w->tick = event_new(w->base, -1, EV_PERSIST, tick_cb, w);
@@ -141,6 +144,7 @@ static void worker_cleanup(struct worker *w)
 	/* Allocations first: they hold relay sockets and refer to conns. */
 	turn_ctx_cleanup(&w->ctx);
 	tcp_conn_free_all(w);
+	redis_worker_cleanup(w);
 	if (w->tick)
 		event_free(w->tick);
 	for (size_t i = 0; i < w->nudp; i++) {
@@ -177,7 +181,7 @@ struct server *server_new(const struct conf *conf)
 	srv->turn_cfg.max_chans = (unsigned)conf->max_channels;
 	srv->turn_cfg.max_bps = (uint64_t)conf->max_bps;
 	if (resolve_listen(srv, conf) != 0 || setup_relay_addrs(srv) != 0 ||
-	    setup_auth(srv) != 0 || setup_policy(srv) != 0)
+	    setup_auth(srv) != 0 || setup_policy(srv) != 0 || redis_setup(srv) != 0)
 		goto fail;
 	srv->quota = turn_quota_new((unsigned)conf->user_quota, (unsigned)conf->total_quota);
 	srv->reservations = relay_reservations_new();
@@ -191,8 +195,9 @@ struct server *server_new(const struct conf *conf)
 	}
 	srv->nworkers = (size_t)n;
 	srv->turn_cfg.worker_bps = (uint64_t)conf->bps_capacity / srv->nworkers;
-	if (conf->bps_capacity && srv->turn_cfg.worker_bps == 0)
-		srv->turn_cfg.worker_bps = 1;
+	/* Each worker's bucket must hold at least a full datagram. */
+	if (conf->bps_capacity && srv->turn_cfg.worker_bps < 2048)
+		srv->turn_cfg.worker_bps = 2048;
 	for (size_t i = 0; i < srv->nlisten; i++) {
 		const struct sockaddr *sa = (const struct sockaddr *)&srv->listen[i];
 		if ((!conf->no_udp && sock_probe_free(sa, SOCK_DGRAM) != 0) ||
@@ -258,12 +263,18 @@ void server_free(struct server *srv)
 	free(srv->listen);
 	free(srv->relay[0]);
 	free(srv->relay[1]);
-	auth_store_free(srv->store);
+	redis_cleanup(srv);
+	auth_snap_free(srv->creds);
 	OPENSSL_cleanse(&srv->nonce_key, sizeof(srv->nonce_key));
 	policy_cleanup(&srv->policy);
 	turn_quota_free(srv->quota);
 	relay_reservations_free(srv->reservations);
 	free(srv);
+}
+
+void server_drain(struct server *srv)
+{
+	__atomic_store_n(&srv->turn_cfg.draining, true, __ATOMIC_RELAXED);
 }
 
 void server_stats(const struct server *srv, struct turn_stats *out)

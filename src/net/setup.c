@@ -121,27 +121,61 @@ int setup_relay_addrs(struct server *srv)
 	return 0;
 }
 
+struct auth_store *setup_auth_store(const struct conf *c, const char *const *extra,
+				    size_t nextra)
+{
+	struct auth_store *s = auth_store_new(c->realm);
+	size_t room, first = 0;
+
+	if (!s) {
+		log_err("out of memory for the credential store");
+		return NULL;
+	}
+	for (size_t i = 0; i < c->user.n; i++) {
+		if (auth_store_add_user(s, c->user.v[i]) != 0) {
+			log_err("user entry %zu: not NAME:PASSWORD or NAME:0xKEY", i + 1);
+			goto fail;
+		}
+	}
+	for (size_t i = 0; i < c->static_auth_secret.n; i++) {
+		if (auth_store_add_secret(s, c->static_auth_secret.v[i]) != 0) {
+			log_err("static-auth-secret %zu: empty, or more than %d secrets", i + 1,
+				AUTH_MAX_KEYS);
+			goto fail;
+		}
+	}
+	room = AUTH_MAX_KEYS - auth_store_nsecrets(s);
+	if (nextra > room) {
+		log_warn("only the newest %zu of the %zu secrets from redis are used (%d at most "
+			 "with the static ones)", room, nextra, AUTH_MAX_KEYS);
+		first = nextra - room;
+	}
+	for (size_t i = first; i < nextra; i++)
+		if (auth_store_add_secret(s, extra[i]) != 0)
+			goto fail;
+	return s;
+fail:
+	auth_store_free(s);
+	return NULL;
+}
+
 int setup_auth(struct server *srv)
 {
 	const struct conf *c = srv->conf;
-	int rc;
+	struct auth_store *store;
 
 	if (auth_nonce_key_init(&srv->nonce_key, c->nonce_secret) != 0)
 		return TP_ECRYPTO;
-	srv->store = auth_store_new(c->realm);
-	if (!srv->store)
+	/* Secrets from Redis join when they arrive (server_redis_start). */
+	store = setup_auth_store(c, NULL, 0);
+	if (!store)
+		return TP_EINVAL;
+	srv->creds = auth_snap_new(store);
+	if (!srv->creds)
 		return TP_ENOMEM;
-	for (size_t i = 0; i < c->user.n; i++) {
-		if ((rc = auth_store_add_user(srv->store, c->user.v[i])) != 0) {
-			log_err("user entry %zu: not NAME:PASSWORD or NAME:0xKEY", i + 1);
-			return rc;
-		}
-	}
-	for (size_t i = 0; i < c->static_auth_secret.n; i++)
-		if ((rc = auth_store_add_secret(srv->store, c->static_auth_secret.v[i])) != 0)
-			return rc;
+	srv->store = store;
 	srv->turn_cfg.no_auth = c->no_auth;
-	srv->turn_cfg.store = srv->store;
+	srv->turn_cfg.creds = srv->creds;
 	srv->turn_cfg.nonce_key = &srv->nonce_key;
 	srv->turn_cfg.nonce_lifetime = (unsigned)c->stale_nonce;
 	if (c->no_auth)

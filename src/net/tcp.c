@@ -2,6 +2,8 @@
  * STUN messages and ChannelData on the stream (RFC 8489 §6.2.2, RFC 8656
  * §12.5), answer, and close idle, stalled or malformed connections. */
 #include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/event.h>
@@ -187,6 +189,7 @@ void tcp_accept_cb(struct evconnlistener *lev, int fd, struct sockaddr *sa,
 	struct tcp_listener *tl = arg;
 	struct worker *w = tl->w;
 	struct tcp_conn *c = NULL;
+	int one = 1;
 	(void)lev;
 
 	if (STAT_GET(w->stats.tcp_active) >= w->tcp_max) {
@@ -194,6 +197,8 @@ void tcp_accept_cb(struct evconnlistener *lev, int fd, struct sockaddr *sa,
 		close(fd);
 		return;
 	}
+	/* Relayed media must not wait for Nagle. */
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	c = calloc(1, sizeof(*c));
 	if (!c)
 		goto fail;

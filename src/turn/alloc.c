@@ -46,8 +46,11 @@ static bool tuple_eq(const struct turn_alloc *a, enum turn_transport tr,
 struct turn_alloc *turn_table_find(const struct turn_table *t, enum turn_transport tr,
 				   const struct sockaddr *client, const struct sockaddr *local)
 {
-	size_t i = tuple_hash(tr, client, local) & (t->nbuckets - 1);
+	size_t i;
 
+	if (t->count == 0)  /* also after turn_table_cleanup */
+		return NULL;
+	i = tuple_hash(tr, client, local) & (t->nbuckets - 1);
 	for (struct turn_alloc *a = t->buckets[i]; a; a = a->hnext)
 		if (tuple_eq(a, tr, client, local))
 			return a;
@@ -156,6 +159,25 @@ struct turn_alloc *turn_table_first(const struct turn_table *t)
 	return NULL;
 }
 
+size_t turn_table_walk(const struct turn_table *t, size_t *cursor, size_t nbuckets,
+		       void (*fn)(struct turn_alloc *a, void *arg), void *arg)
+{
+	size_t visited = 0;
+
+	for (size_t i = 0; i < nbuckets && i < t->nbuckets; i++) {
+		struct turn_alloc *a, *next;
+
+		if (*cursor >= t->nbuckets)
+			*cursor = 0;
+		for (a = t->buckets[(*cursor)++]; a; a = next) {
+			next = a->hnext;
+			fn(a, arg);
+			visited++;
+		}
+	}
+	return visited;
+}
+
 struct turn_alloc *turn_table_expired(struct turn_table *t, uint64_t now_ms)
 {
 	uint64_t now_s = now_ms / 1000;
@@ -227,12 +249,20 @@ int turn_perm_add(struct turn_alloc *a, const struct sockaddr *peer, uint64_t no
 		return TP_ETOOMANY;
 	if (!free_slot) {
 		if (a->nperms == a->cap_perms) {
-			uint16_t cap = a->cap_perms ? (uint16_t)(a->cap_perms * 2) : 4;
-			struct turn_perm *np = realloc(a->perms, cap * sizeof(*np));
+			/* max-permissions goes to 65535: doubling 32768 must not
+			 * wrap the 16-bit capacity to 0 (realloc to 0 frees). */
+			size_t cap = a->cap_perms ? (size_t)a->cap_perms * 2 : 4;
+			struct turn_perm *np;
+
+			if (cap > UINT16_MAX)
+				cap = UINT16_MAX;
+			if (cap <= a->nperms)
+				return TP_ETOOMANY;
+			np = realloc(a->perms, cap * sizeof(*np));
 			if (!np)
 				return TP_ENOMEM;
 			a->perms = np;
-			a->cap_perms = cap;
+			a->cap_perms = (uint16_t)cap;
 		}
 		free_slot = &a->perms[a->nperms++];
 	}

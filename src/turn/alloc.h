@@ -16,8 +16,12 @@
 #define TURN_CHAN_LIFETIME_MS (600 * 1000)   /* RFC 8656 §12 */
 #define TURN_CHAN_HOLD_MS (300 * 1000)       /* §12: no rebind for 5 min after */
 #define TURN_USERNAME_MAX 513                /* RFC 8489 §14.3: < 513 bytes */
-#define TURN_CACHED_REPLY 160                /* retransmission cache */
+/* Retransmission cache: the longest Allocate answer is 156 bytes plus
+ * SOFTWARE (IPv6 client, ADDRESS-ERROR-CODE, RESERVATION-TOKEN,
+ * MESSAGE-INTEGRITY-SHA256, FINGERPRINT). */
+#define TURN_CACHED_REPLY 256
 #define TURN_WHEEL_SLOTS 4096                /* 1 s each */
+#define TURN_ALLOC_ID_LEN 16                 /* random bytes of an allocation's id */
 
 struct turn_perm {
 	uint8_t ip[16];        /* canonical, IPv4 as ::ffff:a.b.c.d */
@@ -67,6 +71,11 @@ struct turn_alloc {
 	/* Traffic, for events and metrics. */
 	uint64_t pkts_in, bytes_in;          /* client → peer */
 	uint64_t pkts_out, bytes_out;        /* peer → client */
+	/* Its name in events and logs: random, so unique across a fleet. */
+	uint8_t id[TURN_ALLOC_ID_LEN];
+	/* Event bookkeeping, written by the network layer's event hook. */
+	uint64_t event_ms;                   /* when the last event went out */
+	uint32_t event_seq;                  /* events sent so far */
 	/* Table links. */
 	struct turn_alloc *hnext;
 	struct turn_alloc *wnext, **wprev;
@@ -96,6 +105,14 @@ void turn_table_remove(struct turn_table *t, struct turn_alloc *a);
 void turn_table_reschedule(struct turn_table *t, struct turn_alloc *a);
 /* Any allocation (for shutdown), or NULL. */
 struct turn_alloc *turn_table_first(const struct turn_table *t);
+/*
+ * Calls fn for every allocation in the next nbuckets hash buckets from
+ * *cursor (which it advances, wrapping around): a whole pass over the table
+ * spread over several calls, bounded work per call. fn must not insert or
+ * remove allocations. Returns the number of allocations visited.
+ */
+size_t turn_table_walk(const struct turn_table *t, size_t *cursor, size_t nbuckets,
+		       void (*fn)(struct turn_alloc *a, void *arg), void *arg);
 
 /*
  * Pops the next allocation whose lifetime ended at or before now, or NULL.

@@ -127,7 +127,11 @@ size_t turn_peer_data(struct turn_ctx *ctx, struct turn_alloc *a, const struct s
 	const struct turn_chan *c;
 	size_t total, pad = (4 - (len & 3)) & 3;
 
-	if (len > 0xffff - 48 || !permitted(ctx, a, peer))
+	if (len > 0xffff - 48) {
+		STAT_INC(st->drops[DROP_OVERSIZE]);
+		return 0;
+	}
+	if (!permitted(ctx, a, peer))
 		return 0;
 	if (!turn_bucket_take(&a->bucket, len, ctx->now_ms)) {
 		STAT_INC(st->drops[DROP_RATE]);

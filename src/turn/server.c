@@ -77,9 +77,14 @@ size_t turn_reply_error(struct turn_ctx *ctx, const struct turn_from *from,
 	stun_build_error(&b, code, NULL);
 	if (code == STUN_ERR_UNKNOWN_ATTRIBUTE)
 		stun_build_unknown(&b, req->unknown, req->nunknown);
-	if (code == STUN_ERR_UNAUTHORIZED || code == STUN_ERR_STALE_NONCE)
-		auth_build_challenge(&b, ctx->cfg->nonce_key, auth_store_realm(ctx->cfg->store),
-				     from->client, ctx->unix_s, ctx->cfg->nonce_lifetime);
+	if (code == STUN_ERR_UNAUTHORIZED || code == STUN_ERR_STALE_NONCE) {
+		const struct auth_store *s = auth && auth->store ? auth->store
+								  : turn_store_get(ctx->cfg);
+		auth_build_challenge(&b, ctx->cfg->nonce_key, auth_store_realm(s), from->client,
+				     ctx->unix_s, ctx->cfg->nonce_lifetime);
+		if (!(auth && auth->store))
+			turn_store_put(ctx->cfg, s);
+	}
 	return turn_reply_finish(ctx, &b, req, auth);
 }
 

@@ -28,6 +28,9 @@ struct turn_server_cfg {
 	bool software;                 /* send SOFTWARE */
 	bool turn;                     /* serve TURN at all (auth configured or no-auth) */
 	bool no_auth;                  /* no-auth: TURN without credentials */
+	/* Credentials: the swappable snapshot (turnpiked), one reference
+	 * taken per request; when creds is NULL, the fixed store. */
+	struct auth_snap *creds;
 	const struct auth_store *store;
 	const struct auth_nonce_key *nonce_key;
 	unsigned nonce_lifetime;       /* s */
@@ -40,6 +43,9 @@ struct turn_server_cfg {
 	uint64_t worker_bps;           /* this worker's share of bps-capacity */
 	bool relay_v4, relay_v6;       /* relay addresses of these families exist */
 	struct turn_quota *quota;      /* shared counters (locked, control path) */
+	/* Shutting down: new allocations get 508. Written by the main thread,
+	 * read by the workers with relaxed atomic loads. */
+	bool draining;
 };
 
 /* Where a message came from: the client's side of the 5-tuple. */
@@ -48,6 +54,15 @@ struct turn_from {
 	const struct sockaddr *client;
 	const struct sockaddr *local;  /* our address it was sent to */
 	void *conn;                    /* net's handle: UDP socket or TCP conn */
+};
+
+/* Moments in an allocation's life, for the event hook. */
+enum turn_event {
+	TURN_EV_CREATED = 0,
+	TURN_EV_REFRESHED,
+	TURN_EV_DELETED,   /* Refresh with LIFETIME 0 */
+	TURN_EV_EXPIRED,
+	TURN_EV_CLOSED     /* its TCP connection closed */
 };
 
 /* What the core asks of the network layer. */
@@ -66,6 +81,10 @@ struct turn_io {
 	void (*send_peer)(void *env, struct turn_alloc *a, const struct sockaddr *peer,
 			  const uint8_t *data, size_t len);
 	void *env;
+	/* Optional: an allocation was created or refreshed (called after the
+	 * change), or is about to end (called before it is freed). May write
+	 * a's event_ms and event_seq, nothing else. */
+	void (*event)(void *env, struct turn_alloc *a, enum turn_event ev);
 };
 
 /* One worker's view: settings, counters, its allocations, the clock. */

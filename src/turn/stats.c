@@ -21,6 +21,20 @@ const char *const stats_drop_name[DROP_MAX] = {
 	[DROP_SEND_FAILED] = "send_failed",
 };
 
+const unsigned stats_lifetime_bounds[STATS_LIFETIME_BUCKETS - 1] = {
+	10, 30, 60, 300, 600, 1800, 3600, 7200, 21600
+};
+
+void stats_observe_lifetime(struct turn_stats *st, uint64_t ms)
+{
+	size_t i = 0;
+
+	while (i < STATS_LIFETIME_BUCKETS - 1 && ms > (uint64_t)stats_lifetime_bounds[i] * 1000)
+		i++;
+	STAT_INC(st->lifetime_bucket[i]);
+	STAT_ADD(st->lifetime_sum_ms, ms);
+}
+
 const char *const stats_auth_name[AUTHR_MAX] = {
 	[AUTHR_OK] = "ok",
 	[AUTHR_CHALLENGE] = "challenge",

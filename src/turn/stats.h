@@ -46,6 +46,14 @@ enum stats_err {
 	ERR_442, ERR_443, ERR_486, ERR_500, ERR_508, ERR_MAX
 };
 
+#define STATS_LIFETIME_BUCKETS 10
+struct turn_stats;
+/* Upper bounds in seconds of the lifetime histogram, ascending; the last
+ * bucket has no bound (+Inf). */
+extern const unsigned stats_lifetime_bounds[STATS_LIFETIME_BUCKETS - 1];
+/* Counts one ended allocation that lived ms milliseconds. */
+void stats_observe_lifetime(struct turn_stats *st, uint64_t ms);
+
 extern const char *const stats_drop_name[DROP_MAX];
 extern const char *const stats_auth_name[AUTHR_MAX];
 extern const unsigned stats_err_code[ERR_MAX];
@@ -80,12 +88,18 @@ struct turn_stats {
 	uint64_t relay_bytes_in[TP_TRANSPORT_MAX];
 	uint64_t relay_pkts_out[TP_TRANSPORT_MAX];  /* peer -> client */
 	uint64_t relay_bytes_out[TP_TRANSPORT_MAX];
+	/* Lifetimes of ended allocations: counts per upper bound in
+	 * stats_lifetime_bounds (the last bucket is +Inf), and their sum. */
+	uint64_t lifetime_bucket[STATS_LIFETIME_BUCKETS];
+	uint64_t lifetime_sum_ms;
 	uint64_t tx_errors;                   /* send failed */
 	uint64_t tcp_accepted;
 	uint64_t tcp_refused;                 /* over max-tcp-connections */
 	uint64_t tcp_active;
 	uint64_t tcp_closed_idle;
 	uint64_t tcp_closed_bad;              /* malformed framing */
+	uint64_t events_published;            /* allocation events Redis took */
+	uint64_t events_dropped;              /* not sent (Redis away, queue full) or failed */
 };
 
 /* Single-writer increment: a relaxed load and store, no lock prefix. */

@@ -30,6 +30,13 @@ int turn_ctx_init(struct turn_ctx *ctx, const struct turn_server_cfg *cfg,
 	return turn_table_init(&ctx->table);
 }
 
+/* Tells the network layer (events) about a moment in a's life. */
+static void emit(struct turn_ctx *ctx, struct turn_alloc *a, enum turn_event ev)
+{
+	if (ctx->io->event)
+		ctx->io->event(ctx->io->env, a, ev);
+}
+
 static void alloc_free(struct turn_ctx *ctx, struct turn_alloc *a)
 {
 	turn_table_remove(&ctx->table, a);
@@ -37,6 +44,7 @@ static void alloc_free(struct turn_ctx *ctx, struct turn_alloc *a)
 	if (ctx->cfg->quota)
 		turn_quota_give(ctx->cfg->quota, a->username + a->quota_off, a->quota_len);
 	STAT_DEC(ctx->stats->alloc_active[a->transport]);
+	stats_observe_lifetime(ctx->stats, ctx->now_ms - a->created_ms);
 	turn_alloc_cleanup(a);
 	OPENSSL_cleanse(&a->key, sizeof(a->key));
 	free(a);
@@ -55,6 +63,7 @@ void turn_ctx_cleanup(struct turn_ctx *ctx)
 
 void turn_alloc_release(struct turn_ctx *ctx, struct turn_alloc *a)
 {
+	emit(ctx, a, TURN_EV_CLOSED);
 	alloc_free(ctx, a);
 }
 
@@ -64,13 +73,25 @@ void turn_ctx_expire(struct turn_ctx *ctx)
 
 	while ((a = turn_table_expired(&ctx->table, ctx->now_ms))) {
 		STAT_INC(ctx->stats->alloc_expired);
+		emit(ctx, a, TURN_EV_EXPIRED);
 		alloc_free(ctx, a);
 	}
 }
 
+/* The allocation on this 5-tuple. RFC 8656 §7: one whose lifetime has ended
+ * is gone even if the 1-second tick has not reaped it yet (a late tick must
+ * not let a request refresh it, nor make a new Allocate get 437). */
 static struct turn_alloc *find(struct turn_ctx *ctx, const struct turn_from *from)
 {
-	return turn_table_find(&ctx->table, from->tr, from->client, from->local);
+	struct turn_alloc *a = turn_table_find(&ctx->table, from->tr, from->client, from->local);
+
+	if (a && a->expiry_ms <= ctx->now_ms) {
+		STAT_INC(ctx->stats->alloc_expired);
+		emit(ctx, a, TURN_EV_EXPIRED);
+		alloc_free(ctx, a);
+		return NULL;
+	}
+	return a;
 }
 
 /* ---- authentication (RFC 8489 §9.2.4, RFC 8656 §5) ---- */
@@ -91,15 +112,17 @@ static int authenticate(struct turn_ctx *ctx, const struct turn_from *from,
 			struct turn_auth *auth, const char **quota_user, size_t *quota_len)
 {
 	const struct turn_server_cfg *cfg = ctx->cfg;
+	const struct auth_store *store = auth->store;
 	struct auth_key keys[AUTH_MAX_KEYS];
 	enum auth_lookup found;
 	size_t n = 0;
 	int rc, idx;
 
 	memset(auth, 0, sizeof(*auth));
+	auth->store = store;
 	if (cfg->no_auth)
 		return 0;
-	rc = auth_request_check(msg, cfg->nonce_key, cfg->store, from->client, ctx->unix_s,
+	rc = auth_request_check(msg, cfg->nonce_key, store, from->client, ctx->unix_s,
 				&auth->req);
 	switch (rc) {
 	case 0:
@@ -115,7 +138,7 @@ static int authenticate(struct turn_ctx *ctx, const struct turn_from *from,
 	}
 	if (auth->req.ulen >= TURN_USERNAME_MAX)
 		return auth_fail(ctx, AUTHR_BAD_REQUEST, STUN_ERR_BAD_REQUEST);
-	found = auth_store_keys(cfg->store, auth->req.username, auth->req.ulen, auth->req.alg,
+	found = auth_store_keys(store, auth->req.username, auth->req.ulen, auth->req.alg,
 				ctx->unix_s, keys, AUTH_MAX_KEYS, &n, quota_user, quota_len);
 	if (found == AUTH_LOOKUP_EXPIRED)
 		return auth_fail(ctx, AUTHR_EXPIRED, STUN_ERR_UNAUTHORIZED);
@@ -237,6 +260,10 @@ static size_t handle_allocate(struct turn_ctx *ctx, const struct turn_from *from
 		}
 		return turn_reply_error(ctx, from, msg, STUN_ERR_ALLOCATION_MISMATCH, auth, out);
 	}
+	/* Draining before a stop: existing allocations go on, new ones are
+	 * refused so clients pick another server (RFC 8656 §7.2: 508). */
+	if (__atomic_load_n(&ctx->cfg->draining, __ATOMIC_RELAXED))
+		return turn_reply_error(ctx, from, msg, STUN_ERR_INSUFFICIENT_CAPACITY, auth, out);
 	if (stun_msg_find(msg, STUN_ATTR_REQUESTED_TRANSPORT) == NULL ||
 	    stun_attr_get_transport(msg, stun_msg_find(msg, STUN_ATTR_REQUESTED_TRANSPORT),
 				    &proto) != 0)
@@ -257,7 +284,7 @@ static size_t handle_allocate(struct turn_ctx *ctx, const struct turn_from *from
 		family = family_of(fam);
 		if (!family_served(ctx, family))
 			return turn_reply_error(ctx, from, msg, STUN_ERR_ADDRESS_FAMILY, auth, out);
-	} else if (!family_served(ctx, AF_INET)) {
+	} else if (!rt && !family_served(ctx, AF_INET)) {
 		return turn_reply_error(ctx, from, msg, STUN_ERR_ADDRESS_FAMILY, auth, out);
 	}
 	if (aaf) {
@@ -296,6 +323,10 @@ static size_t handle_allocate(struct turn_ctx *ctx, const struct turn_from *from
 		code = STUN_ERR_INSUFFICIENT_CAPACITY;
 		goto fail_quota;
 	}
+	if (rand_bytes(a->id, sizeof(a->id)) != 0) {
+		code = STUN_ERR_SERVER_ERROR;
+		goto fail_alloc;
+	}
 	memcpy(&a->client, from->client, addr_len(from->client));
 	memcpy(&a->local, from->local, addr_len(from->local));
 	a->transport = from->tr;
@@ -333,6 +364,7 @@ static size_t handle_allocate(struct turn_ctx *ctx, const struct turn_from *from
 	}
 	STAT_INC(ctx->stats->alloc_created[a->transport]);
 	STAT_INC(ctx->stats->alloc_active[a->transport]);
+	emit(ctx, a, TURN_EV_CREATED);
 
 	turn_reply_start(&b, out, msg, STUN_SUCCESS);
 	stun_build_xor_addr(&b, STUN_ATTR_XOR_RELAYED_ADDRESS, (struct sockaddr *)&a->relayed);
@@ -377,15 +409,38 @@ static size_t handle_refresh(struct turn_ctx *ctx, const struct turn_from *from,
 	len = turn_reply_finish(ctx, &b, msg, auth);
 	if (lifetime == 0) {
 		STAT_INC(ctx->stats->alloc_deleted);
+		emit(ctx, a, TURN_EV_DELETED);
 		alloc_free(ctx, a);
 	} else {
 		a->expiry_ms = ctx->now_ms + (uint64_t)lifetime * 1000;
 		turn_table_reschedule(&ctx->table, a);
+		emit(ctx, a, TURN_EV_REFRESHED);
 	}
 	return len;
 }
 
 /* ---- CreatePermission (RFC 8656 §9) ---- */
+
+/* Whether n more permissions fit under max-permissions: peers that already
+ * hold a live one, or repeat an earlier peer's IP, need no room. */
+static bool perms_fit(const struct turn_ctx *ctx, const struct turn_alloc *a,
+		      const struct sockaddr_storage *peers, size_t n)
+{
+	size_t live = 0, fresh = 0;
+
+	for (uint16_t i = 0; i < a->nperms; i++)
+		if (a->perms[i].expiry_ms > ctx->now_ms)
+			live++;
+	for (size_t i = 0; i < n; i++) {
+		bool seen = turn_perm_find(a, (const struct sockaddr *)&peers[i], ctx->now_ms);
+		for (size_t j = 0; j < i && !seen; j++)
+			seen = addr_equal_ip((const struct sockaddr *)&peers[j],
+					     (const struct sockaddr *)&peers[i]);
+		if (!seen)
+			fresh++;
+	}
+	return live + fresh <= ctx->cfg->max_perms;
+}
 
 static size_t handle_permission(struct turn_ctx *ctx, const struct turn_from *from,
 				const struct stun_msg *msg, struct turn_alloc *a,
@@ -408,6 +463,9 @@ static size_t handle_permission(struct turn_ctx *ctx, const struct turn_from *fr
 	}
 	if (n == 0)
 		return turn_reply_error(ctx, from, msg, STUN_ERR_BAD_REQUEST, auth, out);
+	/* §9.2: install only when the whole request can be carried out. */
+	if (!perms_fit(ctx, a, peers, n))
+		return turn_reply_error(ctx, from, msg, STUN_ERR_INSUFFICIENT_CAPACITY, auth, out);
 	for (size_t i = 0; i < n; i++) {
 		if (turn_perm_add(a, (struct sockaddr *)&peers[i], ctx->now_ms, ctx->cfg->max_perms,
 				  self[i]) != 0)
@@ -438,6 +496,9 @@ static size_t handle_channel_bind(struct turn_ctx *ctx, const struct turn_from *
 	code = check_peer(ctx, a, msg, pa, &peer, &self);
 	if (code)
 		return turn_reply_error(ctx, from, msg, code, auth, out);
+	/* A bind refused for want of a permission must not hold the channel. */
+	if (!perms_fit(ctx, a, &peer, 1))
+		return turn_reply_error(ctx, from, msg, STUN_ERR_INSUFFICIENT_CAPACITY, auth, out);
 	rc = turn_chan_bind(a, num, (struct sockaddr *)&peer, ctx->now_ms, ctx->cfg->max_chans);
 	if (rc == TP_EINVAL)
 		return turn_reply_error(ctx, from, msg, STUN_ERR_BAD_REQUEST, auth, out);
@@ -462,11 +523,14 @@ size_t turn_handle_request(struct turn_ctx *ctx, const struct turn_from *from,
 
 	if (msg->method != TURN_ALLOCATE)
 		a = find(ctx, from);
+	/* Held to the end: auth.req and quota_user may point into it. */
+	auth.store = turn_store_get(ctx->cfg);
 	code = authenticate(ctx, from, msg, a, &auth, &quota_user, &quota_len);
 	if (code) {
 		/* Failed credentials never sign the answer. */
 		auth.ok = false;
-		return turn_reply_error(ctx, from, msg, code, &auth, out);
+		len = turn_reply_error(ctx, from, msg, code, &auth, out);
+		goto out;
 	}
 	switch (msg->method) {
 	case TURN_ALLOCATE:
@@ -485,6 +549,8 @@ size_t turn_handle_request(struct turn_ctx *ctx, const struct turn_from *from,
 			len = handle_channel_bind(ctx, from, msg, a, &auth, out);
 		break;
 	}
+out:
 	OPENSSL_cleanse(&auth.key, sizeof(auth.key));
+	turn_store_put(ctx->cfg, auth.store);
 	return len;
 }

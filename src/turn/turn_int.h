@@ -10,7 +10,21 @@ struct turn_auth {
 	struct auth_request req;
 	struct auth_key key;
 	bool ok;
+	const struct auth_store *store;  /* held for the request (turn_store_get) */
 };
+
+/* The credential store for one request: a reference to the current
+ * snapshot, or the fixed store; give it back with turn_store_put. */
+static inline const struct auth_store *turn_store_get(const struct turn_server_cfg *cfg)
+{
+	return cfg->creds ? auth_snap_get(cfg->creds) : cfg->store;
+}
+
+static inline void turn_store_put(const struct turn_server_cfg *cfg, const struct auth_store *s)
+{
+	if (cfg->creds)
+		auth_snap_put(s);
+}
 
 /* Starts an answer to req of class cls. */
 void turn_reply_start(struct stun_builder *b, uint8_t *out, const struct stun_msg *req,

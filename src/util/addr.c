@@ -87,6 +87,24 @@ int addr_parse(const char *s, uint16_t default_port, struct sockaddr_storage *ou
 	return TP_EINVAL;
 }
 
+int addr_parse_listen(const char *s, struct sockaddr_storage *out)
+{
+	uint16_t port;
+
+	memset(out, 0, sizeof(*out));
+	if (s[0] >= '0' && s[0] <= '9' && strspn(s, "0123456789") == strlen(s)) {
+		/* A bare port: loopback only, never every address by accident. */
+		if (parse_port(s, &port) != 0 || port == 0)
+			return TP_EINVAL;
+		return addr_parse("127.0.0.1", port, out);
+	}
+	if (addr_parse(s, 0, out) != 0 || addr_port((struct sockaddr *)out) == 0) {
+		memset(out, 0, sizeof(*out));
+		return TP_EINVAL;
+	}
+	return 0;
+}
+
 char *addr_format(const struct sockaddr *sa, bool with_port, char *buf, size_t cap)
 {
 	char host[INET6_ADDRSTRLEN];

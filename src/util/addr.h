@@ -21,6 +21,10 @@ socklen_t addr_len(const struct sockaddr *sa);
  */
 int addr_parse(const char *s, uint16_t default_port, struct sockaddr_storage *out);
 
+/* A listening endpoint: "PORT" (on 127.0.0.1), "IP:PORT" or "[IPv6]:PORT";
+ * the port must be given and non-zero. Returns 0 or TP_EINVAL. */
+int addr_parse_listen(const char *s, struct sockaddr_storage *out);
+
 /* Formats as "1.2.3.4:5" or "[::1]:5" (with_port false: no port, no
  * brackets). Always NUL-terminates; returns buf. */
 char *addr_format(const struct sockaddr *sa, bool with_port, char *buf, size_t cap);

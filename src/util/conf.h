@@ -49,6 +49,22 @@ struct conf {
 	long max_channels;
 	long max_bps;
 	long bps_capacity;
+	/* HTTP: metrics, health, the TURN REST credential hook; TLS */
+	char *http_listen;
+	char *cert;
+	char *pkey;
+	struct conf_list rest_api_key;
+	long rest_max_ttl;
+	struct conf_list rest_cors_origin;
+	long rest_rate_limit;
+	struct conf_list turn_uri;
+	long drain_seconds;
+	/* Redis: shared secrets and users, allocation events */
+	char *redis_userdb;
+	char *redis_statsdb;
+	long redis_timeout;
+	long redis_refresh;
+	long stats_interval;
 	/* logging */
 	char *log_file;
 	char *log_level;

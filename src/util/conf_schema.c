@@ -72,6 +72,73 @@ static int check_log_level(const char *val, char *err, size_t errlen)
 	return 0;
 }
 
+static int check_http_listen(const char *val, char *err, size_t errlen)
+{
+	struct sockaddr_storage ss;
+
+	if (addr_parse_listen(val, &ss) != 0) {
+		snprintf(err, errlen, "'%s' is not PORT, IP:PORT or [IPv6]:PORT", val);
+		return TP_EINVAL;
+	}
+	return 0;
+}
+
+/* Printable ASCII without blanks: what survives a URL query and a header. */
+static bool printable(const char *s)
+{
+	for (; *s; s++)
+		if (*s <= ' ' || *s > '~')
+			return false;
+	return true;
+}
+
+static int check_api_key(const char *val, char *err, size_t errlen)
+{
+	size_t n = strlen(val);
+
+	/* Short keys could be guessed; the rate limit only slows that down. */
+	if (n < 16 || n > 256 || !printable(val)) {
+		snprintf(err, errlen, "a rest-api-key is 16 to 256 printable characters "
+			 "without blanks");
+		return TP_EINVAL;
+	}
+	return 0;
+}
+
+static int check_cors_origin(const char *val, char *err, size_t errlen)
+{
+	const char *host = NULL;
+
+	if (!strcmp(val, "*"))
+		return 0;
+	if (!strncmp(val, "https://", 8))
+		host = val + 8;
+	else if (!strncmp(val, "http://", 7))
+		host = val + 7;
+	if (!host || !*host || strlen(val) > 255 ||
+	    strspn(host, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-:[]") !=
+		    strlen(host)) {
+		snprintf(err, errlen, "'%s' is not * or an origin like https://app.example.org", val);
+		return TP_EINVAL;
+	}
+	return 0;
+}
+
+static int check_turn_uri(const char *val, char *err, size_t errlen)
+{
+	static const char *const schemes[] = { "turn:", "turns:", "stun:", "stuns:" };
+	size_t n = 0;
+
+	for (size_t i = 0; i < 4 && !n; i++)
+		if (!strncmp(val, schemes[i], strlen(schemes[i])))
+			n = strlen(schemes[i]);
+	if (!n || !val[n] || strlen(val) > 255 || !printable(val) || strpbrk(val, "\"<>\\")) {
+		snprintf(err, errlen, "'%s' is not a turn:, turns:, stun: or stuns: URI", val);
+		return TP_EINVAL;
+	}
+	return 0;
+}
+
 #define OFF(f) offsetof(struct conf, f)
 
 const struct conf_opt conf_schema[] = {
@@ -165,6 +232,66 @@ const struct conf_opt conf_schema[] = {
 	  "Bandwidth of the whole server, in bytes per second of relayed payload, "
 	  "shared evenly by the workers; packets beyond it are dropped. 0: no limit.",
 	  NULL },
+	{ "http-listen", CONF_STR, NULL, 0, 0, false, OFF(http_listen), "[IP:]PORT",
+	  "Serve HTTP on this address: Prometheus metrics at /metrics, /healthz, and "
+	  "the TURN REST credential hook at /api/v1/turn/credentials and "
+	  "/api/v1/turn/ice-servers. A bare PORT listens on 127.0.0.1 only; write "
+	  "IPv6 as [::1]:PORT. HTTPS when cert and pkey are set. Default: off.",
+	  check_http_listen },
+	{ "cert", CONF_STR, NULL, 0, 0, false, OFF(cert), "PATH",
+	  "TLS certificate chain file (PEM, server certificate first). With pkey, the "
+	  "HTTP listener speaks HTTPS only.", NULL },
+	{ "pkey", CONF_STR, NULL, 0, 0, false, OFF(pkey), "PATH",
+	  "Private key file (PEM) of cert.", NULL },
+	{ "rest-api-key", CONF_LIST, NULL, 0, 0, false, OFF(rest_api_key), "KEY",
+	  "Key a web backend presents to the credential hook (parameter key= or api=, "
+	  "or an Authorization: Bearer header); repeat to accept several while "
+	  "rotating. 16 to 256 printable characters. Without one the hook refuses "
+	  "every request.", check_api_key },
+	{ "rest-max-ttl", CONF_INT, "86400", 60, 2592000, false, OFF(rest_max_ttl), "SECONDS",
+	  "Longest lifetime of credentials the hook issues; a longer ttl is cut to it "
+	  "and a request without ttl gets it.", NULL },
+	{ "rest-cors-origin", CONF_LIST, NULL, 0, 0, false, OFF(rest_cors_origin), "ORIGIN",
+	  "Web origin (https://app.example.org) whose pages may call the credential "
+	  "hook from the browser, or * for any; repeat for several. The hook then "
+	  "sends CORS headers and answers preflight OPTIONS requests.",
+	  check_cors_origin },
+	{ "rest-rate-limit", CONF_INT, "10", 0, 100000, false, OFF(rest_rate_limit), "N",
+	  "Requests per second one client address (an IPv6 /64) may make to the "
+	  "credential hook, in bursts of up to N; more get 429. 0: no limit.", NULL },
+	{ "turn-uri", CONF_LIST, NULL, 0, 0, false, OFF(turn_uri), "URI",
+	  "URI the credential hook hands out, such as "
+	  "turn:turn.example.org:3478?transport=udp (RFC 7065) or "
+	  "stun:turn.example.org:3478 (RFC 7064); repeat for several. Default: "
+	  "derived from the listeners (external-ip and relay addresses for "
+	  "wildcards): turn: over UDP and TCP and stun: for each address.",
+	  check_turn_uri },
+	{ "drain-seconds", CONF_INT, "0", 0, 3600, true, OFF(drain_seconds), "SECONDS",
+	  "On SIGTERM or SIGINT keep relaying for the existing allocations this long, "
+	  "while new Allocate requests get 508 and /healthz answers 503, then stop. "
+	  "A second signal stops at once. 0: stop at once.", NULL },
+	{ "redis-userdb", CONF_STR, NULL, 0, 0, false, OFF(redis_userdb), "CONNINFO",
+	  "Redis holding the REST secrets (coturn's set turn/realm/REALM/secret) and "
+	  "long-term users, shared by every server of a fleet. coturn's form "
+	  "'ip=127.0.0.1 port=6379 dbname=0 password=... connect_timeout=30', "
+	  "'unix=/run/redis/redis.sock dbname=0', or a URL "
+	  "redis://[:password@]host[:port][/db]. Changes take effect within 2 seconds "
+	  "(turnpikectl announces them; see REDIS in turnpike.conf(5)). Without it, "
+	  "everything comes from this file.", NULL },
+	{ "redis-statsdb", CONF_STR, NULL, 0, 0, false, OFF(redis_statsdb), "CONNINFO",
+	  "Redis receiving allocation events as JSON on the channel turnpike:events, "
+	  "in the same forms as redis-userdb. Default: redis-userdb.", NULL },
+	{ "redis-timeout", CONF_INT, "1000", 10, 60000, false, OFF(redis_timeout), "MS",
+	  "How long a Redis command may wait for its answer; then the connection is "
+	  "dropped and opened again. Nothing ever waits on Redis: while it is away, "
+	  "the last secrets loaded keep working and events are dropped (counted).",
+	  NULL },
+	{ "redis-refresh", CONF_INT, "30", 1, 86400, false, OFF(redis_refresh), "SECONDS",
+	  "Reload the secrets from redis-userdb this often, besides the change "
+	  "notifications: the safety net for a lost notification.", NULL },
+	{ "stats-interval", CONF_INT, "10", 0, 3600, false, OFF(stats_interval), "SECONDS",
+	  "Publish an interim event with the traffic counters of every live "
+	  "allocation this often, on redis-statsdb. 0: none.", NULL },
 	{ "log-file", CONF_STR, "-", 0, 0, false, OFF(log_file), "PATH",
 	  "Write the log to this file ('-' for standard error). SIGHUP reopens it.",
 	  NULL },
@@ -186,16 +313,26 @@ int conf_validate(const struct conf *c, char *err, size_t errlen)
 		snprintf(err, errlen, "min-port %ld is above max-port %ld", c->min_port, c->max_port);
 		return TP_EINVAL;
 	}
-	if (c->use_auth_secret && c->static_auth_secret.n == 0) {
-		snprintf(err, errlen, "use-auth-secret needs at least one static-auth-secret");
+	if (c->use_auth_secret && c->static_auth_secret.n == 0 && !c->redis_userdb) {
+		snprintf(err, errlen, "use-auth-secret needs a static-auth-secret or redis-userdb");
 		return TP_EINVAL;
 	}
 	if (c->static_auth_secret.n && !c->use_auth_secret) {
 		snprintf(err, errlen, "static-auth-secret is set but use-auth-secret is not");
 		return TP_EINVAL;
 	}
+	/* A bucket holds one second's worth: below a datagram's size nothing
+	 * full-sized would ever pass. */
+	if ((c->max_bps && c->max_bps < 2048) || (c->bps_capacity && c->bps_capacity < 2048)) {
+		snprintf(err, errlen, "max-bps and bps-capacity must be 0 (no limit) or at least 2048");
+		return TP_EINVAL;
+	}
 	if (c->nonce_secret && !c->nonce_secret[0]) {
 		snprintf(err, errlen, "nonce-secret is empty: anyone could forge nonces");
+		return TP_EINVAL;
+	}
+	if (!c->cert != !c->pkey) {
+		snprintf(err, errlen, "cert and pkey go together: set both or neither");
 		return TP_EINVAL;
 	}
 	if (c->no_auth && (c->user.n || c->use_auth_secret)) {

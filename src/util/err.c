@@ -17,6 +17,8 @@ static const char *const err_text[] = {
 	[-TP_ECONFIG] = "configuration error",
 	[-TP_ECRYPTO] = "cryptographic library failure",
 	[-TP_EAGAIN] = "try again",
+	[-TP_ETIMEDOUT] = "timed out",
+	[-TP_ECLOSED] = "connection closed",
 };
 
 const char *tp_strerror(int err)

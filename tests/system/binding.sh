@@ -53,7 +53,12 @@ for i in $(seq 1 100); do
 done
 check "100 clients on fresh source ports all answered ($fails failed)" test $fails -eq 0
 
-check "SIGTERM stops turnpiked with status 0" stop_server "$SERVER_PID"
+# Clients still connected over TCP at shutdown are closed cleanly.
+exec 3<>"/dev/tcp/127.0.0.1/$PORT" 4<>"/dev/tcp/127.0.0.1/$PORT"
+printf '\000\001' >&4  # half a header
+sleep 0.2
+check "SIGTERM stops turnpiked with status 0 (two TCP clients connected)" stop_server "$SERVER_PID"
+exec 3<&- 4<&-
 check "log says it stopped" grep -q "stopped" "$TMP/main.log"
 check "log reports two workers" grep -q "ready with 2 worker threads" "$TMP/main.log"
 

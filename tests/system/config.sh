@@ -54,6 +54,14 @@ check "no-udp with no-tcp is refused ($out)" grep -q "nothing to listen on" <<<"
 out=$("$TURNPIKED" --log-level loud --check-config "$top_srcdir/etc/turnpike.conf" 2>&1)
 check "a bad log-level on the command line is refused ($out)" grep -q "not one of error" <<<"$out"
 
+printf 'lt-cred-mech\nfingerprint\nno-cli\nrealm=example.org\n' >"$TMP/coturn.conf"
+out=$("$TURNPIKED" --check-config "$TMP/coturn.conf" 2>&1)
+check "coturn's implied switches are accepted ($(grep -c compatibility <<<"$out") noted)" \
+	grep -q "lt-cred-mech accepted for coturn compatibility" <<<"$out"
+printf 'fingerprint=no\n' >"$TMP/nofp.conf"
+out=$("$TURNPIKED" --check-config "$TMP/nofp.conf" 2>&1)
+check "but cannot be switched off ($out)" grep -q "can only be switched on" <<<"$out"
+
 out=$("$TURNPIKED" --bogus 2>&1)
 check "an unknown command-line option is refused ($out)" grep -q "unknown option '--bogus'" <<<"$out"
 

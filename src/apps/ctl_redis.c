@@ -1,0 +1,749 @@
+/* ctl_redis.c - turnpikectl's Redis commands: REST secrets and long-term
+ * users in the shared store (coturn's keys, plus turnpike's SHA-256 keys
+ * and secret ages), REST credentials, and the allocation event stream. A
+ * synchronous hiredis connection with timeouts: fine in a CLI. Every change
+ * is announced on turnpike:invalidate, so servers pick it up at once. */
+#include <errno.h>
+#include <hiredis.h>
+#include <openssl/crypto.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "apps/ctl.h"
+#include "auth/auth.h"
+#include "store/store.h"
+#include "turnpike/err.h"
+#include "util/conf.h"
+
+#define DEFAULT_CONFIG SYSCONFDIR "/turnpike/turnpike.conf"
+#define KEY_CAP 1024
+#define SCAN_MAX_ROUNDS 1000000 /* SCAN ends by itself; this bounds a broken server */
+#define PASS_MAX 512
+
+/* What every command shares: the configuration and a connection. */
+struct ctl {
+	struct conf conf;
+	bool conf_ok;
+	const char *path;
+	struct store_addr addr;
+	redisContext *rc;
+};
+
+static void ctl_cleanup(struct ctl *x)
+{
+	if (x->rc)
+		redisFree(x->rc);
+	store_addr_wipe(&x->addr);
+	if (x->conf_ok)
+		conf_cleanup(&x->conf);
+}
+
+/* Takes -c FILE / --config FILE out of argv (compacting it). Returns the
+ * new argc, or -1 on a usage error. */
+static int take_config(int argc, char **argv, const char **path)
+{
+	int o = 0;
+
+	for (int i = 0; i < argc; i++) {
+		if (!strcmp(argv[i], "-c") || !strcmp(argv[i], "--config")) {
+			if (i + 1 >= argc)
+				return -1;
+			*path = argv[++i];
+		} else if (!strncmp(argv[i], "--config=", 9)) {
+			*path = argv[i] + 9;
+		} else {
+			argv[o++] = argv[i];
+		}
+	}
+	return o;
+}
+
+/* Reads the server's configuration (the default file may be absent). */
+static int load_conf(struct ctl *x)
+{
+	char err[512];
+	int rc;
+
+	if (conf_init(&x->conf) != 0) {
+		fprintf(stderr, "turnpikectl: out of memory\n");
+		return 1;
+	}
+	x->conf_ok = true;
+	rc = conf_load_file(&x->conf, x->path ? x->path : DEFAULT_CONFIG, err, sizeof(err));
+	if (rc == TP_ESYS && !x->path)
+		return 0;
+	if (rc != 0) {
+		fprintf(stderr, "turnpikectl: %s\n", err);
+		return 1;
+	}
+	return 0;
+}
+
+static void redis_error(struct ctl *x, const char *what, const redisReply *r)
+{
+	char where[300];
+
+	store_addr_format(&x->addr, where, sizeof(where));
+	if (r && r->type == REDIS_REPLY_ERROR)
+		fprintf(stderr, "turnpikectl: redis %s: %s: %.*s\n", where, what, (int)r->len,
+			r->str);
+	else if (x->rc && x->rc->err)
+		fprintf(stderr, "turnpikectl: redis %s: %s: %s\n", where, what, x->rc->errstr);
+	else
+		fprintf(stderr, "turnpikectl: redis %s: %s: unexpected answer\n", where, what);
+}
+
+/* One command, argv form. Returns the reply (free it), or NULL after
+ * printing why (also for an error reply). */
+static redisReply *cmd(struct ctl *x, int argc, const char **argv)
+{
+	size_t lens[8];
+	redisReply *r;
+
+	for (int i = 0; i < argc && i < 8; i++)
+		lens[i] = strlen(argv[i]);
+	r = redisCommandArgv(x->rc, argc, argv, lens);
+	if (!r || r->type == REDIS_REPLY_ERROR) {
+		redis_error(x, argv[0], r);
+		if (r)
+			freeReplyObject(r);
+		return NULL;
+	}
+	return r;
+}
+
+static redisReply *cmd2(struct ctl *x, const char *a, const char *b)
+{
+	const char *v[] = {a, b};
+	return cmd(x, 2, v);
+}
+
+static redisReply *cmd3(struct ctl *x, const char *a, const char *b, const char *c)
+{
+	const char *v[] = {a, b, c};
+	return cmd(x, 3, v);
+}
+
+/* Connects to redis-userdb (statsdb: redis-statsdb, else userdb), logs in,
+ * selects the database. timeout_ms 0: reads wait as long as it takes. */
+static int connect_redis(struct ctl *x, bool statsdb, long timeout_ms)
+{
+	const char *spec =
+		statsdb && x->conf.redis_statsdb ? x->conf.redis_statsdb : x->conf.redis_userdb;
+	struct timeval ct,
+		cmdt = {(time_t)(timeout_ms / 1000), (suseconds_t)(timeout_ms % 1000) * 1000};
+	char err[200], db[16];
+	redisReply *r;
+
+	if (!spec) {
+		fprintf(stderr, "turnpikectl: no redis-userdb in %s\n",
+			x->path ? x->path : DEFAULT_CONFIG);
+		return 1;
+	}
+	if (store_addr_parse(spec, &x->addr, err, sizeof(err)) != 0) {
+		fprintf(stderr, "turnpikectl: %s: %s\n", statsdb ? "redis-statsdb" : "redis-userdb",
+			err);
+		return 1;
+	}
+	ct.tv_sec = (time_t)(x->addr.connect_timeout_ms / 1000);
+	ct.tv_usec = (suseconds_t)(x->addr.connect_timeout_ms % 1000) * 1000;
+	x->rc = x->addr.unix_path[0] ? redisConnectUnixWithTimeout(x->addr.unix_path, ct)
+				     : redisConnectWithTimeout(x->addr.host, x->addr.port, ct);
+	if (!x->rc || x->rc->err) {
+		redis_error(x, "connect", NULL);
+		return 1;
+	}
+	if (timeout_ms > 0 && redisSetTimeout(x->rc, cmdt) != REDIS_OK) {
+		redis_error(x, "timeout", NULL);
+		return 1;
+	}
+	if (x->addr.password[0]) {
+		const char *v[3] = {"AUTH", x->addr.user[0] ? x->addr.user : x->addr.password,
+				    x->addr.password};
+		r = cmd(x, x->addr.user[0] ? 3 : 2, v);
+		if (!r)
+			return 1;
+		freeReplyObject(r);
+	}
+	snprintf(db, sizeof(db), "%u", x->addr.db);
+	r = cmd2(x, "SELECT", db);
+	if (!r)
+		return 1;
+	freeReplyObject(r);
+	return 0;
+}
+
+/* Everything a command needs: config (with -c) and, unless only the
+ * config is wanted, a connection. Returns the remaining argc or -1 (exit
+ * status in *rc). */
+static int setup(struct ctl *x, int argc, char **argv, bool connect, bool statsdb, long timeout_ms,
+		 int *rc)
+{
+	memset(x, 0, sizeof(*x));
+	argc = take_config(argc, argv, &x->path);
+	if (argc < 0) {
+		*rc = 2;
+		return -1;
+	}
+	if ((*rc = load_conf(x)) != 0)
+		return -1;
+	if (timeout_ms < 0)
+		timeout_ms = x->conf.redis_timeout < 1000 ? 1000 : x->conf.redis_timeout;
+	if (connect && (*rc = connect_redis(x, statsdb, timeout_ms)) != 0)
+		return -1;
+	return argc;
+}
+
+static void drop(redisReply *r)
+{
+	if (r)
+		freeReplyObject(r);
+}
+
+/* Tells the servers something changed: they reload at once. */
+static void announce(struct ctl *x, const char *key)
+{
+	drop(cmd3(x, "PUBLISH", STORE_CHANNEL_INVALIDATE, key));
+}
+
+static bool printable(const char *s)
+{
+	if (!*s)
+		return false;
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			return false;
+	return true;
+}
+
+/* ---- secrets ---- */
+
+/* The realm's secrets, oldest first (caller frees each and the array). */
+static int fetch_secrets(struct ctl *x, char ***out, size_t *n)
+{
+	char key[KEY_CAP], ages_key[KEY_CAP];
+	redisReply *m = NULL, *a = NULL;
+	const char **ages = NULL;
+	size_t nages = 0;
+	int rc = 1;
+
+	*out = NULL;
+	*n = 0;
+	if (!store_key_secrets(key, sizeof(key), x->conf.realm) ||
+	    !store_key_secret_ages(ages_key, sizeof(ages_key), x->conf.realm)) {
+		fprintf(stderr, "turnpikectl: realm '%s' cannot be used in a key\n", x->conf.realm);
+		return 1;
+	}
+	m = cmd2(x, "SMEMBERS", key);
+	if (!m)
+		goto out;
+	a = cmd(x, 4, (const char *[]){"ZRANGE", ages_key, "0", "-1"});
+	if (!a)
+		goto out;
+	if (m->type != REDIS_REPLY_ARRAY) {
+		fprintf(stderr, "turnpikectl: %s is not a set\n", key);
+		goto out;
+	}
+	*out = calloc(m->elements + 1, sizeof(**out));
+	ages = calloc(a->type == REDIS_REPLY_ARRAY ? a->elements + 1 : 1, sizeof(*ages));
+	if (!*out || !ages)
+		goto out;
+	for (size_t i = 0; i < m->elements; i++)
+		if (m->element[i]->type == REDIS_REPLY_STRING && m->element[i]->len &&
+		    !memchr(m->element[i]->str, '\0', m->element[i]->len) &&
+		    ((*out)[*n] = strndup(m->element[i]->str, m->element[i]->len)))
+			(*n)++;
+	for (size_t i = 0; a->type == REDIS_REPLY_ARRAY && i < a->elements; i++)
+		if (a->element[i]->type == REDIS_REPLY_STRING)
+			ages[nages++] = a->element[i]->str;
+	rc = store_secrets_sort((const char **)*out, *n, ages, nages) == 0 ? 0 : 1;
+out:
+	free(ages);
+	if (m)
+		freeReplyObject(m);
+	if (a)
+		freeReplyObject(a);
+	return rc;
+}
+
+static void free_secrets(char **v, size_t n)
+{
+	for (size_t i = 0; v && i < n; i++) {
+		OPENSSL_cleanse(v[i], strlen(v[i]));
+		free(v[i]);
+	}
+	free(v);
+}
+
+int ctl_secret(int argc, char **argv)
+{
+	char key[KEY_CAP], ages_key[KEY_CAP], tag[17], now[24];
+	const char *op, *secret = NULL;
+	struct ctl x;
+	redisReply *r = NULL;
+	int rc;
+
+	argc = setup(&x, argc, argv, true, false, -1, &rc);
+	if (argc < 0)
+		goto out;
+	rc = 2;
+	if (argc < 1)
+		goto out;
+	op = argv[0];
+	if ((!strcmp(op, "add") || !strcmp(op, "remove")) && argc == 2)
+		secret = argv[1];
+	else if (strcmp(op, "list") != 0 || argc != 1)
+		goto out;
+	rc = 1;
+	if (!strcmp(op, "list")) {
+		char **v;
+		size_t n;
+		if (fetch_secrets(&x, &v, &n) == 0) {
+			for (size_t i = 0; i < n; i++)
+				printf("%s\n", v[i]);
+			rc = 0;
+		}
+		free_secrets(v, n);
+		goto out;
+	}
+	if (!printable(secret) || strlen(secret) > 1024) {
+		fprintf(stderr, "turnpikectl: a secret is 1 to 1024 characters, no control "
+				"characters\n");
+		rc = 2;
+		goto out;
+	}
+	if (!store_key_secrets(key, sizeof(key), x.conf.realm) ||
+	    !store_key_secret_ages(ages_key, sizeof(ages_key), x.conf.realm) ||
+	    store_secret_tag(secret, strlen(secret), tag) != 0)
+		goto out;
+	if (!strcmp(op, "add")) {
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		snprintf(now, sizeof(now), "%lld",
+			 (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
+		if (!(r = cmd3(&x, "SADD", key, secret)))
+			goto out;
+		/* NX: adding it again does not make an old secret the newest. */
+		drop(cmd(&x, 5, (const char *[]){"ZADD", ages_key, "NX", now, tag}));
+		announce(&x, key);
+		printf("%s\n", r->integer ? "secret added" : "secret already present");
+		rc = 0;
+	} else {
+		if (!(r = cmd3(&x, "SREM", key, secret)))
+			goto out;
+		drop(cmd3(&x, "ZREM", ages_key, tag));
+		announce(&x, key);
+		if (r->integer) {
+			printf("secret removed\n");
+			rc = 0;
+		} else {
+			fprintf(stderr, "turnpikectl: no such secret in %s\n", key);
+		}
+	}
+out:
+	if (rc == 2)
+		fprintf(stderr, "usage: turnpikectl secret add|remove SECRET | secret list\n");
+	if (r)
+		freeReplyObject(r);
+	ctl_cleanup(&x);
+	return rc;
+}
+
+/* ---- users ---- */
+
+static void hex(const uint8_t *p, size_t n, char *out)
+{
+	static const char h[] = "0123456789abcdef";
+
+	for (size_t i = 0; i < n; i++) {
+		out[2 * i] = h[p[i] >> 4];
+		out[2 * i + 1] = h[p[i] & 15];
+	}
+	out[2 * n] = '\0';
+}
+
+/* A password from the command line, or a line of standard input for "-"
+ * (so it stays out of ps and shell history). */
+static int read_password(const char *arg, char *buf, size_t cap)
+{
+	size_t n;
+
+	if (strcmp(arg, "-") != 0) {
+		if (strlen(arg) >= cap)
+			return TP_EINVAL;
+		memcpy(buf, arg, strlen(arg) + 1);
+	} else if (!fgets(buf, (int)cap, stdin)) {
+		return TP_EINVAL;
+	}
+	n = strcspn(buf, "\r\n");
+	buf[n] = '\0';
+	return n ? 0 : TP_EINVAL;
+}
+
+static int user_add(struct ctl *x, const char *name, const char *pass_arg)
+{
+	char pass[PASS_MAX], key[KEY_CAP], skey[KEY_CAP], md5hex[33], shahex[65];
+	const char *realm = x->conf.realm;
+	struct auth_key k;
+	redisReply *r;
+	int rc = 1;
+
+	if (read_password(pass_arg, pass, sizeof(pass)) != 0) {
+		fprintf(stderr, "turnpikectl: no password (or longer than %d)\n", PASS_MAX - 1);
+		return 2;
+	}
+	if (!store_key_user(key, sizeof(key), realm, name) ||
+	    !store_key_user_sha256(skey, sizeof(skey), realm, name))
+		goto out;
+	/* coturn's key: hex MD5(name:realm:password); turnpike adds SHA-256
+	 * for PASSWORD-ALGORITHM (RFC 8489 §18.5). Never the password. */
+	if (auth_key_derive(AUTH_ALG_MD5, name, strlen(name), realm, strlen(realm), pass,
+			    strlen(pass), &k) != 0)
+		goto out;
+	hex(k.k, k.len, md5hex);
+	if (auth_key_derive(AUTH_ALG_SHA256, name, strlen(name), realm, strlen(realm), pass,
+			    strlen(pass), &k) != 0)
+		goto out;
+	hex(k.k, k.len, shahex);
+	if (!(r = cmd3(x, "SET", key, md5hex)))
+		goto out;
+	freeReplyObject(r);
+	if (!(r = cmd3(x, "SET", skey, shahex)))
+		goto out;
+	freeReplyObject(r);
+	announce(x, key);
+	printf("user %s set in realm %s\n", name, realm);
+	rc = 0;
+out:
+	OPENSSL_cleanse(pass, sizeof(pass));
+	OPENSSL_cleanse(&k, sizeof(k));
+	OPENSSL_cleanse(md5hex, sizeof(md5hex));
+	OPENSSL_cleanse(shahex, sizeof(shahex));
+	return rc;
+}
+
+static int user_remove(struct ctl *x, const char *name)
+{
+	char key[KEY_CAP], skey[KEY_CAP];
+	redisReply *r;
+	long long n;
+
+	if (!store_key_user(key, sizeof(key), x->conf.realm, name) ||
+	    !store_key_user_sha256(skey, sizeof(skey), x->conf.realm, name))
+		return 1;
+	if (!(r = cmd3(x, "DEL", key, skey)))
+		return 1;
+	n = r->integer;
+	freeReplyObject(r);
+	announce(x, key);
+	if (n == 0) {
+		fprintf(stderr, "turnpikectl: no user %s in realm %s\n", name, x->conf.realm);
+		return 1;
+	}
+	printf("user %s removed\n", name);
+	return 0;
+}
+
+static int by_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* SCAN with MATCH, never KEYS: the server stays responsive. */
+static int user_list(struct ctl *x)
+{
+	char pattern[KEY_CAP], cursor[32] = "0", name[KEY_CAP];
+	char **names = NULL;
+	size_t n = 0, cap = 0;
+	int rc = 1;
+
+	if (!store_key_users_pattern(pattern, sizeof(pattern), x->conf.realm))
+		return 1;
+	for (long round = 0; round < SCAN_MAX_ROUNDS; round++) {
+		redisReply *r = cmd(
+			x, 6, (const char *[]){"SCAN", cursor, "MATCH", pattern, "COUNT", "1000"});
+		const redisReply *keys;
+
+		if (!r)
+			goto out;
+		if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
+		    r->element[0]->type != REDIS_REPLY_STRING ||
+		    r->element[0]->len >= sizeof(cursor) ||
+		    r->element[1]->type != REDIS_REPLY_ARRAY) {
+			redis_error(x, "SCAN", NULL);
+			freeReplyObject(r);
+			goto out;
+		}
+		memcpy(cursor, r->element[0]->str, r->element[0]->len);
+		cursor[r->element[0]->len] = '\0';
+		keys = r->element[1];
+		for (size_t i = 0; i < keys->elements; i++) {
+			char **nv;
+			if (keys->element[i]->type != REDIS_REPLY_STRING ||
+			    !store_key_user_name(keys->element[i]->str, keys->element[i]->len,
+						 x->conf.realm, name, sizeof(name)))
+				continue;
+			if (n == cap) {
+				cap = cap ? cap * 2 : 64;
+				if (!(nv = realloc(names, cap * sizeof(*nv)))) {
+					freeReplyObject(r);
+					goto out;
+				}
+				names = nv;
+			}
+			if (!(names[n] = strdup(name))) {
+				freeReplyObject(r);
+				goto out;
+			}
+			n++;
+		}
+		freeReplyObject(r);
+		if (!strcmp(cursor, "0")) {
+			rc = 0;
+			break;
+		}
+	}
+	if (n)
+		qsort(names, n, sizeof(*names), by_str);
+	for (size_t i = 0; i < n; i++)
+		if (i == 0 || strcmp(names[i], names[i - 1]) != 0) /* SCAN may repeat */
+			printf("%s\n", names[i]);
+out:
+	for (size_t i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+	return rc;
+}
+
+int ctl_user(int argc, char **argv)
+{
+	struct ctl x;
+	int rc;
+
+	argc = setup(&x, argc, argv, true, false, -1, &rc);
+	if (argc < 0)
+		goto out;
+	rc = 2;
+	if (argc == 3 && !strcmp(argv[0], "add")) {
+		if (!printable(argv[1]) || strchr(argv[1], ':') || strlen(argv[1]) >= 256)
+			fprintf(stderr, "turnpikectl: a user name is up to 255 characters, no ':' "
+					"(REST names use it) and no control characters\n");
+		else
+			rc = user_add(&x, argv[1], argv[2]);
+	} else if (argc == 2 && !strcmp(argv[0], "remove")) {
+		rc = user_remove(&x, argv[1]);
+	} else if (argc == 1 && !strcmp(argv[0], "list")) {
+		rc = user_list(&x);
+	}
+out:
+	if (rc == 2)
+		fprintf(stderr, "usage: turnpikectl user add NAME PASSWORD|- | user remove NAME | "
+				"user list\n");
+	ctl_cleanup(&x);
+	return rc;
+}
+
+/* ---- credentials ---- */
+
+int ctl_credentials(int argc, char **argv)
+{
+	const char *user = NULL, *secret = NULL, *format = "json";
+	char username[600], password[64], quoted[1400];
+	char **redis_secrets = NULL;
+	size_t nredis = 0;
+	long ttl = 86400;
+	struct ctl x;
+	int rc;
+
+	argc = setup(&x, argc, argv, false, false, -1, &rc);
+	if (argc < 0)
+		goto out;
+	rc = 2;
+	for (int i = 0; i < argc; i++) {
+		if (!strcmp(argv[i], "--user") && i + 1 < argc) {
+			user = argv[++i];
+		} else if (!strcmp(argv[i], "--ttl") && i + 1 < argc) {
+			char *end;
+			errno = 0;
+			ttl = strtol(argv[++i], &end, 10);
+			if (errno || *end || ttl <= 0 || ttl > 10L * 365 * 86400)
+				goto out;
+		} else if (!strcmp(argv[i], "--secret") && i + 1 < argc) {
+			secret = argv[++i];
+		} else if (!strcmp(argv[i], "--format") && i + 1 < argc) {
+			format = argv[++i];
+		} else {
+			goto out;
+		}
+	}
+	if (!user || !printable(user) || strlen(user) > 256 ||
+	    (strcmp(format, "json") != 0 && strcmp(format, "uclient") != 0))
+		goto out;
+	rc = 1;
+	/* The secret the servers check last-added first: --secret, else the
+	 * newest in Redis, else the last static-auth-secret. */
+	if (!secret && x.conf.redis_userdb) {
+		if (connect_redis(&x, false,
+				  x.conf.redis_timeout < 1000 ? 1000 : x.conf.redis_timeout) == 0 &&
+		    fetch_secrets(&x, &redis_secrets, &nredis) == 0 && nredis)
+			secret = redis_secrets[nredis - 1];
+		else if (x.conf.static_auth_secret.n)
+			fprintf(stderr, "turnpikectl: no secret from redis; using the config's\n");
+	}
+	if (!secret && x.conf.static_auth_secret.n)
+		secret = x.conf.static_auth_secret.v[x.conf.static_auth_secret.n - 1];
+	if (!secret) {
+		fprintf(stderr, "turnpikectl: no REST secret: give --secret, or configure "
+				"static-auth-secret or redis-userdb\n");
+		goto out;
+	}
+	if (!x.conf.use_auth_secret && x.path)
+		fprintf(stderr, "turnpikectl: note: use-auth-secret is off in %s\n", x.path);
+	snprintf(username, sizeof(username), "%lld:%s", (long long)time(NULL) + ttl, user);
+	if (!auth_rest_password((const uint8_t *)secret, strlen(secret), username, strlen(username),
+				password, sizeof(password)))
+		goto out;
+	if (!strcmp(format, "uclient")) {
+		printf("-u %s -w %s\n", username, password);
+	} else {
+		if (!store_json_string(quoted, sizeof(quoted), username, strlen(username)))
+			goto out;
+		printf("{\"username\":%s,\"password\":\"%s\",\"ttl\":%ld}\n", quoted, password,
+		       ttl);
+	}
+	rc = 0;
+out:
+	if (rc == 2)
+		fprintf(stderr, "usage: turnpikectl credentials --user USER [--ttl SECONDS] "
+				"[--secret SECRET] [--format json|uclient]\n");
+	OPENSSL_cleanse(password, sizeof(password));
+	free_secrets(redis_secrets, nredis);
+	ctl_cleanup(&x);
+	return rc;
+}
+
+/* ---- events ---- */
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* The next message, waiting until deadline (0: forever). Returns 0 with
+ * *out, 1 when the time is up, -1 on an error. */
+static int next_reply(struct ctl *x, double deadline, redisReply **out)
+{
+	void *reply = NULL;
+
+	if (deadline > 0) {
+		double left = deadline - now_s();
+		long us = (long)(left * 1e6);
+		struct timeval tv;
+
+		if (us <= 0)
+			return 1;
+		tv.tv_sec = (time_t)(us / 1000000);
+		tv.tv_usec = (suseconds_t)(us % 1000000);
+		if (redisSetTimeout(x->rc, tv) != REDIS_OK)
+			return -1;
+	}
+	if (redisGetReply(x->rc, &reply) != REDIS_OK) {
+		if (deadline > 0 && x->rc->err == REDIS_ERR_IO &&
+		    (errno == EAGAIN || errno == EWOULDBLOCK))
+			return 1;
+		return -1;
+	}
+	*out = reply;
+	return 0;
+}
+
+int ctl_events(int argc, char **argv)
+{
+	long count = 0, timeout_s = 0;
+	double deadline = 0;
+	struct ctl x;
+	redisReply *r;
+	int rc;
+
+	argc = setup(&x, argc, argv, false, true, 0, &rc);
+	if (argc < 0)
+		goto out;
+	rc = 2;
+	for (int i = 0; i < argc; i++) {
+		if (!strcmp(argv[i], "--count") && i + 1 < argc)
+			count = atol(argv[++i]);
+		else if (!strcmp(argv[i], "--timeout") && i + 1 < argc)
+			timeout_s = atol(argv[++i]);
+		else
+			goto out;
+	}
+	if (count < 0 || timeout_s < 0)
+		goto out;
+	rc = 1;
+	if (connect_redis(&x, true, 0) != 0)
+		goto out;
+	if (!(r = cmd2(&x, "SUBSCRIBE", STORE_CHANNEL_EVENTS)))
+		goto out;
+	freeReplyObject(r);
+	fprintf(stderr, "turnpikectl: subscribed to %s\n", STORE_CHANNEL_EVENTS);
+	if (timeout_s)
+		deadline = now_s() + (double)timeout_s;
+	for (long got = 0; count == 0 || got < count;) {
+		int w = next_reply(&x, deadline, &r);
+
+		if (w < 0) {
+			redis_error(&x, "events", NULL);
+			goto out;
+		}
+		if (w > 0) {
+			/* The time is up: fine unless a --count was not reached. */
+			if (!count)
+				break;
+			fprintf(stderr, "turnpikectl: %ld of %ld events in %ld s\n", got, count,
+				timeout_s);
+			goto out;
+		}
+		if (r->type == REDIS_REPLY_ARRAY && r->elements == 3 &&
+		    r->element[0]->type == REDIS_REPLY_STRING &&
+		    !strcmp(r->element[0]->str, "message") &&
+		    r->element[2]->type == REDIS_REPLY_STRING) {
+			fwrite(r->element[2]->str, 1, r->element[2]->len, stdout);
+			fputc('\n', stdout);
+			fflush(stdout);
+			got++;
+		}
+		freeReplyObject(r);
+	}
+	rc = 0;
+out:
+	if (rc == 2)
+		fprintf(stderr, "usage: turnpikectl events [--count N] [--timeout SECONDS]\n");
+	ctl_cleanup(&x);
+	return rc;
+}
+
+void ctl_redis_usage(FILE *f)
+{
+	fprintf(f,
+		"  secret add|remove SECRET   add or revoke a REST secret in redis-userdb\n"
+		"  secret list                the realm's secrets, oldest first\n"
+		"  user add NAME PASSWORD     set a long-term user (keys only; PASSWORD - reads "
+		"stdin)\n"
+		"  user remove NAME           delete a long-term user\n"
+		"  user list                  the realm's users (SCAN, never KEYS)\n"
+		"  credentials --user USER [--ttl SECONDS] [--secret SECRET] [--format "
+		"json|uclient]\n"
+		"                             a TURN REST username and password (default ttl "
+		"86400)\n"
+		"  events [--count N] [--timeout SECONDS]\n"
+		"                             print allocation events from redis-statsdb, one per "
+		"line\n"
+		"  Options for these: -c, --config FILE (default %s)\n",
+		DEFAULT_CONFIG);
+}

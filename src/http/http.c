@@ -1,0 +1,686 @@
+/* http.c - the HTTP server of turnpiked: evhttp on the main thread's loop,
+ * optional TLS, size and time limits, routing, /healthz, /metrics and the
+ * TURN REST credential hook. Every handler answers at once from memory (a
+ * snapshot of the workers' counters, an HMAC): nothing here waits, and
+ * nothing here takes a lock a worker could hold. */
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+#include <event2/listener.h>
+#include <openssl/crypto.h>
+#include <openssl/err.h>
+#include <openssl/sha.h>
+#include <openssl/ssl.h>
+
+#include "config.h"
+#include "http/http.h"
+#include "net/net.h"
+#include "store/store.h"
+#include "turnpike/err.h"
+#include "util/addr.h"
+#include "util/conf.h"
+#include "util/log.h"
+
+/* Limits: a request is a line and a few headers; a form body holds four
+ * short parameters. A client that stalls for HTTP_TIMEOUT_S (reading or
+ * writing) is dropped. */
+#define HTTP_MAX_HEADERS 8192
+#define HTTP_MAX_BODY 4096
+#define HTTP_TIMEOUT_S 5
+#define HTTP_BACKLOG 128
+#define RATE_SLOTS 4096
+
+#define CREDENTIALS_PATH "/api/v1/turn/credentials"
+#define ICE_SERVERS_PATH "/api/v1/turn/ice-servers"
+
+const char *const http_endpoint_name[HTTP_EP_MAX] = {
+	[HTTP_EP_CREDENTIALS] = "credentials",
+	[HTTP_EP_ICE_SERVERS] = "ice_servers",
+	[HTTP_EP_METRICS] = "metrics",
+	[HTTP_EP_HEALTHZ] = "healthz",
+	[HTTP_EP_OTHER] = "other",
+};
+
+struct http_server {
+	struct event_base *base;
+	struct server *srv;
+	const struct conf *conf;
+	struct evhttp *http;
+	struct evconnlistener *lev;     /* owned by http once bound */
+	struct event *accept_retry;     /* re-enables accepting after EMFILE */
+	SSL_CTX *ssl;
+	enum http_state state;
+	char **uris;
+	size_t nuris;
+	uint8_t (*keys)[SHA256_DIGEST_LENGTH]; /* SHA-256 of each rest-api-key */
+	size_t nkeys;
+	struct http_ratelimit *rl;
+	struct http_counters counters;
+	uint64_t ports_capacity;
+	uint64_t start_time;
+};
+
+/* One request being answered. */
+struct req {
+	struct http_server *h;
+	struct evhttp_request *r;
+	enum http_endpoint ep;
+	struct evkeyvalq query, form;
+};
+
+static struct log_ratelimit accept_rl = LOG_RATELIMIT_INIT(60, 3);
+
+/* ------------------------------------------------------------------ */
+/* Answers. */
+
+static void header(struct req *q, const char *name, const char *value)
+{
+	evhttp_add_header(evhttp_request_get_output_headers(q->r), name, value);
+}
+
+/* Sends the answer and counts it. Errors close the connection: a client in
+ * error gets no second chance on the same connection. */
+static void reply(struct req *q, int code, const char *reason, const char *type,
+		  struct evbuffer *body)
+{
+	if (type)
+		header(q, "Content-Type", type);
+	header(q, "X-Content-Type-Options", "nosniff");
+	if (code >= 400)
+		header(q, "Connection", "close");
+	if (code >= 100 && code < 600)
+		q->h->counters.requests[q->ep][code / 100 - 1]++;
+	if (log_get_level() >= LOG_LVL_DEBUG) {
+		const struct evhttp_uri *u = evhttp_request_get_evhttp_uri(q->r);
+		const char *path = u ? evhttp_uri_get_path(u) : NULL;
+		char esc[128];
+		/* The path only: the query may hold an API key. */
+		log_debug("http: %s -> %d", path ? log_escape(esc, sizeof(esc), path, strlen(path))
+						 : "-", code);
+	}
+	evhttp_send_reply(q->r, code, reason, body);
+}
+
+/* A JSON error: {"error":"message"}. */
+static void reply_error(struct req *q, int code, const char *reason, const char *message)
+{
+	struct evbuffer *b = evbuffer_new();
+
+	if (!b) {
+		evhttp_send_error(q->r, HTTP_INTERNAL, NULL);
+		return;
+	}
+	evbuffer_add_printf(b, "{\"error\":");
+	http_json_str(b, message);
+	evbuffer_add_printf(b, "}\n");
+	header(q, "Cache-Control", "no-store");
+	reply(q, code, reason, "application/json", b);
+	evbuffer_free(b);
+}
+
+static void reply_text(struct req *q, int code, const char *reason, const char *text)
+{
+	struct evbuffer *b = evbuffer_new();
+
+	if (!b) {
+		evhttp_send_error(q->r, HTTP_INTERNAL, NULL);
+		return;
+	}
+	evbuffer_add(b, text, strlen(text));
+	header(q, "Cache-Control", "no-store");
+	reply(q, code, reason, "text/plain; charset=utf-8", b);
+	evbuffer_free(b);
+}
+
+/* ------------------------------------------------------------------ */
+/* /healthz and /metrics. */
+
+static bool get_or_head(struct req *q)
+{
+	enum evhttp_cmd_type m = evhttp_request_get_command(q->r);
+
+	if (m == EVHTTP_REQ_GET || m == EVHTTP_REQ_HEAD)
+		return true;
+	header(q, "Allow", "GET, HEAD");
+	reply_text(q, 405, "Method Not Allowed", "method not allowed\n");
+	return false;
+}
+
+static void serve_healthz(struct req *q)
+{
+	if (!get_or_head(q))
+		return;
+	switch (q->h->state) {
+	case HTTP_SERVING:
+		reply_text(q, 200, "OK", "ok\n");
+		break;
+	case HTTP_DRAINING:
+		reply_text(q, 503, "Service Unavailable", "draining\n");
+		break;
+	default:
+		reply_text(q, 503, "Service Unavailable", "starting\n");
+		break;
+	}
+}
+
+/* The Redis connections' states (relaxed loads: any thread may read). The
+ * statsdb is up when every worker's connection is. */
+static void redis_state(const struct server *srv, struct http_metrics_info *info)
+{
+	if (srv->secrets) {
+		info->redis_userdb = true;
+		info->redis_userdb_up =
+			store_conn_state(store_secrets_conn(srv->secrets)) == STORE_UP;
+	}
+	if (srv->statsdb) {
+		info->redis_statsdb = true;
+		info->redis_statsdb_up = true;
+		for (size_t i = 0; i < srv->nworkers; i++)
+			if (!srv->workers[i].events ||
+			    store_conn_state(srv->workers[i].events) != STORE_UP)
+				info->redis_statsdb_up = false;
+	}
+}
+
+static void serve_metrics(struct req *q)
+{
+	struct http_server *h = q->h;
+	struct turn_stats st;
+	struct http_metrics_info info = {
+		.version = PACKAGE_VERSION,
+		.nworkers = h->srv->nworkers,
+		.ports_capacity = h->ports_capacity,
+		.state = h->state,
+		.start_time = h->start_time,
+		.http = &h->counters,
+	};
+	struct evbuffer *b;
+
+	if (!get_or_head(q))
+		return;
+	b = evbuffer_new();
+	if (!b) {
+		reply_error(q, 500, "Internal Server Error", "out of memory");
+		return;
+	}
+	redis_state(h->srv, &info);
+	/* Relaxed loads of the workers' counters: no lock, no wait. */
+	server_stats(h->srv, &st);
+	http_metrics_write(b, &st, &info);
+	header(q, "Cache-Control", "no-cache");
+	reply(q, 200, "OK", "text/plain; version=0.0.4; charset=utf-8", b);
+	evbuffer_free(b);
+}
+
+/* ------------------------------------------------------------------ */
+/* The credential hook. */
+
+/* Adds the CORS headers when the request's Origin is one we allow. */
+static void cors(struct req *q)
+{
+	const struct conf_list *l = &q->h->conf->rest_cors_origin;
+	const char *origin, *allow = NULL;
+
+	if (l->n == 0)
+		return;
+	origin = evhttp_find_header(evhttp_request_get_input_headers(q->r), "Origin");
+	for (size_t i = 0; origin && i < l->n && !allow; i++) {
+		if (!strcmp(l->v[i], "*"))
+			allow = "*";
+		else if (!strcmp(l->v[i], origin))
+			allow = l->v[i];
+	}
+	/* The answer depends on Origin: caches must keep them apart. */
+	header(q, "Vary", "Origin");
+	if (allow)
+		header(q, "Access-Control-Allow-Origin", allow);
+}
+
+/* A parameter from the query string, else from a form body. */
+static const char *param(struct req *q, const char *name)
+{
+	const char *v = evhttp_find_header(&q->query, name);
+
+	return v ? v : evhttp_find_header(&q->form, name);
+}
+
+static void parse_params(struct req *q)
+{
+	const struct evhttp_uri *u = evhttp_request_get_evhttp_uri(q->r);
+	const char *query = u ? evhttp_uri_get_query(u) : NULL;
+	struct evbuffer *in = evhttp_request_get_input_buffer(q->r);
+	const char *type = evhttp_find_header(evhttp_request_get_input_headers(q->r),
+					      "Content-Type");
+	char body[HTTP_MAX_BODY + 1];
+	size_t n;
+
+	if (query)
+		evhttp_parse_query_str(query, &q->query);
+	if (evhttp_request_get_command(q->r) != EVHTTP_REQ_POST || !type ||
+	    strncasecmp(type, "application/x-www-form-urlencoded", 33) != 0)
+		return;
+	n = evbuffer_get_length(in);
+	if (n > HTTP_MAX_BODY)
+		n = HTTP_MAX_BODY; /* evhttp refused longer bodies already */
+	evbuffer_copyout(in, body, n);
+	body[n] = '\0';
+	evhttp_parse_query_str(body, &q->form);
+	OPENSSL_cleanse(body, n);
+}
+
+/* The API key: key= or api=, or "Authorization: Bearer KEY". */
+static const char *api_key(struct req *q)
+{
+	const char *k = param(q, "key");
+	const char *auth;
+
+	if (!k)
+		k = param(q, "api");
+	if (k)
+		return k;
+	auth = evhttp_find_header(evhttp_request_get_input_headers(q->r), "Authorization");
+	if (auth && !strncasecmp(auth, "Bearer ", 7))
+		return auth + 7 + strspn(auth + 7, " ");
+	return NULL;
+}
+
+/* Compares the key with every configured one, in constant time: digests of
+ * equal length, CRYPTO_memcmp, no early exit. */
+static bool key_ok(const struct http_server *h, const char *key)
+{
+	uint8_t d[SHA256_DIGEST_LENGTH];
+	unsigned match = 0;
+
+	if (!key || !SHA256((const unsigned char *)key, strlen(key), d))
+		return false;
+	for (size_t i = 0; i < h->nkeys; i++)
+		match |= (unsigned)(CRYPTO_memcmp(d, h->keys[i], sizeof(d)) == 0);
+	OPENSSL_cleanse(d, sizeof(d));
+	return match != 0;
+}
+
+static bool rate_ok(struct req *q)
+{
+	struct http_server *h = q->h;
+	struct evhttp_connection *c = evhttp_request_get_connection(q->r);
+	struct bufferevent *bev = c ? evhttp_connection_get_bufferevent(c) : NULL;
+	struct sockaddr_storage peer;
+	socklen_t len = sizeof(peer);
+	struct timespec ts;
+
+	if (!h->rl)
+		return true;
+	memset(&peer, 0, sizeof(peer));
+	if (!bev || getpeername(bufferevent_getfd(bev), (struct sockaddr *)&peer, &len) != 0)
+		peer.ss_family = AF_UNSPEC; /* all such share one bucket */
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	if (http_ratelimit_take(h->rl, (struct sockaddr *)&peer,
+				(uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000))
+		return true;
+	h->counters.rate_limited++;
+	header(q, "Retry-After", "1");
+	reply_error(q, 429, "Too Many Requests", "rate limit exceeded");
+	return false;
+}
+
+static void serve_rest(struct req *q)
+{
+	struct http_server *h = q->h;
+	enum evhttp_cmd_type m = evhttp_request_get_command(q->r);
+	const char *secret, *user, *service, *policy;
+	char username[HTTP_USER_MAX + 32], password[64];
+	bool relay_only = false;
+	struct evbuffer *b;
+	long ttl;
+	int rc;
+
+	if (!rate_ok(q))
+		return;
+	cors(q);
+	if (m == EVHTTP_REQ_OPTIONS) {
+		/* CORS preflight (Fetch standard §3.2.2): no key needed. */
+		header(q, "Access-Control-Allow-Methods", "GET, POST, OPTIONS");
+		header(q, "Access-Control-Allow-Headers", "Authorization, Content-Type");
+		header(q, "Access-Control-Max-Age", "600");
+		reply(q, 204, "No Content", NULL, NULL);
+		return;
+	}
+	if (m != EVHTTP_REQ_GET && m != EVHTTP_REQ_POST) {
+		header(q, "Allow", "GET, POST, OPTIONS");
+		reply_error(q, 405, "Method Not Allowed", "method not allowed");
+		return;
+	}
+	secret = h->conf->use_auth_secret ? auth_store_newest_secret(h->srv->store) : NULL;
+	if (!secret) {
+		reply_error(q, 503, "Service Unavailable",
+			    "no REST secret configured (use-auth-secret, static-auth-secret)");
+		return;
+	}
+	if (h->nkeys == 0) {
+		reply_error(q, 503, "Service Unavailable", "no rest-api-key configured");
+		return;
+	}
+	parse_params(q);
+	if (!key_ok(h, api_key(q))) {
+		h->counters.bad_key++;
+		header(q, "WWW-Authenticate", "Bearer realm=\"turnpike\"");
+		reply_error(q, 401, "Unauthorized", "missing or wrong API key");
+		return;
+	}
+	service = param(q, "service");
+	if (service && strcmp(service, "turn") != 0) {
+		reply_error(q, 400, "Bad Request", "service must be turn");
+		return;
+	}
+	user = param(q, "username");
+	if (!user || !http_rest_user_ok(user)) {
+		reply_error(q, 400, "Bad Request",
+			    "username must be 1 to 255 printable ASCII characters");
+		return;
+	}
+	if (http_rest_ttl(param(q, "ttl"), h->conf->rest_max_ttl, &ttl) != 0) {
+		reply_error(q, 400, "Bad Request", "ttl must be a positive number of seconds");
+		return;
+	}
+	policy = param(q, "policy");
+	if (q->ep == HTTP_EP_ICE_SERVERS && policy) {
+		if (!strcmp(policy, "relay")) {
+			relay_only = true;
+		} else if (strcmp(policy, "all") != 0) {
+			reply_error(q, 400, "Bad Request", "policy must be all or relay");
+			return;
+		}
+	}
+	rc = http_rest_issue(secret, user, ttl, (uint64_t)time(NULL), username, sizeof(username),
+			     password, sizeof(password));
+	b = rc == 0 ? evbuffer_new() : NULL;
+	if (!b) {
+		OPENSSL_cleanse(password, sizeof(password));
+		reply_error(q, 500, "Internal Server Error", "cannot issue credentials");
+		return;
+	}
+	if (q->ep == HTTP_EP_ICE_SERVERS)
+		http_ice_json(b, username, password, h->uris, h->nuris, relay_only);
+	else
+		http_creds_json(b, username, password, ttl, h->uris, h->nuris);
+	OPENSSL_cleanse(password, sizeof(password));
+	h->counters.issued[q->ep == HTTP_EP_ICE_SERVERS]++;
+	/* Credentials must not be cached anywhere on the way. */
+	header(q, "Cache-Control", "no-store");
+	reply(q, 200, "OK", "application/json", b);
+	evbuffer_free(b);
+}
+
+/* ------------------------------------------------------------------ */
+/* Routing. */
+
+static enum http_endpoint endpoint_of(const char *path)
+{
+	if (!path)
+		return HTTP_EP_OTHER;
+	if (!strcmp(path, CREDENTIALS_PATH))
+		return HTTP_EP_CREDENTIALS;
+	if (!strcmp(path, ICE_SERVERS_PATH))
+		return HTTP_EP_ICE_SERVERS;
+	if (!strcmp(path, "/metrics"))
+		return HTTP_EP_METRICS;
+	if (!strcmp(path, "/healthz"))
+		return HTTP_EP_HEALTHZ;
+	return HTTP_EP_OTHER;
+}
+
+static void request_cb(struct evhttp_request *r, void *arg)
+{
+	const struct evhttp_uri *u = evhttp_request_get_evhttp_uri(r);
+	struct req q = { .h = arg, .r = r };
+
+	TAILQ_INIT(&q.query);
+	TAILQ_INIT(&q.form);
+	q.ep = endpoint_of(u ? evhttp_uri_get_path(u) : NULL);
+	switch (q.ep) {
+	case HTTP_EP_CREDENTIALS:
+	case HTTP_EP_ICE_SERVERS:
+		serve_rest(&q);
+		break;
+	case HTTP_EP_METRICS:
+		serve_metrics(&q);
+		break;
+	case HTTP_EP_HEALTHZ:
+		serve_healthz(&q);
+		break;
+	default:
+		reply_text(&q, 404, "Not Found", "not found\n");
+		break;
+	}
+	evhttp_clear_headers(&q.query);
+	evhttp_clear_headers(&q.form);
+}
+
+/* ------------------------------------------------------------------ */
+/* Connections, TLS, the listener. */
+
+/* evhttp asks for the bufferevent of each accepted connection: TLS or not. */
+static struct bufferevent *bev_cb(struct event_base *base, void *arg)
+{
+	struct http_server *h = arg;
+	struct bufferevent *bev;
+	SSL *ssl;
+
+	h->counters.connections++;
+	if (!h->ssl)
+		return bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
+	ssl = SSL_new(h->ssl);
+	if (!ssl)
+		return NULL;
+	bev = bufferevent_openssl_socket_new(base, -1, ssl, BUFFEREVENT_SSL_ACCEPTING,
+					     BEV_OPT_CLOSE_ON_FREE);
+	if (bev)
+		bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
+	return bev;
+}
+
+static void accept_retry_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct http_server *h = arg;
+	(void)fd;
+	(void)what;
+
+	evconnlistener_enable(h->lev);
+}
+
+/* Out of descriptors: pause accepting for a second instead of spinning. */
+static void accept_error_cb(struct evconnlistener *lev, void *arg)
+{
+	struct http_server *h = arg;
+	struct timeval one_s = { 1, 0 };
+
+	log_rl(&accept_rl, LOG_LVL_WARN, "http: accept: %s",
+	       evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
+	evconnlistener_disable(lev);
+	evtimer_add(h->accept_retry, &one_s);
+}
+
+static int tls_init(struct http_server *h)
+{
+	const struct conf *c = h->conf;
+	char why[256];
+
+	h->ssl = SSL_CTX_new(TLS_server_method());
+	if (!h->ssl)
+		goto fail;
+	SSL_CTX_set_min_proto_version(h->ssl, TLS1_2_VERSION);
+	SSL_CTX_set_options(h->ssl, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
+	if (SSL_CTX_use_certificate_chain_file(h->ssl, c->cert) != 1) {
+		log_err("http: cannot load cert %s", c->cert);
+		goto fail;
+	}
+	if (SSL_CTX_use_PrivateKey_file(h->ssl, c->pkey, SSL_FILETYPE_PEM) != 1 ||
+	    SSL_CTX_check_private_key(h->ssl) != 1) {
+		log_err("http: cannot load pkey %s, or it does not match cert", c->pkey);
+		goto fail;
+	}
+	return 0;
+fail:
+	ERR_error_string_n(ERR_get_error(), why, sizeof(why));
+	log_err("http: TLS: %s", why);
+	ERR_clear_error();
+	return TP_ECRYPTO;
+}
+
+static int keys_init(struct http_server *h)
+{
+	const struct conf_list *l = &h->conf->rest_api_key;
+
+	if (l->n == 0)
+		return 0;
+	h->keys = calloc(l->n, sizeof(*h->keys));
+	if (!h->keys)
+		return TP_ENOMEM;
+	for (size_t i = 0; i < l->n; i++)
+		if (!SHA256((const unsigned char *)l->v[i], strlen(l->v[i]), h->keys[i]))
+			return TP_ECRYPTO;
+	h->nkeys = l->n;
+	return 0;
+}
+
+static int uris_init(struct http_server *h)
+{
+	const struct server *srv = h->srv;
+	const struct relay_addr *relay[2] = { srv->relay[0], srv->relay[1] };
+	struct http_uri_src src = {
+		.turn_uri = &h->conf->turn_uri,
+		.listen = srv->listen,
+		.nlisten = srv->nlisten,
+		.relay = relay,
+		.nrelay = srv->nrelay,
+		.port = (uint16_t)h->conf->listening_port,
+		.udp = !h->conf->no_udp,
+		.tcp = !h->conf->no_tcp,
+	};
+	int rc = http_uris_build(&src, &h->uris, &h->nuris);
+
+	if (rc == 0 && h->nuris == 0)
+		log_warn("http: no address to hand out in credentials: set turn-uri");
+	return rc;
+}
+
+static bool is_loopback(const struct sockaddr *sa)
+{
+	if (sa->sa_family == AF_INET)
+		return (ntohl(((const struct sockaddr_in *)sa)->sin_addr.s_addr) >> 24) == 127;
+	return sa->sa_family == AF_INET6 &&
+	       IN6_IS_ADDR_LOOPBACK(&((const struct sockaddr_in6 *)sa)->sin6_addr);
+}
+
+static int listen_init(struct http_server *h)
+{
+	struct sockaddr_storage ss;
+	char name[ADDR_STRLEN];
+
+	if (addr_parse_listen(h->conf->http_listen, &ss) != 0) {
+		log_err("http-listen %s: not [IP:]PORT", h->conf->http_listen);
+		return TP_ECONFIG;
+	}
+	addr_format((struct sockaddr *)&ss, true, name, sizeof(name));
+	h->lev = evconnlistener_new_bind(h->base, NULL, NULL,
+					 LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_FREE |
+						 LEV_OPT_CLOSE_ON_EXEC,
+					 HTTP_BACKLOG, (struct sockaddr *)&ss,
+					 (int)addr_len((struct sockaddr *)&ss));
+	if (!h->lev) {
+		log_err("http: cannot listen on %s: %s", name,
+			evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
+		return TP_ESYS;
+	}
+	if (!evhttp_bind_listener(h->http, h->lev)) {
+		evconnlistener_free(h->lev);
+		h->lev = NULL;
+		return TP_ENOMEM;
+	}
+	evconnlistener_set_error_cb(h->lev, accept_error_cb);
+	log_info("http: serving %s on %s", h->ssl ? "https" : "http", name);
+	if (!h->ssl && h->nkeys && !is_loopback((struct sockaddr *)&ss))
+		log_warn("http: the credential hook is served without TLS on %s: API keys and "
+			 "credentials cross the network in the clear (set cert and pkey)", name);
+	return 0;
+}
+
+struct http_server *http_server_new(struct event_base *base, struct server *srv,
+				    const struct conf *conf)
+{
+	struct http_server *h = calloc(1, sizeof(*h));
+	const struct conf *c = conf;
+
+	if (!h)
+		return NULL;
+	h->base = base;
+	h->srv = srv;
+	h->conf = conf;
+	h->state = HTTP_STARTING;
+	h->start_time = (uint64_t)time(NULL);
+	h->ports_capacity = (uint64_t)(c->max_port - c->min_port + 1) *
+			    (srv->nrelay[0] + srv->nrelay[1]);
+	if (c->cert && tls_init(h) != 0)
+		goto fail;
+	if (keys_init(h) != 0 || uris_init(h) != 0)
+		goto fail;
+	if (c->rest_rate_limit > 0 &&
+	    !(h->rl = http_ratelimit_new((unsigned)c->rest_rate_limit, RATE_SLOTS)))
+		goto fail;
+	h->http = evhttp_new(base);
+	h->accept_retry = evtimer_new(base, accept_retry_cb, h);
+	if (!h->http || !h->accept_retry)
+		goto fail;
+	evhttp_set_max_headers_size(h->http, HTTP_MAX_HEADERS);
+	evhttp_set_max_body_size(h->http, HTTP_MAX_BODY);
+	evhttp_set_timeout(h->http, HTTP_TIMEOUT_S);
+	/* Every method reaches request_cb, which answers 405 itself (and
+	 * counts it); OPTIONS is for CORS preflight. */
+	evhttp_set_allowed_methods(h->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD |
+						    EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |
+						    EVHTTP_REQ_OPTIONS | EVHTTP_REQ_PATCH);
+	evhttp_set_gencb(h->http, request_cb, h);
+	evhttp_set_bevcb(h->http, bev_cb, h);
+	if (listen_init(h) != 0)
+		goto fail;
+	if (!c->use_auth_secret)
+		log_info("http: credential hook off: no static-auth-secret");
+	else if (h->nkeys == 0)
+		log_info("http: credential hook off: no rest-api-key");
+	return h;
+fail:
+	http_server_free(h);
+	return NULL;
+}
+
+void http_server_set_state(struct http_server *h, enum http_state st)
+{
+	h->state = st;
+}
+
+void http_server_free(struct http_server *h)
+{
+	if (!h)
+		return;
+	/* Frees the bound listener and every open connection. */
+	if (h->http)
+		evhttp_free(h->http);
+	if (h->accept_retry)
+		event_free(h->accept_retry);
+	SSL_CTX_free(h->ssl);
+	http_uris_free(h->uris, h->nuris);
+	if (h->keys) {
+		OPENSSL_cleanse(h->keys, h->nkeys * sizeof(*h->keys));
+		free(h->keys);
+	}
+	http_ratelimit_free(h->rl);
+	free(h);
+}

@@ -1,0 +1,182 @@
+/* http.h - the HTTP surface of turnpiked: Prometheus metrics, health, and
+ * the TURN REST credential hook (draft-uberti-behave-turn-rest), served by
+ * libevent's evhttp on the main thread; plus the pure pieces they are built
+ * from (JSON, URIs, the rate limiter, the exposition and its reader), which
+ * the unit tests and turnpikectl use directly. */
+#ifndef TURNPIKE_HTTP_HTTP_H
+#define TURNPIKE_HTTP_HTTP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/socket.h>
+
+#include "turn/stats.h"
+
+struct conf;
+struct conf_list;
+struct event_base;
+struct evbuffer;
+struct server;
+struct relay_addr;
+struct auth_store;
+
+/* ------------------------------------------------------------------ */
+/* The server (http.c). */
+
+enum http_state {
+	HTTP_STARTING = 0, /* workers not started yet: /healthz 503 */
+	HTTP_SERVING,      /* /healthz 200 */
+	HTTP_DRAINING      /* stopping: /healthz 503 */
+};
+
+/* What the requests were for, for counters. */
+enum http_endpoint {
+	HTTP_EP_CREDENTIALS = 0,
+	HTTP_EP_ICE_SERVERS,
+	HTTP_EP_METRICS,
+	HTTP_EP_HEALTHZ,
+	HTTP_EP_OTHER,
+	HTTP_EP_MAX
+};
+extern const char *const http_endpoint_name[HTTP_EP_MAX];
+
+/* The HTTP module's own counters; touched by the main thread only. */
+struct http_counters {
+	uint64_t requests[HTTP_EP_MAX][5]; /* by status class 1xx .. 5xx */
+	uint64_t issued[2];                /* credentials, ice-servers */
+	uint64_t rate_limited;             /* 429 */
+	uint64_t bad_key;                  /* 401: missing or wrong API key */
+	uint64_t connections;              /* accepted */
+};
+
+struct http_server;
+
+/*
+ * Binds conf->http_listen on base (the main thread's loop), with TLS when
+ * conf->cert and conf->pkey are set, and serves from srv: its counters,
+ * listeners, relay addresses and REST secrets. Errors are logged. Returns
+ * NULL on failure. The object keeps pointers to conf and srv, which must
+ * outlive it. State starts at HTTP_STARTING.
+ */
+struct http_server *http_server_new(struct event_base *base, struct server *srv,
+				    const struct conf *conf);
+void http_server_set_state(struct http_server *h, enum http_state st);
+/* Closes the listener and every connection; NULL is a no-op. */
+void http_server_free(struct http_server *h);
+
+/* ------------------------------------------------------------------ */
+/* The credential hook's pieces (creds.c). */
+
+#define HTTP_USER_MAX 255   /* longest application user name */
+
+/* Appends s as a JSON string (quotes, escapes, \u00XX for controls). */
+void http_json_str(struct evbuffer *b, const char *s);
+
+/* The ttl to issue for a request's ttl parameter (NULL: absent → max).
+ * Returns 0 with *out in [1, max], or TP_EINVAL (not a positive decimal). */
+int http_rest_ttl(const char *param, long max, long *out);
+
+/* Whether an application user name is acceptable: 1 to HTTP_USER_MAX
+ * printable ASCII characters (it becomes part of a STUN USERNAME). */
+bool http_rest_user_ok(const char *user);
+
+/*
+ * Issues TURN REST credentials: USERNAME "<now + ttl>:<user>", password
+ * base64(HMAC-SHA1(secret, USERNAME)), into the caller's buffers (username
+ * at least HTTP_USER_MAX + 22, password at least 29 bytes). Returns 0,
+ * TP_EINVAL (bad user or buffers too small) or TP_ECRYPTO.
+ */
+int http_rest_issue(const char *secret, const char *user, long ttl, uint64_t now,
+		    char *username, size_t ucap, char *password, size_t pcap);
+
+/* {"username":..,"password":..,"ttl":..,"uris":[..]} */
+void http_creds_json(struct evbuffer *b, const char *username, const char *password, long ttl,
+		     char *const *uris, size_t nuris);
+/* {"iceServers":[{"urls":[..],"username":..,"credential":..}],
+ *  "iceTransportPolicy":"all"|"relay"} */
+void http_ice_json(struct evbuffer *b, const char *username, const char *password,
+		   char *const *uris, size_t nuris, bool relay_only);
+
+/* Where the handed-out URIs come from. */
+struct http_uri_src {
+	const struct conf_list *turn_uri;       /* configured: used as they are */
+	const struct sockaddr_storage *listen;  /* else derived from these */
+	size_t nlisten;
+	const struct relay_addr *const *relay;  /* [0] IPv4, [1] IPv6 */
+	const size_t *nrelay;
+	uint16_t port;
+	bool udp, tcp;
+};
+
+/*
+ * The URIs: the turn-uri list when set; else for every listening address
+ * (a wildcard stands for the advertised relay addresses of its family; an
+ * address with an external-ip mapping is replaced by it), once each:
+ * turn:HOST:PORT?transport=udp, ...?transport=tcp, stun:HOST:PORT, IPv6
+ * hosts in brackets. Returns 0 with a malloc'd array of malloc'd strings
+ * (free with http_uris_free), or TP_ENOMEM.
+ */
+int http_uris_build(const struct http_uri_src *src, char ***out, size_t *n);
+void http_uris_free(char **uris, size_t n);
+
+/* ------------------------------------------------------------------ */
+/* Per-source rate limit (ratelimit.c): a token bucket per client address
+ * (IPv4 address or IPv6 /64) in a bounded table. */
+
+struct http_ratelimit;
+
+/* rate: requests per second, also the burst. slots: table size (rounded up
+ * to a power of two). Returns NULL on allocation failure. */
+struct http_ratelimit *http_ratelimit_new(unsigned rate, size_t slots);
+void http_ratelimit_free(struct http_ratelimit *rl);
+/* Takes one token for sa at now_ms (monotonic). Returns false when its
+ * bucket is empty. A full table evicts the least recently seen client of
+ * the probed slots, which starts afresh: the limit is never stricter than
+ * configured, only looser for clients evicted by a crowd. */
+bool http_ratelimit_take(struct http_ratelimit *rl, const struct sockaddr *sa, uint64_t now_ms);
+
+/* ------------------------------------------------------------------ */
+/* Metrics (metrics.c): the Prometheus text exposition format 0.0.4. */
+
+struct http_metrics_info {
+	const char *version;
+	size_t nworkers;
+	uint64_t ports_capacity;   /* (max-port - min-port + 1) x relay addresses */
+	enum http_state state;
+	uint64_t start_time;       /* Unix seconds */
+	const struct http_counters *http;
+	/* Redis connections, when configured (redis-userdb, redis-statsdb). */
+	bool redis_userdb, redis_userdb_up;
+	bool redis_statsdb, redis_statsdb_up;
+};
+
+/* Formats every metric from a summed snapshot of the workers' counters. */
+void http_metrics_write(struct evbuffer *b, const struct turn_stats *st,
+			const struct http_metrics_info *info);
+
+/* ------------------------------------------------------------------ */
+/* Reading an exposition back (report.c), for turnpikectl report. */
+
+/*
+ * The sum of the samples of metric `name` whose labels contain every
+ * label="value" pair of `match` (a comma-separated list, NULL or "" for
+ * all). Returns the number of samples summed (0: *sum is 0).
+ */
+size_t http_metric_sum(const char *text, const char *name, const char *match, double *sum);
+
+/*
+ * Fetches path from server with a plain HTTP/1.1 GET (no TLS), within
+ * timeout_ms. Returns 0 with *body (malloc'd, NUL-terminated; the caller
+ * frees) for a 200 answer; TP_ESYS (cannot connect or send, see errno),
+ * TP_ETIMEDOUT, TP_EMALFORMED (not HTTP, not 200 (*status set), or
+ * chunked), TP_ENOSPC (answer over 4 MiB), TP_ENOMEM.
+ */
+int http_fetch(const struct sockaddr *server, const char *path, int timeout_ms, char **body,
+	       int *status);
+
+/* Prints the main figures and the relay-fallback ratios of an exposition. */
+void http_report_print(FILE *f, const char *text);
+
+#endif

@@ -1,0 +1,230 @@
+/* metrics.c - the Prometheus text exposition (format 0.0.4) of the workers'
+ * counters and the HTTP module's own, formatted once per scrape. Labels are
+ * fixed enumerations only: never a user, never an address. */
+#include <inttypes.h>
+#include <string.h>
+
+#include <event2/buffer.h>
+#include <event2/event.h>
+#include <openssl/crypto.h>
+
+#include "http/http.h"
+#include "util/policy.h"
+
+#define P "turnpike_"
+
+static void head(struct evbuffer *b, const char *name, const char *type, const char *help)
+{
+	evbuffer_add_printf(b, "# HELP " P "%s %s\n# TYPE " P "%s %s\n", name, help, name, type);
+}
+
+/* One sample without labels. */
+static void one(struct evbuffer *b, const char *name, const char *type, const char *help,
+		uint64_t v)
+{
+	head(b, name, type, help);
+	evbuffer_add_printf(b, P "%s %" PRIu64 "\n", name, v);
+}
+
+/* One sample per transport. */
+static void by_transport(struct evbuffer *b, const char *name, const char *type,
+			 const char *help, const uint64_t v[TP_TRANSPORT_MAX])
+{
+	head(b, name, type, help);
+	for (int t = 0; t < TP_TRANSPORT_MAX; t++)
+		evbuffer_add_printf(b, P "%s{transport=\"%s\"} %" PRIu64 "\n", name,
+				    stats_transport_name[t], v[t]);
+}
+
+static void relay_traffic(struct evbuffer *b, const char *name, const char *help,
+			  const uint64_t in[TP_TRANSPORT_MAX], const uint64_t out[TP_TRANSPORT_MAX])
+{
+	head(b, name, "counter", help);
+	for (int t = 0; t < TP_TRANSPORT_MAX; t++) {
+		evbuffer_add_printf(b, P "%s{direction=\"client_to_peer\",transport=\"%s\"} %" PRIu64 "\n",
+				    name, stats_transport_name[t], in[t]);
+		evbuffer_add_printf(b, P "%s{direction=\"peer_to_client\",transport=\"%s\"} %" PRIu64 "\n",
+				    name, stats_transport_name[t], out[t]);
+	}
+}
+
+static uint64_t sum(const uint64_t *v, size_t n)
+{
+	uint64_t s = 0;
+
+	for (size_t i = 0; i < n; i++)
+		s += v[i];
+	return s;
+}
+
+static void lifetime_histogram(struct evbuffer *b, const struct turn_stats *st)
+{
+	uint64_t cum = 0;
+
+	head(b, "allocation_lifetime_seconds", "histogram",
+	     "How long ended allocations lived.");
+	for (size_t i = 0; i < STATS_LIFETIME_BUCKETS - 1; i++) {
+		cum += st->lifetime_bucket[i];
+		evbuffer_add_printf(b, P "allocation_lifetime_seconds_bucket{le=\"%u\"} %" PRIu64 "\n",
+				    stats_lifetime_bounds[i], cum);
+	}
+	cum += st->lifetime_bucket[STATS_LIFETIME_BUCKETS - 1];
+	evbuffer_add_printf(b, P "allocation_lifetime_seconds_bucket{le=\"+Inf\"} %" PRIu64 "\n", cum);
+	evbuffer_add_printf(b, P "allocation_lifetime_seconds_sum %" PRIu64 ".%03u\n",
+			    st->lifetime_sum_ms / 1000, (unsigned)(st->lifetime_sum_ms % 1000));
+	evbuffer_add_printf(b, P "allocation_lifetime_seconds_count %" PRIu64 "\n", cum);
+}
+
+static void turn_metrics(struct evbuffer *b, const struct turn_stats *st,
+			 const struct http_metrics_info *info)
+{
+	uint64_t active = sum(st->alloc_active, TP_TRANSPORT_MAX);
+
+	by_transport(b, "allocations_active", "gauge", "Allocations open now.", st->alloc_active);
+	by_transport(b, "allocations_created_total", "counter", "Allocations created.",
+		     st->alloc_created);
+	by_transport(b, "allocations_relayed_total", "counter",
+		     "Allocations that relayed at least one packet (the relay-usage numerator).",
+		     st->alloc_relayed);
+	one(b, "allocations_expired_total", "counter", "Allocations that ran out of lifetime.",
+	    st->alloc_expired);
+	one(b, "allocations_deleted_total", "counter",
+	    "Allocations the client ended with a Refresh of lifetime 0.", st->alloc_deleted);
+	lifetime_histogram(b, st);
+	one(b, "permissions_created_total", "counter", "Peer permissions installed.",
+	    st->perms_created);
+	one(b, "channels_bound_total", "counter", "Channels bound.", st->chans_bound);
+	relay_traffic(b, "relay_packets_total", "Packets relayed, by direction and client transport.",
+		      st->relay_pkts_in, st->relay_pkts_out);
+	relay_traffic(b, "relay_bytes_total", "Payload bytes relayed, by direction and client transport.",
+		      st->relay_bytes_in, st->relay_bytes_out);
+	/* Ports held by allocations: one each (a reserved even+1 port is not
+	 * counted until claimed). */
+	one(b, "relay_ports_in_use", "gauge", "Relay ports held by active allocations.", active);
+	one(b, "relay_ports_capacity", "gauge",
+	    "Relay ports available: (max-port - min-port + 1) times the relay addresses.",
+	    info->ports_capacity);
+	one(b, "relay_ports_exhausted_total", "counter",
+	    "Allocate requests refused (508) because no relay port was free.",
+	    st->relay_ports_exhausted);
+	head(b, "quota_rejections_total", "counter",
+	     "Allocate requests refused by user-quota (486) or total-quota (508).");
+	evbuffer_add_printf(b, P "quota_rejections_total{quota=\"user\"} %" PRIu64 "\n",
+			    st->quota_user);
+	evbuffer_add_printf(b, P "quota_rejections_total{quota=\"total\"} %" PRIu64 "\n",
+			    st->quota_total);
+	head(b, "peer_denied_total", "counter",
+	     "Permissions, channels and Send indications refused by the peer-address policy, by verdict.");
+	for (int v = POLICY_ALLOW + 1; v < POLICY_VERDICT_MAX; v++)
+		evbuffer_add_printf(b, P "peer_denied_total{verdict=\"%s\"} %" PRIu64 "\n",
+				    policy_verdict_name((enum policy_verdict)v), st->policy_denied[v]);
+}
+
+static void stun_metrics(struct evbuffer *b, const struct turn_stats *st)
+{
+	by_transport(b, "binding_requests_total", "counter", "STUN Binding requests answered.",
+		     st->binding);
+	one(b, "binding_requests_rfc3489_total", "counter",
+	    "Of those, classic RFC 3489 requests (no magic cookie).", st->binding_rfc3489);
+	head(b, "auth_results_total", "counter",
+	     "Outcomes of the authentication of TURN requests, by result.");
+	for (int i = 0; i < AUTHR_MAX; i++)
+		evbuffer_add_printf(b, P "auth_results_total{result=\"%s\"} %" PRIu64 "\n",
+				    stats_auth_name[i], st->auth[i]);
+	head(b, "error_responses_total", "counter", "STUN/TURN error responses sent, by code.");
+	for (int i = 0; i < ERR_MAX; i++)
+		evbuffer_add_printf(b, P "error_responses_total{code=\"%u\"} %" PRIu64 "\n",
+				    stats_err_code[i], st->errors[i]);
+	head(b, "dropped_total", "counter", "Messages dropped without an answer, by cause.");
+	for (int i = 0; i < DROP_MAX; i++)
+		evbuffer_add_printf(b, P "dropped_total{cause=\"%s\"} %" PRIu64 "\n",
+				    stats_drop_name[i], st->drops[i]);
+	by_transport(b, "received_messages_total", "counter",
+		     "Messages received from clients (STUN and ChannelData).", st->rx_msgs);
+	by_transport(b, "received_bytes_total", "counter", "Bytes received from clients.",
+		     st->rx_bytes);
+	by_transport(b, "sent_messages_total", "counter", "Messages sent to clients.", st->tx_msgs);
+	by_transport(b, "sent_bytes_total", "counter", "Bytes sent to clients.", st->tx_bytes);
+	one(b, "send_errors_total", "counter", "Datagrams the kernel refused to send.",
+	    st->tx_errors);
+	one(b, "tcp_connections_active", "gauge", "TCP client connections open now.",
+	    st->tcp_active);
+	one(b, "tcp_connections_accepted_total", "counter", "TCP client connections accepted.",
+	    st->tcp_accepted);
+	one(b, "tcp_connections_refused_total", "counter",
+	    "TCP client connections closed at once: over max-tcp-connections.", st->tcp_refused);
+	head(b, "tcp_connections_closed_total", "counter",
+	     "TCP client connections closed by the server, by reason.");
+	evbuffer_add_printf(b, P "tcp_connections_closed_total{reason=\"idle\"} %" PRIu64 "\n",
+			    st->tcp_closed_idle);
+	evbuffer_add_printf(b, P "tcp_connections_closed_total{reason=\"bad_framing\"} %" PRIu64 "\n",
+			    st->tcp_closed_bad);
+}
+
+static void http_metrics(struct evbuffer *b, const struct http_counters *h)
+{
+	/* The classes the server answers with (no 1xx, no redirects). */
+	static const struct {
+		int i;
+		const char *name;
+	} cls[] = { { 1, "2xx" }, { 3, "4xx" }, { 4, "5xx" } };
+
+	head(b, "rest_credentials_issued_total", "counter",
+	     "TURN credentials issued by the REST hook, by endpoint "
+	     "(sessions that asked for ICE servers).");
+	evbuffer_add_printf(b, P "rest_credentials_issued_total{endpoint=\"credentials\"} %" PRIu64 "\n",
+			    h->issued[0]);
+	evbuffer_add_printf(b, P "rest_credentials_issued_total{endpoint=\"ice_servers\"} %" PRIu64 "\n",
+			    h->issued[1]);
+	one(b, "rest_rate_limited_total", "counter",
+	    "Credential hook requests refused (429) by rest-rate-limit.", h->rate_limited);
+	one(b, "rest_bad_key_total", "counter",
+	    "Credential hook requests refused (401): missing or wrong rest-api-key.", h->bad_key);
+	head(b, "http_requests_total", "counter", "HTTP requests answered, by endpoint and status class.");
+	for (int e = 0; e < HTTP_EP_MAX; e++)
+		for (size_t c = 0; c < sizeof(cls) / sizeof(cls[0]); c++)
+			evbuffer_add_printf(b, P "http_requests_total{endpoint=\"%s\",status=\"%s\"} %" PRIu64 "\n",
+					    http_endpoint_name[e], cls[c].name, h->requests[e][cls[c].i]);
+	one(b, "http_connections_total", "counter", "HTTP connections accepted.", h->connections);
+}
+
+/* Only for a server that uses Redis: a gauge of 0 would read as an outage. */
+static void redis_metrics(struct evbuffer *b, const struct turn_stats *st,
+			  const struct http_metrics_info *info)
+{
+	if (!info->redis_userdb && !info->redis_statsdb)
+		return;
+	head(b, "redis_up", "gauge",
+	     "1 while the Redis connections are up, by database (redis-userdb, redis-statsdb).");
+	if (info->redis_userdb)
+		evbuffer_add_printf(b, P "redis_up{db=\"userdb\"} %d\n", info->redis_userdb_up);
+	if (info->redis_statsdb)
+		evbuffer_add_printf(b, P "redis_up{db=\"statsdb\"} %d\n", info->redis_statsdb_up);
+	if (!info->redis_statsdb)
+		return;
+	one(b, "redis_events_published_total", "counter",
+	    "Allocation events Redis took (redis-statsdb).", st->events_published);
+	one(b, "redis_events_dropped_total", "counter",
+	    "Allocation events not delivered: Redis away, queue full, or refused.",
+	    st->events_dropped);
+}
+
+void http_metrics_write(struct evbuffer *b, const struct turn_stats *st,
+			const struct http_metrics_info *info)
+{
+	head(b, "build_info", "gauge", "Versions of turnpike and its libraries; always 1.");
+	evbuffer_add_printf(b, P "build_info{version=\"%s\",openssl=\"%s\",libevent=\"%s\"} 1\n",
+			    info->version, OpenSSL_version(OPENSSL_VERSION_STRING),
+			    event_get_version());
+	one(b, "start_time_seconds", "gauge", "When the server started, in Unix seconds.",
+	    info->start_time);
+	one(b, "workers", "gauge", "Worker threads.", info->nworkers);
+	one(b, "ready", "gauge", "1 while serving; 0 while starting or draining.",
+	    info->state == HTTP_SERVING);
+	one(b, "draining", "gauge", "1 while draining before a stop.",
+	    info->state == HTTP_DRAINING);
+	turn_metrics(b, st, info);
+	stun_metrics(b, st);
+	redis_metrics(b, st, info);
+	http_metrics(b, info->http);
+}

@@ -1,0 +1,226 @@
+/* redis.c - the server's use of Redis: REST secrets loaded on the main
+ * thread into new credential snapshots the workers pick up, and allocation
+ * events each worker publishes on its own connection, with interim traffic
+ * events walked out of its tick. */
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <hiredis.h>
+
+#include "net/net.h"
+#include "store/store.h"
+#include "turnpike/err.h"
+#include "util/conf.h"
+#include "util/log.h"
+
+#define EVENT_INFLIGHT 4096      /* events awaiting Redis's answer, per worker */
+#define INTERIM_MAX_BUCKETS 4096 /* table buckets walked per tick, at most */
+
+static struct store_addr *parse(const char *name, const char *spec)
+{
+	struct store_addr *a = calloc(1, sizeof(*a));
+	char err[160];
+
+	if (!a)
+		return NULL;
+	if (store_addr_parse(spec, a, err, sizeof(err)) != 0) {
+		log_err("%s: %s", name, err);
+		free(a);
+		return NULL;
+	}
+	return a;
+}
+
+int redis_setup(struct server *srv)
+{
+	const struct conf *c = srv->conf;
+
+	if (gethostname(srv->hostname, sizeof(srv->hostname) - 1) != 0)
+		srv->hostname[0] = '\0';
+	if (c->redis_userdb && !(srv->userdb = parse("redis-userdb", c->redis_userdb)))
+		return TP_ECONFIG;
+	if (c->redis_statsdb) {
+		if (!(srv->statsdb = parse("redis-statsdb", c->redis_statsdb)))
+			return TP_ECONFIG;
+	} else if (srv->userdb) {
+		if (!(srv->statsdb = malloc(sizeof(*srv->statsdb))))
+			return TP_ENOMEM;
+		*srv->statsdb = *srv->userdb;
+	}
+	return 0;
+}
+
+void redis_cleanup(struct server *srv)
+{
+	store_secrets_free(srv->secrets);
+	srv->secrets = NULL;
+	if (srv->userdb)
+		store_addr_wipe(srv->userdb);
+	if (srv->statsdb)
+		store_addr_wipe(srv->statsdb);
+	free(srv->userdb);
+	free(srv->statsdb);
+	srv->userdb = srv->statsdb = NULL;
+}
+
+/* ---- secrets (main thread) ---- */
+
+static void secrets_changed(void *arg, const char *const *secrets, size_t n)
+{
+	struct server *srv = arg;
+	struct auth_store *s = setup_auth_store(srv->conf, secrets, n);
+
+	if (!s) {
+		log_err("redis: cannot build the new credentials; the previous ones stay");
+		return;
+	}
+	srv->store = s;
+	auth_snap_set(srv->creds, s);
+	log_info("credentials replaced: %zu REST secrets in use (%zu from redis)",
+		 auth_store_nsecrets(s), n);
+}
+
+int server_redis_start(struct server *srv, struct event_base *base)
+{
+	const struct conf *c = srv->conf;
+
+	if (!srv->userdb)
+		return 0;
+	if (!c->use_auth_secret) {
+		log_info("redis-userdb: REST secrets are not read (use-auth-secret is off)");
+		return 0;
+	}
+	srv->secrets = store_secrets_new(base, srv->userdb, c->realm, (unsigned)c->redis_refresh,
+					 (unsigned)c->redis_timeout, secrets_changed, srv);
+	return srv->secrets ? 0 : TP_ENOMEM;
+}
+
+/* ---- events (workers) ---- */
+
+static void published_cb(struct store_conn *c, const struct redisReply *r, int status, void *arg)
+{
+	struct worker *w = arg;
+	(void)c;
+
+	if (status == 0 && r->type == REDIS_REPLY_INTEGER)
+		STAT_INC(w->stats.events_published);
+	else
+		STAT_INC(w->stats.events_dropped);
+}
+
+static void publish(struct worker *w, struct turn_alloc *a, const char *event, const char *reason,
+		    bool ended)
+{
+	char json[STORE_EVENT_MAX];
+	const struct turn_ctx *ctx = &w->ctx;
+	struct store_event ev;
+	size_t len;
+
+	memset(&ev, 0, sizeof(ev));
+	ev.event = event;
+	ev.reason = reason;
+	ev.id = a->id;
+	ev.seq = ++a->event_seq;
+	ev.time = ctx->unix_s;
+	ev.server = w->srv->hostname[0] ? w->srv->hostname : NULL;
+	ev.realm = w->srv->conf->realm;
+	ev.user = a->username;
+	ev.ulen = a->ulen;
+	ev.transport = stats_transport_name[a->transport];
+	ev.client = (const struct sockaddr *)&a->client;
+	ev.relay = (const struct sockaddr *)&a->relayed;
+	ev.lifetime = ended || a->expiry_ms <= ctx->now_ms
+			      ? 0
+			      : (a->expiry_ms - ctx->now_ms + 999) / 1000;
+	ev.age_ms = ctx->now_ms - a->created_ms;
+	ev.client_packets = a->pkts_in;
+	ev.client_bytes = a->bytes_in;
+	ev.peer_packets = a->pkts_out;
+	ev.peer_bytes = a->bytes_out;
+	a->event_ms = ctx->now_ms;
+	len = store_event_json(&ev, json, sizeof(json));
+	/* Redis away or slow: dropped and counted, never queued without bound. */
+	if (len == 0 || store_conn_cmd(w->events, published_cb, w, "PUBLISH %s %b",
+				       STORE_CHANNEL_EVENTS, json, len) != 0)
+		STAT_INC(w->stats.events_dropped);
+}
+
+/* The turn_io event hook. */
+static void on_event(void *env, struct turn_alloc *a, enum turn_event ev)
+{
+	struct worker *w = env;
+
+	if (!w->events)
+		return;
+	switch (ev) {
+	case TURN_EV_CREATED:
+		publish(w, a, "created", NULL, false);
+		break;
+	case TURN_EV_REFRESHED:
+		publish(w, a, "refreshed", NULL, false);
+		break;
+	case TURN_EV_DELETED:
+		publish(w, a, "deleted", "refresh", true);
+		break;
+	case TURN_EV_CLOSED:
+		publish(w, a, "deleted", "connection closed", true);
+		break;
+	case TURN_EV_EXPIRED:
+		publish(w, a, "expired", NULL, true);
+		break;
+	}
+}
+
+int redis_worker_init(struct worker *w)
+{
+	const struct conf *c = w->srv->conf;
+	struct store_conn_opts o;
+	char name[32];
+
+	if (!w->srv->statsdb)
+		return 0;
+	snprintf(name, sizeof(name), "statsdb worker %u", w->id);
+	memset(&o, 0, sizeof(o));
+	o.name = name;
+	o.timeout_ms = (unsigned)c->redis_timeout;
+	o.max_inflight = EVENT_INFLIGHT;
+	w->events = store_conn_new(w->base, w->srv->statsdb, &o);
+	if (!w->events)
+		return TP_ENOMEM;
+	w->io.event = on_event;
+	return 0;
+}
+
+void redis_worker_cleanup(struct worker *w)
+{
+	struct store_conn *c = w->events;
+
+	/* Events of allocations closed from here on are not sent. */
+	w->events = NULL;
+	w->io.event = NULL;
+	store_conn_free(c);
+}
+
+static void interim_one(struct turn_alloc *a, void *arg)
+{
+	struct worker *w = arg;
+	uint64_t every = (uint64_t)w->srv->conf->stats_interval * 1000;
+
+	if (w->ctx.now_ms - a->event_ms >= every)
+		publish(w, a, "interim", NULL, false);
+}
+
+void redis_worker_tick(struct worker *w)
+{
+	long every = w->srv->conf->stats_interval;
+	size_t nb = w->ctx.table.nbuckets, step;
+
+	if (!w->events || every <= 0 || w->ctx.table.count == 0)
+		return;
+	/* The whole table once per interval, a slice per second. */
+	step = nb / (size_t)every + 1;
+	if (step > INTERIM_MAX_BUCKETS)
+		step = INTERIM_MAX_BUCKETS;
+	turn_table_walk(&w->ctx.table, &w->interim_cursor, step, interim_one, w);
+}

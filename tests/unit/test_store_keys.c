@@ -1,0 +1,97 @@
+/* test_store_keys.c - unit tests for src/store/keys.c: coturn's key names,
+ * turnpike's own, the SCAN pattern with glob characters quoted, the secret
+ * tags and the oldest-first order of secrets. */
+#include <string.h>
+
+#include "check.h"
+#include "store/store.h"
+#include "turnpike/err.h"
+
+static void test_names(void)
+{
+	char b[256], small[16];
+
+	CHECK_INT(store_key_secrets(b, sizeof(b), "north.gov"), 27);
+	CHECK_STR(b, "turn/realm/north.gov/secret");
+	CHECK(store_key_secret_ages(b, sizeof(b), "north.gov") > 0);
+	CHECK_STR(b, "turnpike:realm/north.gov/secret-age");
+	CHECK(store_key_user(b, sizeof(b), "north.gov", "gorst") > 0);
+	CHECK_STR(b, "turn/realm/north.gov/user/gorst/key");
+	CHECK(store_key_user_sha256(b, sizeof(b), "north.gov", "gorst") > 0);
+	CHECK_STR(b, "turnpike:realm/north.gov/user/gorst/sha256");
+	CHECK(store_channel_keyspace(b, sizeof(b), 3, "turn/realm/r/secret") > 0);
+	CHECK_STR(b, "__keyspace@3__:turn/realm/r/secret");
+	/* Too small, empty, control characters: 0 and an empty buffer. */
+	CHECK_INT(store_key_secrets(small, sizeof(small), "north.gov"), 0);
+	CHECK_STR(small, "");
+	CHECK_INT(store_key_secrets(b, sizeof(b), ""), 0);
+	CHECK_INT(store_key_user(b, sizeof(b), "r", ""), 0);
+	CHECK_INT(store_key_user(b, sizeof(b), "r", "a\nb"), 0);
+	CHECK_INT(store_key_secrets(b, sizeof(b), NULL), 0);
+}
+
+static void test_pattern(void)
+{
+	char b[256], name[64];
+	const char *k;
+
+	CHECK(store_key_users_pattern(b, sizeof(b), "north.gov") > 0);
+	CHECK_STR(b, "turn/realm/north.gov/user/*/key");
+	CHECK(store_key_users_pattern(b, sizeof(b), "a*b?[c]\\") > 0);
+	CHECK_STR(b, "turn/realm/a\\*b\\?\\[c\\]\\\\/user/*/key");
+	CHECK_INT(store_key_users_pattern(b, 20, "north.gov"), 0);
+
+	k = "turn/realm/north.gov/user/gorst/key";
+	CHECK_INT(store_key_user_name(k, strlen(k), "north.gov", name, sizeof(name)), 5);
+	CHECK_STR(name, "gorst");
+	k = "turn/realm/north.gov/user/a/b/key"; /* names may hold '/' */
+	CHECK_INT(store_key_user_name(k, strlen(k), "north.gov", name, sizeof(name)), 3);
+	CHECK_STR(name, "a/b");
+	k = "turn/realm/north.gov/user//key";
+	CHECK_INT(store_key_user_name(k, strlen(k), "north.gov", name, sizeof(name)), 0);
+	k = "turn/realm/south.gov/user/gorst/key";
+	CHECK_INT(store_key_user_name(k, strlen(k), "north.gov", name, sizeof(name)), 0);
+	k = "turn/realm/north.gov/user/gorst/password";
+	CHECK_INT(store_key_user_name(k, strlen(k), "north.gov", name, sizeof(name)), 0);
+	k = "turn/realm/north.gov/user/a-very-long-name/key";
+	CHECK_INT(store_key_user_name(k, strlen(k), "north.gov", name, 8), 0);
+}
+
+static void test_tags_and_order(void)
+{
+	char t1[17], t2[17], t3[17];
+	const char *v[4] = {"zeta", "alpha", "mid", "beta"};
+	const char *ages[2];
+
+	CHECK_INT(store_secret_tag("alpha", 5, t1), 0);
+	CHECK_INT(strlen(t1), 16);
+	CHECK_INT(strspn(t1, "0123456789abcdef"), 16);
+	CHECK_INT(store_secret_tag("alpha", 5, t2), 0);
+	CHECK_STR(t1, t2);
+	CHECK_INT(store_secret_tag("beta", 4, t3), 0);
+	CHECK(strcmp(t1, t3) != 0);
+
+	/* No ages: byte order. */
+	CHECK_INT(store_secrets_sort(v, 4, NULL, 0), 0);
+	CHECK_STR(v[0], "alpha");
+	CHECK_STR(v[1], "beta");
+	CHECK_STR(v[2], "mid");
+	CHECK_STR(v[3], "zeta");
+	/* beta added before alpha: both after those with no age. */
+	ages[0] = t3;
+	ages[1] = t1;
+	CHECK_INT(store_secrets_sort(v, 4, ages, 2), 0);
+	CHECK_STR(v[0], "mid");
+	CHECK_STR(v[1], "zeta");
+	CHECK_STR(v[2], "beta");
+	CHECK_STR(v[3], "alpha"); /* the newest, last */
+	CHECK_INT(store_secrets_sort(v, 0, ages, 2), 0);
+}
+
+int main(void)
+{
+	test_names();
+	test_pattern();
+	test_tags_and_order();
+	return check_done("test_store_keys");
+}
