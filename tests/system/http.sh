@@ -97,6 +97,19 @@ if sys.argv[1] == "stall":
             closed += 1
             worst = max(worst, time.monotonic() - t0)
     print("%d %d" % (closed, int(worst * 1000)))
+elif sys.argv[1] == "silent":
+    # N connections that never send a byte (a TLS handshake that never starts).
+    n = int(sys.argv[3])
+    socks = [conn() for _ in range(n)]
+    t0 = time.monotonic()
+    closed, worst = 0, 0.0
+    for s in socks:
+        s.settimeout(max(0.1, 15 - (time.monotonic() - t0)))
+        status, eof = answer(s)
+        if eof:
+            closed += 1
+            worst = max(worst, time.monotonic() - t0)
+    print("%d %d" % (closed, int(worst * 1000)))
 elif sys.argv[1] == "header":
     s = conn()
     s.sendall(b"GET /metrics HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 100000 + b"\r\n\r\n")
@@ -267,6 +280,9 @@ n4=$(($(delta turnpike_http_requests_total 'status="4xx"')))
 check "4xx answers of the hook grew by $((BAD_KEYS + BAD_REQ)) ($n4)" test $n4 = $((BAD_KEYS + BAD_REQ))
 check "the preflight counts as a 2xx of credentials" \
 	test "$(delta turnpike_http_requests_total 'endpoint="credentials",status="2xx"')" = 6
+check "every connection is counted ($(delta turnpike_http_connections_total))" \
+	test "$(delta turnpike_http_connections_total)" -ge 20
+check "HEAD /healthz is 200" test "$(code -I "$HTTP/healthz")" = 200
 check "requests to unknown paths are counted" \
 	test "$(mval "$TMP/m1" turnpike_http_requests_total 'endpoint="other",status="4xx"')" = 2
 
@@ -404,8 +420,12 @@ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
 HPORT=$("$FREEPORT")
 HTTPS=https://127.0.0.1:$HPORT
 start_server tls --http-listen "$HPORT" --cert "$TMP/cert.pem" --pkey "$TMP/key.pem" \
-	--rest-api-key "$KEY" --rest-rate-limit 3 || { fail "server start (TLS)"; finish; }
+	--rest-api-key "$KEY" --rest-rate-limit 3 --rest-cors-origin '*' ||
+	{ fail "server start (TLS)"; finish; }
 TLS_PID=$SERVER_PID
+python3 "$TMP/hostile.py" silent "$HPORT" 5 >"$TMP/silent.out" 2>&1 &
+SILENT_PID=$!
+PIDS="$PIDS $SILENT_PID"
 check "log says https" grep -q "http: serving https on 127.0.0.1:$HPORT" "$TMP/tls.log"
 check "HTTPS /healthz, certificate verified" \
 	test "$(curl -s --max-time 5 --cacert "$TMP/cert.pem" "$HTTPS/healthz")" = ok
@@ -437,6 +457,16 @@ check "/metrics and /healthz are not rate limited" test "$(for i in 1 2 3 4 5 6;
 curl -s --max-time 5 --cacert "$TMP/cert.pem" "$HTTPS/metrics" -o "$TMP/mt"
 check "rate-limited requests are counted ($(mval "$TMP/mt" turnpike_rest_rate_limited_total))" \
 	test "$(mval "$TMP/mt" turnpike_rest_rate_limited_total)" = $n429
+curl -s -D "$TMP/hs" -o /dev/null --max-time 5 --cacert "$TMP/cert.pem" -X OPTIONS \
+	-H "Origin: https://anywhere.example" "$HTTPS/api/v1/turn/ice-servers"
+check "rest-cors-origin *: any origin" grep -qi "^Access-Control-Allow-Origin: \*" "$TMP/hs"
+wait "$SILENT_PID"
+forget_pid "$SILENT_PID"
+read -r closed worst <"$TMP/silent.out"
+check "5 clients that never start the TLS handshake are dropped (${closed:-?} of 5)" \
+	test "${closed:-0}" = 5
+check "after the 5 s timeout (last after ${worst:-?} ms)" \
+	test "${worst:-0}" -ge 4500 -a "${worst:-0}" -le 9000
 check "SIGTERM stops the TLS server with status 0" stop_server "$TLS_PID"
 
 # ---------------------------------------------------------------------------
@@ -486,8 +516,12 @@ DRAIN=3
 HPORT=$("$FREEPORT")
 HTTP=http://127.0.0.1:$HPORT
 start_server drain --http-listen "127.0.0.1:$HPORT" "${REST[@]}" --drain-seconds $DRAIN \
-	"${RELAY[@]}" || { fail "server start (drain)"; finish; }
+	"${RELAY[@]}" --turn-uri "turns:[2001:db8::1]:443?transport=tcp" \
+	--turn-uri "stun:turn.example.org" || { fail "server start (drain)"; finish; }
 DRAIN_PID=$SERVER_PID
+creds "$HTTP" someone 60
+check "turn-uri lines are handed out as they are" test "$(py "$TMP/creds.json" \
+	'" ".join(j["uris"])')" = "turns:[2001:db8::1]:443?transport=tcp stun:turn.example.org"
 if [ $HAVE_UCLIENT = 1 ]; then
 	creds "$HTTP" streamer 600
 	# A long stream: 400 packets, one each 20 ms.
@@ -550,11 +584,23 @@ if [ $HAVE_UCLIENT = 1 ]; then
 	forget_pid "$STREAM_PID"
 fi
 
-# A second signal during the drain stops at once.
-start_server drain2 --drain-seconds 60 || { fail "server start (drain2)"; finish; }
+# drain-seconds is reloadable; a second signal during the drain stops at
+# once. HTTP on IPv6 loopback here.
+HPORT=$("$FREEPORT")
+printf 'drain-seconds=0\n' >"$TMP/drain2.conf"
+start_server drain2 -c "$TMP/drain2.conf" --http-listen "[::1]:$HPORT" ||
+	{ fail "server start (drain2)"; finish; }
+check "HTTP on [::1]:$HPORT" test "$(curl -s --max-time 5 "http://[::1]:$HPORT/healthz")" = ok
+printf 'drain-seconds=60\n' >"$TMP/drain2.conf"
+kill -HUP "$SERVER_PID"
+for i in $(seq 1 50); do
+	grep -q "configuration reloaded" "$TMP/drain2.log" && break
+	sleep 0.1
+done
 kill -TERM "$SERVER_PID"
 sleep 0.3
-check "first SIGTERM with drain-seconds 60: still running" kill -0 "$SERVER_PID"
+check "after SIGHUP with drain-seconds 60, SIGTERM drains: still running" kill -0 "$SERVER_PID"
+check "and /healthz says so" test "$(code "http://[::1]:$HPORT/healthz")" = 503
 t0=$(date +%s%N)
 check "a second signal stops it with status 0" stop_server "$SERVER_PID"
 ms=$((($(date +%s%N) - t0) / 1000000))

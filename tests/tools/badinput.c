@@ -32,6 +32,7 @@
 
 #include "client/client.h"
 #include "turnpike/err.h"
+#include "probe.h"
 #include "turnpike/stun.h"
 #include "turnpike/wire.h"
 #include "util/addr.h"
@@ -52,7 +53,6 @@
 #define METHOD_UNKNOWN 0x0FF /* a method nobody defined */
 
 static struct sockaddr_storage server;
-static unsigned passed, failed;
 static uint64_t prng;
 
 #define SA(ss) ((struct sockaddr *)(ss))
@@ -60,67 +60,6 @@ static uint64_t prng;
 /* ------------------------------------------------------------------ */
 /* Reporting, time, randomness. */
 
-static bool expect(bool cond, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
-
-static bool expect(bool cond, const char *fmt, ...)
-{
-	va_list ap;
-
-	printf("%s - ", cond ? "ok" : "FAIL");
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	putchar('\n');
-	fflush(stdout);
-	if (cond)
-		passed++;
-	else
-		failed++;
-	return cond;
-}
-
-static void note(const char *fmt, ...)
-{
-	va_list ap;
-
-	fputs("# ", stdout);
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	putchar('\n');
-	fflush(stdout);
-}
-
-/* A broken tool, not a broken server: stop at once. */
-static void die(const char *fmt, ...)
-{
-	va_list ap;
-
-	fputs("badinput: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	exit(2);
-}
-
-static double now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
-
-static void sleep_ms(int ms)
-{
-	struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-
-	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-		;
-}
 
 /* xorshift64*: deterministic from the seed, so a failing run replays. */
 static uint64_t prng_next(void)
@@ -409,15 +348,6 @@ static bool answer_is_success(const uint8_t *buf, long len, const uint8_t txn[16
 
 /* ------------------------------------------------------------------ */
 /* Sockets. */
-
-static bool is_loopback(const struct sockaddr *sa)
-{
-	if (sa->sa_family == AF_INET)
-		return (ntohl(((const struct sockaddr_in *)sa)->sin_addr.s_addr) >> 24) == 127;
-	if (sa->sa_family == AF_INET6)
-		return IN6_IS_ADDR_LOOPBACK(&((const struct sockaddr_in6 *)sa)->sin6_addr);
-	return false;
-}
 
 static int wait_fd(int fd, short events, int ms)
 {
@@ -1805,6 +1735,8 @@ int main(int argc, char **argv)
 	char *end;
 	int rc = -1;
 
+	probe_name = "badinput";
+
 	if (argc < 4)
 		usage();
 	signal(SIGPIPE, SIG_IGN);
@@ -1829,6 +1761,5 @@ int main(int argc, char **argv)
 			rc = scenarios[i].fn(argc - 4, argv + 4);
 	if (rc < 0)
 		usage();
-	note("badinput %s: %u passed, %u failed", argv[3], passed, failed);
-	return failed || !passed ? 1 : 0;
+	return probe_finish(argv[3]);
 }

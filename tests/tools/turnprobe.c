@@ -32,6 +32,7 @@
 
 #include "client/client.h"
 #include "turnpike/err.h"
+#include "probe.h"
 #include "turnpike/stun.h"
 #include "turnpike/wire.h"
 #include "util/addr.h"
@@ -73,85 +74,10 @@ static struct {
 	.relay_port = 20000,
 };
 
-static unsigned passed, failed;
 
 /* ------------------------------------------------------------------ */
 /* Reporting and time. */
 
-static bool expect(bool cond, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
-
-static bool expect(bool cond, const char *fmt, ...)
-{
-	va_list ap;
-
-	printf("%s - ", cond ? "ok" : "FAIL");
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	putchar('\n');
-	fflush(stdout);
-	if (cond)
-		passed++;
-	else
-		failed++;
-	return cond;
-}
-
-static void note(const char *fmt, ...)
-{
-	va_list ap;
-
-	fputs("# ", stdout);
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	putchar('\n');
-	fflush(stdout);
-}
-
-/* A broken tool or setup, not a broken server: stop at once. */
-static void die(const char *fmt, ...)
-{
-	va_list ap;
-
-	fputs("turnprobe: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	exit(2);
-}
-
-static double now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
-
-static void sleep_ms(double ms)
-{
-	struct timespec ts;
-
-	if (ms <= 0)
-		return;
-	ts.tv_sec = (time_t)(ms / 1000);
-	ts.tv_nsec = (long)((ms - (double)ts.tv_sec * 1000) * 1e6);
-	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-		;
-}
-
-static bool is_loopback(const struct sockaddr *sa)
-{
-	if (sa->sa_family == AF_INET)
-		return (ntohl(((const struct sockaddr_in *)sa)->sin_addr.s_addr) >> 24) == 127;
-	if (sa->sa_family == AF_INET6)
-		return IN6_IS_ADDR_LOOPBACK(&((const struct sockaddr_in6 *)sa)->sin6_addr);
-	return false;
-}
 
 static struct sockaddr_storage mkaddr(const char *ip, uint16_t port)
 {
@@ -1505,6 +1431,8 @@ int main(int argc, char **argv)
 	char *end;
 	int ch, npos, rc = -1;
 
+	probe_name = "turnprobe";
+
 	/* Options may come anywhere; GNU getopt moves the operands to the end. */
 	while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
 		switch (ch) {
@@ -1570,6 +1498,5 @@ int main(int argc, char **argv)
 			rc = scenarios[i].fn(npos - 3, pos + 3);
 	if (rc < 0)
 		usage();
-	note("turnprobe %s: %u passed, %u failed", pos[2], passed, failed);
-	return failed || !passed ? 1 : 0;
+	return probe_finish(pos[2]);
 }
