@@ -7,6 +7,7 @@
 
 #include "auth/auth_int.h"
 #include "turnpike/err.h"
+#include "util/hex.h"
 
 /* ------------------------------------------------------------------ */
 /* Base64 (RFC 4648 §4) and base64url (§5). */
@@ -171,17 +172,6 @@ int auth_key_derive(uint8_t alg, const char *user, size_t ulen, const char *real
 	return 0;
 }
 
-static int hex_val(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 int auth_key_from_hex(uint8_t alg, const char *hex, struct auth_key *out)
 {
 	size_t klen, i;
@@ -201,8 +191,8 @@ int auth_key_from_hex(uint8_t alg, const char *hex, struct auth_key *out)
 	if (strlen(hex) != 2 * klen)
 		return TP_EINVAL;
 	for (i = 0; i < klen; i++) {
-		hi = hex_val(hex[2 * i]);
-		lo = hex_val(hex[2 * i + 1]);
+		hi = hex_digit(hex[2 * i]);
+		lo = hex_digit(hex[2 * i + 1]);
 		if (hi < 0 || lo < 0) {
 			OPENSSL_cleanse(out, sizeof(*out));
 			return TP_EINVAL;

@@ -342,9 +342,10 @@ static void serve_rest(struct req *q)
 	long ttl;
 	int rc;
 
+	/* CORS first: a browser reads no answer, not even a 429, without it. */
+	cors(q);
 	if (!rate_ok(q))
 		return;
-	cors(q);
 	if (m == EVHTTP_REQ_OPTIONS) {
 		/* CORS preflight (Fetch standard §3.2.2): no key needed. */
 		header(q, "Access-Control-Allow-Methods", "GET, POST, OPTIONS");

@@ -10,6 +10,7 @@
 #include "store/store.h"
 #include "turnpike/err.h"
 #include "util/conf.h"
+#include "util/hex.h"
 
 #define MAX_DB 1000000u
 #define MAX_CONNECT_TIMEOUT_S 3600u
@@ -160,17 +161,6 @@ static int parse_pairs(const char *s, struct store_addr *a, char *err, size_t er
 	return 0;
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Percent-decodes s[0..len) into dst (RFC 3986 §2.1). */
 static int pct_decode(char *dst, size_t cap, const char *s, size_t len)
 {
@@ -182,8 +172,8 @@ static int pct_decode(char *dst, size_t cap, const char *s, size_t len)
 			int hi, lo;
 			if (i + 2 >= len)
 				return TP_EINVAL;
-			hi = hexval(s[i + 1]);
-			lo = hexval(s[i + 2]);
+			hi = hex_digit(s[i + 1]);
+			lo = hex_digit(s[i + 2]);
 			if (hi < 0 || lo < 0)
 				return TP_EINVAL;
 			ch = (char)(hi * 16 + lo);

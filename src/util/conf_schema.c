@@ -256,9 +256,10 @@ const struct conf_opt conf_schema[] = {
 	  "hook from the browser, or * for any; repeat for several. The hook then "
 	  "sends CORS headers and answers preflight OPTIONS requests.",
 	  check_cors_origin },
-	{ "rest-rate-limit", CONF_INT, "10", 0, 100000, false, OFF(rest_rate_limit), "N",
+	{ "rest-rate-limit", CONF_INT, "100", 0, 100000, false, OFF(rest_rate_limit), "N",
 	  "Requests per second one client address (an IPv6 /64) may make to the "
-	  "credential hook, in bursts of up to N; more get 429. 0: no limit.", NULL },
+	  "credential hook, in bursts of up to N; more get 429. A web backend asks "
+	  "from one address for all its users: allow for its peak. 0: no limit.", NULL },
 	{ "turn-uri", CONF_LIST, NULL, 0, 0, false, OFF(turn_uri), "URI",
 	  "URI the credential hook hands out, such as "
 	  "turn:turn.example.org:3478?transport=udp (RFC 7065) or "

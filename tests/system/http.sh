@@ -140,6 +140,10 @@ check "a turn-uri must be turn:, turns:, stun: or stuns: ($out)" grep -q "is not
 out=$("$TURNPIKED" --rest-cors-origin "https://a/b" --check-config /dev/null 2>&1)
 check "a CORS origin has no path ($out)" grep -q "is not \* or an origin" <<<"$out"
 
+out=$(timeout 10 "$TURNPIKED" --listening-ip 127.0.0.1 --listening-port "$("$FREEPORT")" \
+	--http-listen "$("$FREEPORT")" --cert "$TMP/missing.pem" --pkey "$TMP/missing.pem" 2>&1)
+check "an unreadable cert stops the start (status $?)" grep -q "http: cannot load cert" <<<"$out"
+
 # ---------------------------------------------------------------------------
 # The main server: REST secret, two API keys, ttl at most an hour.
 HPORT=$("$FREEPORT")
@@ -408,6 +412,11 @@ read -r closed worst <"$TMP/stall.out"
 check "the 20 stalled clients were dropped (${closed:-?} of 20)" test "${closed:-0}" = 20
 check "after the 5 s timeout (last after ${worst:-?} ms)" \
 	test "${worst:-0}" -ge 4500 -a "${worst:-0}" -le 9000
+out=$(timeout 10 "$TURNPIKED" --listening-ip 127.0.0.1 --listening-port "$("$FREEPORT")" \
+	--http-listen "127.0.0.1:$HPORT" 2>&1)
+rc=$?
+check "a second server cannot take the HTTP port (status $rc)" \
+	eval '[ $rc -eq 1 ] && grep -q "http: cannot listen on 127.0.0.1:$HPORT" <<<"$out"'
 check "main server still running" kill -0 "$MAIN_PID"
 check "no warnings or errors in its log" eval '! grep -E "Z (warning|error):" "$TMP/main.log"'
 check "SIGTERM stops it with status 0" stop_server "$MAIN_PID"
@@ -512,7 +521,7 @@ fi
 # ---------------------------------------------------------------------------
 # Draining: SIGTERM with drain-seconds keeps relaying for the existing
 # allocations, refuses new ones (508) and fails /healthz, then stops.
-DRAIN=3
+DRAIN=4
 HPORT=$("$FREEPORT")
 HTTP=http://127.0.0.1:$HPORT
 start_server drain --http-listen "127.0.0.1:$HPORT" "${REST[@]}" --drain-seconds $DRAIN \
@@ -552,12 +561,14 @@ check "draining: Binding still answered" "$CTL" stun "127.0.0.1:$PORT" --timeout
 if [ $HAVE_UCLIENT = 1 ]; then
 	scrape "$TMP/m0"
 	creds "$HTTP" latecomer 600
+	t1=$(date +%s%N)
 	out=$(timeout 10 turnutils_uclient -c -m 1 -n 5 -u "$U" -w "$W" \
 		-e 127.0.0.2 -r "$PEER" -p "$PORT" 127.0.0.1 2>&1)
 	rc=$?
+	t1=$((($(date +%s%N) - t1) / 1000000))
 	sleep 0.5
 	scrape "$TMP/m1"
-	check "draining: a new Allocate is refused (uclient status $rc)" \
+	check "draining: a new Allocate is refused (uclient status $rc after $t1 ms)" \
 		test $rc -ne 0 -a "$(delta turnpike_allocations_created_total)" = 0
 	check "draining: with 508 ($(delta turnpike_error_responses_total 'code="508"'))" \
 		test "$(delta turnpike_error_responses_total 'code="508"')" -ge 1
@@ -565,7 +576,7 @@ if [ $HAVE_UCLIENT = 1 ]; then
 		test "$(delta turnpike_relay_packets_total)" -gt 0
 	check "draining: the metrics say so" test "$(mval "$TMP/m1" turnpike_draining)" = 1
 fi
-check "draining: still running after 1 s" kill -0 "$DRAIN_PID"
+check "draining: still running before the drain is over" kill -0 "$DRAIN_PID"
 for i in $(seq 1 $(((DRAIN + 5) * 10))); do
 	kill -0 "$DRAIN_PID" 2>/dev/null || break
 	sleep 0.1

@@ -8,28 +8,15 @@
 #include <string.h>
 
 #include "check.h"
+#define TURN_FAKE_ADDR_ONLY
+#include "turn_fake.h"
 #include "turn/alloc.h"
 #include "turnpike/err.h"
 #include "util/addr.h"
 
-#define SA(ss) ((struct sockaddr *)(ss))
-#define CSA(ss) ((const struct sockaddr *)(ss))
-
 /* A fake clock somewhere in the middle of a monotonic range, not on a
  * multiple of the wheel's span. */
 #define T0 (123456789ULL * 1000)
-
-static struct sockaddr_storage sa(const char *s)
-{
-	struct sockaddr_storage ss;
-
-	memset(&ss, 0, sizeof(ss));
-	if (addr_parse(s, 0, &ss) != 0) {
-		fprintf(stderr, "bad test address %s\n", s);
-		abort();
-	}
-	return ss;
-}
 
 static void set_tuple(struct turn_alloc *a, enum turn_transport tr, const char *client,
 		      const char *local)

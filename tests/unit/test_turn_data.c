@@ -9,90 +9,19 @@
 #include <string.h>
 
 #include "check.h"
+#include "turn_fake.h"
 #include "turn/server.h"
 #include "turnpike/err.h"
 #include "turnpike/stun.h"
 #include "util/addr.h"
 #include "util/policy.h"
 
-#define SA(ss) ((struct sockaddr *)(ss))
-#define CSA(ss) ((const struct sockaddr *)(ss))
-#define OWN_IP "45.33.100.1"
 #define FILL 0xaa
 
 static struct peer_policy policy;
 static struct turn_server_cfg cfg;
 static struct turn_stats stats;
 static struct turn_ctx ctx;
-
-/* ---- the fake network layer ---- */
-
-static struct {
-	unsigned opens, sends;
-	uint16_t next_port;
-	struct turn_alloc *alloc;
-	struct sockaddr_storage peer;
-	uint8_t data[2048];
-	size_t len;
-} io_log;
-
-static int fake_relay_open(void *env, struct turn_alloc *a, int family, bool dont_fragment,
-			   bool even, bool reserve, uint64_t *token, bool use_token)
-{
-	char s[64];
-
-	snprintf(s, sizeof(s), family == AF_INET6 ? "[2606:4700:100::1]:%u" : OWN_IP ":%u",
-		 io_log.next_port);
-	io_log.next_port += 2;
-	io_log.opens++;
-	return addr_parse(s, 0, &a->relayed) == 0 ? 0 : TP_ESYS;
-}
-
-static void fake_relay_close(void *env, struct turn_alloc *a)
-{
-}
-
-static void fake_send_peer(void *env, struct turn_alloc *a, const struct sockaddr *peer,
-			   const uint8_t *data, size_t len)
-{
-	io_log.sends++;
-	io_log.alloc = a;
-	memset(&io_log.peer, 0, sizeof(io_log.peer));
-	memcpy(&io_log.peer, peer, addr_len(peer));
-	io_log.len = len;
-	if (len <= sizeof(io_log.data))
-		memcpy(io_log.data, data, len);
-}
-
-static const struct turn_io fake_io = {
-	.relay_open = fake_relay_open,
-	.relay_close = fake_relay_close,
-	.send_peer = fake_send_peer,
-};
-
-static struct sockaddr_storage sa(const char *s)
-{
-	struct sockaddr_storage ss;
-
-	memset(&ss, 0, sizeof(ss));
-	if (addr_parse(s, 0, &ss) != 0) {
-		fprintf(stderr, "bad test address %s\n", s);
-		abort();
-	}
-	return ss;
-}
-
-struct client {
-	struct sockaddr_storage addr, local;
-	struct turn_from from;
-};
-
-static void client_init(struct client *c, enum turn_transport tr, const char *addr)
-{
-	c->addr = sa(addr);
-	c->local = sa(c->addr.ss_family == AF_INET6 ? "[2606:4700:100::1]:3478" : OWN_IP ":3478");
-	c->from = (struct turn_from){tr, CSA(&c->addr), CSA(&c->local), c};
-}
 
 /* An allocation through the core (no-auth), relaying family 0x01 or 0x02. */
 static struct turn_alloc *allocate(const struct client *c, uint8_t family)
@@ -409,7 +338,7 @@ static void test_client_chandata(void)
 	CHECK_INT(turn_chan_bind(a, 0x4000, SA(&peer), t0, 10), 0);
 	CHECK_INT(turn_perm_add(a, SA(&peer), t0, 10, false), 0);
 	CHECK(chandata(&c, 0x4000, payload, 5, 0));
-	CHECK(io_log.alloc == a);
+	CHECK(io_log.send_alloc == a);
 	CHECK(addr_equal(SA(&io_log.peer), SA(&peer)));
 	CHECK_INT(io_log.len, 5);
 	CHECK_MEM(io_log.data, payload, 5);
@@ -430,7 +359,7 @@ static void test_client_chandata(void)
 	CHECK(!chandata(&tcp, 0x4000, payload, 5, 0));
 	CHECK_INT(stats.drops[DROP_MALFORMED], st + 1);
 	CHECK(chandata(&tcp, 0x4000, payload, 5, 3));
-	CHECK(io_log.alloc == at);
+	CHECK(io_log.send_alloc == at);
 	CHECK_INT(io_log.len, 5);
 	/* A length past the end: malformed. */
 	{
