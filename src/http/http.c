@@ -359,12 +359,6 @@ static void serve_rest(struct req *q)
 		reply_error(q, 405, "Method Not Allowed", "method not allowed");
 		return;
 	}
-	secret = h->conf->use_auth_secret ? auth_store_newest_secret(h->srv->store) : NULL;
-	if (!secret) {
-		reply_error(q, 503, "Service Unavailable",
-			    "no REST secret configured (use-auth-secret, static-auth-secret)");
-		return;
-	}
 	if (h->nkeys == 0) {
 		reply_error(q, 503, "Service Unavailable", "no rest-api-key configured");
 		return;
@@ -374,6 +368,14 @@ static void serve_rest(struct req *q)
 		h->counters.bad_key++;
 		header(q, "WWW-Authenticate", "Bearer realm=\"turnpike\"");
 		reply_error(q, 401, "Unauthorized", "missing or wrong API key");
+		return;
+	}
+	/* The main thread's current store (Redis updates replace it on this
+	 * thread, between callbacks): its newest secret signs. */
+	secret = h->conf->use_auth_secret ? auth_store_newest_secret(h->srv->store) : NULL;
+	if (!secret) {
+		reply_error(q, 503, "Service Unavailable",
+			    "no REST secret configured (use-auth-secret, static-auth-secret)");
 		return;
 	}
 	service = param(q, "service");
