@@ -179,6 +179,10 @@ static void redis_state(const struct server *srv, struct http_metrics_info *info
 		info->redis_userdb = true;
 		info->redis_userdb_up =
 			store_conn_state(store_secrets_conn(srv->secrets)) == STORE_UP;
+	} else if (srv->user_sub) {
+		/* Long-term users only: the change subscriber stands for it. */
+		info->redis_userdb = true;
+		info->redis_userdb_up = store_conn_state(srv->user_sub) == STORE_UP;
 	}
 	if (srv->statsdb) {
 		info->redis_statsdb = true;

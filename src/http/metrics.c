@@ -188,6 +188,40 @@ static void http_metrics(struct evbuffer *b, const struct http_counters *h)
 	one(b, "http_connections_total", "counter", "HTTP connections accepted.", h->connections);
 }
 
+/* Long-term keys and the fleet-wide user-quota from redis-userdb. */
+static void userdb_metrics(struct evbuffer *b, const struct turn_stats *st)
+{
+	one(b, "redis_parked_requests_total", "counter",
+	    "Requests parked until Redis answered (a key lookup or a user-quota decision).",
+	    st->parked);
+	one(b, "redis_park_refused_total", "counter",
+	    "Requests answered 508 because no more could be parked.", st->park_refused);
+	one(b, "redis_user_lookups_total", "counter",
+	    "Long-term key lookups sent to Redis (requests joining one are not counted).",
+	    st->userdb_lookups);
+	head(b, "redis_user_lookup_failures_total", "counter",
+	     "Key lookups that failed (their requests got 500), by reason.");
+	evbuffer_add_printf(b, P "redis_user_lookup_failures_total{reason=\"timeout\"} %" PRIu64 "\n",
+			    st->userdb_lookup_timeouts);
+	evbuffer_add_printf(b, P "redis_user_lookup_failures_total{reason=\"error\"} %" PRIu64 "\n",
+			    st->userdb_lookup_failed);
+	one(b, "redis_user_stale_keys_total", "counter",
+	    "Requests authenticated with keys past their cache time while Redis was away.",
+	    st->userdb_stale);
+	head(b, "redis_fleet_quota_total", "counter",
+	     "user-quota decisions for Allocate requests: counted across the fleet (granted, "
+	     "denied) or, Redis away, on this server only (local).");
+	evbuffer_add_printf(b, P "redis_fleet_quota_total{result=\"granted\"} %" PRIu64 "\n",
+			    st->fleet_granted);
+	evbuffer_add_printf(b, P "redis_fleet_quota_total{result=\"denied\"} %" PRIu64 "\n",
+			    st->fleet_denied);
+	evbuffer_add_printf(b, P "redis_fleet_quota_total{result=\"local\"} %" PRIu64 "\n",
+			    st->fleet_fallback);
+	one(b, "redis_fleet_quota_update_errors_total", "counter",
+	    "Refreshes and removals of fleet quota members that Redis did not take.",
+	    st->fleet_update_errors);
+}
+
 /* Only for a server that uses Redis: a gauge of 0 would read as an outage. */
 static void redis_metrics(struct evbuffer *b, const struct turn_stats *st,
 			  const struct http_metrics_info *info)
@@ -200,6 +234,8 @@ static void redis_metrics(struct evbuffer *b, const struct turn_stats *st,
 		evbuffer_add_printf(b, P "redis_up{db=\"userdb\"} %d\n", info->redis_userdb_up);
 	if (info->redis_statsdb)
 		evbuffer_add_printf(b, P "redis_up{db=\"statsdb\"} %d\n", info->redis_statsdb_up);
+	if (info->redis_userdb)
+		userdb_metrics(b, st);
 	if (!info->redis_statsdb)
 		return;
 	one(b, "redis_events_published_total", "counter",

@@ -25,6 +25,7 @@ struct relay_reservations;
 struct store_addr;
 struct store_conn;
 struct store_secrets;
+struct userdb;
 
 TAILQ_HEAD(tcp_conn_list, tcp_conn);
 
@@ -70,6 +71,7 @@ struct worker {
 	unsigned relay_rr[2];           /* round robin over relay addresses */
 	struct store_conn *events;      /* allocation events to Redis, or NULL */
 	size_t interim_cursor;          /* where the interim event walk goes on */
+	struct userdb *userdb;          /* users and fleet quota from Redis, or NULL */
 };
 
 /* Everything the workers share, read-only once they run (the quota and
@@ -89,6 +91,8 @@ struct server {
 	struct store_addr *userdb;      /* redis-userdb, parsed; or NULL */
 	struct store_addr *statsdb;     /* redis-statsdb (default userdb); or NULL */
 	struct store_secrets *secrets;  /* main thread: REST secrets from Redis */
+	struct store_conn *user_sub;    /* main thread: user changes to forward */
+	int fleet_local;                /* user-quota counted locally (Redis away); atomic */
 	char hostname[256];             /* names this server in events */
 	struct auth_nonce_key nonce_key;
 	struct peer_policy policy;
@@ -134,6 +138,19 @@ void redis_cleanup(struct server *srv);
 int redis_worker_init(struct worker *w);
 void redis_worker_cleanup(struct worker *w);
 void redis_worker_tick(struct worker *w);
+
+/* userdb.c: per worker, long-term keys from redis-userdb (cached; a miss
+ * parks the request until Redis answers) and the fleet-wide user-quota.
+ * init/cleanup from redis_worker_init/redis_worker_cleanup. */
+int userdb_worker_init(struct worker *w);
+void userdb_worker_cleanup(struct worker *w);
+/* After turn_server_handle set ctx.parked: keeps a copy of the request. */
+void userdb_park(struct worker *w, const struct turn_from *from, const uint8_t *pkt, size_t len);
+/* A TCP connection closes: its parked requests are dropped. */
+void userdb_forget_conn(struct worker *w, const void *conn);
+/* From the main thread: name's keys changed (NULL: anything may have
+ * changed). Takes effect on the worker's next loop turn. */
+void userdb_invalidate(struct worker *w, const char *name);
 
 /* sock.c: listening sockets (non-blocking, SO_REUSEPORT, V6ONLY for v6).
  * sock_probe_free: 0 when no other process holds the address and port. */

@@ -1,7 +1,8 @@
 /* redis.c - the server's use of Redis: REST secrets loaded on the main
- * thread into new credential snapshots the workers pick up, and allocation
- * events each worker publishes on its own connection, with interim traffic
- * events walked out of its tick. */
+ * thread into new credential snapshots the workers pick up, changes of
+ * long-term users forwarded from the main thread to every worker's key
+ * cache (userdb.c), and allocation events each worker publishes on its own
+ * connection, with interim traffic events walked out of its tick. */
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -55,6 +56,8 @@ void redis_cleanup(struct server *srv)
 {
 	store_secrets_free(srv->secrets);
 	srv->secrets = NULL;
+	store_conn_free(srv->user_sub);
+	srv->user_sub = NULL;
 	if (srv->userdb)
 		store_addr_wipe(srv->userdb);
 	if (srv->statsdb)
@@ -81,12 +84,59 @@ static void secrets_changed(void *arg, const char *const *secrets, size_t n)
 		 auth_store_nsecrets(s), n);
 }
 
+/* ---- long-term users (main thread: changes to the workers) ---- */
+
+/* turnpikectl announces a user's key name on turnpike:invalidate. */
+static void user_changed(void *arg, const char *channel, const char *msg, size_t len)
+{
+	struct server *srv = arg;
+	char name[TURN_USERNAME_MAX + 1];
+	(void)channel;
+
+	if (!store_key_user_name(msg, len, srv->conf->realm, name, sizeof(name)))
+		return;
+	for (size_t i = 0; i < srv->nworkers; i++)
+		userdb_invalidate(&srv->workers[i], name);
+}
+
+/* (Re)subscribed: changes made meanwhile were not heard, so every cached
+ * key is asked for again (and used meanwhile only if Redis cannot answer). */
+static void user_sub_state(void *arg, enum store_state st)
+{
+	struct server *srv = arg;
+
+	if (st != STORE_UP)
+		return;
+	for (size_t i = 0; i < srv->nworkers; i++)
+		userdb_invalidate(&srv->workers[i], NULL);
+}
+
+static int users_start(struct server *srv, struct event_base *base)
+{
+	static const char *const channels[] = { STORE_CHANNEL_INVALIDATE };
+	struct store_conn_opts o;
+
+	if (srv->conf->no_auth)
+		return 0;
+	memset(&o, 0, sizeof(o));
+	o.name = "userdb invalidations";
+	o.channels = channels;
+	o.nchannels = 1;
+	o.on_message = user_changed;
+	o.on_state = user_sub_state;
+	o.arg = srv;
+	srv->user_sub = store_conn_new(base, srv->userdb, &o);
+	return srv->user_sub ? 0 : TP_ENOMEM;
+}
+
 int server_redis_start(struct server *srv, struct event_base *base)
 {
 	const struct conf *c = srv->conf;
 
 	if (!srv->userdb)
 		return 0;
+	if (users_start(srv, base) != 0)
+		return TP_ENOMEM;
 	if (!c->use_auth_secret) {
 		log_info("redis-userdb: REST secrets are not read (use-auth-secret is off)");
 		return 0;
@@ -178,6 +228,8 @@ int redis_worker_init(struct worker *w)
 	struct store_conn_opts o;
 	char name[32];
 
+	if (userdb_worker_init(w) != 0)
+		return TP_ENOMEM;
 	if (!w->srv->statsdb)
 		return 0;
 	snprintf(name, sizeof(name), "statsdb worker %u", w->id);
@@ -200,6 +252,7 @@ void redis_worker_cleanup(struct worker *w)
 	w->events = NULL;
 	w->io.event = NULL;
 	store_conn_free(c);
+	userdb_worker_cleanup(w);
 }
 
 static void interim_one(struct turn_alloc *a, void *arg)

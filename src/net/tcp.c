@@ -42,6 +42,8 @@ static void conn_free(struct tcp_conn *c)
 			    (struct sockaddr *)&c->local);
 	if (a)
 		turn_alloc_release(&w->ctx, a);
+	/* Requests it parked are not answered. */
+	userdb_forget_conn(w, c);
 	TAILQ_REMOVE(&w->conns, c, link);
 	event_free(c->idle);
 	bufferevent_free(c->bev);
@@ -136,6 +138,8 @@ static void read_cb(struct bufferevent *bev, void *arg)
 			continue;
 		}
 		len = turn_server_handle(&w->ctx, &from, pkt, (size_t)n, out);
+		if (!len && w->ctx.parked)
+			userdb_park(w, &from, pkt, (size_t)n);
 		evbuffer_drain(in, (size_t)n);
 		if (len) {
 			if (bufferevent_write(bev, out, len) != 0) {

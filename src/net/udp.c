@@ -244,6 +244,8 @@ void udp_read_cb(int fd, short what, void *arg)
 				txq_add(&io->reply, st, TP_UDP, us->fd, from.client,
 					us->wildcard ? from.local : NULL, io->reply_buf[io->reply.n],
 					out);
+			else if (w->ctx.parked)
+				userdb_park(w, &from, pkt, len);
 		}
 		/* Peer datagrams point into rx buffers: out before the next read. */
 		udp_flush_peer(w);

@@ -60,6 +60,7 @@ struct store_conn {
 	struct event *retry_ev, *timer_ev, *kill_ev;
 	struct req *pool, *free, *head, *tail;
 	unsigned inflight, max_inflight, timeout_ms;
+	unsigned in_cb; /* inside hiredis's reply processing: no flush */
 	char **channels;
 	size_t nchannels;
 	store_message_fn on_message;
@@ -427,7 +428,9 @@ static void reply_cb(redisAsyncContext *ac, void *r, void *priv)
 	} else {
 		ST_INC(c->st.failed);
 	}
+	c->in_cb++;
 	cb(c, r, status, arg);
+	c->in_cb--;
 }
 
 /* ---- connecting ---- */
@@ -666,6 +669,14 @@ void store_conn_kick(struct store_conn *c)
 		event_del(c->retry_ev);
 		timer_in(c->retry_ev, 0);
 	}
+}
+
+void store_conn_flush(struct store_conn *c)
+{
+	/* Not from a reply callback: a failed write would free the context
+	 * hiredis is reading from. The loop writes it a moment later. */
+	if (c && c->ac && !c->dying && !c->in_cb && c->state == STORE_UP)
+		redisAsyncHandleWrite(c->ac);
 }
 
 /* Takes a request slot, or says why not. */

@@ -64,6 +64,13 @@ size_t store_key_user_sha256(char *buf, size_t cap, const char *realm, const cha
 	return fmt(buf, cap, "turnpike:realm/%s/user/%s/sha256", realm, name);
 }
 
+size_t store_key_quota(char *buf, size_t cap, const char *realm, const char *user)
+{
+	if (!acceptable(realm) || !acceptable(user))
+		return 0;
+	return fmt(buf, cap, "turnpike:realm/%s/quota/%s", realm, user);
+}
+
 size_t store_key_users_pattern(char *buf, size_t cap, const char *realm)
 {
 	static const char head[] = "turn/realm/", tail[] = "/user/*/key";

@@ -135,6 +135,13 @@ void store_conn_free(struct store_conn *c);
  * same Redis just got through). Same thread as the connection. */
 void store_conn_kick(struct store_conn *c);
 
+/* Writes what is queued for Redis now (a non-blocking write), not on the
+ * loop's next turn: at shutdown, when the loop will not run again, or to
+ * send a command before an answer the caller is about to send. Does
+ * nothing from inside one of the connection's reply callbacks. Same thread
+ * as the connection, or its loop stopped. */
+void store_conn_flush(struct store_conn *c);
+
 /* The state, from any thread (relaxed atomic load). */
 enum store_state store_conn_state(const struct store_conn *c);
 /* A copy of the counters, from any thread. */
@@ -173,6 +180,10 @@ size_t store_key_secret_ages(char *buf, size_t cap, const char *realm);
 size_t store_key_user(char *buf, size_t cap, const char *realm, const char *name);
 /* turnpike's SHA-256 key: turnpike:realm/<realm>/user/<name>/sha256 */
 size_t store_key_user_sha256(char *buf, size_t cap, const char *realm, const char *name);
+/* turnpike's fleet-wide user-quota: a sorted set of allocation ids (hex)
+ * scored by when they end (Redis clock, Unix ms):
+ * turnpike:realm/<realm>/quota/<user> */
+size_t store_key_quota(char *buf, size_t cap, const char *realm, const char *user);
 /* SCAN MATCH pattern for every user key of a realm (glob characters in the
  * realm escaped). */
 size_t store_key_users_pattern(char *buf, size_t cap, const char *realm);

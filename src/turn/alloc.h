@@ -73,6 +73,7 @@ struct turn_alloc {
 	uint64_t pkts_out, bytes_out;        /* peer → client */
 	/* Its name in events and logs: random, so unique across a fleet. */
 	uint8_t id[TURN_ALLOC_ID_LEN];
+	bool fleet;                          /* counted in the fleet-wide user-quota */
 	/* Event bookkeeping, written by the network layer's event hook. */
 	uint64_t event_ms;                   /* when the last event went out */
 	uint32_t event_seq;                  /* events sent so far */

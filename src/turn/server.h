@@ -13,6 +13,7 @@
 #include "turn/alloc.h"
 #include "turn/stats.h"
 
+struct auth_kcache;
 struct peer_policy;
 struct turn_quota;
 
@@ -56,6 +57,25 @@ struct turn_from {
 	void *conn;                    /* net's handle: UDP socket or TCP conn */
 };
 
+/* A fleet-wide user-quota decision (from Redis), for the Allocate it was
+ * asked for: the network layer keeps it under the request's 5-tuple and
+ * transaction id, and hands it back in turn_ctx.ticket when it runs the
+ * parked request again. */
+enum turn_fleet {
+	TURN_FLEET_GRANTED = 0, /* counted fleet-wide under id */
+	TURN_FLEET_DENIED,      /* the user is at user-quota: 486 */
+	TURN_FLEET_LOCAL        /* no answer: count on this server only */
+};
+
+struct turn_ticket {
+	enum turn_transport tr;
+	struct sockaddr_storage client, local;
+	uint8_t txn[12];
+	uint8_t id[TURN_ALLOC_ID_LEN]; /* the allocation's id, as counted */
+	enum turn_fleet verdict;
+	bool used; /* set by the core when the Allocate took it */
+};
+
 /* Moments in an allocation's life, for the event hook. */
 enum turn_event {
 	TURN_EV_CREATED = 0,
@@ -85,6 +105,31 @@ struct turn_io {
 	 * change), or is about to end (called before it is freed). May write
 	 * a's event_ms and event_seq, nothing else. */
 	void (*event)(void *env, struct turn_alloc *a, enum turn_event ev);
+	/*
+	 * Optional: user's long-term key is in neither the configuration nor
+	 * turn_ctx.kcache. Start looking it up (or join the lookup already
+	 * under way) and keep room to park a request of msg_len bytes. Returns
+	 * 0: the core answers nothing and sets turn_ctx.parked, and the caller
+	 * of turn_server_handle parks the request; TP_ECLOSED: the store is
+	 * unreachable, answer from what is known; TP_ENOTFOUND: not a name to
+	 * look up (401); TP_EAGAIN: no room (508).
+	 */
+	int (*key_lookup)(void *env, const char *user, size_t ulen, size_t msg_len);
+	/*
+	 * Optional (fleet-wide user-quota): ask whether user may hold one more
+	 * allocation, counted under id for lifetime_s. Returns 0: parked as
+	 * above, the decision comes back in turn_ctx.ticket when the request
+	 * runs again (a retransmission joins the same decision); TP_ECLOSED
+	 * (or any other error but TP_EAGAIN): count on this server only;
+	 * TP_EAGAIN: no room (508).
+	 */
+	int (*quota_take)(void *env, const struct turn_from *from, const uint8_t txn[12],
+			  const char *user, size_t ulen, const uint8_t id[TURN_ALLOC_ID_LEN],
+			  uint32_t lifetime_s, size_t msg_len);
+	/* Optional, with quota_take: an allocation counted fleet-wide was
+	 * refreshed for lifetime_s more, or (lifetime_s 0) ended. */
+	void (*quota_update)(void *env, const char *user, size_t ulen,
+			     const uint8_t id[TURN_ALLOC_ID_LEN], uint32_t lifetime_s);
 };
 
 /* One worker's view: settings, counters, its allocations, the clock. */
@@ -97,6 +142,13 @@ struct turn_ctx {
 	uint64_t unix_s;     /* wall clock, for REST timestamps and nonces */
 	uint64_t ind_txn;    /* transaction ids for Data indications */
 	struct turn_bucket capacity;  /* the worker's share of bps-capacity */
+	/* Long-term keys from the shared store (net fills it), or NULL. */
+	struct auth_kcache *kcache;
+	/* Set by turn_server_handle when it answered nothing because the
+	 * request waits for the store (io key_lookup / quota_take). */
+	bool parked;
+	/* The fleet quota decision for the request being run again, or NULL. */
+	struct turn_ticket *ticket;
 };
 
 /* Initialises the per-worker part. Returns 0 or TP_ENOMEM. */
@@ -109,7 +161,9 @@ void turn_ctx_cleanup(struct turn_ctx *ctx);
  * Handles one complete STUN message from a client (the caller framed it).
  * Writes the answer into out (at least TURN_MAX_REPLY bytes) and returns its
  * length, or 0 when nothing is to be sent (indications, drops). Every drop is
- * counted in ctx->stats by reason.
+ * counted in ctx->stats by reason. A 0 with ctx->parked set means the
+ * request waits for the store: the caller keeps a copy and runs it again
+ * when told (see turn_io key_lookup).
  */
 size_t turn_server_handle(struct turn_ctx *ctx, const struct turn_from *from,
 			  const uint8_t *pkt, size_t len, uint8_t *out);

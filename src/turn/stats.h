@@ -100,6 +100,17 @@ struct turn_stats {
 	uint64_t tcp_closed_bad;              /* malformed framing */
 	uint64_t events_published;            /* allocation events Redis took */
 	uint64_t events_dropped;              /* not sent (Redis away, queue full) or failed */
+	/* Long-term keys and fleet quota from redis-userdb. */
+	uint64_t parked;                      /* requests parked waiting for Redis */
+	uint64_t park_refused;                /* no room to park: 508 */
+	uint64_t userdb_lookups;              /* key lookups sent (joined ones not) */
+	uint64_t userdb_lookup_failed;        /* lost connection, error or garbage reply */
+	uint64_t userdb_lookup_timeouts;      /* no answer within redis-timeout */
+	uint64_t userdb_stale;                /* keys used past their cache time (Redis away) */
+	uint64_t fleet_granted;               /* Allocate counted fleet-wide */
+	uint64_t fleet_denied;                /* 486 from the fleet count */
+	uint64_t fleet_fallback;              /* counted on this server only (Redis away) */
+	uint64_t fleet_update_errors;         /* refresh/removal of a member failed */
 };
 
 /* Single-writer increment: a relaxed load and store, no lock prefix. */

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "auth/kcache.h"
 #include "turn/quota.h"
 #include "turn/turn_int.h"
 #include "turnpike/err.h"
@@ -15,6 +16,7 @@
 #include "util/log.h"
 
 #define PROTO_UDP 17
+#define TURN_PARKED 1 /* not a STUN code: the request waits for the store */
 
 int turn_ctx_init(struct turn_ctx *ctx, const struct turn_server_cfg *cfg,
 		  struct turn_stats *stats, const struct turn_io *io)
@@ -43,6 +45,9 @@ static void alloc_free(struct turn_ctx *ctx, struct turn_alloc *a)
 	ctx->io->relay_close(ctx->io->env, a);
 	if (ctx->cfg->quota)
 		turn_quota_give(ctx->cfg->quota, a->username + a->quota_off, a->quota_len);
+	if (a->fleet && ctx->io->quota_update)
+		ctx->io->quota_update(ctx->io->env, a->username + a->quota_off, a->quota_len, a->id,
+				      0);
 	STAT_DEC(ctx->stats->alloc_active[a->transport]);
 	stats_observe_lifetime(ctx->stats, ctx->now_ms - a->created_ms);
 	turn_alloc_cleanup(a);
@@ -103,9 +108,77 @@ static int auth_fail(struct turn_ctx *ctx, enum stats_auth why, int code)
 }
 
 /*
- * Returns 0 with auth filled (auth->ok false under no-auth), or the error
- * code to answer. For requests on an allocation, the credentials must be
- * the allocation's own (441 otherwise).
+ * The key of a long-term user kept in the shared store (Redis): from the
+ * worker's cache, or, on a miss, a lookup the request is parked on. Returns
+ * 0 with *key (len 0: the user has none for this algorithm), TURN_PARKED,
+ * or the error code to answer (401, 500 after a failed lookup, 508).
+ */
+static int store_key(struct turn_ctx *ctx, const struct stun_msg *msg, const struct turn_alloc *a,
+		     const struct auth_request *req, struct auth_key *key)
+{
+	enum auth_kc kc = auth_kcache_get(ctx->kcache, req->username, req->ulen, req->alg,
+					  ctx->now_ms, key);
+	int rc;
+
+	switch (kc) {
+	case AUTH_KC_FOUND:
+		return 0;
+	case AUTH_KC_NONE:
+		return STUN_ERR_UNAUTHORIZED;
+	case AUTH_KC_FAILED:
+		return STUN_ERR_SERVER_ERROR;
+	default:
+		break;
+	}
+	rc = ctx->io->key_lookup
+		     ? ctx->io->key_lookup(ctx->io->env, req->username, req->ulen, msg->len)
+		     : TP_ECLOSED;
+	if (rc != TP_ECLOSED) /* stale keys are kept only for the outage case */
+		OPENSSL_cleanse(key, sizeof(*key));
+	if (rc == 0) {
+		ctx->parked = true;
+		return TURN_PARKED;
+	}
+	if (rc == TP_EAGAIN) {
+		STAT_INC(ctx->stats->park_refused);
+		return STUN_ERR_INSUFFICIENT_CAPACITY;
+	}
+	if (rc != TP_ECLOSED)
+		return STUN_ERR_UNAUTHORIZED;
+	/* The store is away: keys known from before carry on, the cached
+	 * ones or, for requests on an allocation, the allocation's own. */
+	if (kc == AUTH_KC_STALE && key->len) {
+		STAT_INC(ctx->stats->userdb_stale);
+		return 0;
+	}
+	if (a && a->ulen == req->ulen && memcmp(a->username, req->username, a->ulen) == 0 &&
+	    a->key.alg == req->alg && a->key.len) {
+		*key = a->key;
+		STAT_INC(ctx->stats->userdb_stale);
+		return 0;
+	}
+	return STUN_ERR_UNAUTHORIZED;
+}
+
+/* Whether the store may know the user: not one of the configuration's (under
+ * any algorithm) nor a REST name the configured secrets cover. */
+static bool store_may_know(const struct turn_ctx *ctx, const struct auth_store *store,
+			   const struct auth_request *req)
+{
+	const char *qu;
+	size_t n, ql;
+
+	if (!ctx->kcache || req->used_userhash)
+		return false;
+	return req->alg == AUTH_ALG_MD5 ||
+	       auth_store_keys(store, req->username, req->ulen, AUTH_ALG_MD5, ctx->unix_s, NULL,
+			       0, &n, &qu, &ql) == AUTH_LOOKUP_UNKNOWN;
+}
+
+/*
+ * Returns 0 with auth filled (auth->ok false under no-auth), TURN_PARKED,
+ * or the error code to answer. For requests on an allocation, the
+ * credentials must be the allocation's own (441 otherwise).
  */
 static int authenticate(struct turn_ctx *ctx, const struct turn_from *from,
 			const struct stun_msg *msg, const struct turn_alloc *a,
@@ -140,6 +213,17 @@ static int authenticate(struct turn_ctx *ctx, const struct turn_from *from,
 		return auth_fail(ctx, AUTHR_BAD_REQUEST, STUN_ERR_BAD_REQUEST);
 	found = auth_store_keys(store, auth->req.username, auth->req.ulen, auth->req.alg,
 				ctx->unix_s, keys, AUTH_MAX_KEYS, &n, quota_user, quota_len);
+	if (found == AUTH_LOOKUP_UNKNOWN && store_may_know(ctx, store, &auth->req)) {
+		rc = store_key(ctx, msg, a, &auth->req, &keys[0]);
+		if (rc == STUN_ERR_UNAUTHORIZED)
+			return auth_fail(ctx, AUTHR_UNKNOWN_USER, rc);
+		if (rc)
+			return rc;
+		if (keys[0].len) {
+			found = AUTH_LOOKUP_FOUND;
+			n = 1;
+		}
+	}
 	if (found == AUTH_LOOKUP_EXPIRED)
 		return auth_fail(ctx, AUTHR_EXPIRED, STUN_ERR_UNAUTHORIZED);
 	if (found != AUTH_LOOKUP_FOUND || n == 0)
@@ -236,6 +320,75 @@ static void build_address_error(struct stun_builder *b, uint8_t family, int code
 	stun_build_attr(b, STUN_ATTR_ADDRESS_ERROR_CODE, v, sizeof(v));
 }
 
+/* ---- fleet-wide user-quota ---- */
+
+static bool ticket_is_for(const struct turn_ticket *t, const struct turn_from *from,
+			  const struct stun_msg *msg)
+{
+	return t->tr == from->tr && memcmp(t->txn, msg->txn + 4, sizeof(t->txn)) == 0 &&
+	       addr_equal((const struct sockaddr *)&t->client, from->client) &&
+	       addr_equal((const struct sockaddr *)&t->local, from->local);
+}
+
+/*
+ * user-quota counted across every server sharing the store, when the
+ * network layer offers it (RFC 8656 §7.2 leaves quotas to the server).
+ * Writes the new allocation's id. Returns 0 (*fleet: counted fleet-wide,
+ * give it back with fleet_give if the Allocate fails), TURN_PARKED while
+ * the store decides, or the error code (486, 508, 500).
+ */
+static int fleet_take(struct turn_ctx *ctx, const struct turn_from *from,
+		      const struct stun_msg *msg, bool authed, const char *user, size_t ulen,
+		      uint32_t lifetime, uint8_t id[TURN_ALLOC_ID_LEN], bool *fleet)
+{
+	struct turn_ticket *t = ctx->ticket;
+	int rc;
+
+	*fleet = false;
+	/* The request run again with the store's decision. */
+	if (t && !t->used && ticket_is_for(t, from, msg)) {
+		t->used = true;
+		switch (t->verdict) {
+		case TURN_FLEET_GRANTED:
+			memcpy(id, t->id, TURN_ALLOC_ID_LEN);
+			*fleet = true;
+			STAT_INC(ctx->stats->fleet_granted);
+			return 0;
+		case TURN_FLEET_DENIED:
+			STAT_INC(ctx->stats->fleet_denied);
+			STAT_INC(ctx->stats->quota_user);
+			return STUN_ERR_QUOTA_REACHED;
+		default:
+			STAT_INC(ctx->stats->fleet_fallback);
+			return rand_bytes(id, TURN_ALLOC_ID_LEN) ? STUN_ERR_SERVER_ERROR : 0;
+		}
+	}
+	if (rand_bytes(id, TURN_ALLOC_ID_LEN) != 0)
+		return STUN_ERR_SERVER_ERROR;
+	if (!authed || !ctx->io->quota_take)
+		return 0;
+	rc = ctx->io->quota_take(ctx->io->env, from, msg->txn + 4, user, ulen, id, lifetime,
+				 msg->len);
+	if (rc == 0) {
+		ctx->parked = true;
+		return TURN_PARKED;
+	}
+	if (rc == TP_EAGAIN) {
+		STAT_INC(ctx->stats->park_refused);
+		return STUN_ERR_INSUFFICIENT_CAPACITY;
+	}
+	/* The store is away: the local count decides. */
+	STAT_INC(ctx->stats->fleet_fallback);
+	return 0;
+}
+
+static void fleet_give(struct turn_ctx *ctx, const char *user, size_t ulen,
+		       const uint8_t id[TURN_ALLOC_ID_LEN], bool fleet)
+{
+	if (fleet && ctx->io->quota_update)
+		ctx->io->quota_update(ctx->io->env, user, ulen, id, 0);
+}
+
 /* ---- Allocate (RFC 8656 §7.2) ---- */
 
 static size_t handle_allocate(struct turn_ctx *ctx, const struct turn_from *from,
@@ -245,8 +398,8 @@ static size_t handle_allocate(struct turn_ctx *ctx, const struct turn_from *from
 	const struct stun_attr *rt, *ep, *raf, *aaf;
 	struct turn_alloc *a = find(ctx, from);
 	struct stun_builder b;
-	uint8_t proto, fam = 0x01, extra = 0;
-	bool reserve = false;
+	uint8_t proto, fam = 0x01, extra = 0, id[TURN_ALLOC_ID_LEN];
+	bool reserve = false, fleet;
 	uint64_t token = 0;
 	uint32_t lifetime;
 	int family = AF_INET, code, rc;
@@ -306,8 +459,15 @@ static size_t handle_allocate(struct turn_ctx *ctx, const struct turn_from *from
 		quota_user = "";
 		quota_len = 0;
 	}
+	code = fleet_take(ctx, from, msg, auth->ok, quota_user, quota_len, lifetime, id, &fleet);
+	if (code == TURN_PARKED)
+		return 0;
+	if (code)
+		return turn_reply_error(ctx, from, msg, code, auth, out);
 	if (ctx->cfg->quota) {
 		rc = turn_quota_take(ctx->cfg->quota, quota_user, quota_len);
+		if (rc != 0)
+			fleet_give(ctx, quota_user, quota_len, id, fleet);
 		if (rc == TP_ETOOMANY) {
 			STAT_INC(ctx->stats->quota_user);
 			return turn_reply_error(ctx, from, msg, STUN_ERR_QUOTA_REACHED, auth, out);
@@ -323,10 +483,7 @@ static size_t handle_allocate(struct turn_ctx *ctx, const struct turn_from *from
 		code = STUN_ERR_INSUFFICIENT_CAPACITY;
 		goto fail_quota;
 	}
-	if (rand_bytes(a->id, sizeof(a->id)) != 0) {
-		code = STUN_ERR_SERVER_ERROR;
-		goto fail_alloc;
-	}
+	memcpy(a->id, id, sizeof(a->id));
 	memcpy(&a->client, from->client, addr_len(from->client));
 	memcpy(&a->local, from->local, addr_len(from->local));
 	a->transport = from->tr;
@@ -348,6 +505,7 @@ static size_t handle_allocate(struct turn_ctx *ctx, const struct turn_from *from
 		a->sha256_integrity = auth->req.sha256_integrity;
 	}
 	turn_bucket_init(&a->bucket, ctx->cfg->max_bps, ctx->now_ms);
+	a->fleet = fleet;
 	rc = ctx->io->relay_open(ctx->io->env, a, family, stun_msg_find(msg, STUN_ATTR_DONT_FRAGMENT),
 				 ep != NULL, reserve, &token, rt != NULL);
 	if (rc != 0) {
@@ -385,6 +543,7 @@ fail_alloc:
 fail_quota:
 	if (ctx->cfg->quota)
 		turn_quota_give(ctx->cfg->quota, quota_user, quota_len);
+	fleet_give(ctx, quota_user, quota_len, id, fleet);
 	return turn_reply_error(ctx, from, msg, code, auth, out);
 }
 
@@ -414,6 +573,9 @@ static size_t handle_refresh(struct turn_ctx *ctx, const struct turn_from *from,
 	} else {
 		a->expiry_ms = ctx->now_ms + (uint64_t)lifetime * 1000;
 		turn_table_reschedule(&ctx->table, a);
+		if (a->fleet && ctx->io->quota_update)
+			ctx->io->quota_update(ctx->io->env, a->username + a->quota_off,
+					      a->quota_len, a->id, lifetime);
 		emit(ctx, a, TURN_EV_REFRESHED);
 	}
 	return len;
@@ -526,6 +688,10 @@ size_t turn_handle_request(struct turn_ctx *ctx, const struct turn_from *from,
 	/* Held to the end: auth.req and quota_user may point into it. */
 	auth.store = turn_store_get(ctx->cfg);
 	code = authenticate(ctx, from, msg, a, &auth, &quota_user, &quota_len);
+	if (code == TURN_PARKED) {
+		len = 0;
+		goto out;
+	}
 	if (code) {
 		/* Failed credentials never sign the answer. */
 		auth.ok = false;

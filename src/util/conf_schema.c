@@ -218,7 +218,8 @@ const struct conf_opt conf_schema[] = {
 	  "only.", NULL },
 	{ "user-quota", CONF_INT, "0", 0, 1000000, false, OFF(user_quota), "N",
 	  "Most allocations one user may hold at once (for REST names, the user "
-	  "part); more get 486. 0: no limit.", NULL },
+	  "part); more get 486. With redis-userdb, counted across every server "
+	  "sharing it (per server while Redis is away). 0: no limit.", NULL },
 	{ "total-quota", CONF_INT, "0", 0, 10000000, false, OFF(total_quota), "N",
 	  "Most allocations on the server at once; more get 508. 0: no limit.", NULL },
 	{ "max-permissions", CONF_INT, "256", 1, 65535, false, OFF(max_permissions), "N",
@@ -284,8 +285,9 @@ const struct conf_opt conf_schema[] = {
 	  "in the same forms as redis-userdb. Default: redis-userdb.", NULL },
 	{ "redis-timeout", CONF_INT, "1000", 10, 60000, false, OFF(redis_timeout), "MS",
 	  "How long a Redis command may wait for its answer; then the connection is "
-	  "dropped and opened again. Nothing ever waits on Redis: while it is away, "
-	  "the last secrets loaded keep working and events are dropped (counted).",
+	  "dropped and opened again, and requests parked on a user lookup get 500. "
+	  "Nothing ever waits on Redis: while it is away, the last secrets and keys "
+	  "loaded keep working and events are dropped (counted).",
 	  NULL },
 	{ "redis-refresh", CONF_INT, "30", 1, 86400, false, OFF(redis_refresh), "SECONDS",
 	  "Reload the secrets from redis-userdb this often, besides the change "

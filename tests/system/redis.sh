@@ -110,8 +110,9 @@ until_refused() {
 	return 1
 }
 
+# 2 workers x (statsdb, userdb) + the secrets' two + the user invalidations.
 check "every worker and the userdb connections are up" \
-	bash -c "for i in \$(seq 1 50); do [ \$(grep -c 'connected\$' '$MAIN_LOG') -ge 4 ] && exit 0; sleep 0.1; done; exit 1"
+	bash -c "for i in \$(seq 1 50); do [ \$(grep -c 'connected\$' '$MAIN_LOG') -ge 7 ] && exit 0; sleep 0.1; done; exit 1"
 
 # ---- secrets ----
 
@@ -231,12 +232,12 @@ check "the outage is logged once per connection" \
 	test "$(grep -c 'redis userdb (.*reconnecting' "$MAIN_LOG")" -eq 1
 
 # Both userdb connections (commands, subscriber) must come back.
-before=$(grep -c 'userdb.*connected again' "$MAIN_LOG")
+before=$(grep -c 'redis userdb \(subscriber \)\?(.*connected again' "$MAIN_LOG")
 start_redis
 t_up=$(now_ms)
 reconnected=""
 for _ in $(seq 1 200); do
-	if [ "$(grep -c 'userdb.*connected again' "$MAIN_LOG")" -ge $((before + 2)) ]; then
+	if [ "$(grep -c 'redis userdb \(subscriber \)\?(.*connected again' "$MAIN_LOG")" -ge $((before + 2)) ]; then
 		reconnected=$(($(now_ms) - t_up))
 		break
 	fi

@@ -1126,6 +1126,142 @@ static int scen_quota(int argc, char **argv)
 }
 
 /* ------------------------------------------------------------------ */
+/* fleet-quota: two servers sharing one Redis with user-quota QUOTA count one
+ * user's allocations together: QUOTA of them, spread over both, succeed;
+ * one more on either server gets 486; once one is deleted a new one
+ * succeeds. With PORT2 the server's own port it is the local count. */
+
+static struct client_turn *client_at(const struct sockaddr_storage *server)
+{
+	struct client_turn *c;
+	int rc = client_turn_open(&c, SA(server), opt.tcp, TIMEOUT_MS);
+
+	if (rc != 0)
+		die("cannot reach the server: %s", tp_strerror(rc));
+	if (client_turn_set_user(c, opt.user, opt.password) != 0)
+		die("bad credentials");
+	return c;
+}
+
+static int scen_fleet_quota(int argc, char **argv)
+{
+	unsigned long port2 = argc > 0 ? strtoul(argv[0], NULL, 10) : 0;
+	unsigned q = argc > 1 ? (unsigned)strtoul(argv[1], NULL, 10) : 2, ok = 0, i;
+	struct client_turn *h[QUOTA_MAX] = {0}, *x;
+	struct client_turn_result r;
+	struct sockaddr_storage srv[2];
+	char what[128];
+	double t0;
+
+	if (port2 == 0 || port2 > 65535 || q == 0 || q >= QUOTA_MAX)
+		die("fleet-quota: PORT2 QUOTA with QUOTA < %d", QUOTA_MAX);
+	srv[0] = opt.server;
+	srv[1] = opt.server;
+	addr_set_port(SA(&srv[1]), (uint16_t)port2);
+	for (i = 0; i < q; i++) {
+		h[i] = client_at(&srv[i % 2]);
+		ok += client_turn_allocate(h[i], NULL, &r) == 0 && r.error_code == 0;
+	}
+	expect(ok == q, "fleet-quota: %u allocations of %s across ports %u and %lu succeed (%u did)",
+	       q, opt.user, opt.port, port2, ok);
+	for (i = 0; i < 2; i++) {
+		x = client_at(&srv[i]);
+		snprintf(what, sizeof(what), "fleet-quota: allocation %u on port %lu", q + 1,
+			 i ? port2 : (unsigned long)opt.port);
+		expect_code(client_turn_allocate(x, NULL, &r), &r, 486, what);
+		client_turn_free(x);
+	}
+	expect_code(client_turn_refresh(h[0], 0, &r), &r, 0, "fleet-quota: the first one deleted");
+	client_turn_free(h[0]);
+	h[0] = NULL;
+	x = client_at(&srv[1]);
+	t0 = now_ms();
+	for (i = 0; i < 20; i++) {
+		if (client_turn_allocate(x, NULL, &r) != 0 || r.error_code != 486)
+			break;
+		sleep_ms(100);
+	}
+	expect(r.error_code == 0, "fleet-quota: then a new one on port %lu succeeds (%s, after %.0f ms)",
+	       port2, outcome(r.error_code), now_ms() - t0);
+	h[0] = x;
+	for (i = 0; i < QUOTA_MAX; i++)
+		client_turn_free(h[i]); /* each released with a Refresh of lifetime 0 */
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* stall: the server's Redis takes commands and never answers. An Allocate
+ * whose key must be looked up gets 500 at the Redis timeout (EXPECT_MS),
+ * while Binding requests to the same worker (run the server with one)
+ * keep being answered at once: their latency during the stall is shown. */
+
+#define STALL_SAMPLES 2000
+static atomic_bool stall_stop;
+static double stall_rtt[STALL_SAMPLES];
+static unsigned stall_n, stall_lost;
+
+static void *stall_binder(void *arg)
+{
+	struct client_binding_result res;
+	(void)arg;
+
+	while (!atomic_load(&stall_stop) && stall_n < STALL_SAMPLES) {
+		if (client_binding(SA(&opt.server), 0, 1000, &res) == 0 && res.error_code == 0)
+			stall_rtt[stall_n++] = res.rtt_ms;
+		else
+			stall_lost++;
+		sleep_ms(10);
+	}
+	return NULL;
+}
+
+static int by_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static int scen_stall(int argc, char **argv)
+{
+	double expect_ms = argc > 0 ? strtod(argv[0], NULL) : 1000, t0, took;
+	struct client_turn *c = client_default();
+	struct client_turn_result r;
+	pthread_t th;
+	int rc;
+
+	atomic_store(&stall_stop, false);
+	if (pthread_create(&th, NULL, stall_binder, NULL) != 0)
+		die("pthread_create failed");
+	sleep_ms(100);
+	t0 = now_ms();
+	rc = client_turn_allocate(c, NULL, &r);
+	took = now_ms() - t0;
+	sleep_ms(100);
+	atomic_store(&stall_stop, true);
+	pthread_join(th, NULL);
+	client_turn_set_flags(c, CLIENT_TURN_NO_RELEASE);
+	client_turn_free(c);
+	expect(got(rc, &r) == 500, "stall: the Allocate waiting for its key gets 500 (got %s)",
+	       outcome(got(rc, &r)));
+	expect(took >= expect_ms * 0.8 && took <= expect_ms + 1500,
+	       "stall: ... after %.0f ms (the Redis timeout is %.0f ms)", took, expect_ms);
+	qsort(stall_rtt, stall_n, sizeof(stall_rtt[0]), by_double);
+	expect(stall_n >= 10 && stall_lost == 0,
+	       "stall: %u Binding requests answered during the stall, %u lost", stall_n,
+	       stall_lost);
+	if (stall_n) {
+		note("Binding latency during the stall: median %.2f ms, p99 %.2f ms, max %.2f ms "
+		     "(%u requests)",
+		     stall_rtt[stall_n / 2], stall_rtt[(stall_n * 99) / 100],
+		     stall_rtt[stall_n - 1], stall_n);
+		expect(stall_rtt[stall_n - 1] < 100,
+		       "stall: no Binding waited on Redis (max %.2f ms)", stall_rtt[stall_n - 1]);
+	}
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
 /* limits: with the server's max-permissions 2 and max-channels 1, more get
  * 508, and a refused request installs nothing (RFC 8656 §9.2: permissions
  * are installed when the server can carry out the whole request). */
@@ -1390,6 +1526,8 @@ static const struct {
 	{"limits", scen_limits, "(server with max-permissions 2, max-channels 1)"},
 	{"bandwidth", scen_bandwidth, "RATE"},
 	{"flood", scen_flood, "[N [SECONDS [RATE]]]"},
+	{"fleet-quota", scen_fleet_quota, "PORT2 QUOTA (two servers sharing Redis)"},
+	{"stall", scen_stall, "EXPECT_MS (a server whose Redis never answers)"},
 };
 
 static void usage(void)

@@ -2,6 +2,7 @@
  * replaced store alive, the last one frees it, and readers on other threads
  * never see a freed store while the main thread publishes new ones. */
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <string.h>
 #include <time.h>
@@ -95,6 +96,10 @@ static void test_threads(void)
 		if (pthread_create(&t[i], NULL, reader, NULL) == 0)
 			started++;
 	CHECK_INT(started, READERS);
+	/* Publish while they read: on a loaded machine the threads may not
+	 * run before 2000 publishes are over. */
+	while (atomic_load(&reads) == 0 && now_ms() - start < RUN_MS)
+		sched_yield();
 	for (n = 1; n <= PUBLISHES && now_ms() - start < RUN_MS; n++) {
 		snprintf(name, sizeof(name), "gen-%d", n);
 		auth_snap_set(shared, make(name));

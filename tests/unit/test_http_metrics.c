@@ -221,6 +221,9 @@ static void test_values(void)
 	info.redis_statsdb_up = true;
 	st.events_published = 29;
 	st.events_dropped = 31;
+	st.parked = 37;
+	st.userdb_lookup_timeouts = 41;
+	st.fleet_fallback = 43;
 	t = expose(&st, &info);
 	check_format(t);
 	LINE(t, "turnpike_ready 0");
@@ -229,6 +232,9 @@ static void test_values(void)
 	LINE(t, "turnpike_redis_up{db=\"statsdb\"} 1");
 	LINE(t, "turnpike_redis_events_published_total 29");
 	LINE(t, "turnpike_redis_events_dropped_total 31");
+	LINE(t, "turnpike_redis_parked_requests_total 37");
+	LINE(t, "turnpike_redis_user_lookup_failures_total{reason=\"timeout\"} 41");
+	LINE(t, "turnpike_redis_fleet_quota_total{result=\"local\"} 43");
 	free(t);
 }
 

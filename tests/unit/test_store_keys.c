@@ -19,6 +19,10 @@ static void test_names(void)
 	CHECK_STR(b, "turn/realm/north.gov/user/gorst/key");
 	CHECK(store_key_user_sha256(b, sizeof(b), "north.gov", "gorst") > 0);
 	CHECK_STR(b, "turnpike:realm/north.gov/user/gorst/sha256");
+	CHECK(store_key_quota(b, sizeof(b), "north.gov", "gorst") > 0);
+	CHECK_STR(b, "turnpike:realm/north.gov/quota/gorst");
+	CHECK_INT(store_key_quota(b, sizeof(b), "north.gov", "bad\nname"), 0);
+	CHECK_INT(store_key_quota(b, sizeof(b), "north.gov", ""), 0);
 	CHECK(store_channel_keyspace(b, sizeof(b), 3, "turn/realm/r/secret") > 0);
 	CHECK_STR(b, "__keyspace@3__:turn/realm/r/secret");
 	/* Too small, empty, control characters: 0 and an empty buffer. */
