@@ -36,28 +36,31 @@
 #include "turnpike/stun.h"
 #include "util/addr.h"
 
-#define MAX_DURATION 60       /* seconds */
-#define MAX_CLIENTS 1024      /* binding sockets */
-#define MAX_ALLOCS 2048       /* relay allocations */
-#define MAX_BATCH 64          /* datagrams per sendmmsg / frames per write */
-#define MAX_SIZE 4000         /* relayed payload bytes */
+#define MAX_DURATION 60  /* seconds */
+#define MAX_CLIENTS 1024 /* binding sockets */
+#define MAX_ALLOCS 2048  /* relay allocations */
+#define MAX_BATCH 64     /* datagrams per sendmmsg / frames per write */
+#define MAX_SIZE 4000    /* relayed payload bytes */
 #define MIN_SIZE 4
-#define RX_BATCH 64           /* datagrams per recvmmsg */
-#define RX_ROUNDS 8           /* recvmmsg calls per ready socket per pass */
+#define RX_BATCH 64 /* datagrams per recvmmsg */
+#define RX_ROUNDS 8 /* recvmmsg calls per ready socket per pass */
 #define TCP_RXBUF 65536
-#define SOCK_BUF (4 << 20)    /* socket buffers we ask for */
-#define STALL_MS 20.0         /* window full and nothing arrives: write off */
-#define DRAIN_MS 1000.0       /* most time spent collecting stragglers */
-#define QUIET_MS 100.0        /* ... ending early after this much silence */
-#define TXN_TIMEOUT_MS 2000   /* one setup transaction */
+#define SOCK_BUF (4 << 20)  /* socket buffers we ask for */
+#define STALL_MS 20.0       /* window full and nothing arrives: write off */
+#define DRAIN_MS 1000.0     /* most time spent collecting stragglers */
+#define QUIET_MS 100.0      /* ... ending early after this much silence */
+#define TXN_TIMEOUT_MS 2000 /* one setup transaction */
 #define SETUP_BUDGET_MS 60000.0
 #define RELEASE_BUDGET_MS 5000.0
-#define CHANNEL 0x4000        /* each allocation binds its own 0x4000 */
+#define CHANNEL 0x4000 /* each allocation binds its own 0x4000 */
 #define DEFAULT_COUNT 100000000ull
 
 #define SA(ss) ((struct sockaddr *)(ss))
 
-enum mode { MODE_BINDING, MODE_RELAY };
+enum mode {
+	MODE_BINDING,
+	MODE_RELAY
+};
 
 static struct {
 	enum mode mode;
@@ -116,7 +119,7 @@ static struct {
 	 * their transaction id; relay slots all point at one payload). */
 	uint8_t req[MAX_BATCH][64];
 	struct iovec iov[MAX_BATCH];
-	uint8_t *pkt;    /* UDP payload: ChannelData, or raw for the peer */
+	uint8_t *pkt; /* UDP payload: ChannelData, or raw for the peer */
 	size_t pktlen;
 	uint8_t *tcpbuf; /* TCP: the frame repeated MAX_BATCH + 1 times */
 	size_t flen;     /* TCP frame length, padded to 4 */
@@ -623,10 +626,10 @@ static void release(struct client_turn **cl, unsigned n)
 /* The run. */
 
 struct figures {
-	double ms;          /* sending time */
-	double server_cpu;  /* seconds, < 0 unknown */
+	double ms;         /* sending time */
+	double server_cpu; /* seconds, < 0 unknown */
 	double gen_cpu;
-	double other_cpu;   /* everything else the machine ran, < 0 unknown */
+	double other_cpu; /* everything else the machine ran, < 0 unknown */
 	uint64_t sent, recv;
 };
 
@@ -735,8 +738,8 @@ static void report(const struct figures *f, double setup_ms, const struct sockad
 			       "%s, %.2f s\n",
 			       dir, opt.allocs, opt.tcp ? "TCP" : "UDP", fmt_addr(&opt.server),
 			       fmt_addr(peer), opt.size, pace, s);
-			printf("# setup: %u allocations with a channel each in %.0f ms\n", opt.allocs,
-			       setup_ms);
+			printf("# setup: %u allocations with a channel each in %.0f ms\n",
+			       opt.allocs, setup_ms);
 			printf("# sent %llu (%.0f/s), delivered %llu (%.0f/s, %.1f Mbit/s of "
 			       "payload), lost %llu (%.2f%%), malformed %llu\n",
 			       (unsigned long long)f->sent, (double)f->sent / s,
@@ -751,7 +754,8 @@ static void report(const struct figures *f, double setup_ms, const struct sockad
 		       100 * f->gen_cpu / s,
 		       f->gen_cpu / s > 0.9 ? ": the generator may be the bottleneck" : "");
 		if (f->other_cpu >= 0)
-			printf("# other load on the machine: %.2f CPU-seconds (%.0f%% of a core)%s\n",
+			printf("# other load on the machine: %.2f CPU-seconds (%.0f%% of a "
+			       "core)%s\n",
 			       f->other_cpu, 100 * f->other_cpu / s,
 			       f->other_cpu / s > 0.1 ? ": figures are skewed" : "");
 		if (opt.rate > 0 && (double)f->sent < 0.95 * opt.rate * streams * s)
@@ -808,7 +812,8 @@ static void usage(FILE *out)
 		"  -p, --server-pid=PID    read the server's CPU time from /proc/PID/stat\n"
 		"  -q, --quiet             only the 'result' line\n"
 		"  -h, --help\n",
-		MAX_DURATION, MAX_CLIENTS, MAX_ALLOCS, MIN_SIZE, MAX_SIZE, MAX_BATCH, DEFAULT_COUNT);
+		MAX_DURATION, MAX_CLIENTS, MAX_ALLOCS, MIN_SIZE, MAX_SIZE, MAX_BATCH,
+		DEFAULT_COUNT);
 }
 
 static unsigned long long num(const char *s, const char *what, unsigned long long lo,
@@ -827,14 +832,14 @@ static unsigned long long num(const char *s, const char *what, unsigned long lon
 static void parse(int argc, char **argv)
 {
 	static const struct option lo[] = {
-		{"server", 1, NULL, 's'},      {"duration", 1, NULL, 'd'},
-		{"clients", 1, NULL, 'c'},     {"allocations", 1, NULL, 'n'},
-		{"size", 1, NULL, 'l'},        {"rate", 1, NULL, 'r'},
-		{"window", 1, NULL, 'w'},      {"batch", 1, NULL, 'b'},
-		{"count", 1, NULL, 'C'},       {"tcp", 0, NULL, 't'},
-		{"reverse", 0, NULL, 'R'},     {"peer-ip", 1, NULL, 'P'},
-		{"user", 1, NULL, 'u'},        {"server-pid", 1, NULL, 'p'},
-		{"quiet", 0, NULL, 'q'},       {"help", 0, NULL, 'h'},
+		{"server", 1, NULL, 's'},  {"duration", 1, NULL, 'd'},
+		{"clients", 1, NULL, 'c'}, {"allocations", 1, NULL, 'n'},
+		{"size", 1, NULL, 'l'},    {"rate", 1, NULL, 'r'},
+		{"window", 1, NULL, 'w'},  {"batch", 1, NULL, 'b'},
+		{"count", 1, NULL, 'C'},   {"tcp", 0, NULL, 't'},
+		{"reverse", 0, NULL, 'R'}, {"peer-ip", 1, NULL, 'P'},
+		{"user", 1, NULL, 'u'},    {"server-pid", 1, NULL, 'p'},
+		{"quiet", 0, NULL, 'q'},   {"help", 0, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
 	const char *server = "127.0.0.1:3478", *peer = "127.0.0.2";
@@ -843,37 +848,68 @@ static void parse(int argc, char **argv)
 
 	while ((c = getopt_long(argc, argv, "s:d:c:n:l:r:w:b:C:tRP:u:p:qh", lo, NULL)) != -1) {
 		switch (c) {
-		case 's': server = optarg; break;
-		case 'd': opt.duration = (unsigned)num(optarg, "duration", 1, MAX_DURATION); break;
-		case 'c': opt.clients = (unsigned)num(optarg, "clients", 1, MAX_CLIENTS); break;
-		case 'n': opt.allocs = (unsigned)num(optarg, "allocations", 1, MAX_ALLOCS); break;
-		case 'l': opt.size = (unsigned)num(optarg, "size", MIN_SIZE, MAX_SIZE); break;
+		case 's':
+			server = optarg;
+			break;
+		case 'd':
+			opt.duration = (unsigned)num(optarg, "duration", 1, MAX_DURATION);
+			break;
+		case 'c':
+			opt.clients = (unsigned)num(optarg, "clients", 1, MAX_CLIENTS);
+			break;
+		case 'n':
+			opt.allocs = (unsigned)num(optarg, "allocations", 1, MAX_ALLOCS);
+			break;
+		case 'l':
+			opt.size = (unsigned)num(optarg, "size", MIN_SIZE, MAX_SIZE);
+			break;
 		case 'r':
 			errno = 0;
 			opt.rate = strtod(optarg, &end);
 			if (errno || end == optarg || *end || !(opt.rate >= 0 && opt.rate <= 1e7))
 				die("rate: %s is not a number from 0 to 10000000", optarg);
 			break;
-		case 'w': opt.window = (unsigned)num(optarg, "window", 0, 1u << 20); break;
-		case 'b': opt.batch = (unsigned)num(optarg, "batch", 1, MAX_BATCH); break;
-		case 'C': opt.count = num(optarg, "count", 1, DEFAULT_COUNT * 10); break;
-		case 't': opt.tcp = true; break;
-		case 'R': opt.reverse = true; break;
-		case 'P': peer = optarg; break;
+		case 'w':
+			opt.window = (unsigned)num(optarg, "window", 0, 1u << 20);
+			break;
+		case 'b':
+			opt.batch = (unsigned)num(optarg, "batch", 1, MAX_BATCH);
+			break;
+		case 'C':
+			opt.count = num(optarg, "count", 1, DEFAULT_COUNT * 10);
+			break;
+		case 't':
+			opt.tcp = true;
+			break;
+		case 'R':
+			opt.reverse = true;
+			break;
+		case 'P':
+			peer = optarg;
+			break;
 		case 'u': {
 			char *colon = strchr(optarg, ':');
 			size_t pl;
-			if (!colon || colon == optarg || (pl = strlen(colon + 1)) >= sizeof(opt.password))
+			if (!colon || colon == optarg ||
+			    (pl = strlen(colon + 1)) >= sizeof(opt.password))
 				die("user: give NAME:PASSWORD");
 			memcpy(opt.password, colon + 1, pl + 1);
 			*colon = '\0';
 			opt.user = optarg;
 			break;
 		}
-		case 'p': opt.server_pid = (long)num(optarg, "server-pid", 1, 1u << 30); break;
-		case 'q': opt.quiet = true; break;
-		case 'h': usage(stdout); exit(0);
-		default: usage(stderr); exit(2);
+		case 'p':
+			opt.server_pid = (long)num(optarg, "server-pid", 1, 1u << 30);
+			break;
+		case 'q':
+			opt.quiet = true;
+			break;
+		case 'h':
+			usage(stdout);
+			exit(0);
+		default:
+			usage(stderr);
+			exit(2);
 		}
 	}
 	if (optind + 1 != argc) {

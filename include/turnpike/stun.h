@@ -15,9 +15,9 @@
 #define STUN_MAGIC_COOKIE 0x2112A442u
 #define STUN_FINGERPRINT_XOR 0x5354554eu
 #define STUN_TID_LEN 12
-#define STUN_MAX_ATTRS 64     /* attributes kept per parsed message */
-#define STUN_MAX_UNKNOWN 16   /* unknown comprehension-required types kept */
-#define STUN_MAX_MSG 65555    /* 20-byte header + 16-bit length */
+#define STUN_MAX_ATTRS 64   /* attributes kept per parsed message */
+#define STUN_MAX_UNKNOWN 16 /* unknown comprehension-required types kept */
+#define STUN_MAX_MSG 65555  /* 20-byte header + 16-bit length */
 #define STUN_HMAC_SHA1_LEN 20
 #define STUN_HMAC_SHA256_LEN 32
 
@@ -38,9 +38,9 @@ enum stun_method {
 	TURN_DATA = 0x007,
 	TURN_CREATE_PERMISSION = 0x008,
 	TURN_CHANNEL_BIND = 0x009,
-	TURN_CONNECT = 0x00a,            /* RFC 6062 */
-	TURN_CONNECTION_BIND = 0x00b,    /* RFC 6062 */
-	TURN_CONNECTION_ATTEMPT = 0x00c  /* RFC 6062 */
+	TURN_CONNECT = 0x00a,           /* RFC 6062 */
+	TURN_CONNECTION_BIND = 0x00b,   /* RFC 6062 */
+	TURN_CONNECTION_ATTEMPT = 0x00c /* RFC 6062 */
 };
 
 /* Attribute types. */
@@ -55,7 +55,7 @@ enum stun_attr_type {
 	STUN_ATTR_MESSAGE_INTEGRITY = 0x0008,
 	STUN_ATTR_ERROR_CODE = 0x0009,
 	STUN_ATTR_UNKNOWN_ATTRIBUTES = 0x000A,
-	STUN_ATTR_CHANNEL_NUMBER = 0x000C,   /* RFC 8656 */
+	STUN_ATTR_CHANNEL_NUMBER = 0x000C, /* RFC 8656 */
 	STUN_ATTR_LIFETIME = 0x000D,
 	STUN_ATTR_XOR_PEER_ADDRESS = 0x0012,
 	STUN_ATTR_DATA = 0x0013,
@@ -71,11 +71,11 @@ enum stun_attr_type {
 	STUN_ATTR_USERHASH = 0x001E,
 	STUN_ATTR_XOR_MAPPED_ADDRESS = 0x0020,
 	STUN_ATTR_RESERVATION_TOKEN = 0x0022,
-	STUN_ATTR_PRIORITY = 0x0024,         /* RFC 8445 */
-	STUN_ATTR_USE_CANDIDATE = 0x0025,    /* RFC 8445 */
-	STUN_ATTR_PADDING = 0x0026,          /* RFC 5780 */
-	STUN_ATTR_RESPONSE_PORT = 0x0027,    /* RFC 5780 */
-	STUN_ATTR_CONNECTION_ID = 0x002A,    /* RFC 6062 */
+	STUN_ATTR_PRIORITY = 0x0024,      /* RFC 8445 */
+	STUN_ATTR_USE_CANDIDATE = 0x0025, /* RFC 8445 */
+	STUN_ATTR_PADDING = 0x0026,       /* RFC 5780 */
+	STUN_ATTR_RESPONSE_PORT = 0x0027, /* RFC 5780 */
+	STUN_ATTR_CONNECTION_ID = 0x002A, /* RFC 6062 */
 	/* comprehension-optional */
 	STUN_ATTR_ADDITIONAL_ADDRESS_FAMILY = 0x8000,
 	STUN_ATTR_ADDRESS_ERROR_CODE = 0x8001,
@@ -85,10 +85,10 @@ enum stun_attr_type {
 	STUN_ATTR_SOFTWARE = 0x8022,
 	STUN_ATTR_ALTERNATE_SERVER = 0x8023,
 	STUN_ATTR_FINGERPRINT = 0x8028,
-	STUN_ATTR_ICE_CONTROLLED = 0x8029,   /* RFC 8445 */
-	STUN_ATTR_ICE_CONTROLLING = 0x802A,  /* RFC 8445 */
-	STUN_ATTR_RESPONSE_ORIGIN = 0x802B,  /* RFC 5780 */
-	STUN_ATTR_OTHER_ADDRESS = 0x802C     /* RFC 5780 */
+	STUN_ATTR_ICE_CONTROLLED = 0x8029,  /* RFC 8445 */
+	STUN_ATTR_ICE_CONTROLLING = 0x802A, /* RFC 8445 */
+	STUN_ATTR_RESPONSE_ORIGIN = 0x802B, /* RFC 5780 */
+	STUN_ATTR_OTHER_ADDRESS = 0x802C    /* RFC 5780 */
 };
 
 /* STUN/TURN error codes (the ERROR-CODE attribute's class*100+number). */
@@ -122,8 +122,8 @@ enum stun_password_alg {
 /* One attribute as found in a parsed message; the value stays in the buffer. */
 struct stun_attr {
 	uint16_t type;
-	uint16_t len;  /* value length, without padding */
-	uint32_t off;  /* offset of the value from the start of the message
+	uint16_t len; /* value length, without padding */
+	uint32_t off; /* offset of the value from the start of the message
 			* (a 65552-byte message puts values past 65535) */
 };
 
@@ -135,18 +135,18 @@ struct stun_attr {
  */
 struct stun_msg {
 	const uint8_t *buf;
-	size_t len;              /* 20 + header length field */
-	uint16_t type;           /* raw 14-bit message type */
-	uint16_t method;         /* enum stun_method */
-	uint8_t cls;             /* enum stun_class */
-	bool magic;              /* cookie == STUN_MAGIC_COOKIE (else RFC 3489) */
-	uint8_t txn[16];         /* bytes 4..19: cookie + transaction id */
+	size_t len;      /* 20 + header length field */
+	uint16_t type;   /* raw 14-bit message type */
+	uint16_t method; /* enum stun_method */
+	uint8_t cls;     /* enum stun_class */
+	bool magic;      /* cookie == STUN_MAGIC_COOKIE (else RFC 3489) */
+	uint8_t txn[16]; /* bytes 4..19: cookie + transaction id */
 	unsigned nattrs;
 	struct stun_attr attrs[STUN_MAX_ATTRS];
-	int mi;                  /* index into attrs of MESSAGE-INTEGRITY, or -1 */
-	int mi256;               /* index of MESSAGE-INTEGRITY-SHA256, or -1 */
-	int fp;                  /* index of FINGERPRINT, or -1 */
-	unsigned nunknown;       /* unknown comprehension-required types seen */
+	int mi;            /* index into attrs of MESSAGE-INTEGRITY, or -1 */
+	int mi256;         /* index of MESSAGE-INTEGRITY-SHA256, or -1 */
+	int fp;            /* index of FINGERPRINT, or -1 */
+	unsigned nunknown; /* unknown comprehension-required types seen */
 	uint16_t unknown[STUN_MAX_UNKNOWN];
 };
 
@@ -173,8 +173,7 @@ int stun_msg_parse(struct stun_msg *msg, const uint8_t *buf, size_t len);
 const struct stun_attr *stun_msg_find(const struct stun_msg *msg, uint16_t type);
 
 /* Pointer to the attribute value inside the message buffer. */
-static inline const uint8_t *stun_attr_value(const struct stun_msg *msg,
-					     const struct stun_attr *a)
+static inline const uint8_t *stun_attr_value(const struct stun_msg *msg, const struct stun_attr *a)
 {
 	return msg->buf + a->off;
 }
@@ -188,33 +187,26 @@ int stun_attr_get_addr(const struct stun_msg *msg, const struct stun_attr *a,
 /* XOR-MAPPED / XOR-PEER / XOR-RELAYED: undoes the XOR with cookie and txn. */
 int stun_attr_get_xor_addr(const struct stun_msg *msg, const struct stun_attr *a,
 			   struct sockaddr_storage *out);
-int stun_attr_get_u32(const struct stun_msg *msg, const struct stun_attr *a,
-		      uint32_t *out);
-int stun_attr_get_u64(const struct stun_msg *msg, const struct stun_attr *a,
-		      uint64_t *out);
+int stun_attr_get_u32(const struct stun_msg *msg, const struct stun_attr *a, uint32_t *out);
+int stun_attr_get_u64(const struct stun_msg *msg, const struct stun_attr *a, uint64_t *out);
 /* ERROR-CODE: code = class*100 + number; reason points into the message. */
-int stun_attr_get_error(const struct stun_msg *msg, const struct stun_attr *a,
-			int *code, const char **reason, size_t *reason_len);
+int stun_attr_get_error(const struct stun_msg *msg, const struct stun_attr *a, int *code,
+			const char **reason, size_t *reason_len);
 /* UNKNOWN-ATTRIBUTES: copies up to max types, sets *n to the count copied. */
-int stun_attr_get_unknown(const struct stun_msg *msg, const struct stun_attr *a,
-			  uint16_t *types, size_t max, size_t *n);
+int stun_attr_get_unknown(const struct stun_msg *msg, const struct stun_attr *a, uint16_t *types,
+			  size_t max, size_t *n);
 /* CHANNEL-NUMBER: the 16-bit number (RFFU half ignored). */
-int stun_attr_get_channel(const struct stun_msg *msg, const struct stun_attr *a,
-			  uint16_t *chan);
+int stun_attr_get_channel(const struct stun_msg *msg, const struct stun_attr *a, uint16_t *chan);
 /* REQUESTED-TRANSPORT: the protocol number (17 UDP, 6 TCP). */
-int stun_attr_get_transport(const struct stun_msg *msg, const struct stun_attr *a,
-			    uint8_t *proto);
+int stun_attr_get_transport(const struct stun_msg *msg, const struct stun_attr *a, uint8_t *proto);
 /* REQUESTED-ADDRESS-FAMILY / ADDITIONAL-ADDRESS-FAMILY: 0x01 v4, 0x02 v6;
  * other values are returned as they are, for the caller's 440. */
-int stun_attr_get_family(const struct stun_msg *msg, const struct stun_attr *a,
-			 uint8_t *family);
+int stun_attr_get_family(const struct stun_msg *msg, const struct stun_attr *a, uint8_t *family);
 /* EVEN-PORT: the R bit. */
-int stun_attr_get_even_port(const struct stun_msg *msg, const struct stun_attr *a,
-			    bool *reserve);
+int stun_attr_get_even_port(const struct stun_msg *msg, const struct stun_attr *a, bool *reserve);
 
 /* Message-level convenience finders (return TP_ENOTFOUND when absent). */
-int stun_msg_xor_addr(const struct stun_msg *msg, uint16_t type,
-		      struct sockaddr_storage *out);
+int stun_msg_xor_addr(const struct stun_msg *msg, uint16_t type, struct sockaddr_storage *out);
 int stun_msg_u32(const struct stun_msg *msg, uint16_t type, uint32_t *out);
 
 /*
@@ -224,10 +216,8 @@ int stun_msg_u32(const struct stun_msg *msg, uint16_t type, uint32_t *out);
  * Returns 0, TP_ENOTFOUND (attribute absent), TP_EINTEGRITY, or
  * TP_ECRYPTO (OpenSSL failed).
  */
-int stun_msg_check_integrity(const struct stun_msg *msg, const uint8_t *key,
-			     size_t keylen);
-int stun_msg_check_integrity_sha256(const struct stun_msg *msg,
-				    const uint8_t *key, size_t keylen);
+int stun_msg_check_integrity(const struct stun_msg *msg, const uint8_t *key, size_t keylen);
+int stun_msg_check_integrity_sha256(const struct stun_msg *msg, const uint8_t *key, size_t keylen);
 
 /* CRC-32 (ISO-HDLC, as zlib) used by FINGERPRINT. */
 uint32_t stun_crc32(const uint8_t *buf, size_t len);
@@ -248,11 +238,11 @@ void stun_type_split(uint16_t type, uint16_t *method, uint8_t *cls);
 
 struct stun_builder {
 	struct wire_wr w;
-	uint8_t txn[16];  /* cookie + transaction id, for XOR encodings */
-	bool sealed;      /* FINGERPRINT written: nothing more may follow */
-	uint16_t last;    /* type of the last attribute written, 0 for none
+	uint8_t txn[16]; /* cookie + transaction id, for XOR encodings */
+	bool sealed;     /* FINGERPRINT written: nothing more may follow */
+	uint16_t last;   /* type of the last attribute written, 0 for none
 			   * (RFC 8489 §14.5-§14.7 ordering) */
-	int err;          /* first error other than running out of space
+	int err;         /* first error other than running out of space
 			   * (TP_EINVAL, TP_ECRYPTO), or 0 */
 };
 
@@ -260,21 +250,18 @@ struct stun_builder {
  * Starts a message of the given type in buf (cap bytes). txn holds the
  * 4-byte cookie followed by the 12-byte transaction id, as in the header.
  */
-void stun_build_init(struct stun_builder *b, uint8_t *buf, size_t cap,
-		     uint16_t method, uint8_t cls, const uint8_t txn[16]);
+void stun_build_init(struct stun_builder *b, uint8_t *buf, size_t cap, uint16_t method, uint8_t cls,
+		     const uint8_t txn[16]);
 
 /* Fills txn with the magic cookie and 12 random bytes from the CSPRNG. */
 int stun_txn_new(uint8_t txn[16]);
 
-void stun_build_attr(struct stun_builder *b, uint16_t type, const void *val,
-		     size_t len);
+void stun_build_attr(struct stun_builder *b, uint16_t type, const void *val, size_t len);
 void stun_build_u32(struct stun_builder *b, uint16_t type, uint32_t v);
 void stun_build_u64(struct stun_builder *b, uint16_t type, uint64_t v);
 void stun_build_string(struct stun_builder *b, uint16_t type, const char *s);
-void stun_build_addr(struct stun_builder *b, uint16_t type,
-		     const struct sockaddr *sa);
-void stun_build_xor_addr(struct stun_builder *b, uint16_t type,
-			 const struct sockaddr *sa);
+void stun_build_addr(struct stun_builder *b, uint16_t type, const struct sockaddr *sa);
+void stun_build_xor_addr(struct stun_builder *b, uint16_t type, const struct sockaddr *sa);
 void stun_build_error(struct stun_builder *b, int code, const char *reason);
 void stun_build_unknown(struct stun_builder *b, const uint16_t *types, size_t n);
 void stun_build_channel(struct stun_builder *b, uint16_t chan);
@@ -285,10 +272,9 @@ void stun_build_empty(struct stun_builder *b, uint16_t type);
 
 /* MESSAGE-INTEGRITY (HMAC-SHA1, 20 bytes) and MESSAGE-INTEGRITY-SHA256
  * (HMAC-SHA256, truncated to len: 16..32, multiple of 4). */
-void stun_build_integrity(struct stun_builder *b, const uint8_t *key,
-			  size_t keylen);
-void stun_build_integrity_sha256(struct stun_builder *b, const uint8_t *key,
-				 size_t keylen, size_t len);
+void stun_build_integrity(struct stun_builder *b, const uint8_t *key, size_t keylen);
+void stun_build_integrity_sha256(struct stun_builder *b, const uint8_t *key, size_t keylen,
+				 size_t len);
 /* FINGERPRINT; must be last. */
 void stun_build_fingerprint(struct stun_builder *b);
 
@@ -316,9 +302,8 @@ int stun_build_finish(struct stun_builder *b, size_t *len);
  * *frame_len covers the padding; over UDP trailing bytes past the length are
  * allowed (RFC 8656 §12.5). Returns 0, TP_ETRUNC, TP_EMALFORMED.
  */
-int turn_chandata_parse(const uint8_t *buf, size_t len, bool stream,
-			uint16_t *chan, const uint8_t **payload, size_t *plen,
-			size_t *frame_len);
+int turn_chandata_parse(const uint8_t *buf, size_t len, bool stream, uint16_t *chan,
+			const uint8_t **payload, size_t *plen, size_t *frame_len);
 
 /* Writes the 4-byte ChannelData header; returns the header length (4). */
 size_t turn_chandata_header(uint8_t *out, uint16_t chan, uint16_t plen);

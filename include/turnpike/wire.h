@@ -69,8 +69,8 @@ static inline uint32_t wire_rd_u32(struct wire_rd *r)
 	if (!wire_rd_need(r, 4))
 		return 0;
 	const uint8_t *p = r->buf + r->pos;
-	uint32_t v = ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) |
-		     ((uint32_t)p[2] << 8) | (uint32_t)p[3];
+	uint32_t v = ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) |
+		     (uint32_t)p[3];
 	r->pos += 4;
 	return v;
 }

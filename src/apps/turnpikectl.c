@@ -17,16 +17,19 @@ static int usage(FILE *f, int rc)
 	fprintf(f,
 		"Usage: turnpikectl COMMAND [ARGS]\n\n"
 		"Commands:\n"
-		"  stun HOST:PORT [options]   send STUN Binding requests, print the mapped address\n"
+		"  stun HOST:PORT [options]   send STUN Binding requests, print the mapped "
+		"address\n"
 		"      --tcp                  use TCP instead of UDP\n"
 		"      --fingerprint          add FINGERPRINT to the request\n"
 		"      --rfc3489              send a classic RFC 3489 request (no magic cookie)\n"
 		"      --count N              send N requests one after another (default 1)\n"
-		"      --timeout MS           give up on a request after MS milliseconds (default 3000)\n"
+		"      --timeout MS           give up on a request after MS milliseconds (default "
+		"3000)\n"
 		"      --quiet                print nothing, report through the exit status\n");
 	ctl_redis_usage(f);
 	fprintf(f,
-		"  report [--http HOST:PORT]  fetch a server's /metrics over plain HTTP; print the main\n"
+		"  report [--http HOST:PORT]  fetch a server's /metrics over plain HTTP; print the "
+		"main\n"
 		"                             figures and the relay-fallback ratios (default\n"
 		"                             127.0.0.1:9641; a bare PORT means 127.0.0.1)\n"
 		"  turn HOST:PORT [options]   allocate a relay, print it, send datagrams to peers\n"
@@ -146,7 +149,7 @@ static int turn_ping(struct client_turn *c, const struct sockaddr_storage *peers
 	char who[ADDR_STRLEN], msg[64];
 	uint8_t buf[128];
 	struct client_turn_data d;
-	long echoed[TURN_MAX_PEERS] = { 0 };
+	long echoed[TURN_MAX_PEERS] = {0};
 	int rc = 0;
 
 	for (size_t i = 0; i < n; i++) {
@@ -163,7 +166,8 @@ static int turn_ping(struct client_turn *c, const struct sockaddr_storage *peers
 			break;
 		got++;
 		for (size_t i = 0; i < n; i++)
-			if (addr_equal((struct sockaddr *)&d.peer, (const struct sockaddr *)&peers[i]))
+			if (addr_equal((struct sockaddr *)&d.peer,
+				       (const struct sockaddr *)&peers[i]))
 				echoed[i]++;
 	}
 	for (size_t i = 0; i < n; i++) {

@@ -25,10 +25,10 @@
 struct daemon {
 	struct conf conf;
 	struct server *srv;
-	struct http_server *http;       /* NULL without http-listen */
+	struct http_server *http; /* NULL without http-listen */
 	struct event_base *base;
 	struct event *sig_term, *sig_int, *sig_hup;
-	struct event *drain_done;       /* ends the drain */
+	struct event *drain_done; /* ends the drain */
 	bool draining;
 	int argc;
 	char **argv;
@@ -50,7 +50,7 @@ static void on_drain_done(int fd, short what, void *arg)
 static void on_stop(int sig, short what, void *arg)
 {
 	struct daemon *d = arg;
-	struct timeval tv = { d->conf.drain_seconds, 0 };
+	struct timeval tv = {d->conf.drain_seconds, 0};
 	(void)what;
 
 	if (d->draining || d->conf.drain_seconds == 0 || !d->srv) {
@@ -80,8 +80,8 @@ static void on_reload(int sig, short what, void *arg)
 	log_reopen();
 	if (conf_init(&next) != 0)
 		return;
-	if (conf_parse_args(&next, d->argc, d->argv, DEFAULT_CONFIG, &action, err,
-			    sizeof(err)) != 0) {
+	if (conf_parse_args(&next, d->argc, d->argv, DEFAULT_CONFIG, &action, err, sizeof(err)) !=
+	    0) {
 		log_err("reload: %s; keeping the running configuration", err);
 	} else {
 		conf_reload(&d->conf, &next);
@@ -109,8 +109,8 @@ static void log_listeners(const struct server *srv)
 
 	for (size_t i = 0; i < srv->nlisten; i++)
 		log_info("listening on %s (%s%s%s)",
-			 addr_format((const struct sockaddr *)&srv->listen[i], true,
-				     name, sizeof(name)),
+			 addr_format((const struct sockaddr *)&srv->listen[i], true, name,
+				     sizeof(name)),
 			 srv->conf->no_udp ? "" : "udp",
 			 !srv->conf->no_udp && !srv->conf->no_tcp ? ", " : "",
 			 srv->conf->no_tcp ? "" : "tcp");
@@ -196,8 +196,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "turnpiked: out of memory\n");
 		return 1;
 	}
-	if (conf_parse_args(&d.conf, argc, argv, DEFAULT_CONFIG, &action, err,
-			    sizeof(err)) != 0 ||
+	if (conf_parse_args(&d.conf, argc, argv, DEFAULT_CONFIG, &action, err, sizeof(err)) != 0 ||
 	    store_conf_check(&d.conf, err, sizeof(err)) != 0) {
 		fprintf(stderr, "turnpiked: %s\n", err);
 		goto out;
@@ -227,8 +226,9 @@ int main(int argc, char **argv)
 		break;
 	}
 	if (log_open((enum log_level)log_level_parse(d.conf.log_level),
-		     d.conf.syslog ? LOG_DEST_SYSLOG :
-		     strcmp(d.conf.log_file, "-") ? LOG_DEST_FILE : LOG_DEST_STDERR,
+		     d.conf.syslog                  ? LOG_DEST_SYSLOG
+		     : strcmp(d.conf.log_file, "-") ? LOG_DEST_FILE
+						    : LOG_DEST_STDERR,
 		     d.conf.log_file) != 0)
 		fprintf(stderr, "turnpiked: cannot open log file %s\n", d.conf.log_file);
 	if (d.conf.config_path)

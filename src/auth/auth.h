@@ -11,9 +11,9 @@
 
 #include "turnpike/stun.h"
 
-#define AUTH_NONCE_COOKIE "obMatJos2"  /* RFC 8489 §9.2 nonce cookie */
-#define AUTH_NONCE_MAX 128             /* NONCE is < 128 characters */
-#define AUTH_MAX_KEYS 16               /* candidate keys per lookup */
+#define AUTH_NONCE_COOKIE "obMatJos2" /* RFC 8489 §9.2 nonce cookie */
+#define AUTH_NONCE_MAX 128            /* NONCE is < 128 characters */
+#define AUTH_MAX_KEYS 16              /* candidate keys per lookup */
 
 /* Password algorithms, numbered as in PASSWORD-ALGORITHM (RFC 8489 §18.5). */
 enum auth_alg {
@@ -50,14 +50,14 @@ int auth_nonce_key_init(struct auth_nonce_key *nk, const char *secret);
  * Returns its length, or 0 if cap is too small (under 46) or client is not
  * an IPv4/IPv6 address.
  */
-size_t auth_nonce_make(const struct auth_nonce_key *nk, const struct sockaddr *client,
-		       uint64_t now, unsigned lifetime, char *out, size_t cap);
+size_t auth_nonce_make(const struct auth_nonce_key *nk, const struct sockaddr *client, uint64_t now,
+		       unsigned lifetime, char *out, size_t cap);
 
 /* Returns 0 when the nonce is ours, for this client, and not expired (now
  * <= expiry: valid through its last second); TP_EAGAIN when it was ours
  * but expired; TP_EINTEGRITY otherwise. Constant time in the MAC compare. */
-int auth_nonce_check(const struct auth_nonce_key *nk, const struct sockaddr *client,
-		     uint64_t now, const uint8_t *nonce, size_t len);
+int auth_nonce_check(const struct auth_nonce_key *nk, const struct sockaddr *client, uint64_t now,
+		     const uint8_t *nonce, size_t len);
 
 /* True when the nonce starts with the cookie and announces the password
  * algorithms feature (so the client saw PASSWORD-ALGORITHMS). Bit 0 is the
@@ -70,16 +70,15 @@ bool auth_nonce_has_alg_feature(const uint8_t *nonce, size_t len);
 /* key = H(username ":" realm ":" password), H = MD5 or SHA-256 (RFC 8489
  * §9.2.2). Strings are used as given (ASCII; no SASLprep/OpaqueString
  * mapping of non-ASCII input). Returns 0 or TP_EINVAL / TP_ECRYPTO. */
-int auth_key_derive(uint8_t alg, const char *user, size_t ulen, const char *realm,
-		    size_t rlen, const char *pass, size_t plen, struct auth_key *out);
+int auth_key_derive(uint8_t alg, const char *user, size_t ulen, const char *realm, size_t rlen,
+		    const char *pass, size_t plen, struct auth_key *out);
 
 /* A key given as hex ("0x" prefix optional): 32 hex digits for MD5, 64 for
  * SHA-256. Returns 0 or TP_EINVAL. */
 int auth_key_from_hex(uint8_t alg, const char *hex, struct auth_key *out);
 
 /* USERHASH = SHA-256(username ":" realm) (RFC 8489 §14.4). */
-int auth_userhash(const char *user, size_t ulen, const char *realm, size_t rlen,
-		  uint8_t out[32]);
+int auth_userhash(const char *user, size_t ulen, const char *realm, size_t rlen, uint8_t out[32]);
 
 /* ------------------------------------------------------------------ */
 /* TURN REST API (draft-uberti-behave-turn-rest): USERNAME is
@@ -87,13 +86,13 @@ int auth_userhash(const char *user, size_t ulen, const char *realm, size_t rlen,
  * base64(HMAC-SHA1(secret, USERNAME)). */
 
 /* Writes the NUL-terminated base64 password. Returns its length or 0. */
-size_t auth_rest_password(const uint8_t *secret, size_t slen, const char *username,
-			  size_t ulen, char *out, size_t cap);
+size_t auth_rest_password(const uint8_t *secret, size_t slen, const char *username, size_t ulen,
+			  char *out, size_t cap);
 
 /* Splits a REST username. Returns 0 with the expiry and the user part (for
  * quotas), or TP_EINVAL when neither side is a decimal timestamp. */
-int auth_rest_split(const char *username, size_t len, uint64_t *expiry,
-		    const char **user, size_t *user_len);
+int auth_rest_split(const char *username, size_t len, uint64_t *expiry, const char **user,
+		    size_t *user_len);
 
 /* ------------------------------------------------------------------ */
 /* The credential store: long-term users and REST secrets from the config.
@@ -119,8 +118,8 @@ const char *auth_store_newest_secret(const struct auth_store *s);
 
 enum auth_lookup {
 	AUTH_LOOKUP_FOUND = 0,
-	AUTH_LOOKUP_UNKNOWN,   /* no such user / not a REST name */
-	AUTH_LOOKUP_EXPIRED    /* REST timestamp in the past */
+	AUTH_LOOKUP_UNKNOWN, /* no such user / not a REST name */
+	AUTH_LOOKUP_EXPIRED  /* REST timestamp in the past */
 };
 
 /*
@@ -132,15 +131,14 @@ enum auth_lookup {
  * with a hex key has no SHA-256 key: AUTH_LOOKUP_UNKNOWN for SHA-256. A
  * REST expiry equal to now is still valid.
  */
-enum auth_lookup auth_store_keys(const struct auth_store *s, const char *username,
-				 size_t ulen, uint8_t alg, uint64_t now,
-				 struct auth_key *keys, size_t max, size_t *n,
-				 const char **quota_user, size_t *quota_len);
+enum auth_lookup auth_store_keys(const struct auth_store *s, const char *username, size_t ulen,
+				 uint8_t alg, uint64_t now, struct auth_key *keys, size_t max,
+				 size_t *n, const char **quota_user, size_t *quota_len);
 
 /* Maps a USERHASH to the long-term user it stands for. Returns 0 or
  * TP_ENOTFOUND (REST names cannot be hashed back). */
-int auth_store_userhash(const struct auth_store *s, const uint8_t hash[32],
-			const char **user, size_t *ulen);
+int auth_store_userhash(const struct auth_store *s, const uint8_t hash[32], const char **user,
+			size_t *ulen);
 
 /* ------------------------------------------------------------------ */
 /* A swappable store: one thread (the main one) publishes whole new stores
@@ -168,13 +166,13 @@ void auth_snap_set(struct auth_snap *h, struct auth_store *next);
  * fetch keys asynchronously in between. */
 
 struct auth_request {
-	const char *username;      /* USERNAME value, or the user USERHASH named */
+	const char *username; /* USERNAME value, or the user USERHASH named */
 	size_t ulen;
 	bool used_userhash;
 	const uint8_t *nonce;
 	size_t nlen;
-	uint8_t alg;               /* from PASSWORD-ALGORITHM, else MD5 */
-	bool sha256_integrity;     /* MESSAGE-INTEGRITY-SHA256 present */
+	uint8_t alg;           /* from PASSWORD-ALGORITHM, else MD5 */
+	bool sha256_integrity; /* MESSAGE-INTEGRITY-SHA256 present */
 };
 
 /*
@@ -187,8 +185,8 @@ struct auth_request {
  * store.
  */
 int auth_request_check(const struct stun_msg *msg, const struct auth_nonce_key *nk,
-		       const struct auth_store *s, const struct sockaddr *client,
-		       uint64_t now, struct auth_request *req);
+		       const struct auth_store *s, const struct sockaddr *client, uint64_t now,
+		       struct auth_request *req);
 
 /* Step 2: the index of the key whose MESSAGE-INTEGRITY(-SHA256) verifies,
  * or -1. Constant-time compares. */
@@ -198,8 +196,8 @@ int auth_request_verify(const struct stun_msg *msg, const struct auth_request *r
 /* Adds REALM, NONCE and PASSWORD-ALGORITHMS (SHA-256 then MD5) to an error
  * response (401 or 438), with a fresh nonce for the client. */
 void auth_build_challenge(struct stun_builder *b, const struct auth_nonce_key *nk,
-			  const char *realm, const struct sockaddr *client,
-			  uint64_t now, unsigned nonce_lifetime);
+			  const char *realm, const struct sockaddr *client, uint64_t now,
+			  unsigned nonce_lifetime);
 
 /* Signs a response with the key the request verified with: MESSAGE-
  * INTEGRITY-SHA256 if the request used it, else MESSAGE-INTEGRITY. */

@@ -11,8 +11,8 @@
 #include "util/log.h"
 #include "util/rand.h"
 
-#define RTO_MS 500   /* RFC 8489 §6.2.1 initial RTO */
-#define RC 7         /* requests sent before giving up */
+#define RTO_MS 500 /* RFC 8489 §6.2.1 initial RTO */
+#define RC 7       /* requests sent before giving up */
 
 static double now_ms(void)
 {
@@ -22,8 +22,7 @@ static double now_ms(void)
 	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
 }
 
-static int build_request(int flags, uint8_t txn[16], uint8_t *buf, size_t cap,
-			 size_t *len)
+static int build_request(int flags, uint8_t txn[16], uint8_t *buf, size_t cap, size_t *len)
 {
 	struct stun_builder b;
 
@@ -45,7 +44,7 @@ static int build_request(int flags, uint8_t txn[16], uint8_t *buf, size_t cap,
 /* Waits up to ms for fd to be readable: 1 ready, 0 timeout, -1 error. */
 static int wait_readable(int fd, int ms)
 {
-	struct pollfd p = { .fd = fd, .events = POLLIN };
+	struct pollfd p = {.fd = fd, .events = POLLIN};
 	int r;
 
 	do {
@@ -83,8 +82,7 @@ static int decode(const uint8_t *buf, size_t len, const uint8_t txn[16],
 	res->response_len = len;
 	res->fingerprint = msg.fp >= 0;
 	if ((a = stun_msg_find(&msg, STUN_ATTR_SOFTWARE)))
-		log_escape(res->software, sizeof(res->software),
-			   stun_attr_value(&msg, a), a->len);
+		log_escape(res->software, sizeof(res->software), stun_attr_value(&msg, a), a->len);
 	if (msg.cls == STUN_ERROR) {
 		const char *reason;
 		size_t rlen;
@@ -105,8 +103,7 @@ static int decode(const uint8_t *buf, size_t len, const uint8_t txn[16],
 	return TP_EMALFORMED;
 }
 
-static int binding_udp(int fd, int flags, int timeout_ms,
-		       struct client_binding_result *res)
+static int binding_udp(int fd, int flags, int timeout_ms, struct client_binding_result *res)
 {
 	uint8_t req[64], txn[16], buf[2048];
 	size_t reqlen;
@@ -137,14 +134,13 @@ static int binding_udp(int fd, int flags, int timeout_ms,
 		}
 		rc = decode(buf, (size_t)n, txn, res);
 		if (rc == TP_ENOTFOUND)
-			continue;  /* a stray answer to something else */
+			continue; /* a stray answer to something else */
 		res->rtt_ms = now_ms() - start;
 		return rc;
 	}
 }
 
-static int binding_tcp(int fd, int flags, int timeout_ms,
-		       struct client_binding_result *res)
+static int binding_tcp(int fd, int flags, int timeout_ms, struct client_binding_result *res)
 {
 	uint8_t req[64], txn[16], buf[STUN_MAX_MSG];
 	size_t reqlen, len;

@@ -80,8 +80,8 @@ bool http_rest_user_ok(const char *user)
 	return n > 0;
 }
 
-int http_rest_issue(const char *secret, const char *user, long ttl, uint64_t now,
-		    char *username, size_t ucap, char *password, size_t pcap)
+int http_rest_issue(const char *secret, const char *user, long ttl, uint64_t now, char *username,
+		    size_t ucap, char *password, size_t pcap)
 {
 	int n;
 
@@ -131,8 +131,7 @@ void http_ice_json(struct evbuffer *b, const char *username, const char *passwor
 	http_json_str(b, username);
 	evbuffer_add_printf(b, ",\"credential\":");
 	http_json_str(b, password);
-	evbuffer_add_printf(b, "}],\"iceTransportPolicy\":\"%s\"}\n",
-			    relay_only ? "relay" : "all");
+	evbuffer_add_printf(b, "}],\"iceTransportPolicy\":\"%s\"}\n", relay_only ? "relay" : "all");
 }
 
 /* ------------------------------------------------------------------ */
@@ -171,8 +170,7 @@ static void host_add(struct sockaddr_storage *hosts, size_t *nhosts, size_t cap,
 
 /* The address clients should use for a listening address: its external-ip
  * when a relay address bound to it has one. */
-static const struct sockaddr *advertised(const struct http_uri_src *src,
-					 const struct sockaddr *sa)
+static const struct sockaddr *advertised(const struct http_uri_src *src, const struct sockaddr *sa)
 {
 	int fi = sa->sa_family == AF_INET6;
 

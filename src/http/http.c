@@ -54,8 +54,8 @@ struct http_server {
 	struct server *srv;
 	const struct conf *conf;
 	struct evhttp *http;
-	struct evconnlistener *lev;     /* owned by http once bound */
-	struct event *accept_retry;     /* re-enables accepting after EMFILE */
+	struct evconnlistener *lev; /* owned by http once bound */
+	struct event *accept_retry; /* re-enables accepting after EMFILE */
 	SSL_CTX *ssl;
 	enum http_state state;
 	char **uris;
@@ -103,8 +103,8 @@ static void reply(struct req *q, int code, const char *reason, const char *type,
 		const char *path = u ? evhttp_uri_get_path(u) : NULL;
 		char esc[128];
 		/* The path only: the query may hold an API key. */
-		log_debug("http: %s -> %d", path ? log_escape(esc, sizeof(esc), path, strlen(path))
-						 : "-", code);
+		log_debug("http: %s -> %d",
+			  path ? log_escape(esc, sizeof(esc), path, strlen(path)) : "-", code);
 	}
 	evhttp_send_reply(q->r, code, reason, body);
 }
@@ -261,8 +261,8 @@ static void parse_params(struct req *q)
 	const struct evhttp_uri *u = evhttp_request_get_evhttp_uri(q->r);
 	const char *query = u ? evhttp_uri_get_query(u) : NULL;
 	struct evbuffer *in = evhttp_request_get_input_buffer(q->r);
-	const char *type = evhttp_find_header(evhttp_request_get_input_headers(q->r),
-					      "Content-Type");
+	const char *type =
+		evhttp_find_header(evhttp_request_get_input_headers(q->r), "Content-Type");
 	char body[HTTP_MAX_BODY + 1];
 	size_t n;
 
@@ -447,7 +447,7 @@ static enum http_endpoint endpoint_of(const char *path)
 static void request_cb(struct evhttp_request *r, void *arg)
 {
 	const struct evhttp_uri *u = evhttp_request_get_evhttp_uri(r);
-	struct req q = { .h = arg, .r = r };
+	struct req q = {.h = arg, .r = r};
 
 	TAILQ_INIT(&q.query);
 	TAILQ_INIT(&q.form);
@@ -507,7 +507,7 @@ static void accept_retry_cb(evutil_socket_t fd, short what, void *arg)
 static void accept_error_cb(struct evconnlistener *lev, void *arg)
 {
 	struct http_server *h = arg;
-	struct timeval one_s = { 1, 0 };
+	struct timeval one_s = {1, 0};
 
 	log_rl(&accept_rl, LOG_LVL_WARN, "http: accept: %s",
 	       evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
@@ -561,7 +561,7 @@ static int keys_init(struct http_server *h)
 static int uris_init(struct http_server *h)
 {
 	const struct server *srv = h->srv;
-	const struct relay_addr *relay[2] = { srv->relay[0], srv->relay[1] };
+	const struct relay_addr *relay[2] = {srv->relay[0], srv->relay[1]};
 	struct http_uri_src src = {
 		.turn_uri = &h->conf->turn_uri,
 		.listen = srv->listen,
@@ -597,11 +597,10 @@ static int listen_init(struct http_server *h)
 		return TP_ECONFIG;
 	}
 	addr_format((struct sockaddr *)&ss, true, name, sizeof(name));
-	h->lev = evconnlistener_new_bind(h->base, NULL, NULL,
-					 LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_FREE |
-						 LEV_OPT_CLOSE_ON_EXEC,
-					 HTTP_BACKLOG, (struct sockaddr *)&ss,
-					 (int)addr_len((struct sockaddr *)&ss));
+	h->lev = evconnlistener_new_bind(
+		h->base, NULL, NULL,
+		LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, HTTP_BACKLOG,
+		(struct sockaddr *)&ss, (int)addr_len((struct sockaddr *)&ss));
 	if (!h->lev) {
 		log_err("http: cannot listen on %s: %s", name,
 			evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
@@ -616,7 +615,8 @@ static int listen_init(struct http_server *h)
 	log_info("http: serving %s on %s", h->ssl ? "https" : "http", name);
 	if (!h->ssl && h->nkeys && !is_loopback((struct sockaddr *)&ss))
 		log_warn("http: the credential hook is served without TLS on %s: API keys and "
-			 "credentials cross the network in the clear (set cert and pkey)", name);
+			 "credentials cross the network in the clear (set cert and pkey)",
+			 name);
 	return 0;
 }
 
@@ -633,8 +633,8 @@ struct http_server *http_server_new(struct event_base *base, struct server *srv,
 	h->conf = conf;
 	h->state = HTTP_STARTING;
 	h->start_time = (uint64_t)time(NULL);
-	h->ports_capacity = (uint64_t)(c->max_port - c->min_port + 1) *
-			    (srv->nrelay[0] + srv->nrelay[1]);
+	h->ports_capacity =
+		(uint64_t)(c->max_port - c->min_port + 1) * (srv->nrelay[0] + srv->nrelay[1]);
 	if (c->cert && tls_init(h) != 0)
 		goto fail;
 	if (keys_init(h) != 0 || uris_init(h) != 0)

@@ -69,7 +69,7 @@ void http_server_free(struct http_server *h);
 /* ------------------------------------------------------------------ */
 /* The credential hook's pieces (creds.c). */
 
-#define HTTP_USER_MAX 255   /* longest application user name */
+#define HTTP_USER_MAX 255 /* longest application user name */
 
 /* Appends s as a JSON string (quotes, escapes, \u00XX for controls). */
 void http_json_str(struct evbuffer *b, const char *s);
@@ -88,8 +88,8 @@ bool http_rest_user_ok(const char *user);
  * at least HTTP_USER_MAX + 22, password at least 29 bytes). Returns 0,
  * TP_EINVAL (bad user or buffers too small) or TP_ECRYPTO.
  */
-int http_rest_issue(const char *secret, const char *user, long ttl, uint64_t now,
-		    char *username, size_t ucap, char *password, size_t pcap);
+int http_rest_issue(const char *secret, const char *user, long ttl, uint64_t now, char *username,
+		    size_t ucap, char *password, size_t pcap);
 
 /* {"username":..,"password":..,"ttl":..,"uris":[..]} */
 void http_creds_json(struct evbuffer *b, const char *username, const char *password, long ttl,
@@ -101,10 +101,10 @@ void http_ice_json(struct evbuffer *b, const char *username, const char *passwor
 
 /* Where the handed-out URIs come from. */
 struct http_uri_src {
-	const struct conf_list *turn_uri;       /* configured: used as they are */
-	const struct sockaddr_storage *listen;  /* else derived from these */
+	const struct conf_list *turn_uri;      /* configured: used as they are */
+	const struct sockaddr_storage *listen; /* else derived from these */
 	size_t nlisten;
-	const struct relay_addr *const *relay;  /* [0] IPv4, [1] IPv6 */
+	const struct relay_addr *const *relay; /* [0] IPv4, [1] IPv6 */
 	const size_t *nrelay;
 	uint16_t port;
 	bool udp, tcp;
@@ -143,9 +143,9 @@ bool http_ratelimit_take(struct http_ratelimit *rl, const struct sockaddr *sa, u
 struct http_metrics_info {
 	const char *version;
 	size_t nworkers;
-	uint64_t ports_capacity;   /* (max-port - min-port + 1) x relay addresses */
+	uint64_t ports_capacity; /* (max-port - min-port + 1) x relay addresses */
 	enum http_state state;
-	uint64_t start_time;       /* Unix seconds */
+	uint64_t start_time; /* Unix seconds */
 	const struct http_counters *http;
 	/* Redis connections, when configured (redis-userdb, redis-statsdb). */
 	bool redis_userdb, redis_userdb_up;

@@ -27,8 +27,8 @@ static void one(struct evbuffer *b, const char *name, const char *type, const ch
 }
 
 /* One sample per transport. */
-static void by_transport(struct evbuffer *b, const char *name, const char *type,
-			 const char *help, const uint64_t v[TP_TRANSPORT_MAX])
+static void by_transport(struct evbuffer *b, const char *name, const char *type, const char *help,
+			 const uint64_t v[TP_TRANSPORT_MAX])
 {
 	head(b, name, type, help);
 	for (int t = 0; t < TP_TRANSPORT_MAX; t++)
@@ -41,10 +41,12 @@ static void relay_traffic(struct evbuffer *b, const char *name, const char *help
 {
 	head(b, name, "counter", help);
 	for (int t = 0; t < TP_TRANSPORT_MAX; t++) {
-		evbuffer_add_printf(b, P "%s{direction=\"client_to_peer\",transport=\"%s\"} %" PRIu64 "\n",
-				    name, stats_transport_name[t], in[t]);
-		evbuffer_add_printf(b, P "%s{direction=\"peer_to_client\",transport=\"%s\"} %" PRIu64 "\n",
-				    name, stats_transport_name[t], out[t]);
+		evbuffer_add_printf(
+			b, P "%s{direction=\"client_to_peer\",transport=\"%s\"} %" PRIu64 "\n",
+			name, stats_transport_name[t], in[t]);
+		evbuffer_add_printf(
+			b, P "%s{direction=\"peer_to_client\",transport=\"%s\"} %" PRIu64 "\n",
+			name, stats_transport_name[t], out[t]);
 	}
 }
 
@@ -61,15 +63,16 @@ static void lifetime_histogram(struct evbuffer *b, const struct turn_stats *st)
 {
 	uint64_t cum = 0;
 
-	head(b, "allocation_lifetime_seconds", "histogram",
-	     "How long ended allocations lived.");
+	head(b, "allocation_lifetime_seconds", "histogram", "How long ended allocations lived.");
 	for (size_t i = 0; i < STATS_LIFETIME_BUCKETS - 1; i++) {
 		cum += st->lifetime_bucket[i];
-		evbuffer_add_printf(b, P "allocation_lifetime_seconds_bucket{le=\"%u\"} %" PRIu64 "\n",
+		evbuffer_add_printf(b,
+				    P "allocation_lifetime_seconds_bucket{le=\"%u\"} %" PRIu64 "\n",
 				    stats_lifetime_bounds[i], cum);
 	}
 	cum += st->lifetime_bucket[STATS_LIFETIME_BUCKETS - 1];
-	evbuffer_add_printf(b, P "allocation_lifetime_seconds_bucket{le=\"+Inf\"} %" PRIu64 "\n", cum);
+	evbuffer_add_printf(b, P "allocation_lifetime_seconds_bucket{le=\"+Inf\"} %" PRIu64 "\n",
+			    cum);
 	evbuffer_add_printf(b, P "allocation_lifetime_seconds_sum %" PRIu64 ".%03u\n",
 			    st->lifetime_sum_ms / 1000, (unsigned)(st->lifetime_sum_ms % 1000));
 	evbuffer_add_printf(b, P "allocation_lifetime_seconds_count %" PRIu64 "\n", cum);
@@ -94,9 +97,11 @@ static void turn_metrics(struct evbuffer *b, const struct turn_stats *st,
 	one(b, "permissions_created_total", "counter", "Peer permissions installed.",
 	    st->perms_created);
 	one(b, "channels_bound_total", "counter", "Channels bound.", st->chans_bound);
-	relay_traffic(b, "relay_packets_total", "Packets relayed, by direction and client transport.",
-		      st->relay_pkts_in, st->relay_pkts_out);
-	relay_traffic(b, "relay_bytes_total", "Payload bytes relayed, by direction and client transport.",
+	relay_traffic(b, "relay_packets_total",
+		      "Packets relayed, by direction and client transport.", st->relay_pkts_in,
+		      st->relay_pkts_out);
+	relay_traffic(b, "relay_bytes_total",
+		      "Payload bytes relayed, by direction and client transport.",
 		      st->relay_bytes_in, st->relay_bytes_out);
 	/* Ports held by allocations: one each (a reserved even+1 port is not
 	 * counted until claimed). */
@@ -114,10 +119,12 @@ static void turn_metrics(struct evbuffer *b, const struct turn_stats *st,
 	evbuffer_add_printf(b, P "quota_rejections_total{quota=\"total\"} %" PRIu64 "\n",
 			    st->quota_total);
 	head(b, "peer_denied_total", "counter",
-	     "Permissions, channels and Send indications refused by the peer-address policy, by verdict.");
+	     "Permissions, channels and Send indications refused by the peer-address policy, by "
+	     "verdict.");
 	for (int v = POLICY_ALLOW + 1; v < POLICY_VERDICT_MAX; v++)
 		evbuffer_add_printf(b, P "peer_denied_total{verdict=\"%s\"} %" PRIu64 "\n",
-				    policy_verdict_name((enum policy_verdict)v), st->policy_denied[v]);
+				    policy_verdict_name((enum policy_verdict)v),
+				    st->policy_denied[v]);
 }
 
 static void stun_metrics(struct evbuffer *b, const struct turn_stats *st)
@@ -157,7 +164,8 @@ static void stun_metrics(struct evbuffer *b, const struct turn_stats *st)
 	     "TCP client connections closed by the server, by reason.");
 	evbuffer_add_printf(b, P "tcp_connections_closed_total{reason=\"idle\"} %" PRIu64 "\n",
 			    st->tcp_closed_idle);
-	evbuffer_add_printf(b, P "tcp_connections_closed_total{reason=\"bad_framing\"} %" PRIu64 "\n",
+	evbuffer_add_printf(b,
+			    P "tcp_connections_closed_total{reason=\"bad_framing\"} %" PRIu64 "\n",
 			    st->tcp_closed_bad);
 }
 
@@ -167,24 +175,30 @@ static void http_metrics(struct evbuffer *b, const struct http_counters *h)
 	static const struct {
 		int i;
 		const char *name;
-	} cls[] = { { 1, "2xx" }, { 3, "4xx" }, { 4, "5xx" } };
+	} cls[] = {{1, "2xx"}, {3, "4xx"}, {4, "5xx"}};
 
 	head(b, "rest_credentials_issued_total", "counter",
 	     "TURN credentials issued by the REST hook, by endpoint "
 	     "(sessions that asked for ICE servers).");
-	evbuffer_add_printf(b, P "rest_credentials_issued_total{endpoint=\"credentials\"} %" PRIu64 "\n",
-			    h->issued[0]);
-	evbuffer_add_printf(b, P "rest_credentials_issued_total{endpoint=\"ice_servers\"} %" PRIu64 "\n",
-			    h->issued[1]);
+	evbuffer_add_printf(
+		b, P "rest_credentials_issued_total{endpoint=\"credentials\"} %" PRIu64 "\n",
+		h->issued[0]);
+	evbuffer_add_printf(
+		b, P "rest_credentials_issued_total{endpoint=\"ice_servers\"} %" PRIu64 "\n",
+		h->issued[1]);
 	one(b, "rest_rate_limited_total", "counter",
 	    "Credential hook requests refused (429) by rest-rate-limit.", h->rate_limited);
 	one(b, "rest_bad_key_total", "counter",
 	    "Credential hook requests refused (401): missing or wrong rest-api-key.", h->bad_key);
-	head(b, "http_requests_total", "counter", "HTTP requests answered, by endpoint and status class.");
+	head(b, "http_requests_total", "counter",
+	     "HTTP requests answered, by endpoint and status class.");
 	for (int e = 0; e < HTTP_EP_MAX; e++)
 		for (size_t c = 0; c < sizeof(cls) / sizeof(cls[0]); c++)
-			evbuffer_add_printf(b, P "http_requests_total{endpoint=\"%s\",status=\"%s\"} %" PRIu64 "\n",
-					    http_endpoint_name[e], cls[c].name, h->requests[e][cls[c].i]);
+			evbuffer_add_printf(
+				b,
+				P "http_requests_total{endpoint=\"%s\",status=\"%s\"} %" PRIu64
+				  "\n",
+				http_endpoint_name[e], cls[c].name, h->requests[e][cls[c].i]);
 	one(b, "http_connections_total", "counter", "HTTP connections accepted.", h->connections);
 }
 
@@ -201,7 +215,8 @@ static void userdb_metrics(struct evbuffer *b, const struct turn_stats *st)
 	    st->userdb_lookups);
 	head(b, "redis_user_lookup_failures_total", "counter",
 	     "Key lookups that failed (their requests got 500), by reason.");
-	evbuffer_add_printf(b, P "redis_user_lookup_failures_total{reason=\"timeout\"} %" PRIu64 "\n",
+	evbuffer_add_printf(b,
+			    P "redis_user_lookup_failures_total{reason=\"timeout\"} %" PRIu64 "\n",
 			    st->userdb_lookup_timeouts);
 	evbuffer_add_printf(b, P "redis_user_lookup_failures_total{reason=\"error\"} %" PRIu64 "\n",
 			    st->userdb_lookup_failed);

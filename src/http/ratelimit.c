@@ -10,17 +10,17 @@
 #include "util/addr.h"
 #include "util/rand.h"
 
-#define PROBES 8           /* slots looked at per client */
-#define MILLI 1000u        /* tokens are kept in thousandths */
+#define PROBES 8    /* slots looked at per client */
+#define MILLI 1000u /* tokens are kept in thousandths */
 
 struct bucket {
-	uint8_t key[16];    /* IPv4-mapped address, or the IPv6 /64 */
-	uint64_t last_ms;   /* last refill; 0: free slot */
-	uint64_t milli;     /* tokens x 1000 */
+	uint8_t key[16];  /* IPv4-mapped address, or the IPv6 /64 */
+	uint64_t last_ms; /* last refill; 0: free slot */
+	uint64_t milli;   /* tokens x 1000 */
 };
 
 struct http_ratelimit {
-	uint64_t rate;      /* tokens per second, also the bucket size */
+	uint64_t rate; /* tokens per second, also the bucket size */
 	size_t mask;
 	uint8_t seed[16];
 	struct bucket *b;

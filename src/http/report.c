@@ -14,7 +14,7 @@
 #include "turnpike/err.h"
 #include "util/addr.h"
 
-#define FETCH_MAX (4u << 20)   /* the exposition is ~20 KB; refuse floods */
+#define FETCH_MAX (4u << 20) /* the exposition is ~20 KB; refuse floods */
 
 /* ------------------------------------------------------------------ */
 /* Reading the exposition. */
@@ -76,7 +76,7 @@ size_t http_metric_sum(const char *text, const char *name, const char *match, do
 				}
 			}
 		}
-next:
+	next:
 		line = *end ? end + 1 : NULL;
 	}
 	return found;
@@ -97,7 +97,7 @@ static long ms_left(const struct timespec *deadline)
  * TP_ESYS. */
 static int wait_fd(int fd, short events, const struct timespec *deadline)
 {
-	struct pollfd pfd = { .fd = fd, .events = events };
+	struct pollfd pfd = {.fd = fd, .events = events};
 
 	for (;;) {
 		long left = ms_left(deadline);
@@ -220,7 +220,8 @@ int http_fetch(const struct sockaddr *server, const char *path, int timeout_ms, 
 	addr_format(server, true, host, sizeof(host));
 	n = snprintf(req, sizeof(req),
 		     "GET %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: turnpikectl\r\n"
-		     "Accept: text/plain\r\nConnection: close\r\n\r\n", path, host);
+		     "Accept: text/plain\r\nConnection: close\r\n\r\n",
+		     path, host);
 	if (n < 0 || (size_t)n >= sizeof(req))
 		return TP_EINVAL;
 	fd = socket(server->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -286,8 +287,8 @@ void http_report_print(FILE *f, const char *text)
 	double in_use = get(text, "turnpike_relay_ports_in_use", NULL);
 	double capacity = get(text, "turnpike_relay_ports_capacity", NULL);
 	const char *state = get(text, "turnpike_draining", NULL) > 0 ? "draining"
-			  : get(text, "turnpike_ready", NULL) > 0     ? "serving"
-								      : "starting";
+			    : get(text, "turnpike_ready", NULL) > 0  ? "serving"
+								     : "starting";
 
 	fprintf(f, "server: %s, up %.0f s, %.0f workers\n", state,
 		start > 0 ? (double)time(NULL) - start : 0, get(text, "turnpike_workers", NULL));

@@ -31,15 +31,15 @@ TAILQ_HEAD(tcp_conn_list, tcp_conn);
 
 struct udp_sock {
 	int fd;
-	bool wildcard;                  /* bound to 0.0.0.0 / ::: use pktinfo */
-	struct sockaddr_storage local;  /* bound address */
+	bool wildcard;                 /* bound to 0.0.0.0 / ::: use pktinfo */
+	struct sockaddr_storage local; /* bound address */
 	struct event *ev;
 	struct worker *w;
 };
 
 struct tcp_listener {
 	struct evconnlistener *lev;
-	struct event *retry;            /* re-enables accepting after EMFILE */
+	struct event *retry; /* re-enables accepting after EMFILE */
 	struct worker *w;
 };
 
@@ -59,19 +59,19 @@ struct worker {
 	struct turn_stats stats;
 	struct turn_ctx ctx;
 	struct turn_io io;
-	struct udp_io *io_buf;          /* listener and relay batches */
+	struct udp_io *io_buf; /* listener and relay batches */
 	struct udp_sock *udp;
 	size_t nudp;
 	struct tcp_listener *tcp;
 	size_t ntcp;
 	struct tcp_conn_list conns;
 	size_t tcp_max;
-	const struct timeval *idle_tv;  /* libevent common timeout */
-	struct event *tick;             /* once a second: expire allocations */
-	unsigned relay_rr[2];           /* round robin over relay addresses */
-	struct store_conn *events;      /* allocation events to Redis, or NULL */
-	size_t interim_cursor;          /* where the interim event walk goes on */
-	struct userdb *userdb;          /* users and fleet quota from Redis, or NULL */
+	const struct timeval *idle_tv; /* libevent common timeout */
+	struct event *tick;            /* once a second: expire allocations */
+	unsigned relay_rr[2];          /* round robin over relay addresses */
+	struct store_conn *events;     /* allocation events to Redis, or NULL */
+	size_t interim_cursor;         /* where the interim event walk goes on */
+	struct userdb *userdb;         /* users and fleet quota from Redis, or NULL */
 };
 
 /* Everything the workers share, read-only once they run (the quota and
@@ -81,19 +81,19 @@ struct server {
 	struct turn_server_cfg turn_cfg;
 	struct sockaddr_storage *listen;
 	size_t nlisten;
-	struct relay_addr *relay[2];    /* [0] IPv4, [1] IPv6 */
+	struct relay_addr *relay[2]; /* [0] IPv4, [1] IPv6 */
 	size_t nrelay[2];
 	/* Credentials: workers take creds (turn_cfg.creds) per request. store
 	 * is the current one for main-thread readers, which need no reference:
 	 * only the main thread replaces it (redis.c), between its callbacks. */
 	struct auth_snap *creds;
 	struct auth_store *store;
-	struct store_addr *userdb;      /* redis-userdb, parsed; or NULL */
-	struct store_addr *statsdb;     /* redis-statsdb (default userdb); or NULL */
-	struct store_secrets *secrets;  /* main thread: REST secrets from Redis */
-	struct store_conn *user_sub;    /* main thread: user changes to forward */
-	int fleet_local;                /* user-quota counted locally (Redis away); atomic */
-	char hostname[256];             /* names this server in events */
+	struct store_addr *userdb;     /* redis-userdb, parsed; or NULL */
+	struct store_addr *statsdb;    /* redis-statsdb (default userdb); or NULL */
+	struct store_secrets *secrets; /* main thread: REST secrets from Redis */
+	struct store_conn *user_sub;   /* main thread: user changes to forward */
+	int fleet_local;               /* user-quota counted locally (Redis away); atomic */
+	char hostname[256];            /* names this server in events */
 	struct auth_nonce_key nonce_key;
 	struct peer_policy policy;
 	struct turn_quota *quota;
@@ -123,8 +123,7 @@ int setup_policy(struct server *srv);
 /* A new credential store: the configured users and static secrets, then
  * extra secrets (from Redis, oldest first; the newest kept when there are
  * too many). Returns NULL on failure (logged). */
-struct auth_store *setup_auth_store(const struct conf *c, const char *const *extra,
-				    size_t nextra);
+struct auth_store *setup_auth_store(const struct conf *c, const char *const *extra, size_t nextra);
 
 /* redis.c: Redis for the server; no-ops without redis-userdb/-statsdb.
  * redis_setup parses the settings (server_new); server_redis_start starts
@@ -163,8 +162,8 @@ struct udp_io *udp_io_new(void);
 void udp_io_free(struct udp_io *io);
 void udp_read_cb(int fd, short what, void *arg);
 /* Queues a datagram from a relay socket to a peer (flushed per batch). */
-void udp_queue_peer(struct worker *w, int fd, const struct sockaddr *peer,
-		    const uint8_t *data, size_t len);
+void udp_queue_peer(struct worker *w, int fd, const struct sockaddr *peer, const uint8_t *data,
+		    size_t len);
 void udp_flush_peer(struct worker *w);
 /* Sends msg to a UDP client of allocation a (batched per relay read). */
 void udp_queue_client(struct worker *w, struct turn_alloc *a, uint8_t *msg, size_t len);
@@ -183,8 +182,7 @@ void relay_send_peer(void *env, struct turn_alloc *a, const struct sockaddr *pee
 void relay_read_cb(int fd, short what, void *arg);
 
 /* tcp.c */
-void tcp_accept_cb(struct evconnlistener *lev, int fd, struct sockaddr *sa, int salen,
-		   void *arg);
+void tcp_accept_cb(struct evconnlistener *lev, int fd, struct sockaddr *sa, int salen, void *arg);
 void tcp_accept_error_cb(struct evconnlistener *lev, void *arg);
 void tcp_retry_cb(int fd, short what, void *arg);
 void tcp_conn_free_all(struct worker *w);

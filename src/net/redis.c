@@ -113,7 +113,7 @@ static void user_sub_state(void *arg, enum store_state st)
 
 static int users_start(struct server *srv, struct event_base *base)
 {
-	static const char *const channels[] = { STORE_CHANNEL_INVALIDATE };
+	static const char *const channels[] = {STORE_CHANNEL_INVALIDATE};
 	struct store_conn_opts o;
 
 	if (srv->conf->no_auth)

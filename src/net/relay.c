@@ -18,8 +18,8 @@
 #include "util/log.h"
 #include "util/rand.h"
 
-#define RELAY_TRIES 64           /* random ports tried before giving up */
-#define RESERVATION_MS 30000     /* RFC 8656 §7.2: about 30 s */
+#define RELAY_TRIES 64       /* random ports tried before giving up */
+#define RESERVATION_MS 30000 /* RFC 8656 §7.2: about 30 s */
 #define MAX_RESERVATIONS 4096
 
 struct relay_sock {

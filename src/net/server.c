@@ -19,7 +19,7 @@
 
 static int resolve_listen(struct server *srv, const struct conf *conf)
 {
-	static const char *const wildcards[] = { "0.0.0.0", "::" };
+	static const char *const wildcards[] = {"0.0.0.0", "::"};
 	const char *const *ips = (const char *const *)conf->listening_ip.v;
 	size_t n = conf->listening_ip.n;
 
@@ -62,7 +62,7 @@ static void tick_cb(int fd, short what, void *arg)
 static int worker_init(struct server *srv, struct worker *w, unsigned id)
 {
 	const struct conf *conf = srv->conf;
-	struct timeval idle = { conf->tcp_idle_timeout, 0 }, one_s = { 1, 0 };
+	struct timeval idle = {conf->tcp_idle_timeout, 0}, one_s = {1, 0};
 
 	w->id = id;
 	w->srv = srv;
@@ -175,13 +175,13 @@ struct server *server_new(const struct conf *conf)
 	srv->conf = conf;
 	srv->turn_cfg.software = !conf->no_software_attribute;
 	srv->turn_cfg.turn = true;
-	srv->turn_cfg.default_lifetime = 600;  /* RFC 8656 §7.2 */
+	srv->turn_cfg.default_lifetime = 600; /* RFC 8656 §7.2 */
 	srv->turn_cfg.max_lifetime = (unsigned)conf->max_allocate_lifetime;
 	srv->turn_cfg.max_perms = (unsigned)conf->max_permissions;
 	srv->turn_cfg.max_chans = (unsigned)conf->max_channels;
 	srv->turn_cfg.max_bps = (uint64_t)conf->max_bps;
-	if (resolve_listen(srv, conf) != 0 || setup_relay_addrs(srv) != 0 ||
-	    setup_auth(srv) != 0 || setup_policy(srv) != 0 || redis_setup(srv) != 0)
+	if (resolve_listen(srv, conf) != 0 || setup_relay_addrs(srv) != 0 || setup_auth(srv) != 0 ||
+	    setup_policy(srv) != 0 || redis_setup(srv) != 0)
 		goto fail;
 	srv->quota = turn_quota_new((unsigned)conf->user_quota, (unsigned)conf->total_quota);
 	srv->reservations = relay_reservations_new();

@@ -60,8 +60,8 @@ static int apply_external(struct server *srv, const char *spec)
 			struct relay_addr *r = &srv->relay[fi][i];
 			if (r->bind.ss_family != pub.ss_family)
 				continue;
-			if (slash && !addr_equal_ip((struct sockaddr *)&r->bind,
-						    (struct sockaddr *)&priv))
+			if (slash &&
+			    !addr_equal_ip((struct sockaddr *)&r->bind, (struct sockaddr *)&priv))
 				continue;
 			r->external = pub;
 			matched = true;
@@ -121,8 +121,7 @@ int setup_relay_addrs(struct server *srv)
 	return 0;
 }
 
-struct auth_store *setup_auth_store(const struct conf *c, const char *const *extra,
-				    size_t nextra)
+struct auth_store *setup_auth_store(const struct conf *c, const char *const *extra, size_t nextra)
 {
 	struct auth_store *s = auth_store_new(c->realm);
 	size_t room, first = 0;
@@ -147,7 +146,8 @@ struct auth_store *setup_auth_store(const struct conf *c, const char *const *ext
 	room = AUTH_MAX_KEYS - auth_store_nsecrets(s);
 	if (nextra > room) {
 		log_warn("only the newest %zu of the %zu secrets from redis are used (%d at most "
-			 "with the static ones)", room, nextra, AUTH_MAX_KEYS);
+			 "with the static ones)",
+			 room, nextra, AUTH_MAX_KEYS);
 		first = nextra - room;
 	}
 	for (size_t i = first; i < nextra; i++)
@@ -209,7 +209,8 @@ int setup_policy(struct server *srv)
 		for (size_t i = 0; i < srv->nrelay[fi] && rc == 0; i++) {
 			rc = policy_add_self(p, (struct sockaddr *)&srv->relay[fi][i].bind);
 			if (rc == 0)
-				rc = policy_add_self(p, (struct sockaddr *)&srv->relay[fi][i].external);
+				rc = policy_add_self(
+					p, (struct sockaddr *)&srv->relay[fi][i].external);
 		}
 	}
 	if (wildcard && rc == 0) {

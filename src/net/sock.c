@@ -22,8 +22,7 @@ static int sock_open(const struct sockaddr *sa, int type)
 	fd = socket(sa->sa_family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0) {
 		err = errno;
-		log_err("socket(%s): %s", addr_format(sa, true, name, sizeof(name)),
-			strerror(err));
+		log_err("socket(%s): %s", addr_format(sa, true, name, sizeof(name)), strerror(err));
 		errno = err;
 		return TP_ESYS;
 	}
@@ -40,7 +39,7 @@ fail:
 	log_err("bind %s %s: %s", type == SOCK_DGRAM ? "udp" : "tcp",
 		addr_format(sa, true, name, sizeof(name)), strerror(err));
 	close(fd);
-	errno = err;  /* callers decide from it whether this listener was optional */
+	errno = err; /* callers decide from it whether this listener was optional */
 	return TP_ESYS;
 }
 
@@ -50,7 +49,7 @@ int sock_probe_free(const struct sockaddr *sa, int type)
 	int fd = socket(sa->sa_family, type | SOCK_CLOEXEC, 0), one = 1, rc = 0;
 
 	if (fd < 0)
-		return 0;  /* the real bind will report it */
+		return 0; /* the real bind will report it */
 	if (sa->sa_family == AF_INET6)
 		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
 	if (type == SOCK_STREAM)
@@ -59,7 +58,8 @@ int sock_probe_free(const struct sockaddr *sa, int type)
 	 * one that would let our SO_REUSEPORT sockets join it silently. */
 	if (bind(fd, sa, addr_len(sa)) != 0 && errno == EADDRINUSE) {
 		log_err("%s %s is already in use by another process",
-			type == SOCK_DGRAM ? "udp" : "tcp", addr_format(sa, true, name, sizeof(name)));
+			type == SOCK_DGRAM ? "udp" : "tcp",
+			addr_format(sa, true, name, sizeof(name)));
 		rc = TP_ESYS;
 	}
 	close(fd);

@@ -26,7 +26,7 @@ struct tcp_conn {
 	struct event *idle;
 	struct sockaddr_storage peer;
 	struct sockaddr_storage local;
-	bool closing;  /* reads stopped; freed once queued answers are sent */
+	bool closing; /* reads stopped; freed once queued answers are sent */
 	TAILQ_ENTRY(tcp_conn) link;
 };
 
@@ -79,9 +79,8 @@ static void idle_cb(int fd, short what, void *arg)
 
 	/* A connection carrying an allocation lives by the allocation's
 	 * lifetime, which closes it when it ends. */
-	if (!c->closing &&
-	    turn_table_find(&w->ctx.table, TP_TCP, (struct sockaddr *)&c->peer,
-			    (struct sockaddr *)&c->local)) {
+	if (!c->closing && turn_table_find(&w->ctx.table, TP_TCP, (struct sockaddr *)&c->peer,
+					   (struct sockaddr *)&c->local)) {
 		event_add(c->idle, w->idle_tv);
 		return;
 	}
@@ -118,8 +117,8 @@ static void read_cb(struct bufferevent *bev, void *arg)
 	struct worker *w = c->w;
 	struct turn_stats *st = &w->stats;
 	struct evbuffer *in = bufferevent_get_input(bev);
-	struct turn_from from = { TP_TCP, (struct sockaddr *)&c->peer,
-				  (struct sockaddr *)&c->local, c };
+	struct turn_from from = {TP_TCP, (struct sockaddr *)&c->peer, (struct sockaddr *)&c->local,
+				 c};
 	uint8_t out[TURN_MAX_REPLY];
 	long n;
 
@@ -187,8 +186,7 @@ static void event_cb(struct bufferevent *bev, short what, void *arg)
 		conn_free(arg);
 }
 
-void tcp_accept_cb(struct evconnlistener *lev, int fd, struct sockaddr *sa,
-		   int salen, void *arg)
+void tcp_accept_cb(struct evconnlistener *lev, int fd, struct sockaddr *sa, int salen, void *arg)
 {
 	struct tcp_listener *tl = arg;
 	struct worker *w = tl->w;
@@ -260,7 +258,7 @@ void tcp_send_client(struct tcp_conn *c, const uint8_t *msg, size_t len)
 void tcp_accept_error_cb(struct evconnlistener *lev, void *arg)
 {
 	struct tcp_listener *tl = arg;
-	struct timeval one_s = { 1, 0 };
+	struct timeval one_s = {1, 0};
 	int err = errno;
 
 	/* Out of descriptors: pause accepting for a second rather than spin. */

@@ -112,8 +112,7 @@ void txq_flush(struct txq *q, struct turn_stats *st, enum turn_transport tr)
 
 /* Queues one datagram; flushes first when the queue is full. */
 void txq_add(struct txq *q, struct turn_stats *st, enum turn_transport tr, int fd,
-	     const struct sockaddr *to, const struct sockaddr *src, const uint8_t *data,
-	     size_t len)
+	     const struct sockaddr *to, const struct sockaddr *src, const uint8_t *data, size_t len)
 {
 	unsigned i;
 
@@ -220,8 +219,8 @@ void udp_read_cb(int fd, short what, void *arg)
 			const uint8_t *pkt = io->rx_buf[i];
 			size_t len = io->rx[i].msg_len, out;
 			struct sockaddr_storage local;
-			struct turn_from from = { TP_UDP, (struct sockaddr *)&io->rx_addr[i],
-						  (struct sockaddr *)&local, us };
+			struct turn_from from = {TP_UDP, (struct sockaddr *)&io->rx_addr[i],
+						 (struct sockaddr *)&local, us};
 
 			STAT_INC(st->rx_msgs[TP_UDP]);
 			STAT_ADD(st->rx_bytes[TP_UDP], len);
@@ -239,11 +238,12 @@ void udp_read_cb(int fd, short what, void *arg)
 				STAT_INC(st->drops[DROP_NOT_STUN]);
 				continue;
 			}
-			out = turn_server_handle(&w->ctx, &from, pkt, len, io->reply_buf[io->reply.n]);
+			out = turn_server_handle(&w->ctx, &from, pkt, len,
+						 io->reply_buf[io->reply.n]);
 			if (out)
 				txq_add(&io->reply, st, TP_UDP, us->fd, from.client,
-					us->wildcard ? from.local : NULL, io->reply_buf[io->reply.n],
-					out);
+					us->wildcard ? from.local : NULL,
+					io->reply_buf[io->reply.n], out);
 			else if (w->ctx.parked)
 				userdb_park(w, &from, pkt, len);
 		}

@@ -8,8 +8,8 @@
 #include "net/net.h"
 
 #define UDP_BATCH 32
-#define UDP_ROUNDS 8        /* batches per wakeup before yielding the loop */
-#define UDP_RX_SLOT 8192    /* larger datagrams are dropped as oversize */
+#define UDP_ROUNDS 8     /* batches per wakeup before yielding the loop */
+#define UDP_RX_SLOT 8192 /* larger datagrams are dropped as oversize */
 #define UDP_CTL_LEN CMSG_SPACE(sizeof(struct in6_pktinfo))
 
 union udp_ctl {

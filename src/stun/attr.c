@@ -5,9 +5,18 @@
 
 #include "stun/stun_int.h"
 
-#define RANGE(t, lo, hi, n) { t, STUN_LEN_RANGE, lo, hi, n }
-#define EXACT(t, l, n) { t, STUN_LEN_RANGE, l, l, n }
-#define ADDR(t, n) { t, STUN_LEN_ADDR, 8, 20, n }
+#define RANGE(t, lo, hi, n)                  \
+	{                                    \
+		t, STUN_LEN_RANGE, lo, hi, n \
+	}
+#define EXACT(t, l, n)                     \
+	{                                  \
+		t, STUN_LEN_RANGE, l, l, n \
+	}
+#define ADDR(t, n)                         \
+	{                                  \
+		t, STUN_LEN_ADDR, 8, 20, n \
+	}
 
 /*
  * Every attribute turnpike knows, sorted by type, with the value lengths the
@@ -16,62 +25,55 @@
  * Bare section numbers are RFC 8489's; other RFCs are named by number.
  */
 const struct stun_attr_desc stun_attr_table[] = {
-	ADDR(STUN_ATTR_MAPPED_ADDRESS, "MAPPED-ADDRESS"),            /* §14.1 */
-	ADDR(STUN_ATTR_RESPONSE_ADDRESS, "RESPONSE-ADDRESS"),        /* RFC 3489 */
-	EXACT(STUN_ATTR_CHANGE_REQUEST, 4, "CHANGE-REQUEST"),        /* 5780 §7.2 */
-	ADDR(STUN_ATTR_SOURCE_ADDRESS, "SOURCE-ADDRESS"),            /* RFC 3489 */
-	ADDR(STUN_ATTR_CHANGED_ADDRESS, "CHANGED-ADDRESS"),          /* RFC 3489 */
+	ADDR(STUN_ATTR_MAPPED_ADDRESS, "MAPPED-ADDRESS"),     /* §14.1 */
+	ADDR(STUN_ATTR_RESPONSE_ADDRESS, "RESPONSE-ADDRESS"), /* RFC 3489 */
+	EXACT(STUN_ATTR_CHANGE_REQUEST, 4, "CHANGE-REQUEST"), /* 5780 §7.2 */
+	ADDR(STUN_ATTR_SOURCE_ADDRESS, "SOURCE-ADDRESS"),     /* RFC 3489 */
+	ADDR(STUN_ATTR_CHANGED_ADDRESS, "CHANGED-ADDRESS"),   /* RFC 3489 */
 	/* RFC 8489 §14.3 says < 509 bytes; RFC 5389 allowed < 513: accept it. */
 	RANGE(STUN_ATTR_USERNAME, 0, 512, "USERNAME"),
-	EXACT(STUN_ATTR_MESSAGE_INTEGRITY, 20, "MESSAGE-INTEGRITY"), /* §14.5 */
-	RANGE(STUN_ATTR_ERROR_CODE, 4, 4 + 763, "ERROR-CODE"),       /* §14.8 */
-	{ STUN_ATTR_UNKNOWN_ATTRIBUTES, STUN_LEN_MUL2, 0, 0xffff,
-	  "UNKNOWN-ATTRIBUTES" },                                    /* §14.13 */
-	EXACT(STUN_ATTR_CHANNEL_NUMBER, 4, "CHANNEL-NUMBER"),        /* 8656 §18.1 */
-	EXACT(STUN_ATTR_LIFETIME, 4, "LIFETIME"),                    /* 8656 §18.2 */
-	ADDR(STUN_ATTR_XOR_PEER_ADDRESS, "XOR-PEER-ADDRESS"),        /* 8656 §18.3 */
-	RANGE(STUN_ATTR_DATA, 0, 0xffff, "DATA"),                    /* 8656 §18.4 */
-	RANGE(STUN_ATTR_REALM, 0, 763, "REALM"),                     /* §14.9 */
-	RANGE(STUN_ATTR_NONCE, 0, 763, "NONCE"),                     /* §14.10 */
-	ADDR(STUN_ATTR_XOR_RELAYED_ADDRESS, "XOR-RELAYED-ADDRESS"),  /* 8656 §18.5 */
-	EXACT(STUN_ATTR_REQUESTED_ADDRESS_FAMILY, 4,
-	      "REQUESTED-ADDRESS-FAMILY"),                           /* 8656 §18.6 */
-	EXACT(STUN_ATTR_EVEN_PORT, 1, "EVEN-PORT"),                  /* 8656 §18.7 */
-	EXACT(STUN_ATTR_REQUESTED_TRANSPORT, 4,
-	      "REQUESTED-TRANSPORT"),                                /* 8656 §18.8 */
-	EXACT(STUN_ATTR_DONT_FRAGMENT, 0, "DONT-FRAGMENT"),          /* 8656 §18.9 */
-	{ STUN_ATTR_MESSAGE_INTEGRITY_SHA256, STUN_LEN_MUL4, 16, 32,
-	  "MESSAGE-INTEGRITY-SHA256" },                              /* §14.6 */
-	RANGE(STUN_ATTR_PASSWORD_ALGORITHM, 4, 0xffff,
-	      "PASSWORD-ALGORITHM"),                                 /* §14.12 */
-	EXACT(STUN_ATTR_USERHASH, 32, "USERHASH"),                   /* §14.4 */
-	ADDR(STUN_ATTR_XOR_MAPPED_ADDRESS, "XOR-MAPPED-ADDRESS"),    /* §14.2 */
-	EXACT(STUN_ATTR_RESERVATION_TOKEN, 8, "RESERVATION-TOKEN"),  /* 8656 §18.10 */
-	EXACT(STUN_ATTR_PRIORITY, 4, "PRIORITY"),                    /* 8445 §16.1 */
-	EXACT(STUN_ATTR_USE_CANDIDATE, 0, "USE-CANDIDATE"),          /* 8445 §16.1 */
-	RANGE(STUN_ATTR_PADDING, 0, 0xffff, "PADDING"),              /* 5780 §7.6 */
-	EXACT(STUN_ATTR_RESPONSE_PORT, 4, "RESPONSE-PORT"),          /* 5780 §7.5 */
-	EXACT(STUN_ATTR_CONNECTION_ID, 4, "CONNECTION-ID"),          /* 6062 §6.2.1 */
+	EXACT(STUN_ATTR_MESSAGE_INTEGRITY, 20, "MESSAGE-INTEGRITY"),                    /* §14.5 */
+	RANGE(STUN_ATTR_ERROR_CODE, 4, 4 + 763, "ERROR-CODE"),                          /* §14.8 */
+	{STUN_ATTR_UNKNOWN_ATTRIBUTES, STUN_LEN_MUL2, 0, 0xffff, "UNKNOWN-ATTRIBUTES"}, /* §14.13 */
+	EXACT(STUN_ATTR_CHANNEL_NUMBER, 4, "CHANNEL-NUMBER"),                     /* 8656 §18.1 */
+	EXACT(STUN_ATTR_LIFETIME, 4, "LIFETIME"),                                 /* 8656 §18.2 */
+	ADDR(STUN_ATTR_XOR_PEER_ADDRESS, "XOR-PEER-ADDRESS"),                     /* 8656 §18.3 */
+	RANGE(STUN_ATTR_DATA, 0, 0xffff, "DATA"),                                 /* 8656 §18.4 */
+	RANGE(STUN_ATTR_REALM, 0, 763, "REALM"),                                  /* §14.9 */
+	RANGE(STUN_ATTR_NONCE, 0, 763, "NONCE"),                                  /* §14.10 */
+	ADDR(STUN_ATTR_XOR_RELAYED_ADDRESS, "XOR-RELAYED-ADDRESS"),               /* 8656 §18.5 */
+	EXACT(STUN_ATTR_REQUESTED_ADDRESS_FAMILY, 4, "REQUESTED-ADDRESS-FAMILY"), /* 8656 §18.6 */
+	EXACT(STUN_ATTR_EVEN_PORT, 1, "EVEN-PORT"),                               /* 8656 §18.7 */
+	EXACT(STUN_ATTR_REQUESTED_TRANSPORT, 4, "REQUESTED-TRANSPORT"),           /* 8656 §18.8 */
+	EXACT(STUN_ATTR_DONT_FRAGMENT, 0, "DONT-FRAGMENT"),                       /* 8656 §18.9 */
+	{STUN_ATTR_MESSAGE_INTEGRITY_SHA256, STUN_LEN_MUL4, 16, 32,
+	 "MESSAGE-INTEGRITY-SHA256"},                                         /* §14.6 */
+	RANGE(STUN_ATTR_PASSWORD_ALGORITHM, 4, 0xffff, "PASSWORD-ALGORITHM"), /* §14.12 */
+	EXACT(STUN_ATTR_USERHASH, 32, "USERHASH"),                            /* §14.4 */
+	ADDR(STUN_ATTR_XOR_MAPPED_ADDRESS, "XOR-MAPPED-ADDRESS"),             /* §14.2 */
+	EXACT(STUN_ATTR_RESERVATION_TOKEN, 8, "RESERVATION-TOKEN"),           /* 8656 §18.10 */
+	EXACT(STUN_ATTR_PRIORITY, 4, "PRIORITY"),                             /* 8445 §16.1 */
+	EXACT(STUN_ATTR_USE_CANDIDATE, 0, "USE-CANDIDATE"),                   /* 8445 §16.1 */
+	RANGE(STUN_ATTR_PADDING, 0, 0xffff, "PADDING"),                       /* 5780 §7.6 */
+	EXACT(STUN_ATTR_RESPONSE_PORT, 4, "RESPONSE-PORT"),                   /* 5780 §7.5 */
+	EXACT(STUN_ATTR_CONNECTION_ID, 4, "CONNECTION-ID"),                   /* 6062 §6.2.1 */
 	EXACT(STUN_ATTR_ADDITIONAL_ADDRESS_FAMILY, 4,
-	      "ADDITIONAL-ADDRESS-FAMILY"),                          /* 8656 §18.11 */
-	RANGE(STUN_ATTR_ADDRESS_ERROR_CODE, 4, 4 + 763,
-	      "ADDRESS-ERROR-CODE"),                                 /* 8656 §18.12 */
-	{ STUN_ATTR_PASSWORD_ALGORITHMS, STUN_LEN_MUL4, 0, 0xffff,
-	  "PASSWORD-ALGORITHMS" },                                   /* §14.11 */
-	RANGE(STUN_ATTR_ALTERNATE_DOMAIN, 0, 0xffff,
-	      "ALTERNATE-DOMAIN"),                                   /* §14.16 */
-	EXACT(STUN_ATTR_ICMP, 8, "ICMP"),                            /* 8656 §18.13 */
-	RANGE(STUN_ATTR_SOFTWARE, 0, 763, "SOFTWARE"),               /* §14.14 */
-	ADDR(STUN_ATTR_ALTERNATE_SERVER, "ALTERNATE-SERVER"),        /* §14.15 */
-	EXACT(STUN_ATTR_FINGERPRINT, 4, "FINGERPRINT"),              /* §14.7 */
-	EXACT(STUN_ATTR_ICE_CONTROLLED, 8, "ICE-CONTROLLED"),        /* 8445 §16.1 */
-	EXACT(STUN_ATTR_ICE_CONTROLLING, 8, "ICE-CONTROLLING"),      /* 8445 §16.1 */
-	ADDR(STUN_ATTR_RESPONSE_ORIGIN, "RESPONSE-ORIGIN"),          /* 5780 §7.3 */
-	ADDR(STUN_ATTR_OTHER_ADDRESS, "OTHER-ADDRESS"),              /* 5780 §7.4 */
+	      "ADDITIONAL-ADDRESS-FAMILY"),                                    /* 8656 §18.11 */
+	RANGE(STUN_ATTR_ADDRESS_ERROR_CODE, 4, 4 + 763, "ADDRESS-ERROR-CODE"), /* 8656 §18.12 */
+	{STUN_ATTR_PASSWORD_ALGORITHMS, STUN_LEN_MUL4, 0, 0xffff,
+	 "PASSWORD-ALGORITHMS"},                                          /* §14.11 */
+	RANGE(STUN_ATTR_ALTERNATE_DOMAIN, 0, 0xffff, "ALTERNATE-DOMAIN"), /* §14.16 */
+	EXACT(STUN_ATTR_ICMP, 8, "ICMP"),                                 /* 8656 §18.13 */
+	RANGE(STUN_ATTR_SOFTWARE, 0, 763, "SOFTWARE"),                    /* §14.14 */
+	ADDR(STUN_ATTR_ALTERNATE_SERVER, "ALTERNATE-SERVER"),             /* §14.15 */
+	EXACT(STUN_ATTR_FINGERPRINT, 4, "FINGERPRINT"),                   /* §14.7 */
+	EXACT(STUN_ATTR_ICE_CONTROLLED, 8, "ICE-CONTROLLED"),             /* 8445 §16.1 */
+	EXACT(STUN_ATTR_ICE_CONTROLLING, 8, "ICE-CONTROLLING"),           /* 8445 §16.1 */
+	ADDR(STUN_ATTR_RESPONSE_ORIGIN, "RESPONSE-ORIGIN"),               /* 5780 §7.3 */
+	ADDR(STUN_ATTR_OTHER_ADDRESS, "OTHER-ADDRESS"),                   /* 5780 §7.4 */
 };
 
-const size_t stun_attr_table_len =
-	sizeof(stun_attr_table) / sizeof(stun_attr_table[0]);
+const size_t stun_attr_table_len = sizeof(stun_attr_table) / sizeof(stun_attr_table[0]);
 
 const struct stun_attr_desc *stun_attr_desc_find(uint16_t type)
 {
@@ -114,8 +116,7 @@ bool stun_attr_len_ok(const struct stun_attr_desc *d, size_t len)
  * Sets up r over the attribute's value, checking that the attribute lies
  * inside the message (the struct may come from the caller, not the parser).
  */
-static int value_reader(const struct stun_msg *msg, const struct stun_attr *a,
-			struct wire_rd *r)
+static int value_reader(const struct stun_msg *msg, const struct stun_attr *a, struct wire_rd *r)
 {
 	struct wire_rd m;
 	const uint8_t *v;
@@ -135,8 +136,8 @@ static int value_reader(const struct stun_msg *msg, const struct stun_attr *a,
  * id. The port is XORed with the cookie's top 16 bits, IPv4 with the
  * cookie, IPv6 with cookie || transaction id.
  */
-static int get_addr(const struct stun_msg *msg, const struct stun_attr *a,
-		    const uint8_t *xor, struct sockaddr_storage *out)
+static int get_addr(const struct stun_msg *msg, const struct stun_attr *a, const uint8_t * xor,
+		    struct sockaddr_storage *out)
 {
 	struct wire_rd r;
 	uint8_t family, ip[16];
@@ -193,8 +194,7 @@ int stun_attr_get_xor_addr(const struct stun_msg *msg, const struct stun_attr *a
 	return get_addr(msg, a, msg->txn, out);
 }
 
-int stun_attr_get_u32(const struct stun_msg *msg, const struct stun_attr *a,
-		      uint32_t *out)
+int stun_attr_get_u32(const struct stun_msg *msg, const struct stun_attr *a, uint32_t *out)
 {
 	struct wire_rd r;
 
@@ -205,8 +205,7 @@ int stun_attr_get_u32(const struct stun_msg *msg, const struct stun_attr *a,
 	return 0;
 }
 
-int stun_attr_get_u64(const struct stun_msg *msg, const struct stun_attr *a,
-		      uint64_t *out)
+int stun_attr_get_u64(const struct stun_msg *msg, const struct stun_attr *a, uint64_t *out)
 {
 	struct wire_rd r;
 	uint64_t hi;
@@ -220,8 +219,8 @@ int stun_attr_get_u64(const struct stun_msg *msg, const struct stun_attr *a,
 }
 
 /* RFC 8489 §14.8: 21 reserved bits, a 3-bit class, an 8-bit number. */
-int stun_attr_get_error(const struct stun_msg *msg, const struct stun_attr *a,
-			int *code, const char **reason, size_t *reason_len)
+int stun_attr_get_error(const struct stun_msg *msg, const struct stun_attr *a, int *code,
+			const char **reason, size_t *reason_len)
 {
 	struct wire_rd r;
 	uint8_t cls, num;
@@ -244,8 +243,8 @@ int stun_attr_get_error(const struct stun_msg *msg, const struct stun_attr *a,
 	return 0;
 }
 
-int stun_attr_get_unknown(const struct stun_msg *msg, const struct stun_attr *a,
-			  uint16_t *types, size_t max, size_t *n)
+int stun_attr_get_unknown(const struct stun_msg *msg, const struct stun_attr *a, uint16_t *types,
+			  size_t max, size_t *n)
 {
 	struct wire_rd r;
 
@@ -257,8 +256,7 @@ int stun_attr_get_unknown(const struct stun_msg *msg, const struct stun_attr *a,
 	return 0;
 }
 
-int stun_attr_get_channel(const struct stun_msg *msg, const struct stun_attr *a,
-			  uint16_t *chan)
+int stun_attr_get_channel(const struct stun_msg *msg, const struct stun_attr *a, uint16_t *chan)
 {
 	struct wire_rd r;
 
@@ -269,8 +267,7 @@ int stun_attr_get_channel(const struct stun_msg *msg, const struct stun_attr *a,
 	return 0;
 }
 
-int stun_attr_get_transport(const struct stun_msg *msg, const struct stun_attr *a,
-			    uint8_t *proto)
+int stun_attr_get_transport(const struct stun_msg *msg, const struct stun_attr *a, uint8_t *proto)
 {
 	struct wire_rd r;
 
@@ -285,8 +282,7 @@ int stun_attr_get_transport(const struct stun_msg *msg, const struct stun_attr *
  * RFC 8656 §18.6, §18.11. Any family byte is returned: an unsupported one
  * is the caller's 440 (Address Family not Supported), not a format error.
  */
-int stun_attr_get_family(const struct stun_msg *msg, const struct stun_attr *a,
-			 uint8_t *family)
+int stun_attr_get_family(const struct stun_msg *msg, const struct stun_attr *a, uint8_t *family)
 {
 	struct wire_rd r;
 
@@ -298,8 +294,7 @@ int stun_attr_get_family(const struct stun_msg *msg, const struct stun_attr *a,
 }
 
 /* RFC 8656 §18.7: one byte, the top bit is R. */
-int stun_attr_get_even_port(const struct stun_msg *msg, const struct stun_attr *a,
-			    bool *reserve)
+int stun_attr_get_even_port(const struct stun_msg *msg, const struct stun_attr *a, bool *reserve)
 {
 	struct wire_rd r;
 
@@ -366,15 +361,15 @@ const char *stun_error_reason(int code)
 {
 	switch (code) {
 	case STUN_ERR_TRY_ALTERNATE:
-		return "Try Alternate";                    /* RFC 8489 §14.8 */
+		return "Try Alternate"; /* RFC 8489 §14.8 */
 	case STUN_ERR_BAD_REQUEST:
 		return "Bad Request";
 	case STUN_ERR_UNAUTHORIZED:
-		return "Unauthenticated";                  /* was Unauthorized */
+		return "Unauthenticated"; /* was Unauthorized */
 	case STUN_ERR_FORBIDDEN:
-		return "Forbidden";                        /* RFC 8656 */
+		return "Forbidden"; /* RFC 8656 */
 	case STUN_ERR_MOBILITY_FORBIDDEN:
-		return "Mobility Forbidden";               /* RFC 8016 */
+		return "Mobility Forbidden"; /* RFC 8016 */
 	case STUN_ERR_UNKNOWN_ATTRIBUTE:
 		return "Unknown Attribute";
 	case STUN_ERR_ALLOCATION_MISMATCH:
@@ -390,13 +385,13 @@ const char *stun_error_reason(int code)
 	case STUN_ERR_PEER_ADDRESS_FAMILY:
 		return "Peer Address Family Mismatch";
 	case STUN_ERR_CONNECTION_ALREADY_EXISTS:
-		return "Connection Already Exists";        /* RFC 6062 §6.3 */
+		return "Connection Already Exists"; /* RFC 6062 §6.3 */
 	case STUN_ERR_CONNECTION_TIMEOUT:
-		return "Connection Timeout or Failure";    /* RFC 6062 §6.3 */
+		return "Connection Timeout or Failure"; /* RFC 6062 §6.3 */
 	case STUN_ERR_QUOTA_REACHED:
 		return "Allocation Quota Reached";
 	case STUN_ERR_ROLE_CONFLICT:
-		return "Role Conflict";                    /* RFC 8445 */
+		return "Role Conflict"; /* RFC 8445 */
 	case STUN_ERR_SERVER_ERROR:
 		return "Server Error";
 	case STUN_ERR_INSUFFICIENT_CAPACITY:

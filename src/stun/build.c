@@ -34,8 +34,7 @@ static bool may_follow(uint16_t last, uint16_t type)
 {
 	switch (last) {
 	case STUN_ATTR_MESSAGE_INTEGRITY:
-		return type == STUN_ATTR_MESSAGE_INTEGRITY_SHA256 ||
-		       type == STUN_ATTR_FINGERPRINT;
+		return type == STUN_ATTR_MESSAGE_INTEGRITY_SHA256 || type == STUN_ATTR_FINGERPRINT;
 	case STUN_ATTR_MESSAGE_INTEGRITY_SHA256:
 		return type == STUN_ATTR_FINGERPRINT;
 	case STUN_ATTR_FINGERPRINT:
@@ -70,8 +69,8 @@ static bool attr_begin(struct stun_builder *b, uint16_t type, size_t len)
 	return true;
 }
 
-void stun_build_init(struct stun_builder *b, uint8_t *buf, size_t cap,
-		     uint16_t method, uint8_t cls, const uint8_t txn[16])
+void stun_build_init(struct stun_builder *b, uint8_t *buf, size_t cap, uint16_t method, uint8_t cls,
+		     const uint8_t txn[16])
 {
 	wire_wr_init(&b->w, buf, cap);
 	b->sealed = false;
@@ -94,8 +93,7 @@ int stun_txn_new(uint8_t txn[16])
 	return rand_bytes(&txn[4], STUN_TID_LEN);
 }
 
-void stun_build_attr(struct stun_builder *b, uint16_t type, const void *val,
-		     size_t len)
+void stun_build_attr(struct stun_builder *b, uint16_t type, const void *val, size_t len)
 {
 	if (!attr_begin(b, type, len))
 		return;
@@ -131,8 +129,7 @@ void stun_build_string(struct stun_builder *b, uint16_t type, const char *s)
  * form XORs the port with the cookie's top half, IPv4 with the cookie and
  * IPv6 with cookie || transaction id (the builder's 16 header bytes).
  */
-static void put_addr(struct stun_builder *b, uint16_t type,
-		     const struct sockaddr *sa, bool xor)
+static void put_addr(struct stun_builder *b, uint16_t type, const struct sockaddr *sa, bool xor)
 {
 	uint8_t ip[16], family;
 	uint16_t port;
@@ -173,14 +170,12 @@ static void put_addr(struct stun_builder *b, uint16_t type,
 	wire_wr_bytes(&b->w, ip, iplen);
 }
 
-void stun_build_addr(struct stun_builder *b, uint16_t type,
-		     const struct sockaddr *sa)
+void stun_build_addr(struct stun_builder *b, uint16_t type, const struct sockaddr *sa)
 {
 	put_addr(b, type, sa, false);
 }
 
-void stun_build_xor_addr(struct stun_builder *b, uint16_t type,
-			 const struct sockaddr *sa)
+void stun_build_xor_addr(struct stun_builder *b, uint16_t type, const struct sockaddr *sa)
 {
 	put_addr(b, type, sa, true);
 }
@@ -192,8 +187,7 @@ static size_t reason_len(const char *s)
 
 	for (i = 0; s[i] && i < REASON_MAX_BYTES; i++) {
 		/* a character starts at every byte but 10xxxxxx */
-		if (((uint8_t)s[i] & 0xc0) != 0x80 &&
-		    chars++ == REASON_MAX_CHARS)
+		if (((uint8_t)s[i] & 0xc0) != 0x80 && chars++ == REASON_MAX_CHARS)
 			break;
 	}
 	return i;
@@ -291,9 +285,8 @@ static uint16_t len_through(struct stun_builder *b, size_t len)
 	return v;
 }
 
-static void put_mac(struct stun_builder *b, uint16_t type,
-		    enum stun_mac_alg alg, const uint8_t *key, size_t keylen,
-		    size_t len)
+static void put_mac(struct stun_builder *b, uint16_t type, enum stun_mac_alg alg,
+		    const uint8_t *key, size_t keylen, size_t len)
 {
 	uint8_t mac[STUN_HMAC_SHA256_LEN];
 	uint16_t lenf;
@@ -302,8 +295,7 @@ static void put_mac(struct stun_builder *b, uint16_t type,
 	if (!attr_begin(b, type, len))
 		return;
 	lenf = len_through(b, len);
-	rc = stun_hmac_prefix(alg, key, keylen, b->w.buf, b->w.pos,
-			      b->w.pos - 4, lenf, mac);
+	rc = stun_hmac_prefix(alg, key, keylen, b->w.buf, b->w.pos, b->w.pos - 4, lenf, mac);
 	if (rc) {
 		fail(b, rc);
 		return;
@@ -311,23 +303,20 @@ static void put_mac(struct stun_builder *b, uint16_t type,
 	wire_wr_bytes(&b->w, mac, len);
 }
 
-void stun_build_integrity(struct stun_builder *b, const uint8_t *key,
-			  size_t keylen)
+void stun_build_integrity(struct stun_builder *b, const uint8_t *key, size_t keylen)
 {
-	put_mac(b, STUN_ATTR_MESSAGE_INTEGRITY, STUN_MAC_SHA1, key, keylen,
-		STUN_HMAC_SHA1_LEN);
+	put_mac(b, STUN_ATTR_MESSAGE_INTEGRITY, STUN_MAC_SHA1, key, keylen, STUN_HMAC_SHA1_LEN);
 }
 
 /* RFC 8489 §14.6: at least 16 bytes, a multiple of 4, at most 32. */
-void stun_build_integrity_sha256(struct stun_builder *b, const uint8_t *key,
-				 size_t keylen, size_t len)
+void stun_build_integrity_sha256(struct stun_builder *b, const uint8_t *key, size_t keylen,
+				 size_t len)
 {
 	if (len < 16 || len > STUN_HMAC_SHA256_LEN || (len & 3)) {
 		fail(b, TP_EINVAL);
 		return;
 	}
-	put_mac(b, STUN_ATTR_MESSAGE_INTEGRITY_SHA256, STUN_MAC_SHA256, key,
-		keylen, len);
+	put_mac(b, STUN_ATTR_MESSAGE_INTEGRITY_SHA256, STUN_MAC_SHA256, key, keylen, len);
 }
 
 void stun_build_fingerprint(struct stun_builder *b)
@@ -337,8 +326,7 @@ void stun_build_fingerprint(struct stun_builder *b)
 	if (!attr_begin(b, STUN_ATTR_FINGERPRINT, 4))
 		return;
 	lenf = len_through(b, 4);
-	wire_wr_u32(&b->w, stun_fingerprint_prefix(b->w.buf, b->w.pos,
-						   b->w.pos - 4, lenf));
+	wire_wr_u32(&b->w, stun_fingerprint_prefix(b->w.buf, b->w.pos, b->w.pos - 4, lenf));
 	b->sealed = true;
 }
 

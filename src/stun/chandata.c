@@ -1,9 +1,8 @@
 /* chandata.c - TURN ChannelData framing (RFC 8656 §12.4, §12.5). */
 #include "stun/stun_int.h"
 
-int turn_chandata_parse(const uint8_t *buf, size_t len, bool stream,
-			uint16_t *chan, const uint8_t **payload, size_t *plen,
-			size_t *frame_len)
+int turn_chandata_parse(const uint8_t *buf, size_t len, bool stream, uint16_t *chan,
+			const uint8_t **payload, size_t *plen, size_t *frame_len)
 {
 	struct wire_rd r;
 	uint16_t ch, n;

@@ -25,23 +25,21 @@ size_t stun_msg_peek_len(const uint8_t *buf, size_t len)
  */
 uint16_t stun_type_make(uint16_t method, uint8_t cls)
 {
-	return (uint16_t)(((method & 0xf80) << 2) | ((method & 0x070) << 1) |
-			  (method & 0x00f) | ((cls & 2) << 7) |
-			  ((cls & 1) << 4));
+	return (uint16_t)(((method & 0xf80) << 2) | ((method & 0x070) << 1) | (method & 0x00f) |
+			  ((cls & 2) << 7) | ((cls & 1) << 4));
 }
 
 void stun_type_split(uint16_t type, uint16_t *method, uint8_t *cls)
 {
-	*method = (uint16_t)(((type >> 2) & 0xf80) | ((type >> 1) & 0x070) |
-			     (type & 0x00f));
+	*method = (uint16_t)(((type >> 2) & 0xf80) | ((type >> 1) & 0x070) | (type & 0x00f));
 	*cls = (uint8_t)(((type >> 7) & 2) | ((type >> 4) & 1));
 }
 
 /* Where the attribute walk is relative to the integrity attributes. */
 enum walk {
-	WALK_ANY,          /* nothing special seen yet */
-	WALK_AFTER_MI,     /* MESSAGE-INTEGRITY seen */
-	WALK_AFTER_MI256   /* MESSAGE-INTEGRITY-SHA256 seen */
+	WALK_ANY,        /* nothing special seen yet */
+	WALK_AFTER_MI,   /* MESSAGE-INTEGRITY seen */
+	WALK_AFTER_MI256 /* MESSAGE-INTEGRITY-SHA256 seen */
 };
 
 /*
@@ -53,8 +51,7 @@ static bool walk_keeps(enum walk w, uint16_t type)
 {
 	switch (w) {
 	case WALK_AFTER_MI:
-		return type == STUN_ATTR_MESSAGE_INTEGRITY_SHA256 ||
-		       type == STUN_ATTR_FINGERPRINT;
+		return type == STUN_ATTR_MESSAGE_INTEGRITY_SHA256 || type == STUN_ATTR_FINGERPRINT;
 	case WALK_AFTER_MI256:
 		return type == STUN_ATTR_FINGERPRINT;
 	default:
@@ -79,8 +76,7 @@ static void note_unknown(struct stun_msg *msg, uint16_t type)
  * with the length field counting up to and including FINGERPRINT (which
  * differs from the header's when ignored attributes follow it).
  */
-static int check_fingerprint(const struct stun_msg *msg, size_t hdr,
-			     const struct stun_attr *a)
+static int check_fingerprint(const struct stun_msg *msg, size_t hdr, const struct stun_attr *a)
 {
 	struct wire_rd r;
 	uint32_t want, got;
@@ -122,13 +118,13 @@ static int parse_header(struct stun_msg *msg, struct wire_rd *r, size_t len)
 	type = wire_rd_u16(r);
 	mlen = wire_rd_u16(r);
 	if (type & 0xc000)
-		return TP_ENOTSTUN;     /* §5: the top two bits are zero */
+		return TP_ENOTSTUN; /* §5: the top two bits are zero */
 	if (mlen & 3)
-		return TP_ENOTSTUN;     /* §5: attributes pad to 4 bytes */
+		return TP_ENOTSTUN; /* §5: attributes pad to 4 bytes */
 	if (len < STUN_HEADER_LEN + (size_t)mlen)
 		return TP_ETRUNC;
 	if (len > STUN_HEADER_LEN + (size_t)mlen)
-		return TP_EMALFORMED;   /* the caller frames the message */
+		return TP_EMALFORMED; /* the caller frames the message */
 	wire_rd_bytes(r, msg->txn, sizeof(msg->txn));
 	wire_rd_init(&c, msg->txn, 4);
 	msg->magic = wire_rd_u32(&c) == STUN_MAGIC_COOKIE;
@@ -213,8 +209,7 @@ const struct stun_attr *stun_msg_find(const struct stun_msg *msg, uint16_t type)
 	return NULL;
 }
 
-int stun_msg_xor_addr(const struct stun_msg *msg, uint16_t type,
-		      struct sockaddr_storage *out)
+int stun_msg_xor_addr(const struct stun_msg *msg, uint16_t type, struct sockaddr_storage *out)
 {
 	const struct stun_attr *a = stun_msg_find(msg, type);
 

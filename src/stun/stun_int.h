@@ -10,16 +10,16 @@
 
 /* How a known attribute's value length is checked. */
 enum stun_len_rule {
-	STUN_LEN_RANGE,  /* min <= len <= max */
-	STUN_LEN_ADDR,   /* 8 (IPv4) or 20 (IPv6) */
-	STUN_LEN_MUL4,   /* min <= len <= max and a multiple of 4 */
-	STUN_LEN_MUL2    /* min <= len <= max and even */
+	STUN_LEN_RANGE, /* min <= len <= max */
+	STUN_LEN_ADDR,  /* 8 (IPv4) or 20 (IPv6) */
+	STUN_LEN_MUL4,  /* min <= len <= max and a multiple of 4 */
+	STUN_LEN_MUL2   /* min <= len <= max and even */
 };
 
 /* One row of the attribute table (attr.c). */
 struct stun_attr_desc {
 	uint16_t type;
-	uint8_t rule;    /* enum stun_len_rule */
+	uint8_t rule; /* enum stun_len_rule */
 	uint16_t min;
 	uint16_t max;
 	const char *name;
@@ -48,9 +48,8 @@ enum stun_mac_alg {
  * 32 bytes) to out. Returns 0, TP_EINVAL (prefix out of bounds) or
  * TP_ECRYPTO.
  */
-int stun_hmac_prefix(enum stun_mac_alg alg, const uint8_t *key,
-		     size_t keylen, const uint8_t *msg, size_t msglen,
-		     size_t prefix, uint16_t len_field,
+int stun_hmac_prefix(enum stun_mac_alg alg, const uint8_t *key, size_t keylen, const uint8_t *msg,
+		     size_t msglen, size_t prefix, uint16_t len_field,
 		     uint8_t out[STUN_HMAC_SHA256_LEN]);
 
 /*
@@ -58,7 +57,7 @@ int stun_hmac_prefix(enum stun_mac_alg alg, const uint8_t *key,
  * msg[prefix]: CRC-32 of msg[0..prefix) with the length field replaced by
  * len_field, XOR 0x5354554e. The caller guarantees prefix <= msglen.
  */
-uint32_t stun_fingerprint_prefix(const uint8_t *msg, size_t msglen,
-				 size_t prefix, uint16_t len_field);
+uint32_t stun_fingerprint_prefix(const uint8_t *msg, size_t msglen, size_t prefix,
+				 uint16_t len_field);
 
 #endif

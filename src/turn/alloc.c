@@ -48,7 +48,7 @@ struct turn_alloc *turn_table_find(const struct turn_table *t, enum turn_transpo
 {
 	size_t i;
 
-	if (t->count == 0)  /* also after turn_table_cleanup */
+	if (t->count == 0) /* also after turn_table_cleanup */
 		return NULL;
 	i = tuple_hash(tr, client, local) & (t->nbuckets - 1);
 	for (struct turn_alloc *a = t->buckets[i]; a; a = a->hnext)
@@ -60,7 +60,8 @@ struct turn_alloc *turn_table_find(const struct turn_table *t, enum turn_transpo
 static size_t bucket_of(const struct turn_table *t, const struct turn_alloc *a)
 {
 	return tuple_hash(a->transport, (const struct sockaddr *)&a->client,
-			  (const struct sockaddr *)&a->local) & (t->nbuckets - 1);
+			  (const struct sockaddr *)&a->local) &
+	       (t->nbuckets - 1);
 }
 
 /* Doubles the bucket array when the load passes 1 (control path only). */
@@ -201,11 +202,11 @@ struct turn_alloc *turn_table_expired(struct turn_table *t, uint64_t now_ms)
 			}
 			/* Alive: it belongs to a later turn of the wheel. */
 			if ((a->expiry_ms + 999) / 1000 <= t->wheel_sec)
-				keep = a;  /* same second, later millisecond */
+				keep = a; /* same second, later millisecond */
 			a = next;
 		}
 		if (keep)
-			return NULL;  /* wait for the rest of this second */
+			return NULL; /* wait for the rest of this second */
 		t->wheel_sec++;
 	}
 	return NULL;
@@ -223,8 +224,8 @@ void turn_ip16(const struct sockaddr *sa, uint8_t out[16])
 	}
 }
 
-int turn_perm_add(struct turn_alloc *a, const struct sockaddr *peer, uint64_t now_ms,
-		  unsigned max, bool self)
+int turn_perm_add(struct turn_alloc *a, const struct sockaddr *peer, uint64_t now_ms, unsigned max,
+		  bool self)
 {
 	uint8_t ip[16];
 	struct turn_perm *free_slot = NULL;
@@ -284,8 +285,8 @@ const struct turn_perm *turn_perm_find(const struct turn_alloc *a, const struct 
 	return NULL;
 }
 
-int turn_chan_bind(struct turn_alloc *a, uint16_t num, const struct sockaddr *peer,
-		   uint64_t now_ms, unsigned max)
+int turn_chan_bind(struct turn_alloc *a, uint16_t num, const struct sockaddr *peer, uint64_t now_ms,
+		   unsigned max)
 {
 	struct turn_chan *same = NULL, *free_slot = NULL;
 	unsigned live = 0;
@@ -334,8 +335,7 @@ int turn_chan_bind(struct turn_alloc *a, uint16_t num, const struct sockaddr *pe
 	return 0;
 }
 
-const struct turn_chan *turn_chan_by_num(const struct turn_alloc *a, uint16_t num,
-					 uint64_t now_ms)
+const struct turn_chan *turn_chan_by_num(const struct turn_alloc *a, uint16_t num, uint64_t now_ms)
 {
 	for (uint16_t i = 0; i < a->nchans; i++)
 		if (a->chans[i].num == num && a->chans[i].expiry_ms > now_ms)
@@ -343,8 +343,8 @@ const struct turn_chan *turn_chan_by_num(const struct turn_alloc *a, uint16_t nu
 	return NULL;
 }
 
-const struct turn_chan *turn_chan_by_peer(const struct turn_alloc *a,
-					  const struct sockaddr *peer, uint64_t now_ms)
+const struct turn_chan *turn_chan_by_peer(const struct turn_alloc *a, const struct sockaddr *peer,
+					  uint64_t now_ms)
 {
 	for (uint16_t i = 0; i < a->nchans; i++)
 		if (a->chans[i].expiry_ms > now_ms &&
@@ -356,7 +356,7 @@ const struct turn_chan *turn_chan_by_peer(const struct turn_alloc *a,
 void turn_bucket_init(struct turn_bucket *b, uint64_t rate, uint64_t now_ms)
 {
 	b->rate = rate;
-	b->tokens = rate * 1000;  /* start with one second's worth */
+	b->tokens = rate * 1000; /* start with one second's worth */
 	b->last_ms = now_ms;
 }
 

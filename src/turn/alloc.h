@@ -12,50 +12,50 @@
 #include "auth/auth.h"
 #include "turn/stats.h"
 
-#define TURN_PERM_LIFETIME_MS (300 * 1000)   /* RFC 8656 §9 */
-#define TURN_CHAN_LIFETIME_MS (600 * 1000)   /* RFC 8656 §12 */
-#define TURN_CHAN_HOLD_MS (300 * 1000)       /* §12: no rebind for 5 min after */
-#define TURN_USERNAME_MAX 513                /* RFC 8489 §14.3: < 513 bytes */
+#define TURN_PERM_LIFETIME_MS (300 * 1000) /* RFC 8656 §9 */
+#define TURN_CHAN_LIFETIME_MS (600 * 1000) /* RFC 8656 §12 */
+#define TURN_CHAN_HOLD_MS (300 * 1000)     /* §12: no rebind for 5 min after */
+#define TURN_USERNAME_MAX 513              /* RFC 8489 §14.3: < 513 bytes */
 /* Retransmission cache: the longest Allocate answer is 156 bytes plus
  * SOFTWARE (IPv6 client, ADDRESS-ERROR-CODE, RESERVATION-TOKEN,
  * MESSAGE-INTEGRITY-SHA256, FINGERPRINT). */
 #define TURN_CACHED_REPLY 256
-#define TURN_WHEEL_SLOTS 4096                /* 1 s each */
-#define TURN_ALLOC_ID_LEN 16                 /* random bytes of an allocation's id */
+#define TURN_WHEEL_SLOTS 4096 /* 1 s each */
+#define TURN_ALLOC_ID_LEN 16  /* random bytes of an allocation's id */
 
 struct turn_perm {
-	uint8_t ip[16];        /* canonical, IPv4 as ::ffff:a.b.c.d */
+	uint8_t ip[16]; /* canonical, IPv4 as ::ffff:a.b.c.d */
 	uint64_t expiry_ms;
-	bool self;             /* one of our own IPs: recheck the port per packet */
+	bool self; /* one of our own IPs: recheck the port per packet */
 };
 
 struct turn_chan {
 	struct sockaddr_storage peer;
-	uint64_t expiry_ms;    /* data flows until then; held TURN_CHAN_HOLD_MS more */
+	uint64_t expiry_ms; /* data flows until then; held TURN_CHAN_HOLD_MS more */
 	uint16_t num;
 };
 
 /* Token bucket in bytes; rate 0 means unlimited. */
 struct turn_bucket {
-	uint64_t rate;         /* bytes per second */
-	uint64_t tokens;       /* scaled by 1000 (byte-milliseconds) */
+	uint64_t rate;   /* bytes per second */
+	uint64_t tokens; /* scaled by 1000 (byte-milliseconds) */
 	uint64_t last_ms;
 };
 
 struct turn_alloc {
 	/* The 5-tuple that owns it (RFC 8656 §2). */
 	struct sockaddr_storage client;
-	struct sockaddr_storage local;       /* our address the client used */
+	struct sockaddr_storage local; /* our address the client used */
 	enum turn_transport transport;
-	void *conn;                          /* net: the client's TCP conn or UDP socket */
-	void *relay;                         /* net: the relay socket */
-	struct sockaddr_storage relayed;     /* XOR-RELAYED-ADDRESS as advertised */
+	void *conn;                      /* net: the client's TCP conn or UDP socket */
+	void *relay;                     /* net: the relay socket */
+	struct sockaddr_storage relayed; /* XOR-RELAYED-ADDRESS as advertised */
 	uint64_t created_ms;
 	uint64_t expiry_ms;
 	/* Who, for later requests on it (RFC 8656 §7.2: same credentials). */
 	char username[TURN_USERNAME_MAX];
 	uint16_t ulen;
-	uint16_t quota_off, quota_len;       /* user part within username */
+	uint16_t quota_off, quota_len; /* user part within username */
 	struct auth_key key;
 	bool sha256_integrity;
 	/* Permissions and channels, small arrays grown on the control path. */
@@ -69,14 +69,14 @@ struct turn_alloc {
 	uint16_t last_len;
 	uint8_t last_reply[TURN_CACHED_REPLY];
 	/* Traffic, for events and metrics. */
-	uint64_t pkts_in, bytes_in;          /* client → peer */
-	uint64_t pkts_out, bytes_out;        /* peer → client */
+	uint64_t pkts_in, bytes_in;   /* client → peer */
+	uint64_t pkts_out, bytes_out; /* peer → client */
 	/* Its name in events and logs: random, so unique across a fleet. */
 	uint8_t id[TURN_ALLOC_ID_LEN];
-	bool fleet;                          /* counted in the fleet-wide user-quota */
+	bool fleet; /* counted in the fleet-wide user-quota */
 	/* Event bookkeeping, written by the network layer's event hook. */
-	uint64_t event_ms;                   /* when the last event went out */
-	uint32_t event_seq;                  /* events sent so far */
+	uint64_t event_ms;  /* when the last event went out */
+	uint32_t event_seq; /* events sent so far */
 	/* Table links. */
 	struct turn_alloc *hnext;
 	struct turn_alloc *wnext, **wprev;
@@ -87,7 +87,7 @@ struct turn_table {
 	size_t nbuckets;
 	size_t count;
 	struct turn_alloc *wheel[TURN_WHEEL_SLOTS];
-	uint64_t wheel_sec;                  /* next second the wheel will fire */
+	uint64_t wheel_sec; /* next second the wheel will fire */
 };
 
 int turn_table_init(struct turn_table *t);
@@ -126,8 +126,8 @@ struct turn_alloc *turn_table_expired(struct turn_table *t, uint64_t now_ms);
 
 /* Installs or refreshes a permission for the peer's IP. Returns 0, or
  * TP_ETOOMANY when max live permissions would be exceeded, or TP_ENOMEM. */
-int turn_perm_add(struct turn_alloc *a, const struct sockaddr *peer, uint64_t now_ms,
-		  unsigned max, bool self);
+int turn_perm_add(struct turn_alloc *a, const struct sockaddr *peer, uint64_t now_ms, unsigned max,
+		  bool self);
 /* The live permission covering the peer's IP, or NULL. Per packet: no
  * allocation. */
 const struct turn_perm *turn_perm_find(const struct turn_alloc *a, const struct sockaddr *peer,
@@ -140,13 +140,12 @@ const struct turn_perm *turn_perm_find(const struct turn_alloc *a, const struct 
  * the number is out of range, bound (or held) to another peer, or the peer
  * is bound (or held) to another number; TP_ETOOMANY past max; TP_ENOMEM.
  */
-int turn_chan_bind(struct turn_alloc *a, uint16_t num, const struct sockaddr *peer,
-		   uint64_t now_ms, unsigned max);
+int turn_chan_bind(struct turn_alloc *a, uint16_t num, const struct sockaddr *peer, uint64_t now_ms,
+		   unsigned max);
 /* The live channel with this number / for this peer, or NULL. */
-const struct turn_chan *turn_chan_by_num(const struct turn_alloc *a, uint16_t num,
-					 uint64_t now_ms);
-const struct turn_chan *turn_chan_by_peer(const struct turn_alloc *a,
-					  const struct sockaddr *peer, uint64_t now_ms);
+const struct turn_chan *turn_chan_by_num(const struct turn_alloc *a, uint16_t num, uint64_t now_ms);
+const struct turn_chan *turn_chan_by_peer(const struct turn_alloc *a, const struct sockaddr *peer,
+					  uint64_t now_ms);
 
 /* ---- bandwidth ---- */
 

@@ -12,8 +12,7 @@
 
 /* Permission for a peer (per IP, RFC 8656 §9), and for one of our own IPs
  * the per-port rule of the peer policy. */
-static bool permitted(struct turn_ctx *ctx, const struct turn_alloc *a,
-		      const struct sockaddr *peer)
+static bool permitted(struct turn_ctx *ctx, const struct turn_alloc *a, const struct sockaddr *peer)
 {
 	const struct turn_perm *p = turn_perm_find(a, peer, ctx->now_ms);
 
@@ -72,8 +71,8 @@ void turn_handle_send(struct turn_ctx *ctx, const struct turn_from *from,
 	to_peer(ctx, a, (struct sockaddr *)&peer, stun_attr_value(msg, data), data->len);
 }
 
-void turn_client_chandata(struct turn_ctx *ctx, const struct turn_from *from,
-			  const uint8_t *pkt, size_t len)
+void turn_client_chandata(struct turn_ctx *ctx, const struct turn_from *from, const uint8_t *pkt,
+			  size_t len)
 {
 	struct turn_alloc *a = turn_table_find(&ctx->table, from->tr, from->client, from->local);
 	const struct turn_chan *c;
@@ -85,8 +84,8 @@ void turn_client_chandata(struct turn_ctx *ctx, const struct turn_from *from,
 		STAT_INC(ctx->stats->drops[DROP_NO_ALLOCATION]);
 		return;
 	}
-	if (turn_chandata_parse(pkt, len, from->tr != TP_UDP && from->tr != TP_DTLS, &num,
-				&payload, &plen, &frame) != 0) {
+	if (turn_chandata_parse(pkt, len, from->tr != TP_UDP && from->tr != TP_DTLS, &num, &payload,
+				&plen, &frame) != 0) {
 		STAT_INC(ctx->stats->drops[DROP_MALFORMED]);
 		return;
 	}

@@ -35,14 +35,13 @@ static void count_drop(struct turn_ctx *ctx, int err)
 	STAT_INC(ctx->stats->drops[why]);
 }
 
-void turn_reply_start(struct stun_builder *b, uint8_t *out, const struct stun_msg *req,
-		      uint8_t cls)
+void turn_reply_start(struct stun_builder *b, uint8_t *out, const struct stun_msg *req, uint8_t cls)
 {
 	stun_build_init(b, out, TURN_MAX_REPLY, req->method, cls, req->txn);
 }
 
-size_t turn_reply_finish(struct turn_ctx *ctx, struct stun_builder *b,
-			 const struct stun_msg *req, const struct turn_auth *auth)
+size_t turn_reply_finish(struct turn_ctx *ctx, struct stun_builder *b, const struct stun_msg *req,
+			 const struct turn_auth *auth)
 {
 	size_t len;
 
@@ -78,8 +77,8 @@ size_t turn_reply_error(struct turn_ctx *ctx, const struct turn_from *from,
 	if (code == STUN_ERR_UNKNOWN_ATTRIBUTE)
 		stun_build_unknown(&b, req->unknown, req->nunknown);
 	if (code == STUN_ERR_UNAUTHORIZED || code == STUN_ERR_STALE_NONCE) {
-		const struct auth_store *s = auth && auth->store ? auth->store
-								  : turn_store_get(ctx->cfg);
+		const struct auth_store *s =
+			auth && auth->store ? auth->store : turn_store_get(ctx->cfg);
 		auth_build_challenge(&b, ctx->cfg->nonce_key, auth_store_realm(s), from->client,
 				     ctx->unix_s, ctx->cfg->nonce_lifetime);
 		if (!(auth && auth->store))
@@ -120,8 +119,8 @@ static bool is_turn_method(uint16_t m)
 	       m == TURN_CHANNEL_BIND;
 }
 
-size_t turn_server_handle(struct turn_ctx *ctx, const struct turn_from *from,
-			  const uint8_t *pkt, size_t len, uint8_t *out)
+size_t turn_server_handle(struct turn_ctx *ctx, const struct turn_from *from, const uint8_t *pkt,
+			  size_t len, uint8_t *out)
 {
 	struct stun_msg msg;
 	int rc;
@@ -135,7 +134,7 @@ size_t turn_server_handle(struct turn_ctx *ctx, const struct turn_from *from,
 	if (msg.cls == STUN_INDICATION) {
 		if (msg.method == TURN_SEND && ctx->cfg->turn && msg.magic)
 			turn_handle_send(ctx, from, &msg);
-		else if (msg.method != STUN_BINDING)  /* Binding: keepalive */
+		else if (msg.method != STUN_BINDING) /* Binding: keepalive */
 			STAT_INC(ctx->stats->drops[DROP_UNEXPECTED]);
 		return 0;
 	}
@@ -155,7 +154,8 @@ size_t turn_server_handle(struct turn_ctx *ctx, const struct turn_from *from,
 			msg.unknown[0] = STUN_ATTR_CHANGE_REQUEST;
 			msg.nunknown = 1;
 			STAT_INC(ctx->stats->err_420);
-			return turn_reply_error(ctx, from, &msg, STUN_ERR_UNKNOWN_ATTRIBUTE, NULL, out);
+			return turn_reply_error(ctx, from, &msg, STUN_ERR_UNKNOWN_ATTRIBUTE, NULL,
+						out);
 		}
 		return reply_binding(ctx, from, &msg, out);
 	}

@@ -26,24 +26,24 @@ struct turn_quota;
 
 /* Settings shared read-only by every worker. */
 struct turn_server_cfg {
-	bool software;                 /* send SOFTWARE */
-	bool turn;                     /* serve TURN at all (auth configured or no-auth) */
-	bool no_auth;                  /* no-auth: TURN without credentials */
+	bool software; /* send SOFTWARE */
+	bool turn;     /* serve TURN at all (auth configured or no-auth) */
+	bool no_auth;  /* no-auth: TURN without credentials */
 	/* Credentials: the swappable snapshot (turnpiked), one reference
 	 * taken per request; when creds is NULL, the fixed store. */
 	struct auth_snap *creds;
 	const struct auth_store *store;
 	const struct auth_nonce_key *nonce_key;
-	unsigned nonce_lifetime;       /* s */
+	unsigned nonce_lifetime; /* s */
 	const struct peer_policy *policy;
-	unsigned default_lifetime;     /* s, RFC 8656 default 600 */
-	unsigned max_lifetime;         /* s */
-	unsigned max_perms;            /* per allocation */
+	unsigned default_lifetime; /* s, RFC 8656 default 600 */
+	unsigned max_lifetime;     /* s */
+	unsigned max_perms;        /* per allocation */
 	unsigned max_chans;
-	uint64_t max_bps;              /* per allocation, bytes/s, 0 = none */
-	uint64_t worker_bps;           /* this worker's share of bps-capacity */
-	bool relay_v4, relay_v6;       /* relay addresses of these families exist */
-	struct turn_quota *quota;      /* shared counters (locked, control path) */
+	uint64_t max_bps;         /* per allocation, bytes/s, 0 = none */
+	uint64_t worker_bps;      /* this worker's share of bps-capacity */
+	bool relay_v4, relay_v6;  /* relay addresses of these families exist */
+	struct turn_quota *quota; /* shared counters (locked, control path) */
 	/* Shutting down: new allocations get 508. Written by the main thread,
 	 * read by the workers with relaxed atomic loads. */
 	bool draining;
@@ -53,8 +53,8 @@ struct turn_server_cfg {
 struct turn_from {
 	enum turn_transport tr;
 	const struct sockaddr *client;
-	const struct sockaddr *local;  /* our address it was sent to */
-	void *conn;                    /* net's handle: UDP socket or TCP conn */
+	const struct sockaddr *local; /* our address it was sent to */
+	void *conn;                   /* net's handle: UDP socket or TCP conn */
 };
 
 /* A fleet-wide user-quota decision (from Redis), for the Allocate it was
@@ -80,9 +80,9 @@ struct turn_ticket {
 enum turn_event {
 	TURN_EV_CREATED = 0,
 	TURN_EV_REFRESHED,
-	TURN_EV_DELETED,   /* Refresh with LIFETIME 0 */
+	TURN_EV_DELETED, /* Refresh with LIFETIME 0 */
 	TURN_EV_EXPIRED,
-	TURN_EV_CLOSED     /* its TCP connection closed */
+	TURN_EV_CLOSED /* its TCP connection closed */
 };
 
 /* What the core asks of the network layer. */
@@ -138,10 +138,10 @@ struct turn_ctx {
 	struct turn_stats *stats;
 	struct turn_table table;
 	const struct turn_io *io;
-	uint64_t now_ms;     /* monotonic, set by the caller before each batch */
-	uint64_t unix_s;     /* wall clock, for REST timestamps and nonces */
-	uint64_t ind_txn;    /* transaction ids for Data indications */
-	struct turn_bucket capacity;  /* the worker's share of bps-capacity */
+	uint64_t now_ms;             /* monotonic, set by the caller before each batch */
+	uint64_t unix_s;             /* wall clock, for REST timestamps and nonces */
+	uint64_t ind_txn;            /* transaction ids for Data indications */
+	struct turn_bucket capacity; /* the worker's share of bps-capacity */
 	/* Long-term keys from the shared store (net fills it), or NULL. */
 	struct auth_kcache *kcache;
 	/* Set by turn_server_handle when it answered nothing because the
@@ -152,8 +152,8 @@ struct turn_ctx {
 };
 
 /* Initialises the per-worker part. Returns 0 or TP_ENOMEM. */
-int turn_ctx_init(struct turn_ctx *ctx, const struct turn_server_cfg *cfg,
-		  struct turn_stats *stats, const struct turn_io *io);
+int turn_ctx_init(struct turn_ctx *ctx, const struct turn_server_cfg *cfg, struct turn_stats *stats,
+		  const struct turn_io *io);
 /* Releases every allocation (closing relays through io) and the table. */
 void turn_ctx_cleanup(struct turn_ctx *ctx);
 
@@ -165,12 +165,12 @@ void turn_ctx_cleanup(struct turn_ctx *ctx);
  * request waits for the store: the caller keeps a copy and runs it again
  * when told (see turn_io key_lookup).
  */
-size_t turn_server_handle(struct turn_ctx *ctx, const struct turn_from *from,
-			  const uint8_t *pkt, size_t len, uint8_t *out);
+size_t turn_server_handle(struct turn_ctx *ctx, const struct turn_from *from, const uint8_t *pkt,
+			  size_t len, uint8_t *out);
 
 /* ChannelData from a client: relayed to the bound peer or dropped (counted). */
-void turn_client_chandata(struct turn_ctx *ctx, const struct turn_from *from,
-			  const uint8_t *pkt, size_t len);
+void turn_client_chandata(struct turn_ctx *ctx, const struct turn_from *from, const uint8_t *pkt,
+			  size_t len);
 
 /*
  * A datagram from a peer on a's relay socket. data points at the payload,

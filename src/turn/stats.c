@@ -4,26 +4,18 @@
 #include <stddef.h>
 
 const char *const stats_drop_name[DROP_MAX] = {
-	[DROP_NOT_STUN] = "not_stun",
-	[DROP_TRUNCATED] = "truncated",
-	[DROP_MALFORMED] = "malformed",
-	[DROP_TOO_MANY_ATTRS] = "too_many_attributes",
-	[DROP_FINGERPRINT] = "bad_fingerprint",
-	[DROP_UNEXPECTED] = "unexpected_class",
-	[DROP_OVERSIZE] = "oversize",
-	[DROP_NO_ALLOCATION] = "no_allocation",
-	[DROP_NO_CHANNEL] = "no_channel",
-	[DROP_NO_PERMISSION] = "no_permission",
-	[DROP_POLICY] = "peer_policy",
-	[DROP_RATE] = "max_bps",
-	[DROP_CAPACITY] = "bps_capacity",
-	[DROP_BAD_INDICATION] = "bad_indication",
+	[DROP_NOT_STUN] = "not_stun",           [DROP_TRUNCATED] = "truncated",
+	[DROP_MALFORMED] = "malformed",         [DROP_TOO_MANY_ATTRS] = "too_many_attributes",
+	[DROP_FINGERPRINT] = "bad_fingerprint", [DROP_UNEXPECTED] = "unexpected_class",
+	[DROP_OVERSIZE] = "oversize",           [DROP_NO_ALLOCATION] = "no_allocation",
+	[DROP_NO_CHANNEL] = "no_channel",       [DROP_NO_PERMISSION] = "no_permission",
+	[DROP_POLICY] = "peer_policy",          [DROP_RATE] = "max_bps",
+	[DROP_CAPACITY] = "bps_capacity",       [DROP_BAD_INDICATION] = "bad_indication",
 	[DROP_SEND_FAILED] = "send_failed",
 };
 
-const unsigned stats_lifetime_bounds[STATS_LIFETIME_BUCKETS - 1] = {
-	10, 30, 60, 300, 600, 1800, 3600, 7200, 21600
-};
+const unsigned stats_lifetime_bounds[STATS_LIFETIME_BUCKETS - 1] = {10,   30,   60,   300,  600,
+								    1800, 3600, 7200, 21600};
 
 void stats_observe_lifetime(struct turn_stats *st, uint64_t ms)
 {
@@ -46,9 +38,8 @@ const char *const stats_auth_name[AUTHR_MAX] = {
 	[AUTHR_WRONG_USER] = "wrong_credentials",
 };
 
-const unsigned stats_err_code[ERR_MAX] = {
-	400, 401, 403, 420, 437, 438, 440, 441, 442, 443, 486, 500, 508
-};
+const unsigned stats_err_code[ERR_MAX] = {400, 401, 403, 420, 437, 438, 440,
+					  441, 442, 443, 486, 500, 508};
 
 enum stats_err stats_err_index(int code)
 {
@@ -59,7 +50,10 @@ enum stats_err stats_err_index(int code)
 }
 
 const char *const stats_transport_name[TP_TRANSPORT_MAX] = {
-	[TP_UDP] = "udp", [TP_TCP] = "tcp", [TP_TLS] = "tls", [TP_DTLS] = "dtls",
+	[TP_UDP] = "udp",
+	[TP_TCP] = "tcp",
+	[TP_TLS] = "tls",
+	[TP_DTLS] = "dtls",
 };
 
 void stats_sum(struct turn_stats *dst, const struct turn_stats *src)

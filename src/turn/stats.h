@@ -5,45 +5,63 @@
 
 #include <stdint.h>
 
-enum turn_transport { TP_UDP = 0, TP_TCP, TP_TLS, TP_DTLS, TP_TRANSPORT_MAX };
+enum turn_transport {
+	TP_UDP = 0,
+	TP_TCP,
+	TP_TLS,
+	TP_DTLS,
+	TP_TRANSPORT_MAX
+};
 
 /* Why an incoming message was dropped without an answer. */
 enum stats_drop {
-	DROP_NOT_STUN = 0,  /* first bits / cookie / length say not STUN */
-	DROP_TRUNCATED,     /* shorter than its header says */
-	DROP_MALFORMED,     /* attribute walk or attribute value broken */
+	DROP_NOT_STUN = 0, /* first bits / cookie / length say not STUN */
+	DROP_TRUNCATED,    /* shorter than its header says */
+	DROP_MALFORMED,    /* attribute walk or attribute value broken */
 	DROP_TOO_MANY_ATTRS,
-	DROP_FINGERPRINT,   /* FINGERPRINT present and wrong */
-	DROP_UNEXPECTED,    /* a response or indication we do not take */
-	DROP_OVERSIZE,      /* datagram larger than the receive buffer */
-	DROP_NO_ALLOCATION, /* ChannelData/Send with no allocation on the 5-tuple */
-	DROP_NO_CHANNEL,    /* ChannelData on an unbound channel */
-	DROP_NO_PERMISSION, /* to or from a peer without a permission */
-	DROP_POLICY,        /* Send to a peer the policy refuses */
-	DROP_RATE,          /* over the allocation's max-bps */
-	DROP_CAPACITY,      /* over the server's bps-capacity */
-	DROP_BAD_INDICATION,/* Send indication without peer or data, wrong family */
-	DROP_SEND_FAILED,   /* the relay socket refused the datagram */
+	DROP_FINGERPRINT,    /* FINGERPRINT present and wrong */
+	DROP_UNEXPECTED,     /* a response or indication we do not take */
+	DROP_OVERSIZE,       /* datagram larger than the receive buffer */
+	DROP_NO_ALLOCATION,  /* ChannelData/Send with no allocation on the 5-tuple */
+	DROP_NO_CHANNEL,     /* ChannelData on an unbound channel */
+	DROP_NO_PERMISSION,  /* to or from a peer without a permission */
+	DROP_POLICY,         /* Send to a peer the policy refuses */
+	DROP_RATE,           /* over the allocation's max-bps */
+	DROP_CAPACITY,       /* over the server's bps-capacity */
+	DROP_BAD_INDICATION, /* Send indication without peer or data, wrong family */
+	DROP_SEND_FAILED,    /* the relay socket refused the datagram */
 	DROP_MAX
 };
 
 /* Outcomes of authentication, for counters. */
 enum stats_auth {
 	AUTHR_OK = 0,
-	AUTHR_CHALLENGE,    /* 401 to a request without credentials */
-	AUTHR_BAD_REQUEST,  /* 400: credentials incomplete or inconsistent */
-	AUTHR_STALE_NONCE,  /* 438 */
-	AUTHR_UNKNOWN_USER, /* 401 */
-	AUTHR_EXPIRED,      /* 401: REST timestamp in the past */
-	AUTHR_BAD_INTEGRITY,/* 401: wrong password */
-	AUTHR_WRONG_USER,   /* 441: not the allocation's credentials */
+	AUTHR_CHALLENGE,     /* 401 to a request without credentials */
+	AUTHR_BAD_REQUEST,   /* 400: credentials incomplete or inconsistent */
+	AUTHR_STALE_NONCE,   /* 438 */
+	AUTHR_UNKNOWN_USER,  /* 401 */
+	AUTHR_EXPIRED,       /* 401: REST timestamp in the past */
+	AUTHR_BAD_INTEGRITY, /* 401: wrong password */
+	AUTHR_WRONG_USER,    /* 441: not the allocation's credentials */
 	AUTHR_MAX
 };
 
 /* The STUN/TURN error codes the server sends, for counters. */
 enum stats_err {
-	ERR_400 = 0, ERR_401, ERR_403, ERR_420, ERR_437, ERR_438, ERR_440, ERR_441,
-	ERR_442, ERR_443, ERR_486, ERR_500, ERR_508, ERR_MAX
+	ERR_400 = 0,
+	ERR_401,
+	ERR_403,
+	ERR_420,
+	ERR_437,
+	ERR_438,
+	ERR_440,
+	ERR_441,
+	ERR_442,
+	ERR_443,
+	ERR_486,
+	ERR_500,
+	ERR_508,
+	ERR_MAX
 };
 
 #define STATS_LIFETIME_BUCKETS 10
@@ -66,55 +84,55 @@ struct turn_stats {
 	uint64_t rx_bytes[TP_TRANSPORT_MAX];
 	uint64_t tx_msgs[TP_TRANSPORT_MAX];
 	uint64_t tx_bytes[TP_TRANSPORT_MAX];
-	uint64_t binding[TP_TRANSPORT_MAX];   /* Binding requests answered */
-	uint64_t binding_rfc3489;             /* of which classic, no cookie */
-	uint64_t err_420;                     /* unknown comprehension-required */
-	uint64_t err_400;                     /* bad request / unknown method */
-	uint64_t errors[ERR_MAX];             /* every error response, by code */
+	uint64_t binding[TP_TRANSPORT_MAX]; /* Binding requests answered */
+	uint64_t binding_rfc3489;           /* of which classic, no cookie */
+	uint64_t err_420;                   /* unknown comprehension-required */
+	uint64_t err_400;                   /* bad request / unknown method */
+	uint64_t errors[ERR_MAX];           /* every error response, by code */
 	uint64_t auth[AUTHR_MAX];
 	uint64_t drops[DROP_MAX];
-	uint64_t policy_denied[16];           /* by enum policy_verdict */
+	uint64_t policy_denied[16]; /* by enum policy_verdict */
 	uint64_t alloc_active[TP_TRANSPORT_MAX];
 	uint64_t alloc_created[TP_TRANSPORT_MAX];
 	uint64_t alloc_relayed[TP_TRANSPORT_MAX]; /* that carried >= 1 packet */
 	uint64_t alloc_expired;
-	uint64_t alloc_deleted;               /* Refresh with LIFETIME 0 */
-	uint64_t quota_user;                  /* 486 */
-	uint64_t quota_total;                 /* 508 */
-	uint64_t relay_ports_exhausted;       /* 508 */
+	uint64_t alloc_deleted;         /* Refresh with LIFETIME 0 */
+	uint64_t quota_user;            /* 486 */
+	uint64_t quota_total;           /* 508 */
+	uint64_t relay_ports_exhausted; /* 508 */
 	uint64_t perms_created;
 	uint64_t chans_bound;
-	uint64_t relay_pkts_in[TP_TRANSPORT_MAX];   /* client -> peer */
+	uint64_t relay_pkts_in[TP_TRANSPORT_MAX]; /* client -> peer */
 	uint64_t relay_bytes_in[TP_TRANSPORT_MAX];
-	uint64_t relay_pkts_out[TP_TRANSPORT_MAX];  /* peer -> client */
+	uint64_t relay_pkts_out[TP_TRANSPORT_MAX]; /* peer -> client */
 	uint64_t relay_bytes_out[TP_TRANSPORT_MAX];
 	/* Lifetimes of ended allocations: counts per upper bound in
 	 * stats_lifetime_bounds (the last bucket is +Inf), and their sum. */
 	uint64_t lifetime_bucket[STATS_LIFETIME_BUCKETS];
 	uint64_t lifetime_sum_ms;
-	uint64_t tx_errors;                   /* send failed */
+	uint64_t tx_errors; /* send failed */
 	uint64_t tcp_accepted;
-	uint64_t tcp_refused;                 /* over max-tcp-connections */
+	uint64_t tcp_refused; /* over max-tcp-connections */
 	uint64_t tcp_active;
 	uint64_t tcp_closed_idle;
-	uint64_t tcp_closed_bad;              /* malformed framing */
-	uint64_t events_published;            /* allocation events Redis took */
-	uint64_t events_dropped;              /* not sent (Redis away, queue full) or failed */
+	uint64_t tcp_closed_bad;   /* malformed framing */
+	uint64_t events_published; /* allocation events Redis took */
+	uint64_t events_dropped;   /* not sent (Redis away, queue full) or failed */
 	/* Long-term keys and fleet quota from redis-userdb. */
-	uint64_t parked;                      /* requests parked waiting for Redis */
-	uint64_t park_refused;                /* no room to park: 508 */
-	uint64_t userdb_lookups;              /* key lookups sent (joined ones not) */
-	uint64_t userdb_lookup_failed;        /* lost connection, error or garbage reply */
-	uint64_t userdb_lookup_timeouts;      /* no answer within redis-timeout */
-	uint64_t userdb_stale;                /* keys used past their cache time (Redis away) */
-	uint64_t fleet_granted;               /* Allocate counted fleet-wide */
-	uint64_t fleet_denied;                /* 486 from the fleet count */
-	uint64_t fleet_fallback;              /* counted on this server only (Redis away) */
-	uint64_t fleet_update_errors;         /* refresh/removal of a member failed */
+	uint64_t parked;                 /* requests parked waiting for Redis */
+	uint64_t park_refused;           /* no room to park: 508 */
+	uint64_t userdb_lookups;         /* key lookups sent (joined ones not) */
+	uint64_t userdb_lookup_failed;   /* lost connection, error or garbage reply */
+	uint64_t userdb_lookup_timeouts; /* no answer within redis-timeout */
+	uint64_t userdb_stale;           /* keys used past their cache time (Redis away) */
+	uint64_t fleet_granted;          /* Allocate counted fleet-wide */
+	uint64_t fleet_denied;           /* 486 from the fleet count */
+	uint64_t fleet_fallback;         /* counted on this server only (Redis away) */
+	uint64_t fleet_update_errors;    /* refresh/removal of a member failed */
 };
 
 /* Single-writer increment: a relaxed load and store, no lock prefix. */
-#define STAT_ADD(field, n) \
+#define STAT_ADD(field, n)                                                            \
 	__atomic_store_n(&(field), __atomic_load_n(&(field), __ATOMIC_RELAXED) + (n), \
 			 __ATOMIC_RELAXED)
 #define STAT_INC(field) STAT_ADD(field, 1)

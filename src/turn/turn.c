@@ -18,8 +18,8 @@
 #define PROTO_UDP 17
 #define TURN_PARKED 1 /* not a STUN code: the request waits for the store */
 
-int turn_ctx_init(struct turn_ctx *ctx, const struct turn_server_cfg *cfg,
-		  struct turn_stats *stats, const struct turn_io *io)
+int turn_ctx_init(struct turn_ctx *ctx, const struct turn_server_cfg *cfg, struct turn_stats *stats,
+		  const struct turn_io *io)
 {
 	memset(ctx, 0, sizeof(*ctx));
 	ctx->cfg = cfg;
@@ -27,7 +27,7 @@ int turn_ctx_init(struct turn_ctx *ctx, const struct turn_server_cfg *cfg,
 	ctx->io = io;
 	if (rand_bytes(&ctx->ind_txn, sizeof(ctx->ind_txn)) != 0)
 		return TP_ECRYPTO;
-	ctx->ind_txn |= 1;  /* xorshift state must not be zero */
+	ctx->ind_txn |= 1; /* xorshift state must not be zero */
 	turn_bucket_init(&ctx->capacity, cfg->worker_bps, 0);
 	return turn_table_init(&ctx->table);
 }
@@ -116,8 +116,8 @@ static int auth_fail(struct turn_ctx *ctx, enum stats_auth why, int code)
 static int store_key(struct turn_ctx *ctx, const struct stun_msg *msg, const struct turn_alloc *a,
 		     const struct auth_request *req, struct auth_key *key)
 {
-	enum auth_kc kc = auth_kcache_get(ctx->kcache, req->username, req->ulen, req->alg,
-					  ctx->now_ms, key);
+	enum auth_kc kc =
+		auth_kcache_get(ctx->kcache, req->username, req->ulen, req->alg, ctx->now_ms, key);
 	int rc;
 
 	switch (kc) {
@@ -171,8 +171,8 @@ static bool store_may_know(const struct turn_ctx *ctx, const struct auth_store *
 	if (!ctx->kcache || req->used_userhash)
 		return false;
 	return req->alg == AUTH_ALG_MD5 ||
-	       auth_store_keys(store, req->username, req->ulen, AUTH_ALG_MD5, ctx->unix_s, NULL,
-			       0, &n, &qu, &ql) == AUTH_LOOKUP_UNKNOWN;
+	       auth_store_keys(store, req->username, req->ulen, AUTH_ALG_MD5, ctx->unix_s, NULL, 0,
+			       &n, &qu, &ql) == AUTH_LOOKUP_UNKNOWN;
 }
 
 /*
@@ -195,8 +195,7 @@ static int authenticate(struct turn_ctx *ctx, const struct turn_from *from,
 	auth->store = store;
 	if (cfg->no_auth)
 		return 0;
-	rc = auth_request_check(msg, cfg->nonce_key, store, from->client, ctx->unix_s,
-				&auth->req);
+	rc = auth_request_check(msg, cfg->nonce_key, store, from->client, ctx->unix_s, &auth->req);
 	switch (rc) {
 	case 0:
 		break;
@@ -236,8 +235,8 @@ static int authenticate(struct turn_ctx *ctx, const struct turn_from *from,
 		return auth_fail(ctx, AUTHR_BAD_INTEGRITY, STUN_ERR_UNAUTHORIZED);
 	auth->ok = true;
 	/* RFC 8656 §5: later requests use the allocation's credentials. */
-	if (a && (a->ulen != auth->req.ulen ||
-		  memcmp(a->username, auth->req.username, a->ulen) != 0))
+	if (a &&
+	    (a->ulen != auth->req.ulen || memcmp(a->username, auth->req.username, a->ulen) != 0))
 		return auth_fail(ctx, AUTHR_WRONG_USER, STUN_ERR_WRONG_CREDENTIALS);
 	STAT_INC(ctx->stats->auth[AUTHR_OK]);
 	return 0;
@@ -245,8 +244,7 @@ static int authenticate(struct turn_ctx *ctx, const struct turn_from *from,
 
 /* ---- helpers ---- */
 
-static uint32_t lifetime_of(const struct turn_ctx *ctx, const struct stun_msg *msg,
-			    bool allocate)
+static uint32_t lifetime_of(const struct turn_ctx *ctx, const struct stun_msg *msg, bool allocate)
 {
 	uint32_t req;
 
@@ -274,9 +272,8 @@ static bool family_served(const struct turn_ctx *ctx, int family)
 
 /* Checks a peer address from the request against the relay's family and
  * the peer policy. Returns 0 or the error code (400, 443, 403). */
-static int check_peer(struct turn_ctx *ctx, const struct turn_alloc *a,
-		      const struct stun_msg *msg, const struct stun_attr *attr,
-		      struct sockaddr_storage *peer, bool *self)
+static int check_peer(struct turn_ctx *ctx, const struct turn_alloc *a, const struct stun_msg *msg,
+		      const struct stun_attr *attr, struct sockaddr_storage *peer, bool *self)
 {
 	enum policy_verdict v;
 
@@ -474,8 +471,8 @@ static size_t handle_allocate(struct turn_ctx *ctx, const struct turn_from *from
 		}
 		if (rc != 0) {
 			STAT_INC(ctx->stats->quota_total);
-			return turn_reply_error(ctx, from, msg, STUN_ERR_INSUFFICIENT_CAPACITY, auth,
-						out);
+			return turn_reply_error(ctx, from, msg, STUN_ERR_INSUFFICIENT_CAPACITY,
+						auth, out);
 		}
 	}
 	a = calloc(1, sizeof(*a));
@@ -506,8 +503,9 @@ static size_t handle_allocate(struct turn_ctx *ctx, const struct turn_from *from
 	}
 	turn_bucket_init(&a->bucket, ctx->cfg->max_bps, ctx->now_ms);
 	a->fleet = fleet;
-	rc = ctx->io->relay_open(ctx->io->env, a, family, stun_msg_find(msg, STUN_ATTR_DONT_FRAGMENT),
-				 ep != NULL, reserve, &token, rt != NULL);
+	rc = ctx->io->relay_open(ctx->io->env, a, family,
+				 stun_msg_find(msg, STUN_ATTR_DONT_FRAGMENT), ep != NULL, reserve,
+				 &token, rt != NULL);
 	if (rc != 0) {
 		log_debug("relay socket: %s", tp_strerror(rc));
 		if (rc == TP_EAGAIN)
@@ -559,8 +557,8 @@ static size_t handle_refresh(struct turn_ctx *ctx, const struct turn_from *from,
 	uint8_t fam;
 	size_t len;
 
-	if (raf && (stun_attr_get_family(msg, raf, &fam) != 0 ||
-		    family_of(fam) != a->relayed.ss_family))
+	if (raf &&
+	    (stun_attr_get_family(msg, raf, &fam) != 0 || family_of(fam) != a->relayed.ss_family))
 		return turn_reply_error(ctx, from, msg, STUN_ERR_PEER_ADDRESS_FAMILY, auth, out);
 	lifetime = lifetime_of(ctx, msg, false);
 	turn_reply_start(&b, out, msg, STUN_SUCCESS);
@@ -631,8 +629,8 @@ static size_t handle_permission(struct turn_ctx *ctx, const struct turn_from *fr
 	for (size_t i = 0; i < n; i++) {
 		if (turn_perm_add(a, (struct sockaddr *)&peers[i], ctx->now_ms, ctx->cfg->max_perms,
 				  self[i]) != 0)
-			return turn_reply_error(ctx, from, msg, STUN_ERR_INSUFFICIENT_CAPACITY, auth,
-						out);
+			return turn_reply_error(ctx, from, msg, STUN_ERR_INSUFFICIENT_CAPACITY,
+						auth, out);
 		STAT_INC(ctx->stats->perms_created);
 	}
 	turn_reply_start(&b, out, msg, STUN_SUCCESS);
@@ -704,7 +702,8 @@ size_t turn_handle_request(struct turn_ctx *ctx, const struct turn_from *from,
 		break;
 	default:
 		if (!a) {
-			len = turn_reply_error(ctx, from, msg, STUN_ERR_ALLOCATION_MISMATCH, &auth, out);
+			len = turn_reply_error(ctx, from, msg, STUN_ERR_ALLOCATION_MISMATCH, &auth,
+					       out);
 			break;
 		}
 		if (msg->method == TURN_REFRESH)

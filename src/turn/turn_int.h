@@ -10,7 +10,7 @@ struct turn_auth {
 	struct auth_request req;
 	struct auth_key key;
 	bool ok;
-	const struct auth_store *store;  /* held for the request (turn_store_get) */
+	const struct auth_store *store; /* held for the request (turn_store_get) */
 };
 
 /* The credential store for one request: a reference to the current
@@ -31,8 +31,8 @@ void turn_reply_start(struct stun_builder *b, uint8_t *out, const struct stun_ms
 		      uint8_t cls);
 /* Closes an answer: SOFTWARE, MESSAGE-INTEGRITY(-SHA256) when auth proved
  * credentials, FINGERPRINT when the request had one. Returns the length or 0. */
-size_t turn_reply_finish(struct turn_ctx *ctx, struct stun_builder *b,
-			 const struct stun_msg *req, const struct turn_auth *auth);
+size_t turn_reply_finish(struct turn_ctx *ctx, struct stun_builder *b, const struct stun_msg *req,
+			 const struct turn_auth *auth);
 /* A whole error answer (counted by code). */
 size_t turn_reply_error(struct turn_ctx *ctx, const struct turn_from *from,
 			const struct stun_msg *req, int code, const struct turn_auth *auth,

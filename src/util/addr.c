@@ -183,12 +183,22 @@ void addr_hash_seed(const uint8_t key[16])
 /* SipHash-2-4 over a short input: keyed, so remote parties cannot aim
  * collisions at our tables. */
 #define ROTL(x, b) (uint64_t)(((x) << (b)) | ((x) >> (64 - (b))))
-#define SIPROUND                                                        \
-	do {                                                            \
-		v0 += v1; v1 = ROTL(v1, 13); v1 ^= v0; v0 = ROTL(v0, 32); \
-		v2 += v3; v3 = ROTL(v3, 16); v3 ^= v2;                  \
-		v0 += v3; v3 = ROTL(v3, 21); v3 ^= v0;                  \
-		v2 += v1; v1 = ROTL(v1, 17); v1 ^= v2; v2 = ROTL(v2, 32); \
+#define SIPROUND                   \
+	do {                       \
+		v0 += v1;          \
+		v1 = ROTL(v1, 13); \
+		v1 ^= v0;          \
+		v0 = ROTL(v0, 32); \
+		v2 += v3;          \
+		v3 = ROTL(v3, 16); \
+		v3 ^= v2;          \
+		v0 += v3;          \
+		v3 = ROTL(v3, 21); \
+		v3 ^= v0;          \
+		v2 += v1;          \
+		v1 = ROTL(v1, 17); \
+		v1 ^= v2;          \
+		v2 = ROTL(v2, 32); \
 	} while (0)
 
 static uint64_t le64(const uint8_t *p)
@@ -206,7 +216,7 @@ uint64_t addr_siphash(const uint8_t key[16], const uint8_t *in, size_t len)
 	uint64_t v2 = 0x6c7967656e657261ULL ^ k0, v3 = 0x7465646279746573ULL ^ k1;
 	uint64_t b = (uint64_t)len << 56, m;
 	size_t i, full = len & ~(size_t)7;
-	uint8_t last[8] = { 0 };
+	uint8_t last[8] = {0};
 
 	for (i = 0; i < full; i += 8) {
 		m = le64(in + i);

@@ -44,8 +44,8 @@ static int list_add(struct conf_list *l, const char *val)
 
 static int parse_bool(const char *val, bool *out)
 {
-	static const char *const yes[] = { "1", "yes", "true", "on" };
-	static const char *const no[] = { "0", "no", "false", "off" };
+	static const char *const yes[] = {"1", "yes", "true", "on"};
+	static const char *const no[] = {"0", "no", "false", "off"};
 
 	if (!val) {
 		*out = true;
@@ -65,8 +65,8 @@ static int parse_bool(const char *val, bool *out)
 }
 
 /* Checks and stores one value. */
-static int set_value(struct conf *c, const struct conf_opt *o, const char *val,
-		     char *err, size_t errlen)
+static int set_value(struct conf *c, const struct conf_opt *o, const char *val, char *err,
+		     size_t errlen)
 {
 	if (o->type != CONF_BOOL && !val) {
 		snprintf(err, errlen, "%s needs a value", o->name);
@@ -86,8 +86,8 @@ static int set_value(struct conf *c, const struct conf_opt *o, const char *val,
 		errno = 0;
 		long v = strtol(val, &end, 10);
 		if (errno || end == val || *end != '\0' || v < o->min || v > o->max) {
-			snprintf(err, errlen, "%s: '%s' is not a number from %ld to %ld",
-				 o->name, val, o->min, o->max);
+			snprintf(err, errlen, "%s: '%s' is not a number from %ld to %ld", o->name,
+				 val, o->min, o->max);
 			return TP_EINVAL;
 		}
 		*FIELD(c, o, long) = v;
@@ -142,15 +142,14 @@ static const struct {
 	const char *name;
 	const char *why;
 } coturn_implied[] = {
-	{ "lt-cred-mech", "long-term credentials are always on" },
-	{ "fingerprint", "FINGERPRINT is always answered in kind" },
-	{ "no-cli", "turnpike has no telnet CLI" },
-	{ "no-multicast-peers", "multicast peers are always refused" },
-	{ "no-loopback-peers", "loopback peers are refused unless allow-loopback-peers" },
+	{"lt-cred-mech", "long-term credentials are always on"},
+	{"fingerprint", "FINGERPRINT is always answered in kind"},
+	{"no-cli", "turnpike has no telnet CLI"},
+	{"no-multicast-peers", "multicast peers are always refused"},
+	{"no-loopback-peers", "loopback peers are refused unless allow-loopback-peers"},
 };
 
-int conf_set(struct conf *c, const char *name, const char *val, char *err,
-	     size_t errlen)
+int conf_set(struct conf *c, const char *name, const char *val, char *err, size_t errlen)
 {
 	const struct conf_opt *o = conf_opt_find(name);
 
@@ -246,9 +245,8 @@ out:
 	return rc;
 }
 
-int conf_parse_args(struct conf *c, int argc, char **argv,
-		    const char *default_path, enum conf_action *action,
-		    char *err, size_t errlen)
+int conf_parse_args(struct conf *c, int argc, char **argv, const char *default_path,
+		    enum conf_action *action, char *err, size_t errlen)
 {
 	const char *path = NULL;
 	bool explicit_path = false;
@@ -303,7 +301,7 @@ int conf_parse_args(struct conf *c, int argc, char **argv,
 	}
 	/* Pass 2: options override the file. A list given on the command line
 	 * replaces the file's list. */
-	bool list_seen[64] = { false };
+	bool list_seen[64] = {false};
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
 		char name[128];
@@ -522,8 +520,7 @@ int conf_reload(struct conf *cur, const struct conf *next)
 		else if (o->type == CONF_STR) {
 			free(*FIELD(cur, o, char *));
 			*FIELD(cur, o, char *) = NULL;
-		}
-		else {
+		} else {
 			const struct conf_list *b = FIELD(next, o, struct conf_list);
 			list_clear(FIELD(cur, o, struct conf_list));
 			for (size_t i = 0; i < b->n; i++)

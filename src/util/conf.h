@@ -73,20 +73,25 @@ struct conf {
 	char *config_path;
 };
 
-enum conf_type { CONF_BOOL, CONF_INT, CONF_STR, CONF_LIST };
+enum conf_type {
+	CONF_BOOL,
+	CONF_INT,
+	CONF_STR,
+	CONF_LIST
+};
 
 /* Optional extra check of a value; writes a reason into err on failure. */
 typedef int (*conf_check_fn)(const char *val, char *err, size_t errlen);
 
 struct conf_opt {
-	const char *name;      /* key in the file, --name on the command line */
+	const char *name; /* key in the file, --name on the command line */
 	enum conf_type type;
-	const char *def;       /* default as text, NULL for none */
-	long min, max;         /* CONF_INT range */
-	bool reloadable;       /* takes effect on SIGHUP without a restart */
-	size_t off;            /* offsetof(struct conf, field) */
-	const char *arg;       /* placeholder for the value in --help */
-	const char *help;      /* one paragraph, plain text */
+	const char *def;  /* default as text, NULL for none */
+	long min, max;    /* CONF_INT range */
+	bool reloadable;  /* takes effect on SIGHUP without a restart */
+	size_t off;       /* offsetof(struct conf, field) */
+	const char *arg;  /* placeholder for the value in --help */
+	const char *help; /* one paragraph, plain text */
 	conf_check_fn check;
 };
 
@@ -105,8 +110,7 @@ void conf_cleanup(struct conf *c);
  * option appends (list options have no defaults).
  * Returns 0, TP_EINVAL (reason in err) or TP_ENOMEM.
  */
-int conf_set(struct conf *c, const char *name, const char *val, char *err,
-	     size_t errlen);
+int conf_set(struct conf *c, const char *name, const char *val, char *err, size_t errlen);
 
 /*
  * Reads a `key=value` file: `#` comments, blank lines, bare keys for
@@ -133,9 +137,8 @@ enum conf_action {
  * (or --name value) overrides it, in order. Returns 0 with *action set, or
  * TP_EINVAL / TP_ESYS with a reason in err.
  */
-int conf_parse_args(struct conf *c, int argc, char **argv,
-		    const char *default_path, enum conf_action *action,
-		    char *err, size_t errlen);
+int conf_parse_args(struct conf *c, int argc, char **argv, const char *default_path,
+		    enum conf_action *action, char *err, size_t errlen);
 
 void conf_print_help(FILE *f, const char *prog);
 void conf_print_sample(FILE *f);

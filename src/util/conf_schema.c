@@ -98,7 +98,8 @@ static int check_api_key(const char *val, char *err, size_t errlen)
 
 	/* Short keys could be guessed; the rate limit only slows that down. */
 	if (n < 16 || n > 256 || !printable(val)) {
-		snprintf(err, errlen, "a rest-api-key is 16 to 256 printable characters "
+		snprintf(err, errlen,
+			 "a rest-api-key is 16 to 256 printable characters "
 			 "without blanks");
 		return TP_EINVAL;
 	}
@@ -118,7 +119,8 @@ static int check_cors_origin(const char *val, char *err, size_t errlen)
 	if (!host || !*host || strlen(val) > 255 ||
 	    strspn(host, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-:[]") !=
 		    strlen(host)) {
-		snprintf(err, errlen, "'%s' is not * or an origin like https://app.example.org", val);
+		snprintf(err, errlen, "'%s' is not * or an origin like https://app.example.org",
+			 val);
 		return TP_EINVAL;
 	}
 	return 0;
@@ -126,7 +128,7 @@ static int check_cors_origin(const char *val, char *err, size_t errlen)
 
 static int check_turn_uri(const char *val, char *err, size_t errlen)
 {
-	static const char *const schemes[] = { "turn:", "turns:", "stun:", "stuns:" };
+	static const char *const schemes[] = {"turn:", "turns:", "stun:", "stuns:"};
 	size_t n = 0;
 
 	for (size_t i = 0; i < 4 && !n; i++)
@@ -142,169 +144,188 @@ static int check_turn_uri(const char *val, char *err, size_t errlen)
 #define OFF(f) offsetof(struct conf, f)
 
 const struct conf_opt conf_schema[] = {
-	{ "listening-ip", CONF_LIST, NULL, 0, 0, false, OFF(listening_ip), "IP",
-	  "Address to listen on for STUN and TURN; repeat for several. IPv4 and IPv6 "
-	  "literals. Default: all IPv4 and all IPv6 addresses.", check_ip },
-	{ "listening-port", CONF_INT, "3478", 1, 65535, false, OFF(listening_port), "PORT",
-	  "UDP and TCP port for STUN and TURN.", NULL },
-	{ "no-udp", CONF_BOOL, "false", 0, 0, false, OFF(no_udp), NULL,
-	  "Do not listen on UDP.", NULL },
-	{ "no-tcp", CONF_BOOL, "false", 0, 0, false, OFF(no_tcp), NULL,
-	  "Do not listen on TCP.", NULL },
-	{ "relay-threads", CONF_INT, "0", 0, 256, false, OFF(relay_threads), "N",
-	  "Number of worker threads, each with its own event loop and sockets. "
-	  "0 means one per online CPU.", NULL },
-	{ "tcp-idle-timeout", CONF_INT, "30", 1, 86400, false, OFF(tcp_idle_timeout), "SECONDS",
-	  "Close a TCP connection that has not completed a message for this many "
-	  "seconds.", NULL },
-	{ "max-tcp-connections", CONF_INT, "16384", 1, 1048576, false,
-	  OFF(max_tcp_connections), "N",
-	  "Most TCP client connections open at once, over all workers; further "
-	  "connections are accepted and closed at once.", NULL },
-	{ "no-software-attribute", CONF_BOOL, "false", 0, 0, false,
-	  OFF(no_software_attribute), NULL,
-	  "Do not send the SOFTWARE attribute (hides the server version).", NULL },
-	{ "relay-ip", CONF_LIST, NULL, 0, 0, false, OFF(relay_ip), "IP",
-	  "Address relay sockets are bound to; repeat for several, IPv4 and IPv6 "
-	  "(an IPv6 relay-ip enables IPv6 allocations, RFC 6156). Default: the "
-	  "listening-ip addresses that are not wildcards, else every global "
-	  "address of the host.", check_ip },
-	{ "external-ip", CONF_LIST, NULL, 0, 0, false, OFF(external_ip), "IP[/IP]",
-	  "Public address to advertise in XOR-RELAYED-ADDRESS when the server is "
-	  "behind a 1:1 NAT: 'public' for the relay-ip of the same family, or "
-	  "'public/private' to map one relay-ip.", check_external_ip },
-	{ "min-port", CONF_INT, "49152", 1, 65535, false, OFF(min_port), "PORT",
-	  "Lowest UDP port for relay sockets.", NULL },
-	{ "max-port", CONF_INT, "65535", 1, 65535, false, OFF(max_port), "PORT",
-	  "Highest UDP port for relay sockets.", NULL },
-	{ "max-allocate-lifetime", CONF_INT, "3600", 600, 86400, false,
-	  OFF(max_allocate_lifetime), "SECONDS",
-	  "Longest lifetime an Allocate or Refresh may ask for; longer requests are "
-	  "cut to it.", NULL },
-	{ "realm", CONF_STR, "turnpike", 0, 0, false, OFF(realm), "REALM",
-	  "Realm of the long-term credentials (RFC 8489 section 9.2).", NULL },
-	{ "user", CONF_LIST, NULL, 0, 0, false, OFF(user), "NAME:PASSWORD",
-	  "A long-term user, as NAME:PASSWORD or NAME:0xKEY where KEY is the hex "
-	  "MD5 of NAME:REALM:PASSWORD (coturn's form; MD5 only). Repeat for several.",
-	  check_user },
-	{ "use-auth-secret", CONF_BOOL, "false", 0, 0, false, OFF(use_auth_secret), NULL,
-	  "Accept time-limited credentials of the TURN REST API: USERNAME is "
-	  "EXPIRY:USER with EXPIRY in Unix seconds, the password "
-	  "base64(HMAC-SHA1(secret, USERNAME)) for any static-auth-secret.", NULL },
-	{ "static-auth-secret", CONF_LIST, NULL, 0, 0, false, OFF(static_auth_secret),
-	  "SECRET",
-	  "Shared secret for use-auth-secret; repeat to accept several while "
-	  "rotating. Credentials are issued with the last one.", NULL },
-	{ "no-auth", CONF_BOOL, "false", 0, 0, false, OFF(no_auth), NULL,
-	  "Serve TURN without credentials. Anyone can relay through the server: for "
-	  "closed test networks only.", NULL },
-	{ "nonce-secret", CONF_STR, NULL, 0, 0, false, OFF(nonce_secret), "SECRET",
-	  "Key for the stateless nonces, so servers behind one name accept each "
-	  "other's nonces. Default: a random key at each start.", NULL },
-	{ "stale-nonce", CONF_INT, "600", 5, 86400, false, OFF(stale_nonce), "SECONDS",
-	  "How long a nonce stays valid; after it, requests get 438 Stale Nonce and "
-	  "a fresh one.", NULL },
-	{ "denied-peer-ip", CONF_LIST, NULL, 0, 0, false, OFF(denied_peer_ip), "RANGE",
-	  "Peer addresses the relay must never reach, besides the built-in "
-	  "loopback, private, link-local, CGNAT, multicast and reserved ranges: "
-	  "an address, CIDR prefix or FIRST-LAST range. Repeat for several.",
-	  check_range },
-	{ "allowed-peer-ip", CONF_LIST, NULL, 0, 0, false, OFF(allowed_peer_ip), "RANGE",
-	  "Peer addresses the relay may reach even though a built-in class or "
-	  "denied-peer-ip refuses them (for example a private network the relay "
-	  "serves). Same forms as denied-peer-ip.", check_range },
-	{ "allow-loopback-peers", CONF_BOOL, "false", 0, 0, false, OFF(allow_loopback_peers),
-	  NULL, "Let the relay reach loopback addresses (127.0.0.0/8, ::1). For tests "
-	  "only.", NULL },
-	{ "user-quota", CONF_INT, "0", 0, 1000000, false, OFF(user_quota), "N",
-	  "Most allocations one user may hold at once (for REST names, the user "
-	  "part); more get 486. With redis-userdb, counted across every server "
-	  "sharing it (per server while Redis is away). 0: no limit.", NULL },
-	{ "total-quota", CONF_INT, "0", 0, 10000000, false, OFF(total_quota), "N",
-	  "Most allocations on the server at once; more get 508. 0: no limit.", NULL },
-	{ "max-permissions", CONF_INT, "256", 1, 65535, false, OFF(max_permissions), "N",
-	  "Most peer permissions one allocation may hold; more get 508.", NULL },
-	{ "max-channels", CONF_INT, "256", 1, 4096, false, OFF(max_channels), "N",
-	  "Most channels one allocation may bind; more get 508.", NULL },
-	{ "max-bps", CONF_INT, "0", 0, 1000000000, false, OFF(max_bps), "BYTES/S",
-	  "Bandwidth of one allocation, in bytes per second, both directions "
-	  "together; packets beyond it are dropped. 0: no limit.", NULL },
-	{ "bps-capacity", CONF_INT, "0", 0, 2000000000, false, OFF(bps_capacity), "BYTES/S",
-	  "Bandwidth of the whole server, in bytes per second of relayed payload, "
-	  "shared evenly by the workers; packets beyond it are dropped. 0: no limit.",
-	  NULL },
-	{ "http-listen", CONF_STR, NULL, 0, 0, false, OFF(http_listen), "[IP:]PORT",
-	  "Serve HTTP on this address: Prometheus metrics at /metrics, /healthz, and "
-	  "the TURN REST credential hook at /api/v1/turn/credentials and "
-	  "/api/v1/turn/ice-servers. A bare PORT listens on 127.0.0.1 only; write "
-	  "IPv6 as [::1]:PORT. HTTPS when cert and pkey are set. Default: off.",
-	  check_http_listen },
-	{ "cert", CONF_STR, NULL, 0, 0, false, OFF(cert), "PATH",
-	  "TLS certificate chain file (PEM, server certificate first). With pkey, the "
-	  "HTTP listener speaks HTTPS only.", NULL },
-	{ "pkey", CONF_STR, NULL, 0, 0, false, OFF(pkey), "PATH",
-	  "Private key file (PEM) of cert.", NULL },
-	{ "rest-api-key", CONF_LIST, NULL, 0, 0, false, OFF(rest_api_key), "KEY",
-	  "Key a web backend presents to the credential hook (parameter key= or api=, "
-	  "or an Authorization: Bearer header); repeat to accept several while "
-	  "rotating. 16 to 256 printable characters. Without one the hook refuses "
-	  "every request.", check_api_key },
-	{ "rest-max-ttl", CONF_INT, "86400", 60, 2592000, false, OFF(rest_max_ttl), "SECONDS",
-	  "Longest lifetime of credentials the hook issues; a longer ttl is cut to it "
-	  "and a request without ttl gets it.", NULL },
-	{ "rest-cors-origin", CONF_LIST, NULL, 0, 0, false, OFF(rest_cors_origin), "ORIGIN",
-	  "Web origin (https://app.example.org) whose pages may call the credential "
-	  "hook from the browser, or * for any; repeat for several. The hook then "
-	  "sends CORS headers and answers preflight OPTIONS requests.",
-	  check_cors_origin },
-	{ "rest-rate-limit", CONF_INT, "100", 0, 100000, false, OFF(rest_rate_limit), "N",
-	  "Requests per second one client address (an IPv6 /64) may make to the "
-	  "credential hook, in bursts of up to N; more get 429. A web backend asks "
-	  "from one address for all its users: allow for its peak. 0: no limit.", NULL },
-	{ "turn-uri", CONF_LIST, NULL, 0, 0, false, OFF(turn_uri), "URI",
-	  "URI the credential hook hands out, such as "
-	  "turn:turn.example.org:3478?transport=udp (RFC 7065) or "
-	  "stun:turn.example.org:3478 (RFC 7064); repeat for several. Default: "
-	  "derived from the listeners (external-ip and relay addresses for "
-	  "wildcards): turn: over UDP and TCP and stun: for each address.",
-	  check_turn_uri },
-	{ "drain-seconds", CONF_INT, "0", 0, 3600, true, OFF(drain_seconds), "SECONDS",
-	  "On SIGTERM or SIGINT keep relaying for the existing allocations this long, "
-	  "while new Allocate requests get 508 and /healthz answers 503, then stop. "
-	  "A second signal stops at once. 0: stop at once.", NULL },
-	{ "redis-userdb", CONF_STR, NULL, 0, 0, false, OFF(redis_userdb), "CONNINFO",
-	  "Redis holding the REST secrets (coturn's set turn/realm/REALM/secret) and "
-	  "long-term users, shared by every server of a fleet. coturn's form "
-	  "'ip=127.0.0.1 port=6379 dbname=0 password=... connect_timeout=30', "
-	  "'unix=/run/redis/redis.sock dbname=0', or a URL "
-	  "redis://[:password@]host[:port][/db]. Changes take effect within 2 seconds "
-	  "(turnpikectl announces them; see REDIS in turnpike.conf(5)). Without it, "
-	  "everything comes from this file.", NULL },
-	{ "redis-statsdb", CONF_STR, NULL, 0, 0, false, OFF(redis_statsdb), "CONNINFO",
-	  "Redis receiving allocation events as JSON on the channel turnpike:events, "
-	  "in the same forms as redis-userdb. Default: redis-userdb.", NULL },
-	{ "redis-timeout", CONF_INT, "1000", 10, 60000, false, OFF(redis_timeout), "MS",
-	  "How long a Redis command may wait for its answer; then the connection is "
-	  "dropped and opened again, and requests parked on a user lookup get 500. "
-	  "Nothing ever waits on Redis: while it is away, the last secrets and keys "
-	  "loaded keep working and events are dropped (counted).",
-	  NULL },
-	{ "redis-refresh", CONF_INT, "30", 1, 86400, false, OFF(redis_refresh), "SECONDS",
-	  "Reload the secrets from redis-userdb this often, besides the change "
-	  "notifications: the safety net for a lost notification.", NULL },
-	{ "stats-interval", CONF_INT, "10", 0, 3600, false, OFF(stats_interval), "SECONDS",
-	  "Publish an interim event with the traffic counters of every live "
-	  "allocation this often, on redis-statsdb. 0: none.", NULL },
-	{ "log-file", CONF_STR, "-", 0, 0, false, OFF(log_file), "PATH",
-	  "Write the log to this file ('-' for standard error). SIGHUP reopens it.",
-	  NULL },
-	{ "log-level", CONF_STR, "info", 0, 0, true, OFF(log_level), "LEVEL",
-	  "Least severe messages logged: error, warning, info or debug.",
-	  check_log_level },
-	{ "syslog", CONF_BOOL, "false", 0, 0, false, OFF(syslog), NULL,
-	  "Log to syslog (facility daemon) instead of log-file.", NULL },
-	{ NULL, 0, NULL, 0, 0, false, 0, NULL, NULL, NULL }
-};
+	{"listening-ip", CONF_LIST, NULL, 0, 0, false, OFF(listening_ip), "IP",
+	 "Address to listen on for STUN and TURN; repeat for several. IPv4 and IPv6 "
+	 "literals. Default: all IPv4 and all IPv6 addresses.",
+	 check_ip},
+	{"listening-port", CONF_INT, "3478", 1, 65535, false, OFF(listening_port), "PORT",
+	 "UDP and TCP port for STUN and TURN.", NULL},
+	{"no-udp", CONF_BOOL, "false", 0, 0, false, OFF(no_udp), NULL, "Do not listen on UDP.",
+	 NULL},
+	{"no-tcp", CONF_BOOL, "false", 0, 0, false, OFF(no_tcp), NULL, "Do not listen on TCP.",
+	 NULL},
+	{"relay-threads", CONF_INT, "0", 0, 256, false, OFF(relay_threads), "N",
+	 "Number of worker threads, each with its own event loop and sockets. "
+	 "0 means one per online CPU.",
+	 NULL},
+	{"tcp-idle-timeout", CONF_INT, "30", 1, 86400, false, OFF(tcp_idle_timeout), "SECONDS",
+	 "Close a TCP connection that has not completed a message for this many "
+	 "seconds.",
+	 NULL},
+	{"max-tcp-connections", CONF_INT, "16384", 1, 1048576, false, OFF(max_tcp_connections), "N",
+	 "Most TCP client connections open at once, over all workers; further "
+	 "connections are accepted and closed at once.",
+	 NULL},
+	{"no-software-attribute", CONF_BOOL, "false", 0, 0, false, OFF(no_software_attribute), NULL,
+	 "Do not send the SOFTWARE attribute (hides the server version).", NULL},
+	{"relay-ip", CONF_LIST, NULL, 0, 0, false, OFF(relay_ip), "IP",
+	 "Address relay sockets are bound to; repeat for several, IPv4 and IPv6 "
+	 "(an IPv6 relay-ip enables IPv6 allocations, RFC 6156). Default: the "
+	 "listening-ip addresses that are not wildcards, else every global "
+	 "address of the host.",
+	 check_ip},
+	{"external-ip", CONF_LIST, NULL, 0, 0, false, OFF(external_ip), "IP[/IP]",
+	 "Public address to advertise in XOR-RELAYED-ADDRESS when the server is "
+	 "behind a 1:1 NAT: 'public' for the relay-ip of the same family, or "
+	 "'public/private' to map one relay-ip.",
+	 check_external_ip},
+	{"min-port", CONF_INT, "49152", 1, 65535, false, OFF(min_port), "PORT",
+	 "Lowest UDP port for relay sockets.", NULL},
+	{"max-port", CONF_INT, "65535", 1, 65535, false, OFF(max_port), "PORT",
+	 "Highest UDP port for relay sockets.", NULL},
+	{"max-allocate-lifetime", CONF_INT, "3600", 600, 86400, false, OFF(max_allocate_lifetime),
+	 "SECONDS",
+	 "Longest lifetime an Allocate or Refresh may ask for; longer requests are "
+	 "cut to it.",
+	 NULL},
+	{"realm", CONF_STR, "turnpike", 0, 0, false, OFF(realm), "REALM",
+	 "Realm of the long-term credentials (RFC 8489 section 9.2).", NULL},
+	{"user", CONF_LIST, NULL, 0, 0, false, OFF(user), "NAME:PASSWORD",
+	 "A long-term user, as NAME:PASSWORD or NAME:0xKEY where KEY is the hex "
+	 "MD5 of NAME:REALM:PASSWORD (coturn's form; MD5 only). Repeat for several.",
+	 check_user},
+	{"use-auth-secret", CONF_BOOL, "false", 0, 0, false, OFF(use_auth_secret), NULL,
+	 "Accept time-limited credentials of the TURN REST API: USERNAME is "
+	 "EXPIRY:USER with EXPIRY in Unix seconds, the password "
+	 "base64(HMAC-SHA1(secret, USERNAME)) for any static-auth-secret.",
+	 NULL},
+	{"static-auth-secret", CONF_LIST, NULL, 0, 0, false, OFF(static_auth_secret), "SECRET",
+	 "Shared secret for use-auth-secret; repeat to accept several while "
+	 "rotating. Credentials are issued with the last one.",
+	 NULL},
+	{"no-auth", CONF_BOOL, "false", 0, 0, false, OFF(no_auth), NULL,
+	 "Serve TURN without credentials. Anyone can relay through the server: for "
+	 "closed test networks only.",
+	 NULL},
+	{"nonce-secret", CONF_STR, NULL, 0, 0, false, OFF(nonce_secret), "SECRET",
+	 "Key for the stateless nonces, so servers behind one name accept each "
+	 "other's nonces. Default: a random key at each start.",
+	 NULL},
+	{"stale-nonce", CONF_INT, "600", 5, 86400, false, OFF(stale_nonce), "SECONDS",
+	 "How long a nonce stays valid; after it, requests get 438 Stale Nonce and "
+	 "a fresh one.",
+	 NULL},
+	{"denied-peer-ip", CONF_LIST, NULL, 0, 0, false, OFF(denied_peer_ip), "RANGE",
+	 "Peer addresses the relay must never reach, besides the built-in "
+	 "loopback, private, link-local, CGNAT, multicast and reserved ranges: "
+	 "an address, CIDR prefix or FIRST-LAST range. Repeat for several.",
+	 check_range},
+	{"allowed-peer-ip", CONF_LIST, NULL, 0, 0, false, OFF(allowed_peer_ip), "RANGE",
+	 "Peer addresses the relay may reach even though a built-in class or "
+	 "denied-peer-ip refuses them (for example a private network the relay "
+	 "serves). Same forms as denied-peer-ip.",
+	 check_range},
+	{"allow-loopback-peers", CONF_BOOL, "false", 0, 0, false, OFF(allow_loopback_peers), NULL,
+	 "Let the relay reach loopback addresses (127.0.0.0/8, ::1). For tests "
+	 "only.",
+	 NULL},
+	{"user-quota", CONF_INT, "0", 0, 1000000, false, OFF(user_quota), "N",
+	 "Most allocations one user may hold at once (for REST names, the user "
+	 "part); more get 486. With redis-userdb, counted across every server "
+	 "sharing it (per server while Redis is away). 0: no limit.",
+	 NULL},
+	{"total-quota", CONF_INT, "0", 0, 10000000, false, OFF(total_quota), "N",
+	 "Most allocations on the server at once; more get 508. 0: no limit.", NULL},
+	{"max-permissions", CONF_INT, "256", 1, 65535, false, OFF(max_permissions), "N",
+	 "Most peer permissions one allocation may hold; more get 508.", NULL},
+	{"max-channels", CONF_INT, "256", 1, 4096, false, OFF(max_channels), "N",
+	 "Most channels one allocation may bind; more get 508.", NULL},
+	{"max-bps", CONF_INT, "0", 0, 1000000000, false, OFF(max_bps), "BYTES/S",
+	 "Bandwidth of one allocation, in bytes per second, both directions "
+	 "together; packets beyond it are dropped. 0: no limit.",
+	 NULL},
+	{"bps-capacity", CONF_INT, "0", 0, 2000000000, false, OFF(bps_capacity), "BYTES/S",
+	 "Bandwidth of the whole server, in bytes per second of relayed payload, "
+	 "shared evenly by the workers; packets beyond it are dropped. 0: no limit.",
+	 NULL},
+	{"http-listen", CONF_STR, NULL, 0, 0, false, OFF(http_listen), "[IP:]PORT",
+	 "Serve HTTP on this address: Prometheus metrics at /metrics, /healthz, and "
+	 "the TURN REST credential hook at /api/v1/turn/credentials and "
+	 "/api/v1/turn/ice-servers. A bare PORT listens on 127.0.0.1 only; write "
+	 "IPv6 as [::1]:PORT. HTTPS when cert and pkey are set. Default: off.",
+	 check_http_listen},
+	{"cert", CONF_STR, NULL, 0, 0, false, OFF(cert), "PATH",
+	 "TLS certificate chain file (PEM, server certificate first). With pkey, the "
+	 "HTTP listener speaks HTTPS only.",
+	 NULL},
+	{"pkey", CONF_STR, NULL, 0, 0, false, OFF(pkey), "PATH", "Private key file (PEM) of cert.",
+	 NULL},
+	{"rest-api-key", CONF_LIST, NULL, 0, 0, false, OFF(rest_api_key), "KEY",
+	 "Key a web backend presents to the credential hook (parameter key= or api=, "
+	 "or an Authorization: Bearer header); repeat to accept several while "
+	 "rotating. 16 to 256 printable characters. Without one the hook refuses "
+	 "every request.",
+	 check_api_key},
+	{"rest-max-ttl", CONF_INT, "86400", 60, 2592000, false, OFF(rest_max_ttl), "SECONDS",
+	 "Longest lifetime of credentials the hook issues; a longer ttl is cut to it "
+	 "and a request without ttl gets it.",
+	 NULL},
+	{"rest-cors-origin", CONF_LIST, NULL, 0, 0, false, OFF(rest_cors_origin), "ORIGIN",
+	 "Web origin (https://app.example.org) whose pages may call the credential "
+	 "hook from the browser, or * for any; repeat for several. The hook then "
+	 "sends CORS headers and answers preflight OPTIONS requests.",
+	 check_cors_origin},
+	{"rest-rate-limit", CONF_INT, "100", 0, 100000, false, OFF(rest_rate_limit), "N",
+	 "Requests per second one client address (an IPv6 /64) may make to the "
+	 "credential hook, in bursts of up to N; more get 429. A web backend asks "
+	 "from one address for all its users: allow for its peak. 0: no limit.",
+	 NULL},
+	{"turn-uri", CONF_LIST, NULL, 0, 0, false, OFF(turn_uri), "URI",
+	 "URI the credential hook hands out, such as "
+	 "turn:turn.example.org:3478?transport=udp (RFC 7065) or "
+	 "stun:turn.example.org:3478 (RFC 7064); repeat for several. Default: "
+	 "derived from the listeners (external-ip and relay addresses for "
+	 "wildcards): turn: over UDP and TCP and stun: for each address.",
+	 check_turn_uri},
+	{"drain-seconds", CONF_INT, "0", 0, 3600, true, OFF(drain_seconds), "SECONDS",
+	 "On SIGTERM or SIGINT keep relaying for the existing allocations this long, "
+	 "while new Allocate requests get 508 and /healthz answers 503, then stop. "
+	 "A second signal stops at once. 0: stop at once.",
+	 NULL},
+	{"redis-userdb", CONF_STR, NULL, 0, 0, false, OFF(redis_userdb), "CONNINFO",
+	 "Redis holding the REST secrets (coturn's set turn/realm/REALM/secret) and "
+	 "long-term users, shared by every server of a fleet. coturn's form "
+	 "'ip=127.0.0.1 port=6379 dbname=0 password=... connect_timeout=30', "
+	 "'unix=/run/redis/redis.sock dbname=0', or a URL "
+	 "redis://[:password@]host[:port][/db]. Changes take effect within 2 seconds "
+	 "(turnpikectl announces them; see REDIS in turnpike.conf(5)). Without it, "
+	 "everything comes from this file.",
+	 NULL},
+	{"redis-statsdb", CONF_STR, NULL, 0, 0, false, OFF(redis_statsdb), "CONNINFO",
+	 "Redis receiving allocation events as JSON on the channel turnpike:events, "
+	 "in the same forms as redis-userdb. Default: redis-userdb.",
+	 NULL},
+	{"redis-timeout", CONF_INT, "1000", 10, 60000, false, OFF(redis_timeout), "MS",
+	 "How long a Redis command may wait for its answer; then the connection is "
+	 "dropped and opened again, and requests parked on a user lookup get 500. "
+	 "Nothing ever waits on Redis: while it is away, the last secrets and keys "
+	 "loaded keep working and events are dropped (counted).",
+	 NULL},
+	{"redis-refresh", CONF_INT, "30", 1, 86400, false, OFF(redis_refresh), "SECONDS",
+	 "Reload the secrets from redis-userdb this often, besides the change "
+	 "notifications: the safety net for a lost notification.",
+	 NULL},
+	{"stats-interval", CONF_INT, "10", 0, 3600, false, OFF(stats_interval), "SECONDS",
+	 "Publish an interim event with the traffic counters of every live "
+	 "allocation this often, on redis-statsdb. 0: none.",
+	 NULL},
+	{"log-file", CONF_STR, "-", 0, 0, false, OFF(log_file), "PATH",
+	 "Write the log to this file ('-' for standard error). SIGHUP reopens it.", NULL},
+	{"log-level", CONF_STR, "info", 0, 0, true, OFF(log_level), "LEVEL",
+	 "Least severe messages logged: error, warning, info or debug.", check_log_level},
+	{"syslog", CONF_BOOL, "false", 0, 0, false, OFF(syslog), NULL,
+	 "Log to syslog (facility daemon) instead of log-file.", NULL},
+	{NULL, 0, NULL, 0, 0, false, 0, NULL, NULL, NULL}};
 
 int conf_validate(const struct conf *c, char *err, size_t errlen)
 {
@@ -313,7 +334,8 @@ int conf_validate(const struct conf *c, char *err, size_t errlen)
 		return TP_EINVAL;
 	}
 	if (c->min_port > c->max_port) {
-		snprintf(err, errlen, "min-port %ld is above max-port %ld", c->min_port, c->max_port);
+		snprintf(err, errlen, "min-port %ld is above max-port %ld", c->min_port,
+			 c->max_port);
 		return TP_EINVAL;
 	}
 	if (c->use_auth_secret && c->static_auth_secret.n == 0 && !c->redis_userdb) {
@@ -327,7 +349,8 @@ int conf_validate(const struct conf *c, char *err, size_t errlen)
 	/* A bucket holds one second's worth: below a datagram's size nothing
 	 * full-sized would ever pass. */
 	if ((c->max_bps && c->max_bps < 2048) || (c->bps_capacity && c->bps_capacity < 2048)) {
-		snprintf(err, errlen, "max-bps and bps-capacity must be 0 (no limit) or at least 2048");
+		snprintf(err, errlen,
+			 "max-bps and bps-capacity must be 0 (no limit) or at least 2048");
 		return TP_EINVAL;
 	}
 	if (c->nonce_secret && !c->nonce_secret[0]) {

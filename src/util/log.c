@@ -17,7 +17,7 @@ static FILE *log_file;
 static char *log_path;
 static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
 
-static const char *const level_name[] = { "error", "warning", "info", "debug" };
+static const char *const level_name[] = {"error", "warning", "info", "debug"};
 
 int log_level_parse(const char *s)
 {
@@ -99,7 +99,7 @@ void log_close(void)
 
 void log_vmsg(enum log_level level, const char *fmt, va_list ap)
 {
-	static const int syslog_prio[] = { LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG };
+	static const int syslog_prio[] = {LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG};
 	char line[1024];
 	struct timeval tv;
 	struct tm tm;
@@ -114,9 +114,10 @@ void log_vmsg(enum log_level level, const char *fmt, va_list ap)
 	}
 	gettimeofday(&tv, NULL);
 	gmtime_r(&tv.tv_sec, &tm);
-	n = snprintf(line, sizeof(line), "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ %s: ",
-		     tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-		     tm.tm_min, tm.tm_sec, (long)(tv.tv_usec / 1000), level_name[level]);
+	n = snprintf(line, sizeof(line),
+		     "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ %s: ", tm.tm_year + 1900, tm.tm_mon + 1,
+		     tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (long)(tv.tv_usec / 1000),
+		     level_name[level]);
 	if (n < 0)
 		return;
 	vsnprintf(line + n, sizeof(line) - (size_t)n, fmt, ap);

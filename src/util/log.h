@@ -7,9 +7,18 @@
 #include <stdint.h>
 #include <time.h>
 
-enum log_level { LOG_LVL_ERR = 0, LOG_LVL_WARN, LOG_LVL_INFO, LOG_LVL_DEBUG };
+enum log_level {
+	LOG_LVL_ERR = 0,
+	LOG_LVL_WARN,
+	LOG_LVL_INFO,
+	LOG_LVL_DEBUG
+};
 
-enum log_dest { LOG_DEST_STDERR = 0, LOG_DEST_FILE, LOG_DEST_SYSLOG };
+enum log_dest {
+	LOG_DEST_STDERR = 0,
+	LOG_DEST_FILE,
+	LOG_DEST_SYSLOG
+};
 
 /* Sets the level and destination. path is used for LOG_DEST_FILE ("-" or
  * NULL means stderr). Returns 0 or TP_ESYS (file could not be opened; logging
@@ -23,18 +32,17 @@ enum log_level log_get_level(void);
 /* Parses "err|error|warn|warning|info|debug"; returns -1 if unknown. */
 int log_level_parse(const char *s);
 
-void log_msg(enum log_level level, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+void log_msg(enum log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void log_vmsg(enum log_level level, const char *fmt, va_list ap)
 	__attribute__((format(printf, 2, 0)));
 
 #define log_err(...) log_msg(LOG_LVL_ERR, __VA_ARGS__)
 #define log_warn(...) log_msg(LOG_LVL_WARN, __VA_ARGS__)
 #define log_info(...) log_msg(LOG_LVL_INFO, __VA_ARGS__)
-#define log_debug(...)                                          \
-	do {                                                    \
-		if (log_get_level() >= LOG_LVL_DEBUG)           \
-			log_msg(LOG_LVL_DEBUG, __VA_ARGS__);    \
+#define log_debug(...)                                       \
+	do {                                                 \
+		if (log_get_level() >= LOG_LVL_DEBUG)        \
+			log_msg(LOG_LVL_DEBUG, __VA_ARGS__); \
 	} while (0)
 
 /*
@@ -49,7 +57,10 @@ struct log_ratelimit {
 	unsigned printed;
 	unsigned suppressed;
 };
-#define LOG_RATELIMIT_INIT(iv, b) { (iv), (b), 0, 0, 0 }
+#define LOG_RATELIMIT_INIT(iv, b)  \
+	{                          \
+		(iv), (b), 0, 0, 0 \
+	}
 
 void log_rl(struct log_ratelimit *rl, enum log_level level, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));

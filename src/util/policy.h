@@ -19,26 +19,26 @@ struct ip_range {
 /* Why an address was refused (for counters and logs). */
 enum policy_verdict {
 	POLICY_ALLOW = 0,
-	POLICY_DENY_LOOPBACK,     /* 127/8, ::1 */
-	POLICY_DENY_UNSPECIFIED,  /* 0/8, :: */
-	POLICY_DENY_LINK_LOCAL,   /* 169.254/16 (incl. metadata), fe80::/10 */
-	POLICY_DENY_PRIVATE,      /* 10/8, 172.16/12, 192.168/16, fc00::/7 */
-	POLICY_DENY_CGNAT,        /* 100.64/10 */
-	POLICY_DENY_MULTICAST,    /* 224/4, 255.255.255.255, ff00::/8 */
-	POLICY_DENY_RESERVED,     /* 240/4, docs, benchmarking, 192.0.0/24, ... */
-	POLICY_DENY_TUNNEL,       /* 6to4 2002::/16, Teredo 2001::/32 */
-	POLICY_DENY_SELF,         /* one of our own addresses */
-	POLICY_DENY_OPERATOR,     /* denied-peer-ip */
-	POLICY_DENY_FAMILY,       /* not IPv4/IPv6 */
+	POLICY_DENY_LOOPBACK,    /* 127/8, ::1 */
+	POLICY_DENY_UNSPECIFIED, /* 0/8, :: */
+	POLICY_DENY_LINK_LOCAL,  /* 169.254/16 (incl. metadata), fe80::/10 */
+	POLICY_DENY_PRIVATE,     /* 10/8, 172.16/12, 192.168/16, fc00::/7 */
+	POLICY_DENY_CGNAT,       /* 100.64/10 */
+	POLICY_DENY_MULTICAST,   /* 224/4, 255.255.255.255, ff00::/8 */
+	POLICY_DENY_RESERVED,    /* 240/4, docs, benchmarking, 192.0.0/24, ... */
+	POLICY_DENY_TUNNEL,      /* 6to4 2002::/16, Teredo 2001::/32 */
+	POLICY_DENY_SELF,        /* one of our own addresses */
+	POLICY_DENY_OPERATOR,    /* denied-peer-ip */
+	POLICY_DENY_FAMILY,      /* not IPv4/IPv6 */
 	POLICY_VERDICT_MAX
 };
 
 struct peer_policy {
-	struct ip_range *denied;     /* denied-peer-ip */
+	struct ip_range *denied; /* denied-peer-ip */
 	size_t ndenied;
-	struct ip_range *allowed;    /* allowed-peer-ip: overrides every deny */
+	struct ip_range *allowed; /* allowed-peer-ip: overrides every deny */
 	size_t nallowed;
-	bool allow_loopback;         /* allow-loopback-peers (tests only) */
+	bool allow_loopback; /* allow-loopback-peers (tests only) */
 	/* Our own addresses: listening and relay IPs (and external IPs). A peer
 	 * on one of them is refused, except on a port in the relay range
 	 * [relay_port_min, relay_port_max], so two clients of this server can
@@ -47,7 +47,7 @@ struct peer_policy {
 	 * caller lists explicitly instead. */
 	struct ip_range *self;
 	size_t nself;
-	uint16_t *self_ports;        /* listening ports: never relayed to */
+	uint16_t *self_ports; /* listening ports: never relayed to */
 	size_t nself_ports;
 	uint16_t relay_port_min, relay_port_max;
 };
@@ -116,8 +116,7 @@ const char *policy_verdict_name(enum policy_verdict v);
  * Returns 0, TP_EINVAL with the offending string in *bad (bad may be NULL),
  * or TP_ENOMEM; on failure p is left empty. */
 int policy_init(struct peer_policy *p, const char *const *denied, size_t ndenied,
-		const char *const *allowed, size_t nallowed, bool allow_loopback,
-		const char **bad);
+		const char *const *allowed, size_t nallowed, bool allow_loopback, const char **bad);
 /* Adds one of our own addresses (IP only, canonicalised; the port is
  * ignored) or listening ports; duplicates are skipped. Return 0, TP_EINVAL
  * (not IPv4/IPv6) or TP_ENOMEM. */

@@ -11,7 +11,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static const uint8_t key[] = "fuzz key";
 #define KEYLEN (sizeof(key) - 1)
 
-#define ASSERT(c) do { if (!(c)) abort(); } while (0)
+#define ASSERT(c)                \
+	do {                     \
+		if (!(c))        \
+			abort(); \
+	} while (0)
 
 /* Anything a decoder hands back must lie inside the message. */
 static void decode_all(const struct stun_msg *m, const struct stun_attr *a)
@@ -72,8 +76,7 @@ static size_t rebuild(const struct stun_msg *m, uint8_t *out, size_t cap)
 			stun_build_fingerprint(&b);
 			break;
 		default:
-			stun_build_attr(&b, a->type, stun_attr_value(m, a),
-					a->len);
+			stun_build_attr(&b, a->type, stun_attr_value(m, a), a->len);
 			break;
 		}
 	}
@@ -97,8 +100,7 @@ static void round_trip(const struct stun_msg *m)
 	ASSERT(r.nattrs == m->nattrs);
 	ASSERT(r.mi == m->mi && r.mi256 == m->mi256 && r.fp == m->fp);
 	ASSERT(r.nunknown == m->nunknown);
-	ASSERT(!memcmp(r.unknown, m->unknown,
-		       m->nunknown * sizeof(m->unknown[0])));
+	ASSERT(!memcmp(r.unknown, m->unknown, m->nunknown * sizeof(m->unknown[0])));
 	for (i = 0; i < r.nattrs; i++) {
 		const struct stun_attr *x = &m->attrs[i], *y = &r.attrs[i];
 
@@ -107,8 +109,7 @@ static void round_trip(const struct stun_msg *m)
 		    x->type == STUN_ATTR_MESSAGE_INTEGRITY_SHA256 ||
 		    x->type == STUN_ATTR_FINGERPRINT)
 			continue;
-		ASSERT(!memcmp(stun_attr_value(m, x), stun_attr_value(&r, y),
-			       x->len));
+		ASSERT(!memcmp(stun_attr_value(m, x), stun_attr_value(&r, y), x->len));
 	}
 	if (r.mi >= 0)
 		ASSERT(stun_msg_check_integrity(&r, key, KEYLEN) == 0);
@@ -126,8 +127,7 @@ static void chandata(const uint8_t *data, size_t size, bool stream)
 		return;
 	ASSERT(chan >= TURN_CHANNEL_MIN && chan <= TURN_CHANNEL_MAX);
 	ASSERT(flen <= size && p == data + 4 && 4 + plen <= flen);
-	ASSERT(stream ? flen % 4 == 0 && flen - (4 + plen) < 4
-		      : flen == 4 + plen);
+	ASSERT(stream ? flen % 4 == 0 && flen - (4 + plen) < 4 : flen == 4 + plen);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -142,9 +142,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	rc = stun_msg_parse(&m, data, size);
 	if (rc != 0) {
-		ASSERT(rc == TP_ENOTSTUN || rc == TP_ETRUNC ||
-		       rc == TP_EMALFORMED || rc == TP_ETOOMANY ||
-		       rc == TP_EFINGERPRINT);
+		ASSERT(rc == TP_ENOTSTUN || rc == TP_ETRUNC || rc == TP_EMALFORMED ||
+		       rc == TP_ETOOMANY || rc == TP_EFINGERPRINT);
 		return 0;
 	}
 	ASSERT(stun_msg_peek_len(data, size) == size);

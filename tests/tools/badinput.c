@@ -60,7 +60,6 @@ static uint64_t prng;
 /* ------------------------------------------------------------------ */
 /* Reporting, time, randomness. */
 
-
 /* xorshift64*: deterministic from the seed, so a failing run replays. */
 static uint64_t prng_next(void)
 {

@@ -74,10 +74,8 @@ static struct {
 	.relay_port = 20000,
 };
 
-
 /* ------------------------------------------------------------------ */
 /* Reporting and time. */
-
 
 static struct sockaddr_storage mkaddr(const char *ip, uint16_t port)
 {
@@ -1162,8 +1160,9 @@ static int scen_fleet_quota(int argc, char **argv)
 		h[i] = client_at(&srv[i % 2]);
 		ok += client_turn_allocate(h[i], NULL, &r) == 0 && r.error_code == 0;
 	}
-	expect(ok == q, "fleet-quota: %u allocations of %s across ports %u and %lu succeed (%u did)",
-	       q, opt.user, opt.port, port2, ok);
+	expect(ok == q,
+	       "fleet-quota: %u allocations of %s across ports %u and %lu succeed (%u did)", q,
+	       opt.user, opt.port, port2, ok);
 	for (i = 0; i < 2; i++) {
 		x = client_at(&srv[i]);
 		snprintf(what, sizeof(what), "fleet-quota: allocation %u on port %lu", q + 1,
@@ -1181,8 +1180,9 @@ static int scen_fleet_quota(int argc, char **argv)
 			break;
 		sleep_ms(100);
 	}
-	expect(r.error_code == 0, "fleet-quota: then a new one on port %lu succeeds (%s, after %.0f ms)",
-	       port2, outcome(r.error_code), now_ms() - t0);
+	expect(r.error_code == 0,
+	       "fleet-quota: then a new one on port %lu succeeds (%s, after %.0f ms)", port2,
+	       outcome(r.error_code), now_ms() - t0);
 	h[0] = x;
 	for (i = 0; i < QUOTA_MAX; i++)
 		client_turn_free(h[i]); /* each released with a Refresh of lifetime 0 */

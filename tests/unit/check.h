@@ -9,39 +9,40 @@
 
 static unsigned check_run, check_failed;
 
-#define CHECK(cond)                                                        \
-	do {                                                               \
-		check_run++;                                               \
-		if (!(cond)) {                                             \
-			check_failed++;                                    \
-			fprintf(stderr, "%s:%d: CHECK failed: %s\n",       \
-				__FILE__, __LINE__, #cond);                \
-		}                                                          \
+#define CHECK(cond)                                                                              \
+	do {                                                                                     \
+		check_run++;                                                                     \
+		if (!(cond)) {                                                                   \
+			check_failed++;                                                          \
+			fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond); \
+		}                                                                                \
 	} while (0)
 
-#define CHECK_INT(a, b)                                                    \
-	do {                                                               \
-		long long check_a_ = (long long)(a), check_b_ = (long long)(b); \
-		check_run++;                                               \
-		if (check_a_ != check_b_) {                                \
-			check_failed++;                                    \
-			fprintf(stderr, "%s:%d: CHECK failed: %s == %s "   \
-				"(%lld != %lld)\n", __FILE__, __LINE__,    \
-				#a, #b, check_a_, check_b_);               \
-		}                                                          \
+#define CHECK_INT(a, b)                                                          \
+	do {                                                                     \
+		long long check_a_ = (long long)(a), check_b_ = (long long)(b);  \
+		check_run++;                                                     \
+		if (check_a_ != check_b_) {                                      \
+			check_failed++;                                          \
+			fprintf(stderr,                                          \
+				"%s:%d: CHECK failed: %s == %s "                 \
+				"(%lld != %lld)\n",                              \
+				__FILE__, __LINE__, #a, #b, check_a_, check_b_); \
+		}                                                                \
 	} while (0)
 
-#define CHECK_STR(a, b)                                                    \
-	do {                                                               \
-		const char *check_a_ = (a), *check_b_ = (b);               \
-		check_run++;                                               \
-		if (!check_a_ || !check_b_ || strcmp(check_a_, check_b_)) { \
-			check_failed++;                                    \
-			fprintf(stderr, "%s:%d: CHECK failed: %s == %s "   \
-				"(\"%s\" != \"%s\")\n", __FILE__, __LINE__, \
-				#a, #b, check_a_ ? check_a_ : "(null)",     \
-				check_b_ ? check_b_ : "(null)");            \
-		}                                                          \
+#define CHECK_STR(a, b)                                                                     \
+	do {                                                                                \
+		const char *check_a_ = (a), *check_b_ = (b);                                \
+		check_run++;                                                                \
+		if (!check_a_ || !check_b_ || strcmp(check_a_, check_b_)) {                 \
+			check_failed++;                                                     \
+			fprintf(stderr,                                                     \
+				"%s:%d: CHECK failed: %s == %s "                            \
+				"(\"%s\" != \"%s\")\n",                                     \
+				__FILE__, __LINE__, #a, #b, check_a_ ? check_a_ : "(null)", \
+				check_b_ ? check_b_ : "(null)");                            \
+		}                                                                           \
 	} while (0)
 
 #define CHECK_MEM(a, b, n) CHECK(memcmp((a), (b), (n)) == 0)
@@ -49,8 +50,7 @@ static unsigned check_run, check_failed;
 /* Prints the closing line and returns the exit status for main. */
 static inline int check_done(const char *name)
 {
-	printf("%s: %u passed, %u failed\n", name, check_run - check_failed,
-	       check_failed);
+	printf("%s: %u passed, %u failed\n", name, check_run - check_failed, check_failed);
 	return check_failed ? 1 : 0;
 }
 

@@ -76,7 +76,7 @@ static void test_user(void)
 
 	CHECK(http_rest_user_ok("alice"));
 	CHECK(http_rest_user_ok("user@example.org"));
-	CHECK(http_rest_user_ok("a:b"));   /* "<ts>:<user>" splits at the first colon */
+	CHECK(http_rest_user_ok("a:b")); /* "<ts>:<user>" splits at the first colon */
 	CHECK(http_rest_user_ok("with space"));
 	CHECK(!http_rest_user_ok(""));
 	CHECK(!http_rest_user_ok("tab\there"));
@@ -97,11 +97,13 @@ static void test_issue(void)
 
 	/* Vectors from Python: base64(hmac.new(b"s3cr3t", USERNAME, sha1)). */
 	CHECK_INT(http_rest_issue("s3cr3t", "alice", 600, 1700000000, user, sizeof(user), pass,
-				  sizeof(pass)), 0);
+				  sizeof(pass)),
+		  0);
 	CHECK_STR(user, "1700000600:alice");
 	CHECK_STR(pass, "vpLwL5AN7XGXsHd+MP053kLQ4es=");
 	CHECK_INT(http_rest_issue("s3cr3t", "bob", 3600, 1700000000, user, sizeof(user), pass,
-				  sizeof(pass)), 0);
+				  sizeof(pass)),
+		  0);
 	CHECK_STR(user, "1700003600:bob");
 	CHECK_STR(pass, "xa6XFLG51ykvqIUoYJrVBbSBCjw=");
 	CHECK_INT(http_rest_issue(NULL, "bob", 60, 1, user, sizeof(user), pass, sizeof(pass)),
@@ -117,7 +119,7 @@ static void test_issue(void)
 static void test_json_answers(void)
 {
 	struct evbuffer *b = evbuffer_new();
-	char *uris[] = { "turn:192.0.2.1:3478?transport=udp", "stun:192.0.2.1:3478" };
+	char *uris[] = {"turn:192.0.2.1:3478?transport=udp", "stun:192.0.2.1:3478"};
 
 	http_creds_json(b, "1700000600:alice", "vpLwL5AN7XGXsHd+MP053kLQ4es=", 600, uris, 2);
 	CHECK_STR(text(b), "{\"username\":\"1700000600:alice\","
@@ -164,24 +166,32 @@ static void uris_are(const struct http_uri_src *src, const char *const *want)
 
 static void test_uris(void)
 {
-	struct sockaddr_storage listen[2] = { ss("127.0.0.1"), ss("::1") };
+	struct sockaddr_storage listen[2] = {ss("127.0.0.1"), ss("::1")};
 	struct relay_addr r4[2], r6[1];
-	const struct relay_addr *relay[2] = { r4, r6 };
-	size_t nrelay[2] = { 0, 0 };
-	struct conf_list turn_uri = { NULL, 0 };
+	const struct relay_addr *relay[2] = {r4, r6};
+	size_t nrelay[2] = {0, 0};
+	struct conf_list turn_uri = {NULL, 0};
 	struct http_uri_src src = {
-		.turn_uri = &turn_uri, .listen = listen, .nlisten = 2, .relay = relay,
-		.nrelay = nrelay, .port = 3478, .udp = true, .tcp = true,
+		.turn_uri = &turn_uri,
+		.listen = listen,
+		.nlisten = 2,
+		.relay = relay,
+		.nrelay = nrelay,
+		.port = 3478,
+		.udp = true,
+		.tcp = true,
 	};
-	char *configured[] = { "turns:turn.example.org:443?transport=tcp",
-			       "turn:turn.example.org:3478?transport=udp" };
+	char *configured[] = {"turns:turn.example.org:443?transport=tcp",
+			      "turn:turn.example.org:3478?transport=udp"};
 
 	{
-		static const char *const want[] = {
-			"turn:127.0.0.1:3478?transport=udp", "turn:127.0.0.1:3478?transport=tcp",
-			"stun:127.0.0.1:3478", "turn:[::1]:3478?transport=udp",
-			"turn:[::1]:3478?transport=tcp", "stun:[::1]:3478", NULL
-		};
+		static const char *const want[] = {"turn:127.0.0.1:3478?transport=udp",
+						   "turn:127.0.0.1:3478?transport=tcp",
+						   "stun:127.0.0.1:3478",
+						   "turn:[::1]:3478?transport=udp",
+						   "turn:[::1]:3478?transport=tcp",
+						   "stun:[::1]:3478",
+						   NULL};
 		uris_are(&src, want);
 	}
 	/* UDP off: no turn udp, no stun (stun: means UDP to browsers). */
@@ -189,7 +199,7 @@ static void test_uris(void)
 	src.nlisten = 1;
 	src.port = 80;
 	{
-		static const char *const want[] = { "turn:127.0.0.1:80?transport=tcp", NULL };
+		static const char *const want[] = {"turn:127.0.0.1:80?transport=tcp", NULL};
 		uris_are(&src, want);
 	}
 	/* Wildcards stand for the advertised relay addresses; a listener
@@ -211,20 +221,21 @@ static void test_uris(void)
 	src.tcp = false;
 	src.port = 3478;
 	{
-		static const char *const want[] = {
-			"turn:198.51.100.7:3478?transport=udp", "stun:198.51.100.7:3478",
-			"turn:10.0.0.6:3478?transport=udp", "stun:10.0.0.6:3478",
-			"turn:[2001:db8::5]:3478?transport=udp", "stun:[2001:db8::5]:3478", NULL
-		};
+		static const char *const want[] = {"turn:198.51.100.7:3478?transport=udp",
+						   "stun:198.51.100.7:3478",
+						   "turn:10.0.0.6:3478?transport=udp",
+						   "stun:10.0.0.6:3478",
+						   "turn:[2001:db8::5]:3478?transport=udp",
+						   "stun:[2001:db8::5]:3478",
+						   NULL};
 		uris_are(&src, want);
 	}
 	listen[0] = ss("10.0.0.5");
-	listen[1] = ss("0.0.0.0");   /* its relays include 10.0.0.5's: once only */
+	listen[1] = ss("0.0.0.0"); /* its relays include 10.0.0.5's: once only */
 	{
 		static const char *const want[] = {
 			"turn:198.51.100.7:3478?transport=udp", "stun:198.51.100.7:3478",
-			"turn:10.0.0.6:3478?transport=udp", "stun:10.0.0.6:3478", NULL
-		};
+			"turn:10.0.0.6:3478?transport=udp", "stun:10.0.0.6:3478", NULL};
 		uris_are(&src, want);
 	}
 	/* A wildcard of a family without relay addresses gives nothing. */
@@ -232,16 +243,16 @@ static void test_uris(void)
 	listen[0] = ss("::");
 	src.nlisten = 1;
 	{
-		static const char *const want[] = { NULL };
+		static const char *const want[] = {NULL};
 		uris_are(&src, want);
 	}
 	/* turn-uri wins over everything. */
 	turn_uri.v = configured;
 	turn_uri.n = 2;
 	{
-		static const char *const want[] = { "turns:turn.example.org:443?transport=tcp",
-						    "turn:turn.example.org:3478?transport=udp",
-						    NULL };
+		static const char *const want[] = {"turns:turn.example.org:443?transport=tcp",
+						   "turn:turn.example.org:3478?transport=udp",
+						   NULL};
 		uris_are(&src, want);
 	}
 	http_uris_free(NULL, 0);

@@ -39,21 +39,22 @@ static bool has_line(const char *text, const char *line)
 	return false;
 }
 
-#define LINE(text, l)                                                          \
-	do {                                                                   \
-		bool found_ = has_line(text, l);                               \
-		CHECK(found_);                                                 \
-		if (!found_)                                                   \
-			fprintf(stderr, "  missing line: %s\n", l);            \
+#define LINE(text, l)                                               \
+	do {                                                        \
+		bool found_ = has_line(text, l);                    \
+		CHECK(found_);                                      \
+		if (!found_)                                        \
+			fprintf(stderr, "  missing line: %s\n", l); \
 	} while (0)
 
 /* Labels are fixed enumerations, never a user or an address: only these
  * label names appear. */
 static void check_labels(const char *p, const char *end)
 {
-	static const char *const names[] = { "transport", "direction", "result", "code",
-					     "cause", "verdict", "quota", "reason", "endpoint",
-					     "status", "le", "version", "openssl", "libevent", "db" };
+	static const char *const names[] = {"transport", "direction", "result", "code",
+					    "cause",     "verdict",   "quota",  "reason",
+					    "endpoint",  "status",    "le",     "version",
+					    "openssl",   "libevent",  "db"};
 
 	while (p < end && *p != '}') {
 		size_t n = strcspn(p, "=");
@@ -114,8 +115,8 @@ static void check_format(const char *text)
 			if (!strcmp(type, "histogram")) {
 				size_t fl = strlen(family);
 				CHECK(!strncmp(name, family, fl) &&
-				      (!strcmp(name + fl, "_bucket") || !strcmp(name + fl, "_sum") ||
-				       !strcmp(name + fl, "_count")));
+				      (!strcmp(name + fl, "_bucket") ||
+				       !strcmp(name + fl, "_sum") || !strcmp(name + fl, "_count")));
 			} else {
 				CHECK_STR(name, family);
 			}
@@ -132,8 +133,12 @@ static void test_values(void)
 	struct turn_stats st;
 	struct http_counters hc;
 	struct http_metrics_info info = {
-		.version = "9.8.7", .nworkers = 3, .ports_capacity = 20000,
-		.state = HTTP_SERVING, .start_time = 1700000000, .http = &hc,
+		.version = "9.8.7",
+		.nworkers = 3,
+		.ports_capacity = 20000,
+		.state = HTTP_SERVING,
+		.start_time = 1700000000,
+		.http = &hc,
 	};
 	char *t;
 
@@ -154,8 +159,8 @@ static void test_values(void)
 	st.relay_pkts_in[TP_UDP] = 100;
 	st.relay_bytes_out[TP_TCP] = 4096;
 	st.tcp_active = 9;
-	st.lifetime_bucket[0] = 1;  /* <= 10 s */
-	st.lifetime_bucket[3] = 2;  /* <= 300 s */
+	st.lifetime_bucket[0] = 1;                          /* <= 10 s */
+	st.lifetime_bucket[3] = 2;                          /* <= 300 s */
 	st.lifetime_bucket[STATS_LIFETIME_BUCKETS - 1] = 1; /* over 21600 s */
 	st.lifetime_sum_ms = 30001234;
 	hc.issued[0] = 5;

@@ -37,9 +37,9 @@ static void test_bucket(void)
 	CHECK(rl != NULL);
 	/* A burst of the rate, then nothing until tokens come back. */
 	CHECK_INT(takes(rl, "192.0.2.1", 10, 1000), 5);
-	CHECK_INT(takes(rl, "192.0.2.1", 1, 1100), 0);   /* 0.5 token */
-	CHECK_INT(takes(rl, "192.0.2.1", 2, 1200), 1);   /* 1 token after 200 ms */
-	CHECK_INT(takes(rl, "192.0.2.1", 10, 2200), 5);  /* a full second: full bucket */
+	CHECK_INT(takes(rl, "192.0.2.1", 1, 1100), 0);    /* 0.5 token */
+	CHECK_INT(takes(rl, "192.0.2.1", 2, 1200), 1);    /* 1 token after 200 ms */
+	CHECK_INT(takes(rl, "192.0.2.1", 10, 2200), 5);   /* a full second: full bucket */
 	CHECK_INT(takes(rl, "192.0.2.1", 10, 100000), 5); /* never more than the burst */
 	/* Other sources have their own buckets. */
 	CHECK_INT(takes(rl, "192.0.2.2", 10, 100000), 5);

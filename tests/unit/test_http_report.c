@@ -9,16 +9,15 @@
 #include "check.h"
 #include "http/http.h"
 
-static const char sample[] =
-	"# HELP turnpike_x_total An x.\n"
-	"# TYPE turnpike_x_total counter\n"
-	"turnpike_x_total{transport=\"udp\",dir=\"in\"} 3\n"
-	"turnpike_x_total{transport=\"tcp\",dir=\"in\"} 4\n"
-	"turnpike_x_total{transport=\"udp\",dir=\"out\"} 5.5\n"
-	"turnpike_x_totalish 100\n"
-	"turnpike_y 7\n"
-	"# turnpike_y 1000\n"
-	"turnpike_z{a=\"1\"} 2";  /* no final newline */
+static const char sample[] = "# HELP turnpike_x_total An x.\n"
+			     "# TYPE turnpike_x_total counter\n"
+			     "turnpike_x_total{transport=\"udp\",dir=\"in\"} 3\n"
+			     "turnpike_x_total{transport=\"tcp\",dir=\"in\"} 4\n"
+			     "turnpike_x_total{transport=\"udp\",dir=\"out\"} 5.5\n"
+			     "turnpike_x_totalish 100\n"
+			     "turnpike_y 7\n"
+			     "# turnpike_y 1000\n"
+			     "turnpike_z{a=\"1\"} 2"; /* no final newline */
 
 static void test_sum(void)
 {
@@ -48,8 +47,11 @@ static void test_round_trip(void)
 {
 	struct turn_stats st;
 	struct http_counters hc;
-	struct http_metrics_info info = { .version = "1", .nworkers = 2, .ports_capacity = 100,
-					  .state = HTTP_SERVING, .http = &hc };
+	struct http_metrics_info info = {.version = "1",
+					 .nworkers = 2,
+					 .ports_capacity = 100,
+					 .state = HTTP_SERVING,
+					 .http = &hc};
 	struct evbuffer *b = evbuffer_new();
 	char *t;
 	size_t n;
@@ -89,7 +91,8 @@ static void test_round_trip(void)
 		CHECK(strstr(out, "server: serving,") != NULL);
 		CHECK(strstr(out, "\nallocations-created: 10 (udp 8, tcp 2)\n") != NULL);
 		CHECK(strstr(out, "\nallocations-relayed: 4\n") != NULL);
-		CHECK(strstr(out, "\ncredentials-issued: 8 (credentials 6, ice-servers 2)\n") != NULL);
+		CHECK(strstr(out, "\ncredentials-issued: 8 (credentials 6, ice-servers 2)\n") !=
+		      NULL);
 		CHECK(strstr(out, "\nrelay-fallback-rate: 50.0% (") != NULL);
 		CHECK(strstr(out, "\nallocation-usage: 40.0% (") != NULL);
 		CHECK(strstr(out, "\nrelayed-per-binding: 10.0% (") != NULL);

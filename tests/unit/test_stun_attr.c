@@ -8,10 +8,8 @@
 
 #define T_ANY 0x8fff /* an unknown optional type: any value, any length */
 
-static const uint8_t txn[16] = {
-	0x21, 0x12, 0xa4, 0x42, 0xb7, 0xe7, 0xa7, 0x01,
-	0xbc, 0x34, 0xd6, 0x86, 0xfa, 0x87, 0xdf, 0xae
-};
+static const uint8_t txn[16] = {0x21, 0x12, 0xa4, 0x42, 0xb7, 0xe7, 0xa7, 0x01,
+				0xbc, 0x34, 0xd6, 0x86, 0xfa, 0x87, 0xdf, 0xae};
 
 static uint8_t buf[2048];
 static struct stun_msg msg;
@@ -24,8 +22,7 @@ static const struct stun_attr *one(uint16_t type, const void *v, size_t len)
 
 	stun_build_init(&b, buf, sizeof(buf), STUN_BINDING, STUN_SUCCESS, txn);
 	stun_build_attr(&b, type, v, len);
-	if (stun_build_finish(&b, &n) || stun_msg_parse(&msg, buf, n) ||
-	    msg.nattrs != 1)
+	if (stun_build_finish(&b, &n) || stun_msg_parse(&msg, buf, n) || msg.nattrs != 1)
 		return NULL;
 	return &msg.attrs[0];
 }
@@ -36,48 +33,48 @@ static void test_table(void)
 		uint16_t type;
 		const char *name;
 	} all[] = {
-		{ STUN_ATTR_MAPPED_ADDRESS, "MAPPED-ADDRESS" },
-		{ STUN_ATTR_RESPONSE_ADDRESS, "RESPONSE-ADDRESS" },
-		{ STUN_ATTR_CHANGE_REQUEST, "CHANGE-REQUEST" },
-		{ STUN_ATTR_SOURCE_ADDRESS, "SOURCE-ADDRESS" },
-		{ STUN_ATTR_CHANGED_ADDRESS, "CHANGED-ADDRESS" },
-		{ STUN_ATTR_USERNAME, "USERNAME" },
-		{ STUN_ATTR_MESSAGE_INTEGRITY, "MESSAGE-INTEGRITY" },
-		{ STUN_ATTR_ERROR_CODE, "ERROR-CODE" },
-		{ STUN_ATTR_UNKNOWN_ATTRIBUTES, "UNKNOWN-ATTRIBUTES" },
-		{ STUN_ATTR_CHANNEL_NUMBER, "CHANNEL-NUMBER" },
-		{ STUN_ATTR_LIFETIME, "LIFETIME" },
-		{ STUN_ATTR_XOR_PEER_ADDRESS, "XOR-PEER-ADDRESS" },
-		{ STUN_ATTR_DATA, "DATA" },
-		{ STUN_ATTR_REALM, "REALM" },
-		{ STUN_ATTR_NONCE, "NONCE" },
-		{ STUN_ATTR_XOR_RELAYED_ADDRESS, "XOR-RELAYED-ADDRESS" },
-		{ STUN_ATTR_REQUESTED_ADDRESS_FAMILY, "REQUESTED-ADDRESS-FAMILY" },
-		{ STUN_ATTR_EVEN_PORT, "EVEN-PORT" },
-		{ STUN_ATTR_REQUESTED_TRANSPORT, "REQUESTED-TRANSPORT" },
-		{ STUN_ATTR_DONT_FRAGMENT, "DONT-FRAGMENT" },
-		{ STUN_ATTR_MESSAGE_INTEGRITY_SHA256, "MESSAGE-INTEGRITY-SHA256" },
-		{ STUN_ATTR_PASSWORD_ALGORITHM, "PASSWORD-ALGORITHM" },
-		{ STUN_ATTR_USERHASH, "USERHASH" },
-		{ STUN_ATTR_XOR_MAPPED_ADDRESS, "XOR-MAPPED-ADDRESS" },
-		{ STUN_ATTR_RESERVATION_TOKEN, "RESERVATION-TOKEN" },
-		{ STUN_ATTR_PRIORITY, "PRIORITY" },
-		{ STUN_ATTR_USE_CANDIDATE, "USE-CANDIDATE" },
-		{ STUN_ATTR_PADDING, "PADDING" },
-		{ STUN_ATTR_RESPONSE_PORT, "RESPONSE-PORT" },
-		{ STUN_ATTR_CONNECTION_ID, "CONNECTION-ID" },
-		{ STUN_ATTR_ADDITIONAL_ADDRESS_FAMILY, "ADDITIONAL-ADDRESS-FAMILY" },
-		{ STUN_ATTR_ADDRESS_ERROR_CODE, "ADDRESS-ERROR-CODE" },
-		{ STUN_ATTR_PASSWORD_ALGORITHMS, "PASSWORD-ALGORITHMS" },
-		{ STUN_ATTR_ALTERNATE_DOMAIN, "ALTERNATE-DOMAIN" },
-		{ STUN_ATTR_ICMP, "ICMP" },
-		{ STUN_ATTR_SOFTWARE, "SOFTWARE" },
-		{ STUN_ATTR_ALTERNATE_SERVER, "ALTERNATE-SERVER" },
-		{ STUN_ATTR_FINGERPRINT, "FINGERPRINT" },
-		{ STUN_ATTR_ICE_CONTROLLED, "ICE-CONTROLLED" },
-		{ STUN_ATTR_ICE_CONTROLLING, "ICE-CONTROLLING" },
-		{ STUN_ATTR_RESPONSE_ORIGIN, "RESPONSE-ORIGIN" },
-		{ STUN_ATTR_OTHER_ADDRESS, "OTHER-ADDRESS" },
+		{STUN_ATTR_MAPPED_ADDRESS, "MAPPED-ADDRESS"},
+		{STUN_ATTR_RESPONSE_ADDRESS, "RESPONSE-ADDRESS"},
+		{STUN_ATTR_CHANGE_REQUEST, "CHANGE-REQUEST"},
+		{STUN_ATTR_SOURCE_ADDRESS, "SOURCE-ADDRESS"},
+		{STUN_ATTR_CHANGED_ADDRESS, "CHANGED-ADDRESS"},
+		{STUN_ATTR_USERNAME, "USERNAME"},
+		{STUN_ATTR_MESSAGE_INTEGRITY, "MESSAGE-INTEGRITY"},
+		{STUN_ATTR_ERROR_CODE, "ERROR-CODE"},
+		{STUN_ATTR_UNKNOWN_ATTRIBUTES, "UNKNOWN-ATTRIBUTES"},
+		{STUN_ATTR_CHANNEL_NUMBER, "CHANNEL-NUMBER"},
+		{STUN_ATTR_LIFETIME, "LIFETIME"},
+		{STUN_ATTR_XOR_PEER_ADDRESS, "XOR-PEER-ADDRESS"},
+		{STUN_ATTR_DATA, "DATA"},
+		{STUN_ATTR_REALM, "REALM"},
+		{STUN_ATTR_NONCE, "NONCE"},
+		{STUN_ATTR_XOR_RELAYED_ADDRESS, "XOR-RELAYED-ADDRESS"},
+		{STUN_ATTR_REQUESTED_ADDRESS_FAMILY, "REQUESTED-ADDRESS-FAMILY"},
+		{STUN_ATTR_EVEN_PORT, "EVEN-PORT"},
+		{STUN_ATTR_REQUESTED_TRANSPORT, "REQUESTED-TRANSPORT"},
+		{STUN_ATTR_DONT_FRAGMENT, "DONT-FRAGMENT"},
+		{STUN_ATTR_MESSAGE_INTEGRITY_SHA256, "MESSAGE-INTEGRITY-SHA256"},
+		{STUN_ATTR_PASSWORD_ALGORITHM, "PASSWORD-ALGORITHM"},
+		{STUN_ATTR_USERHASH, "USERHASH"},
+		{STUN_ATTR_XOR_MAPPED_ADDRESS, "XOR-MAPPED-ADDRESS"},
+		{STUN_ATTR_RESERVATION_TOKEN, "RESERVATION-TOKEN"},
+		{STUN_ATTR_PRIORITY, "PRIORITY"},
+		{STUN_ATTR_USE_CANDIDATE, "USE-CANDIDATE"},
+		{STUN_ATTR_PADDING, "PADDING"},
+		{STUN_ATTR_RESPONSE_PORT, "RESPONSE-PORT"},
+		{STUN_ATTR_CONNECTION_ID, "CONNECTION-ID"},
+		{STUN_ATTR_ADDITIONAL_ADDRESS_FAMILY, "ADDITIONAL-ADDRESS-FAMILY"},
+		{STUN_ATTR_ADDRESS_ERROR_CODE, "ADDRESS-ERROR-CODE"},
+		{STUN_ATTR_PASSWORD_ALGORITHMS, "PASSWORD-ALGORITHMS"},
+		{STUN_ATTR_ALTERNATE_DOMAIN, "ALTERNATE-DOMAIN"},
+		{STUN_ATTR_ICMP, "ICMP"},
+		{STUN_ATTR_SOFTWARE, "SOFTWARE"},
+		{STUN_ATTR_ALTERNATE_SERVER, "ALTERNATE-SERVER"},
+		{STUN_ATTR_FINGERPRINT, "FINGERPRINT"},
+		{STUN_ATTR_ICE_CONTROLLED, "ICE-CONTROLLED"},
+		{STUN_ATTR_ICE_CONTROLLING, "ICE-CONTROLLING"},
+		{STUN_ATTR_RESPONSE_ORIGIN, "RESPONSE-ORIGIN"},
+		{STUN_ATTR_OTHER_ADDRESS, "OTHER-ADDRESS"},
 	};
 	size_t i, n = sizeof(all) / sizeof(all[0]);
 	unsigned unsorted = 0, found = 0;
@@ -129,8 +126,7 @@ static void test_names(void)
 	CHECK_STR(stun_method_name(TURN_CHANNEL_BIND), "ChannelBind");
 	CHECK_STR(stun_method_name(TURN_CONNECT), "Connect");
 	CHECK_STR(stun_method_name(TURN_CONNECTION_BIND), "ConnectionBind");
-	CHECK_STR(stun_method_name(TURN_CONNECTION_ATTEMPT),
-		  "ConnectionAttempt");
+	CHECK_STR(stun_method_name(TURN_CONNECTION_ATTEMPT), "ConnectionAttempt");
 	CHECK_STR(stun_method_name(0x000), "unknown");
 	CHECK_STR(stun_method_name(0x002), "unknown");
 	CHECK_STR(stun_method_name(0xfff), "unknown");
@@ -167,17 +163,12 @@ static void test_names(void)
 static void test_addr(void)
 {
 	/* RFC 5769 §2.2 and §2.3 values, with this file's transaction id */
-	static const uint8_t xv4[8] = { 0x00, 0x01, 0xa1, 0x47,
-					0xe1, 0x12, 0xa6, 0x43 };
-	static const uint8_t xv6[20] = {
-		0x00, 0x02, 0xa1, 0x47, 0x01, 0x13, 0xa9, 0xfa, 0xa5, 0xd3,
-		0xf1, 0x79, 0xbc, 0x25, 0xf4, 0xb5, 0xbe, 0xd2, 0xb9, 0xd9
-	};
-	static const uint8_t v6[16] = {
-		0x20, 0x01, 0x0d, 0xb8, 0x12, 0x34, 0x56, 0x78,
-		0x00, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77
-	};
-	static const uint8_t pv4[8] = { 0x00, 0x01, 0x0d, 0x96, 10, 1, 2, 3 };
+	static const uint8_t xv4[8] = {0x00, 0x01, 0xa1, 0x47, 0xe1, 0x12, 0xa6, 0x43};
+	static const uint8_t xv6[20] = {0x00, 0x02, 0xa1, 0x47, 0x01, 0x13, 0xa9, 0xfa, 0xa5, 0xd3,
+					0xf1, 0x79, 0xbc, 0x25, 0xf4, 0xb5, 0xbe, 0xd2, 0xb9, 0xd9};
+	static const uint8_t v6[16] = {0x20, 0x01, 0x0d, 0xb8, 0x12, 0x34, 0x56, 0x78,
+				       0x00, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77};
+	static const uint8_t pv4[8] = {0x00, 0x01, 0x0d, 0x96, 10, 1, 2, 3};
 	uint8_t bad[20];
 	struct sockaddr_storage ss;
 	struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
@@ -246,14 +237,12 @@ static void test_addr(void)
 	CHECK_INT(stun_attr_get_addr(&msg, &fake, &ss), TP_EMALFORMED);
 	fake.off = 0xfffffff0u;
 	CHECK_INT(stun_attr_get_addr(&msg, &fake, &ss), TP_EMALFORMED);
-	CHECK_INT(stun_attr_get_u32(&msg, &fake, &(uint32_t){ 0 }),
-		  TP_EMALFORMED);
+	CHECK_INT(stun_attr_get_u32(&msg, &fake, &(uint32_t){0}), TP_EMALFORMED);
 }
 
 static void test_numbers(void)
 {
-	static const uint8_t v[8] = { 0x93, 0x2f, 0xf9, 0xb1,
-				      0x51, 0x26, 0x3b, 0x36 };
+	static const uint8_t v[8] = {0x93, 0x2f, 0xf9, 0xb1, 0x51, 0x26, 0x3b, 0x36};
 	const struct stun_attr *a;
 	uint32_t u32 = 1;
 	uint64_t u64 = 1;
@@ -276,7 +265,7 @@ static void test_numbers(void)
 
 static void test_error(void)
 {
-	uint8_t v[32] = { 0, 0, 4, 20, 'U', 'n', 'k', 'n', 'o', 'w', 'n' };
+	uint8_t v[32] = {0, 0, 4, 20, 'U', 'n', 'k', 'n', 'o', 'w', 'n'};
 	const struct stun_attr *a;
 	const char *reason;
 	size_t rlen;
@@ -303,14 +292,12 @@ static void test_error(void)
 	v[2] = 2;
 	v[3] = 0;
 	a = one(STUN_ATTR_ERROR_CODE, v, 4);
-	CHECK_INT(stun_attr_get_error(&msg, a, &code, &reason, &rlen),
-		  TP_EMALFORMED);
+	CHECK_INT(stun_attr_get_error(&msg, a, &code, &reason, &rlen), TP_EMALFORMED);
 	CHECK_INT(code, 0);
 	CHECK(reason == NULL);
 	v[2] = 7;
 	a = one(STUN_ATTR_ERROR_CODE, v, 4);
-	CHECK_INT(stun_attr_get_error(&msg, a, &code, &reason, &rlen),
-		  TP_EMALFORMED);
+	CHECK_INT(stun_attr_get_error(&msg, a, &code, &reason, &rlen), TP_EMALFORMED);
 	v[2] = 3;
 	a = one(STUN_ATTR_ERROR_CODE, v, 4);
 	CHECK_INT(stun_attr_get_error(&msg, a, &code, &reason, &rlen), 0);
@@ -318,18 +305,16 @@ static void test_error(void)
 	v[2] = 6;
 	v[3] = 100;
 	a = one(STUN_ATTR_ERROR_CODE, v, 4);
-	CHECK_INT(stun_attr_get_error(&msg, a, &code, &reason, &rlen),
-		  TP_EMALFORMED);
+	CHECK_INT(stun_attr_get_error(&msg, a, &code, &reason, &rlen), TP_EMALFORMED);
 	v[3] = 0;
 	a = one(T_ANY, v, 3);
-	CHECK_INT(stun_attr_get_error(&msg, a, &code, &reason, &rlen),
-		  TP_EMALFORMED);
+	CHECK_INT(stun_attr_get_error(&msg, a, &code, &reason, &rlen), TP_EMALFORMED);
 }
 
 static void test_small(void)
 {
-	static const uint8_t list[6] = { 0x00, 0x1a, 0x80, 0x22, 0x0f, 0xff };
-	uint8_t v[8] = { 0x40, 0x01, 0xab, 0xcd };
+	static const uint8_t list[6] = {0x00, 0x1a, 0x80, 0x22, 0x0f, 0xff};
+	uint8_t v[8] = {0x40, 0x01, 0xab, 0xcd};
 	const struct stun_attr *a;
 	uint16_t types[4], chan;
 	size_t n;

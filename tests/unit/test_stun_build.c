@@ -8,10 +8,8 @@
 #include "check.h"
 #include "stun/stun_int.h"
 
-static const uint8_t txn[16] = {
-	0x21, 0x12, 0xa4, 0x42, 0xb7, 0xe7, 0xa7, 0x01,
-	0xbc, 0x34, 0xd6, 0x86, 0xfa, 0x87, 0xdf, 0xae
-};
+static const uint8_t txn[16] = {0x21, 0x12, 0xa4, 0x42, 0xb7, 0xe7, 0xa7, 0x01,
+				0xbc, 0x34, 0xd6, 0x86, 0xfa, 0x87, 0xdf, 0xae};
 static const uint8_t key[] = "VOkJxbRl1RmTxUk/WvJxBt";
 
 static uint8_t buf[4096];
@@ -37,22 +35,18 @@ static void sa6(struct sockaddr_storage *ss, const char *ip, uint16_t port)
 	inet_pton(AF_INET6, ip, &sin6->sin6_addr);
 }
 
-static bool same_addr(const struct sockaddr_storage *a,
-		      const struct sockaddr_storage *b)
+static bool same_addr(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
 {
 	if (a->ss_family != b->ss_family)
 		return false;
 	if (a->ss_family == AF_INET) {
 		const struct sockaddr_in *x = (const void *)a, *y = (const void *)b;
 
-		return x->sin_port == y->sin_port &&
-		       x->sin_addr.s_addr == y->sin_addr.s_addr;
+		return x->sin_port == y->sin_port && x->sin_addr.s_addr == y->sin_addr.s_addr;
 	} else {
-		const struct sockaddr_in6 *x = (const void *)a,
-					  *y = (const void *)b;
+		const struct sockaddr_in6 *x = (const void *)a, *y = (const void *)b;
 
-		return x->sin6_port == y->sin6_port &&
-		       !memcmp(&x->sin6_addr, &y->sin6_addr, 16);
+		return x->sin6_port == y->sin6_port && !memcmp(&x->sin6_addr, &y->sin6_addr, 16);
 	}
 }
 
@@ -108,27 +102,25 @@ static void test_addrs(void)
 	/* RFC 5769 §2.2: 192.0.2.1:32853 XORs to 00 01 a1 47 e1 12 a6 43 */
 	stun_build_init(&b, buf, sizeof(buf), STUN_BINDING, STUN_SUCCESS, txn);
 	sa4(&in, "192.0.2.1", 32853);
-	stun_build_xor_addr(&b, STUN_ATTR_XOR_MAPPED_ADDRESS,
-			    (struct sockaddr *)&in);
+	stun_build_xor_addr(&b, STUN_ATTR_XOR_MAPPED_ADDRESS, (struct sockaddr *)&in);
 	n = done(&b);
 	CHECK_INT(n, 32);
 	v = buf + 24;
 	CHECK_MEM(v, "\x00\x01\xa1\x47\xe1\x12\xa6\x43", 8);
-	CHECK_INT(stun_msg_xor_addr(&msg, STUN_ATTR_XOR_MAPPED_ADDRESS, &out),
-		  0);
+	CHECK_INT(stun_msg_xor_addr(&msg, STUN_ATTR_XOR_MAPPED_ADDRESS, &out), 0);
 	CHECK(same_addr(&in, &out));
 
 	/* RFC 5769 §2.3's IPv6 address */
 	stun_build_init(&b, buf, sizeof(buf), STUN_BINDING, STUN_SUCCESS, txn);
 	sa6(&in, "2001:db8:1234:5678:11:2233:4455:6677", 32853);
-	stun_build_xor_addr(&b, STUN_ATTR_XOR_MAPPED_ADDRESS,
-			    (struct sockaddr *)&in);
+	stun_build_xor_addr(&b, STUN_ATTR_XOR_MAPPED_ADDRESS, (struct sockaddr *)&in);
 	n = done(&b);
 	CHECK_INT(n, 44);
-	CHECK_MEM(buf + 24, "\x00\x02\xa1\x47\x01\x13\xa9\xfa\xa5\xd3\xf1\x79"
-		  "\xbc\x25\xf4\xb5\xbe\xd2\xb9\xd9", 20);
-	CHECK_INT(stun_msg_xor_addr(&msg, STUN_ATTR_XOR_MAPPED_ADDRESS, &out),
-		  0);
+	CHECK_MEM(buf + 24,
+		  "\x00\x02\xa1\x47\x01\x13\xa9\xfa\xa5\xd3\xf1\x79"
+		  "\xbc\x25\xf4\xb5\xbe\xd2\xb9\xd9",
+		  20);
+	CHECK_INT(stun_msg_xor_addr(&msg, STUN_ATTR_XOR_MAPPED_ADDRESS, &out), 0);
 	CHECK(same_addr(&in, &out));
 
 	/* plain encodings, and XOR ones for the TURN address attributes */
@@ -138,11 +130,9 @@ static void test_addrs(void)
 	sa6(&in, "::1", 65535);
 	stun_build_addr(&b, STUN_ATTR_ALTERNATE_SERVER, (struct sockaddr *)&in);
 	sa6(&in, "fe80::abcd:1", 1);
-	stun_build_xor_addr(&b, STUN_ATTR_XOR_RELAYED_ADDRESS,
-			    (struct sockaddr *)&in);
+	stun_build_xor_addr(&b, STUN_ATTR_XOR_RELAYED_ADDRESS, (struct sockaddr *)&in);
 	sa4(&in, "255.255.255.255", 0);
-	stun_build_xor_addr(&b, STUN_ATTR_XOR_PEER_ADDRESS,
-			    (struct sockaddr *)&in);
+	stun_build_xor_addr(&b, STUN_ATTR_XOR_PEER_ADDRESS, (struct sockaddr *)&in);
 	n = done(&b);
 	CHECK_INT(n, 20 + 12 + 24 + 24 + 12);
 	CHECK_MEM(buf + 24, "\x00\x01\x0d\x96\x0a\x01\x02\x03", 8);
@@ -154,8 +144,7 @@ static void test_addrs(void)
 	CHECK_INT(stun_attr_get_addr(&msg, &msg.attrs[1], &out), 0);
 	CHECK(same_addr(&in, &out));
 	sa6(&in, "fe80::abcd:1", 1);
-	CHECK_INT(stun_msg_xor_addr(&msg, STUN_ATTR_XOR_RELAYED_ADDRESS, &out),
-		  0);
+	CHECK_INT(stun_msg_xor_addr(&msg, STUN_ATTR_XOR_RELAYED_ADDRESS, &out), 0);
 	CHECK(same_addr(&in, &out));
 	sa4(&in, "255.255.255.255", 0);
 	CHECK_INT(stun_msg_xor_addr(&msg, STUN_ATTR_XOR_PEER_ADDRESS, &out), 0);
@@ -165,8 +154,7 @@ static void test_addrs(void)
 	memset(&un, 0, sizeof(un));
 	un.sun_family = AF_UNIX;
 	stun_build_init(&b, buf, sizeof(buf), STUN_BINDING, STUN_SUCCESS, txn);
-	stun_build_xor_addr(&b, STUN_ATTR_XOR_MAPPED_ADDRESS,
-			    (struct sockaddr *)&un);
+	stun_build_xor_addr(&b, STUN_ATTR_XOR_MAPPED_ADDRESS, (struct sockaddr *)&un);
 	CHECK_INT(stun_build_finish(&b, &n), TP_EINVAL);
 	stun_build_init(&b, buf, sizeof(buf), STUN_BINDING, STUN_SUCCESS, txn);
 	stun_build_addr(&b, STUN_ATTR_MAPPED_ADDRESS, NULL);
@@ -176,7 +164,7 @@ static void test_addrs(void)
 static void test_values(void)
 {
 	static const uint8_t zeros[4];
-	static const uint16_t unk[3] = { 0x001a, 0x0fff, 0x7001 };
+	static const uint16_t unk[3] = {0x001a, 0x0fff, 0x7001};
 	struct stun_builder b;
 	const struct stun_attr *a;
 	uint16_t types[8], chan;
@@ -272,8 +260,7 @@ static void test_error(void)
 	stun_build_init(&b, buf, sizeof(buf), TURN_ALLOCATE, STUN_ERROR, txn);
 	stun_build_error(&b, 401, NULL);
 	CHECK(done(&b) > 0);
-	CHECK_INT(stun_attr_get_error(&msg, &msg.attrs[0], &code, &reason,
-				      &rlen), 0);
+	CHECK_INT(stun_attr_get_error(&msg, &msg.attrs[0], &code, &reason, &rlen), 0);
 	CHECK_INT(code, 401);
 	CHECK_INT(rlen, strlen("Unauthenticated"));
 	CHECK(!memcmp(reason, "Unauthenticated", rlen));
@@ -284,20 +271,17 @@ static void test_error(void)
 	stun_build_error(&b, 699, "");
 	stun_build_error(&b, 300, NULL);
 	CHECK(done(&b) > 0);
-	CHECK_MEM(stun_attr_value(&msg, &msg.attrs[0]), "\x00\x00\x04\x26Stale",
-		  9);
-	CHECK_INT(stun_attr_get_error(&msg, &msg.attrs[1], &code, &reason,
-				      &rlen), 0);
+	CHECK_MEM(stun_attr_value(&msg, &msg.attrs[0]), "\x00\x00\x04\x26Stale", 9);
+	CHECK_INT(stun_attr_get_error(&msg, &msg.attrs[1], &code, &reason, &rlen), 0);
 	CHECK_INT(code, 699);
 	CHECK_INT(rlen, 0);
-	CHECK_INT(stun_attr_get_error(&msg, &msg.attrs[2], &code, &reason,
-				      &rlen), 0);
+	CHECK_INT(stun_attr_get_error(&msg, &msg.attrs[2], &code, &reason, &rlen), 0);
 	CHECK_INT(code, 300);
 
 	/* RFC 8489 §14.8: fewer than 128 characters */
 	memset(longr, 'x', sizeof(longr) - 1);
 	longr[sizeof(longr) - 1] = '\0';
-	for (i = 0; i < 300; i++) {  /* 300 two-byte characters */
+	for (i = 0; i < 300; i++) { /* 300 two-byte characters */
 		utf8[2 * i] = (char)0xc3;
 		utf8[2 * i + 1] = (char)0xa9;
 	}
@@ -375,21 +359,19 @@ static void test_order(void)
 	stun_build_integrity_sha256(&b, key, sizeof(key) - 1, 20);
 	CHECK(done(&b) > 0);
 	CHECK_INT(msg.attrs[0].len, 20);
-	CHECK_INT(stun_msg_check_integrity_sha256(&msg, key, sizeof(key) - 1),
-		  0);
+	CHECK_INT(stun_msg_check_integrity_sha256(&msg, key, sizeof(key) - 1), 0);
 }
 
 /* Writes a message with every kind of attribute into a buffer of cap. */
 static int build_all(uint8_t *out, size_t cap, size_t *n)
 {
-	static const uint16_t unk[2] = { 0x0fff, 0x0ffe };
+	static const uint16_t unk[2] = {0x0fff, 0x0ffe};
 	struct sockaddr_storage ss;
 	struct stun_builder b;
 
 	stun_build_init(&b, out, cap, TURN_ALLOCATE, STUN_SUCCESS, txn);
 	sa6(&ss, "2001:db8::1", 5000);
-	stun_build_xor_addr(&b, STUN_ATTR_XOR_RELAYED_ADDRESS,
-			    (struct sockaddr *)&ss);
+	stun_build_xor_addr(&b, STUN_ATTR_XOR_RELAYED_ADDRESS, (struct sockaddr *)&ss);
 	sa4(&ss, "192.0.2.7", 5001);
 	stun_build_addr(&b, STUN_ATTR_MAPPED_ADDRESS, (struct sockaddr *)&ss);
 	stun_build_u32(&b, STUN_ATTR_LIFETIME, 600);

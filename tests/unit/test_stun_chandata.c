@@ -16,7 +16,7 @@ static void frame(uint16_t chan, uint16_t plen)
 
 static void test_header(void)
 {
-	uint8_t h[6] = { 0xaa, 0xaa, 0xaa, 0xaa, 0xaa, 0xaa };
+	uint8_t h[6] = {0xaa, 0xaa, 0xaa, 0xaa, 0xaa, 0xaa};
 
 	CHECK_INT(turn_chandata_header(h, 0x4001, 0x0102), TURN_CHANNELDATA_HDR);
 	CHECK_MEM(h, "\x40\x01\x01\x02\xaa\xaa", 6);
@@ -38,17 +38,15 @@ static void test_datagram(void)
 	CHECK_INT(plen, 5);
 	CHECK_INT(flen, 9);
 	/* RFC 8656 §12.5: over UDP, padding or other trailing bytes are fine */
-	CHECK_INT(turn_chandata_parse(buf, 12, false, &chan, &p, &plen, &flen),
-		  0);
+	CHECK_INT(turn_chandata_parse(buf, 12, false, &chan, &p, &plen, &flen), 0);
 	CHECK_INT(plen, 5);
 	CHECK_INT(flen, 9);
-	CHECK_INT(turn_chandata_parse(buf, 100, false, &chan, &p, &plen, &flen),
-		  0);
+	CHECK_INT(turn_chandata_parse(buf, 100, false, &chan, &p, &plen, &flen), 0);
 	CHECK_INT(flen, 9);
 	/* shorter than announced, or than a header */
 	for (len = 0; len < 9; len++)
-		if (turn_chandata_parse(buf, len, false, &chan, &p, &plen,
-					&flen) != TP_ETRUNC || p || plen || flen)
+		if (turn_chandata_parse(buf, len, false, &chan, &p, &plen, &flen) != TP_ETRUNC ||
+		    p || plen || flen)
 			bad++;
 	CHECK_INT(bad, 0);
 
@@ -58,17 +56,14 @@ static void test_datagram(void)
 	CHECK_INT(chan, 0x4fff);
 	CHECK_INT(plen, 0);
 	CHECK_INT(flen, 4);
-	CHECK_INT(turn_chandata_parse(buf, 3, false, &chan, &p, &plen, &flen),
-		  TP_ETRUNC);
+	CHECK_INT(turn_chandata_parse(buf, 3, false, &chan, &p, &plen, &flen), TP_ETRUNC);
 
 	/* the largest payload */
 	frame(0x4abc, 0xffff);
-	CHECK_INT(turn_chandata_parse(buf, 65539, false, &chan, &p, &plen,
-				      &flen), 0);
+	CHECK_INT(turn_chandata_parse(buf, 65539, false, &chan, &p, &plen, &flen), 0);
 	CHECK_INT(plen, 65535);
 	CHECK_INT(flen, 65539);
-	CHECK_INT(turn_chandata_parse(buf, 65538, false, &chan, &p, &plen,
-				      &flen), TP_ETRUNC);
+	CHECK_INT(turn_chandata_parse(buf, 65538, false, &chan, &p, &plen, &flen), TP_ETRUNC);
 }
 
 static void test_channels(void)
@@ -77,11 +72,17 @@ static void test_channels(void)
 		uint16_t chan;
 		int rc;
 	} cases[] = {
-		{ 0x0000, TP_EMALFORMED }, { 0x0001, TP_EMALFORMED },
-		{ 0x3fff, TP_EMALFORMED }, { 0x4000, 0 }, { 0x4001, 0 },
-		{ 0x4abc, 0 }, { 0x4fff, 0 }, { 0x5000, 0 } /* RFC 5766 range */,
-		{ 0x7fff, 0 }, { 0x8000, TP_EMALFORMED },
-		{ 0xffff, TP_EMALFORMED },
+		{0x0000, TP_EMALFORMED},
+		{0x0001, TP_EMALFORMED},
+		{0x3fff, TP_EMALFORMED},
+		{0x4000, 0},
+		{0x4001, 0},
+		{0x4abc, 0},
+		{0x4fff, 0},
+		{0x5000, 0} /* RFC 5766 range */,
+		{0x7fff, 0},
+		{0x8000, TP_EMALFORMED},
+		{0xffff, TP_EMALFORMED},
 	};
 	const uint8_t *p;
 	uint16_t chan;
@@ -89,10 +90,8 @@ static void test_channels(void)
 
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		frame(cases[i].chan, 4);
-		CHECK_INT(turn_chandata_parse(buf, 8, false, &chan, &p, &plen,
-					      &flen), cases[i].rc);
-		CHECK_INT(turn_chandata_parse(buf, 8, true, &chan, &p, &plen,
-					      &flen), cases[i].rc);
+		CHECK_INT(turn_chandata_parse(buf, 8, false, &chan, &p, &plen, &flen), cases[i].rc);
+		CHECK_INT(turn_chandata_parse(buf, 8, true, &chan, &p, &plen, &flen), cases[i].rc);
 		CHECK_INT(chan, cases[i].rc ? 0 : cases[i].chan);
 	}
 }
@@ -111,33 +110,28 @@ static void test_stream(void)
 
 		frame(0x4123, (uint16_t)n);
 		for (len = 0; len < want; len++)
-			if (turn_chandata_parse(buf, len, true, &chan, &p, &plen,
-						&flen) != TP_ETRUNC)
+			if (turn_chandata_parse(buf, len, true, &chan, &p, &plen, &flen) !=
+			    TP_ETRUNC)
 				bad++;
-		if (turn_chandata_parse(buf, want, true, &chan, &p, &plen,
-					&flen) != 0 || flen != want ||
-		    plen != n || p != buf + 4 || chan != 0x4123)
+		if (turn_chandata_parse(buf, want, true, &chan, &p, &plen, &flen) != 0 ||
+		    flen != want || plen != n || p != buf + 4 || chan != 0x4123)
 			bad++;
 		/* the next frame's bytes may follow */
-		if (turn_chandata_parse(buf, want + 7, true, &chan, &p, &plen,
-					&flen) != 0 || flen != want)
+		if (turn_chandata_parse(buf, want + 7, true, &chan, &p, &plen, &flen) != 0 ||
+		    flen != want)
 			bad++;
 	}
 	CHECK_INT(bad, 0);
 
 	frame(0x4000, 5);
-	CHECK_INT(turn_chandata_parse(buf, 9, true, &chan, &p, &plen, &flen),
-		  TP_ETRUNC);
-	CHECK_INT(turn_chandata_parse(buf, 12, true, &chan, &p, &plen, &flen),
-		  0);
+	CHECK_INT(turn_chandata_parse(buf, 9, true, &chan, &p, &plen, &flen), TP_ETRUNC);
+	CHECK_INT(turn_chandata_parse(buf, 12, true, &chan, &p, &plen, &flen), 0);
 	CHECK_INT(flen, 12);
 	CHECK_INT(plen, 5);
 
 	frame(0x4000, 0xffff);
-	CHECK_INT(turn_chandata_parse(buf, 65539, true, &chan, &p, &plen,
-				      &flen), TP_ETRUNC);
-	CHECK_INT(turn_chandata_parse(buf, 65540, true, &chan, &p, &plen,
-				      &flen), 0);
+	CHECK_INT(turn_chandata_parse(buf, 65539, true, &chan, &p, &plen, &flen), TP_ETRUNC);
+	CHECK_INT(turn_chandata_parse(buf, 65540, true, &chan, &p, &plen, &flen), 0);
 	CHECK_INT(flen, 65540);
 	CHECK_INT(plen, 65535);
 }

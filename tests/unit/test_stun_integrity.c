@@ -12,9 +12,7 @@
 #include "check.h"
 #include "stun/stun_int.h"
 
-static const uint8_t txn[16] = {
-	0x21, 0x12, 0xa4, 0x42, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12
-};
+static const uint8_t txn[16] = {0x21, 0x12, 0xa4, 0x42, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12};
 static const uint8_t key[] = "a short-term password";
 #define KEYLEN (sizeof(key) - 1)
 
@@ -61,8 +59,7 @@ static void test_crc(void)
 static uint8_t buf[2048];
 static struct stun_msg msg;
 
-static size_t build(int sha1, int sha256_len, int fp, const uint8_t *k,
-		    size_t klen)
+static size_t build(int sha1, int sha256_len, int fp, const uint8_t *k, size_t klen)
 {
 	struct stun_builder b;
 	size_t n;
@@ -83,8 +80,8 @@ static size_t build(int sha1, int sha256_len, int fp, const uint8_t *k,
 }
 
 /* The MAC the plain way: a copy with the length field patched, HMAC(). */
-static void mac_ref(const EVP_MD *md, const uint8_t *k, size_t klen,
-		    const struct stun_attr *a, uint8_t *out)
+static void mac_ref(const EVP_MD *md, const uint8_t *k, size_t klen, const struct stun_attr *a,
+		    uint8_t *out)
 {
 	uint8_t copy[2048];
 	unsigned int olen;
@@ -107,15 +104,13 @@ static void test_sha1(void)
 	CHECK_INT(stun_msg_check_integrity(&msg, key, KEYLEN), 0);
 	mac_ref(EVP_sha1(), key, KEYLEN, &msg.attrs[msg.mi], ref);
 	CHECK_MEM(stun_attr_value(&msg, &msg.attrs[msg.mi]), ref, 20);
-	CHECK_INT(stun_msg_check_integrity_sha256(&msg, key, KEYLEN),
-		  TP_ENOTFOUND);
+	CHECK_INT(stun_msg_check_integrity_sha256(&msg, key, KEYLEN), TP_ENOTFOUND);
 
 	/* one flipped bit in the key, or anywhere in the message */
 	memcpy(badkey, key, KEYLEN);
 	badkey[3] ^= 0x10;
 	CHECK_INT(stun_msg_check_integrity(&msg, badkey, KEYLEN), TP_EINTEGRITY);
-	CHECK_INT(stun_msg_check_integrity(&msg, key, KEYLEN - 1),
-		  TP_EINTEGRITY);
+	CHECK_INT(stun_msg_check_integrity(&msg, key, KEYLEN - 1), TP_EINTEGRITY);
 	for (i = 0; i < n * 8; i++) {
 		if (i / 8 == 2 || i / 8 == 3)
 			continue; /* the length field: the message no longer parses */
@@ -147,8 +142,7 @@ static void test_sha1(void)
 		mac_ref(EVP_sha1(), lk, sizeof(lk), &msg.attrs[msg.mi], ref);
 		CHECK_MEM(stun_attr_value(&msg, &msg.attrs[msg.mi]), ref, 20);
 		lk[199] ^= 1;
-		CHECK_INT(stun_msg_check_integrity(&msg, lk, sizeof(lk)),
-			  TP_EINTEGRITY);
+		CHECK_INT(stun_msg_check_integrity(&msg, lk, sizeof(lk)), TP_EINTEGRITY);
 	}
 }
 
@@ -168,19 +162,15 @@ static void test_sha256(void)
 		CHECK_INT(stun_msg_check_integrity_sha256(&msg, key, KEYLEN), 0);
 		mac_ref(EVP_sha256(), key, KEYLEN, a, ref);
 		CHECK_MEM(stun_attr_value(&msg, a), ref, (size_t)len);
-		CHECK_INT(stun_msg_check_integrity(&msg, key, KEYLEN),
-			  TP_ENOTFOUND);
+		CHECK_INT(stun_msg_check_integrity(&msg, key, KEYLEN), TP_ENOTFOUND);
 		v = buf + a->off;
 		v[len - 1] ^= 0x01;
-		CHECK_INT(stun_msg_check_integrity_sha256(&msg, key, KEYLEN),
-			  TP_EINTEGRITY);
+		CHECK_INT(stun_msg_check_integrity_sha256(&msg, key, KEYLEN), TP_EINTEGRITY);
 		v[len - 1] ^= 0x01;
 		buf[25] ^= 0x40; /* in USERNAME */
-		CHECK_INT(stun_msg_check_integrity_sha256(&msg, key, KEYLEN),
-			  TP_EINTEGRITY);
+		CHECK_INT(stun_msg_check_integrity_sha256(&msg, key, KEYLEN), TP_EINTEGRITY);
 		buf[25] ^= 0x40;
-		CHECK_INT(stun_msg_check_integrity_sha256(&msg, key, KEYLEN - 1),
-			  TP_EINTEGRITY);
+		CHECK_INT(stun_msg_check_integrity_sha256(&msg, key, KEYLEN - 1), TP_EINTEGRITY);
 	}
 
 	/* both, then FINGERPRINT: each MAC covers what precedes it */
@@ -229,8 +219,7 @@ static void *thread_main(void *arg)
 
 	(void)arg;
 	for (i = 0; i < 200; i++) {
-		if (stun_msg_parse(&m, buf, msg.len) ||
-		    stun_msg_check_integrity(&m, key, KEYLEN) ||
+		if (stun_msg_parse(&m, buf, msg.len) || stun_msg_check_integrity(&m, key, KEYLEN) ||
 		    stun_msg_check_integrity_sha256(&m, key, KEYLEN) ||
 		    stun_msg_check_integrity(&m, key, 3) != TP_EINTEGRITY)
 			bad++;
@@ -290,8 +279,8 @@ static int vec_load(struct vector *v, const char *file)
 		if (*p == '#' || *p == '\0')
 			continue;
 		colon = strstr(p, ": ");
-		if (colon && strspn(p, "abcdefghijklmnopqrstuvwxyz0123456789-") ==
-			     (size_t)(colon - p)) {
+		if (colon &&
+		    strspn(p, "abcdefghijklmnopqrstuvwxyz0123456789-") == (size_t)(colon - p)) {
 			size_t kl = (size_t)(colon - p), vl = strlen(colon + 2);
 
 			if (v->nmeta == 32 || kl >= sizeof(v->meta[0].key) ||
@@ -304,8 +293,7 @@ static int vec_load(struct vector *v, const char *file)
 		}
 		for (tok = strtok(p, " \t"); tok; tok = strtok(NULL, " \t")) {
 			if (strlen(tok) != 2 || !isxdigit((unsigned char)tok[0]) ||
-			    !isxdigit((unsigned char)tok[1]) ||
-			    v->len == sizeof(v->msg))
+			    !isxdigit((unsigned char)tok[1]) || v->len == sizeof(v->msg))
 				goto out;
 			v->msg[v->len++] = (uint8_t)strtoul(tok, NULL, 16);
 		}
@@ -339,10 +327,9 @@ static size_t vec_key(const struct vector *v, uint8_t *out)
 		memcpy(out, pw, strlen(pw));
 		return strlen(pw);
 	}
-	snprintf(s, sizeof(s), "%s:%s:%s", vec_get(v, "username"),
-		 vec_get(v, "realm"), pw);
-	EVP_Digest(s, strlen(s), out, &n, strcmp(cred, "long-term-md5") ?
-		   EVP_sha256() : EVP_md5(), NULL);
+	snprintf(s, sizeof(s), "%s:%s:%s", vec_get(v, "username"), vec_get(v, "realm"), pw);
+	EVP_Digest(s, strlen(s), out, &n, strcmp(cred, "long-term-md5") ? EVP_sha256() : EVP_md5(),
+		   NULL);
 	return n;
 }
 
@@ -372,14 +359,12 @@ static void parse_addr(const char *s, struct sockaddr_storage *ss)
 }
 
 /* The text attribute of type equals the vector's metadata value k. */
-static bool vec_text(const struct vector *v, const struct stun_msg *m,
-		     uint16_t type, const char *k)
+static bool vec_text(const struct vector *v, const struct stun_msg *m, uint16_t type, const char *k)
 {
 	const struct stun_attr *a = stun_msg_find(m, type);
 	const char *want = vec_get(v, k);
 
-	return a && want && a->len == strlen(want) &&
-	       !memcmp(stun_attr_value(m, a), want, a->len);
+	return a && want && a->len == strlen(want) && !memcmp(stun_attr_value(m, a), want, a->len);
 }
 
 /*
@@ -389,8 +374,8 @@ static bool vec_text(const struct vector *v, const struct stun_msg *m,
  * then overwritten with the vector's (RFC 5769 pads with spaces, the
  * builder with zeros) before the MACs and CRC are computed.
  */
-static size_t rebuild(const struct stun_msg *v, const uint8_t *k, size_t klen,
-		      bool copy_pad, uint8_t *out, size_t cap)
+static size_t rebuild(const struct stun_msg *v, const uint8_t *k, size_t klen, bool copy_pad,
+		      uint8_t *out, size_t cap)
 {
 	struct stun_builder b;
 	unsigned i;
@@ -411,11 +396,9 @@ static size_t rebuild(const struct stun_msg *v, const uint8_t *k, size_t klen,
 			stun_build_fingerprint(&b);
 			break;
 		default:
-			stun_build_attr(&b, a->type, stun_attr_value(v, a),
-					a->len);
+			stun_build_attr(&b, a->type, stun_attr_value(v, a), a->len);
 			if (copy_pad && !b.w.err && (a->len & 3))
-				memcpy(out + a->off + a->len,
-				       v->buf + a->off + a->len,
+				memcpy(out + a->off + a->len, v->buf + a->off + a->len,
 				       4 - (a->len & 3));
 			break;
 		}
@@ -452,8 +435,7 @@ static void test_vector(const char *file)
 		v.msg[2] = (uint8_t)((v.len - 20) >> 8);
 		v.msg[3] = (uint8_t)(v.len - 20);
 		CHECK_INT(stun_msg_parse(&m, v.msg, v.len), 0);
-		CHECK_INT(stun_msg_check_integrity_sha256(&m, k, klen),
-			  TP_EINTEGRITY);
+		CHECK_INT(stun_msg_check_integrity_sha256(&m, k, klen), TP_EINTEGRITY);
 		return;
 	}
 
@@ -469,8 +451,7 @@ static void test_vector(const char *file)
 	if (sha256) {
 		CHECK_INT(stun_msg_check_integrity_sha256(&m, k, klen), 0);
 		k[0] ^= 0x01;
-		CHECK_INT(stun_msg_check_integrity_sha256(&m, k, klen),
-			  TP_EINTEGRITY);
+		CHECK_INT(stun_msg_check_integrity_sha256(&m, k, klen), TP_EINTEGRITY);
 		k[0] ^= 0x01;
 	} else {
 		CHECK_INT(stun_msg_check_integrity(&m, k, klen), 0);
@@ -482,12 +463,11 @@ static void test_vector(const char *file)
 	/* the values the RFC lists */
 	if ((s = vec_get(&v, "xor-mapped-address"))) {
 		parse_addr(s, &want);
-		CHECK_INT(stun_msg_xor_addr(&m, STUN_ATTR_XOR_MAPPED_ADDRESS,
-					    &got), 0);
+		CHECK_INT(stun_msg_xor_addr(&m, STUN_ATTR_XOR_MAPPED_ADDRESS, &got), 0);
 		CHECK_INT(got.ss_family, want.ss_family);
-		CHECK_MEM(&got, &want, want.ss_family == AF_INET ?
-			  sizeof(struct sockaddr_in) :
-			  sizeof(struct sockaddr_in6));
+		CHECK_MEM(&got, &want,
+			  want.ss_family == AF_INET ? sizeof(struct sockaddr_in)
+						    : sizeof(struct sockaddr_in6));
 	}
 	if (vec_get(&v, "software"))
 		CHECK(vec_text(&v, &m, STUN_ATTR_SOFTWARE, "software"));
@@ -516,8 +496,7 @@ static void test_vector(const char *file)
 		uint8_t h[32];
 		char t[256];
 
-		snprintf(t, sizeof(t), "%s:%s", vec_get(&v, "username"),
-			 vec_get(&v, "realm"));
+		snprintf(t, sizeof(t), "%s:%s", vec_get(&v, "username"), vec_get(&v, "realm"));
 		EVP_Digest(t, strlen(t), h, NULL, EVP_sha256(), NULL);
 		CHECK(a && a->len == 32 && !memcmp(stun_attr_value(&m, a), h, 32));
 	}
@@ -537,8 +516,9 @@ static void test_vector(const char *file)
 	CHECK_INT(stun_msg_parse(&r, out, n), 0);
 	CHECK_INT(r.nattrs, m.nattrs);
 	CHECK_INT(r.fp, m.fp);
-	CHECK_INT(sha256 ? stun_msg_check_integrity_sha256(&r, k, klen) :
-		  stun_msg_check_integrity(&r, k, klen), 0);
+	CHECK_INT(sha256 ? stun_msg_check_integrity_sha256(&r, k, klen)
+			 : stun_msg_check_integrity(&r, k, klen),
+		  0);
 	if (!vec_get(&v, "pad-byte"))
 		CHECK_MEM(out, v.msg, v.len);
 	else

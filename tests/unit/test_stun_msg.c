@@ -6,12 +6,9 @@
 #include "check.h"
 #include "stun/stun_int.h"
 
-static const uint8_t txn_magic[16] = {
-	0x21, 0x12, 0xa4, 0x42, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12
-};
-static const uint8_t txn_3489[16] = {
-	0xde, 0xad, 0xbe, 0xef, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12
-};
+static const uint8_t txn_magic[16] = {0x21, 0x12, 0xa4, 0x42, 1, 2,  3,  4,
+				      5,    6,    7,    8,    9, 10, 11, 12};
+static const uint8_t txn_3489[16] = {0xde, 0xad, 0xbe, 0xef, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12};
 
 /* A hand-written message, so tests can break every rule. */
 struct raw {
@@ -29,8 +26,7 @@ static void raw_init(struct raw *m, uint16_t type, const uint8_t txn[16])
 
 /* An attribute whose header says alen, with vlen value bytes of 0x41 and
  * padding bytes of pad after them. */
-static void raw_attr_n(struct raw *m, uint16_t type, uint16_t alen,
-		       size_t vlen, uint8_t pad)
+static void raw_attr_n(struct raw *m, uint16_t type, uint16_t alen, size_t vlen, uint8_t pad)
 {
 	size_t i;
 
@@ -47,8 +43,7 @@ static void raw_attr(struct raw *m, uint16_t type, uint16_t len)
 	raw_attr_n(m, type, len, len, 0);
 }
 
-static void raw_attr_val(struct raw *m, uint16_t type, const void *v,
-			 uint16_t len)
+static void raw_attr_val(struct raw *m, uint16_t type, const void *v, uint16_t len)
 {
 	wire_wr_u16(&m->w, type);
 	wire_wr_u16(&m->w, len);
@@ -83,7 +78,7 @@ static int raw_parse(struct raw *m, struct stun_msg *msg)
 
 static void test_peek(void)
 {
-	uint8_t b[8] = { 0x00, 0x01, 0x00, 0x08 };
+	uint8_t b[8] = {0x00, 0x01, 0x00, 0x08};
 
 	CHECK_INT(stun_msg_peek_len(b, 4), 28);
 	CHECK_INT(stun_msg_peek_len(b, 8), 28);
@@ -118,8 +113,7 @@ static void test_type_bits(void)
 	CHECK_INT(stun_type_make(TURN_ALLOCATE, STUN_ERROR), 0x0113);
 	CHECK_INT(stun_type_make(TURN_SEND, STUN_INDICATION), 0x0016);
 	CHECK_INT(stun_type_make(TURN_DATA, STUN_INDICATION), 0x0017);
-	CHECK_INT(stun_type_make(TURN_CONNECTION_ATTEMPT, STUN_INDICATION),
-		  0x001c);
+	CHECK_INT(stun_type_make(TURN_CONNECTION_ATTEMPT, STUN_INDICATION), 0x001c);
 	CHECK_INT(stun_type_make(0xfff, STUN_ERROR), 0x3fff);
 	CHECK_INT(stun_type_make(0x080, STUN_REQUEST), 0x0200);
 	CHECK_INT(stun_type_make(0x010, STUN_REQUEST), 0x0020);
@@ -214,7 +208,7 @@ static void test_attr_bounds(void)
 	CHECK_INT(raw_parse(&m, &msg), TP_ETRUNC);
 	raw_init(&m, 0x0001, txn_magic);
 	raw_attr(&m, STUN_ATTR_SOFTWARE, 4);
-	raw_attr_n(&m, STUN_ATTR_USERNAME, 1, 0, 0);  /* header only */
+	raw_attr_n(&m, STUN_ATTR_USERNAME, 1, 0, 0); /* header only */
 	CHECK_INT(raw_parse(&m, &msg), TP_ETRUNC);
 	raw_init(&m, 0x0001, txn_magic);
 	raw_attr_n(&m, 0x8fff, 0xffff, 8, 0);
@@ -290,9 +284,8 @@ static int parse_one(uint16_t type, uint16_t len)
 
 static void test_known_sizes(void)
 {
-	static const uint16_t lens[] = { 0, 1, 3, 4, 5, 8, 12, 16, 18, 20, 24,
-					 28, 32, 36, 508, 509, 512, 513, 763,
-					 764, 767, 768, 1000 };
+	static const uint16_t lens[] = {0,  1,  3,   4,   5,   8,   12,  16,  18,  20,  24,  28,
+					32, 36, 508, 509, 512, 513, 763, 764, 767, 768, 1000};
 	unsigned i, j, bad = 0;
 
 	CHECK_INT(parse_one(STUN_ATTR_XOR_MAPPED_ADDRESS, 8), 0);
@@ -306,14 +299,10 @@ static void test_known_sizes(void)
 	CHECK_INT(parse_one(STUN_ATTR_MESSAGE_INTEGRITY, 24), TP_EMALFORMED);
 	CHECK_INT(parse_one(STUN_ATTR_MESSAGE_INTEGRITY, 0), TP_EMALFORMED);
 	for (i = 16; i <= 32; i += 4)
-		CHECK_INT(parse_one(STUN_ATTR_MESSAGE_INTEGRITY_SHA256,
-				    (uint16_t)i), 0);
-	CHECK_INT(parse_one(STUN_ATTR_MESSAGE_INTEGRITY_SHA256, 12),
-		  TP_EMALFORMED);
-	CHECK_INT(parse_one(STUN_ATTR_MESSAGE_INTEGRITY_SHA256, 18),
-		  TP_EMALFORMED);
-	CHECK_INT(parse_one(STUN_ATTR_MESSAGE_INTEGRITY_SHA256, 36),
-		  TP_EMALFORMED);
+		CHECK_INT(parse_one(STUN_ATTR_MESSAGE_INTEGRITY_SHA256, (uint16_t)i), 0);
+	CHECK_INT(parse_one(STUN_ATTR_MESSAGE_INTEGRITY_SHA256, 12), TP_EMALFORMED);
+	CHECK_INT(parse_one(STUN_ATTR_MESSAGE_INTEGRITY_SHA256, 18), TP_EMALFORMED);
+	CHECK_INT(parse_one(STUN_ATTR_MESSAGE_INTEGRITY_SHA256, 36), TP_EMALFORMED);
 	CHECK_INT(parse_one(STUN_ATTR_FINGERPRINT, 8), TP_EMALFORMED);
 	CHECK_INT(parse_one(STUN_ATTR_FINGERPRINT, 0), TP_EMALFORMED);
 	CHECK_INT(parse_one(STUN_ATTR_LIFETIME, 3), TP_EMALFORMED);
@@ -343,8 +332,7 @@ static void test_known_sizes(void)
 		if (d->type == STUN_ATTR_FINGERPRINT)
 			continue; /* its value must also be right */
 		for (j = 0; j < sizeof(lens) / sizeof(lens[0]); j++) {
-			int want = stun_attr_len_ok(d, lens[j]) ? 0 :
-				   TP_EMALFORMED;
+			int want = stun_attr_len_ok(d, lens[j]) ? 0 : TP_EMALFORMED;
 
 			if (parse_one(d->type, lens[j]) != want) {
 				fprintf(stderr, "%s len %u\n", d->name, lens[j]);
@@ -404,9 +392,9 @@ static void test_fingerprint(void)
 	raw_attr(&m, STUN_ATTR_USERNAME, 4);
 	raw_fp(&m, 0);
 	raw_attr(&m, STUN_ATTR_SOFTWARE, 7);
-	raw_attr(&m, 0x0fff, 4);                 /* would be unknown */
-	raw_attr(&m, STUN_ATTR_LIFETIME, 3);     /* would be malformed */
-	raw_attr(&m, STUN_ATTR_FINGERPRINT, 4);  /* a second one: ignored */
+	raw_attr(&m, 0x0fff, 4);                /* would be unknown */
+	raw_attr(&m, STUN_ATTR_LIFETIME, 3);    /* would be malformed */
+	raw_attr(&m, STUN_ATTR_FINGERPRINT, 4); /* a second one: ignored */
 	CHECK_INT(raw_parse(&m, &msg), 0);
 	CHECK_INT(msg.nattrs, 2);
 	CHECK_INT(msg.fp, 1);
@@ -441,8 +429,8 @@ static void test_after_integrity(void)
 	raw_attr(&m, STUN_ATTR_USERNAME, 4);
 	raw_attr(&m, STUN_ATTR_MESSAGE_INTEGRITY, 20);
 	raw_attr(&m, STUN_ATTR_REALM, 5);
-	raw_attr(&m, 0x0fff, 4);                   /* unknown: not listed */
-	raw_attr(&m, STUN_ATTR_LIFETIME, 3);       /* bad size: ignored */
+	raw_attr(&m, 0x0fff, 4);             /* unknown: not listed */
+	raw_attr(&m, STUN_ATTR_LIFETIME, 3); /* bad size: ignored */
 	raw_attr(&m, STUN_ATTR_MESSAGE_INTEGRITY, 20);
 	raw_attr(&m, STUN_ATTR_MESSAGE_INTEGRITY_SHA256, 32);
 	raw_attr(&m, STUN_ATTR_NONCE, 8);
@@ -497,10 +485,10 @@ static void test_unknown(void)
 
 	raw_init(&m, 0x0001, txn_magic);
 	raw_attr(&m, 0x0fff, 4);
-	raw_attr(&m, 0x8fff, 4);   /* comprehension-optional: kept, unlisted */
+	raw_attr(&m, 0x8fff, 4); /* comprehension-optional: kept, unlisted */
 	raw_attr(&m, 0x7fff, 0);
-	raw_attr(&m, 0x0fff, 8);   /* listed once */
-	raw_attr(&m, 0x0007, 4);   /* a gap in the known range */
+	raw_attr(&m, 0x0fff, 8); /* listed once */
+	raw_attr(&m, 0x0007, 4); /* a gap in the known range */
 	raw_attr(&m, STUN_ATTR_USERNAME, 4);
 	CHECK_INT(raw_parse(&m, &msg), 0);
 	CHECK_INT(msg.nattrs, 6);
@@ -519,20 +507,18 @@ static void test_unknown(void)
 		raw_attr(&m, (uint16_t)(0x0100 + t), 0);
 	CHECK_INT(raw_parse(&m, &msg), 0);
 	CHECK_INT(msg.nunknown, STUN_MAX_UNKNOWN);
-	CHECK_INT(msg.unknown[STUN_MAX_UNKNOWN - 1],
-		  0x0100 + STUN_MAX_UNKNOWN - 1);
+	CHECK_INT(msg.unknown[STUN_MAX_UNKNOWN - 1], 0x0100 + STUN_MAX_UNKNOWN - 1);
 	CHECK_INT(msg.nattrs, STUN_MAX_UNKNOWN + 5);
 }
 
 static void test_finders(void)
 {
-	static const uint8_t xor_v4[8] = { 0x00, 0x01, 0xa1, 0x47,
-					   0xe1, 0x12, 0xa6, 0x43 };
+	static const uint8_t xor_v4[8] = {0x00, 0x01, 0xa1, 0x47, 0xe1, 0x12, 0xa6, 0x43};
 	struct sockaddr_storage ss;
 	struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
 	struct stun_msg msg;
 	struct raw m;
-	uint8_t life[4] = { 0, 0, 0x02, 0x58 };
+	uint8_t life[4] = {0, 0, 0x02, 0x58};
 	uint32_t v;
 
 	raw_init(&m, 0x0101, txn_magic);
@@ -544,10 +530,8 @@ static void test_finders(void)
 	CHECK_INT(ss.ss_family, AF_INET);
 	CHECK_INT(ntohs(sin->sin_port), 32853);
 	CHECK_INT(ntohl(sin->sin_addr.s_addr), 0xc0000201);
-	CHECK_INT(stun_msg_xor_addr(&msg, STUN_ATTR_XOR_PEER_ADDRESS, &ss),
-		  TP_ENOTFOUND);
-	CHECK_INT(stun_msg_xor_addr(&msg, STUN_ATTR_LIFETIME, &ss),
-		  TP_EMALFORMED);
+	CHECK_INT(stun_msg_xor_addr(&msg, STUN_ATTR_XOR_PEER_ADDRESS, &ss), TP_ENOTFOUND);
+	CHECK_INT(stun_msg_xor_addr(&msg, STUN_ATTR_LIFETIME, &ss), TP_EMALFORMED);
 	CHECK_INT(stun_msg_u32(&msg, STUN_ATTR_LIFETIME, &v), 0);
 	CHECK_INT(v, 600);
 	CHECK_INT(stun_msg_u32(&msg, STUN_ATTR_PRIORITY, &v), TP_ENOTFOUND);

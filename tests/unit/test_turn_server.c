@@ -8,23 +8,23 @@
 #include "turnpike/stun.h"
 #include "util/addr.h"
 
-static struct turn_server_cfg cfg = { .software = true };
+static struct turn_server_cfg cfg = {.software = true};
 static struct turn_stats stats;
-static struct turn_ctx ctx = { .cfg = &cfg, .stats = &stats };
+static struct turn_ctx ctx = {.cfg = &cfg, .stats = &stats};
 
 /* The Binding path needs no allocation table and no network. */
 static size_t handle(enum turn_transport tr, const uint8_t *pkt, size_t len,
 		     const struct sockaddr_storage *src, uint8_t *out)
 {
 	struct sockaddr_storage local;
-	struct turn_from from = { tr, (const struct sockaddr *)src,
-				  (const struct sockaddr *)&local, NULL };
+	struct turn_from from = {tr, (const struct sockaddr *)src, (const struct sockaddr *)&local,
+				 NULL};
 
 	addr_parse(src->ss_family == AF_INET ? "192.0.2.254:3478" : "[2001:db8::fe]:3478", 0,
 		   &local);
 	return turn_server_handle(&ctx, &from, pkt, len, out);
 }
-static const uint8_t txn[16] = { 0x21, 0x12, 0xa4, 0x42, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12 };
+static const uint8_t txn[16] = {0x21, 0x12, 0xa4, 0x42, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12};
 
 static size_t request(uint8_t *buf, uint16_t method, uint8_t cls, const uint8_t *t,
 		      uint16_t extra_attr, bool fp)
@@ -70,7 +70,8 @@ static void test_binding(const char *src_s)
 
 static void test_classic(void)
 {
-	static const uint8_t old_txn[16] = { 0xde, 0xad, 0xbe, 0xef, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12 };
+	static const uint8_t old_txn[16] = {0xde, 0xad, 0xbe, 0xef, 1, 2,  3,  4,
+					    5,    6,    7,    8,    9, 10, 11, 12};
 	uint8_t req[512], out[TURN_MAX_REPLY];
 	struct sockaddr_storage src, mapped;
 	struct stun_msg msg;
@@ -82,7 +83,7 @@ static void test_classic(void)
 	n = handle(TP_UDP, req, n, &src, out);
 	CHECK_INT(stun_msg_parse(&msg, out, n), 0);
 	CHECK(!msg.magic);
-	CHECK_MEM(msg.txn, old_txn, 16);  /* RFC 5389 §12.2: echoed whole */
+	CHECK_MEM(msg.txn, old_txn, 16); /* RFC 5389 §12.2: echoed whole */
 	CHECK(stun_msg_find(&msg, STUN_ATTR_XOR_MAPPED_ADDRESS) == NULL);
 	CHECK(stun_msg_find(&msg, STUN_ATTR_SOFTWARE) == NULL);
 	const struct stun_attr *a = stun_msg_find(&msg, STUN_ATTR_MAPPED_ADDRESS);

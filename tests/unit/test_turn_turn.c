@@ -18,12 +18,11 @@
 #include "util/addr.h"
 #include "util/policy.h"
 
-
 #define REALM "turnpike.test"
 #define REST_SECRET "rest-secret-1"
 #define NONCE_LIFETIME 600
-#define T0 5000000123ULL     /* fake monotonic clock, ms */
-#define U0 1800000000ULL     /* fake wall clock, s */
+#define T0 5000000123ULL /* fake monotonic clock, ms */
+#define U0 1800000000ULL /* fake wall clock, s */
 #define PROTO_UDP 17
 #define PROTO_TCP 6
 

@@ -52,7 +52,7 @@ static struct fake_io_log {
 #define FAKE_TOKEN 0x0102030405060708ULL
 
 static inline int fake_relay_open(void *env, struct turn_alloc *a, int family, bool dont_fragment,
-			   bool even, bool reserve, uint64_t *token, bool use_token)
+				  bool even, bool reserve, uint64_t *token, bool use_token)
 {
 	char s[64];
 
@@ -86,7 +86,7 @@ static inline void fake_relay_close(void *env, struct turn_alloc *a)
 }
 
 static inline void fake_send_peer(void *env, struct turn_alloc *a, const struct sockaddr *peer,
-			   const uint8_t *data, size_t len)
+				  const uint8_t *data, size_t len)
 {
 	io_log.sends++;
 	io_log.send_alloc = a;
