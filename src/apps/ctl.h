@@ -7,6 +7,7 @@
 #include <stdio.h>
 
 int ctl_secret(int argc, char **argv);
+int ctl_apikey(int argc, char **argv);
 int ctl_user(int argc, char **argv);
 int ctl_credentials(int argc, char **argv);
 int ctl_events(int argc, char **argv);

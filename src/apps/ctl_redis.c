@@ -17,6 +17,8 @@
 #include "store/store.h"
 #include "turnpike/err.h"
 #include "util/conf.h"
+#include "util/hex.h"
+#include "util/rand.h"
 
 #define DEFAULT_CONFIG SYSCONFDIR "/turnpike/turnpike.conf"
 #define KEY_CAP 1024
@@ -352,18 +354,98 @@ out:
 	return rc;
 }
 
-/* ---- users ---- */
+/* ---- REST hook API keys ---- */
 
-static void hex(const uint8_t *p, size_t n, char *out)
+#define APIKEY_RANDOM_BYTES 32 /* 256 bits: 43 base64url characters */
+
+int ctl_apikey(int argc, char **argv)
 {
-	static const char h[] = "0123456789abcdef";
+	char key[KEY_CAP], digest[2 * STORE_API_KEY_LEN + 1], made[64];
+	uint8_t rnd[APIKEY_RANDOM_BYTES];
+	const char *op, *apikey = NULL;
+	bool by_digest = false;
+	struct ctl x;
+	redisReply *r = NULL;
+	int rc;
 
-	for (size_t i = 0; i < n; i++) {
-		out[2 * i] = h[p[i] >> 4];
-		out[2 * i + 1] = h[p[i] & 15];
+	argc = setup(&x, argc, argv, true, false, -1, &rc);
+	if (argc < 0)
+		goto out;
+	rc = 2;
+	if (argc < 1)
+		goto out;
+	op = argv[0];
+	if (!strcmp(op, "add") && argc <= 2)
+		apikey = argc == 2 ? argv[1] : NULL;
+	else if (!strcmp(op, "remove") && argc == 2)
+		apikey = argv[1];
+	else if (!strcmp(op, "remove") && argc == 3 && !strcmp(argv[1], "--digest"))
+		apikey = argv[2], by_digest = true;
+	else if (strcmp(op, "list") != 0 || argc != 1)
+		goto out;
+	rc = 1;
+	if (!store_key_api_keys(key, sizeof(key), x.conf.realm))
+		goto out;
+	if (!strcmp(op, "list")) {
+		if (!(r = cmd2(&x, "SMEMBERS", key)) || r->type != REDIS_REPLY_ARRAY)
+			goto out;
+		for (size_t i = 0; i < r->elements; i++)
+			if (r->element[i]->type == REDIS_REPLY_STRING)
+				printf("%.*s\n", (int)r->element[i]->len, r->element[i]->str);
+		rc = 0;
+		goto out;
 	}
-	out[2 * n] = '\0';
+	if (!apikey) {
+		if (rand_bytes(rnd, sizeof(rnd)) != 0 ||
+		    !auth_base64url(rnd, sizeof(rnd), made, sizeof(made)))
+			goto out;
+		apikey = made;
+	}
+	if (by_digest) {
+		uint8_t d[STORE_API_KEY_LEN];
+		if (strlen(apikey) != 2 * STORE_API_KEY_LEN || !hex_decode(apikey, d, sizeof(d))) {
+			fprintf(stderr, "turnpikectl: a digest is 64 hex digits (apikey list)\n");
+			rc = 2;
+			goto out;
+		}
+		hex_encode(d, sizeof(d), digest);
+	} else if (!printable(apikey) || strlen(apikey) > 1024) {
+		fprintf(stderr, "turnpikectl: an API key is 1 to 1024 characters, no control "
+				"characters\n");
+		rc = 2;
+		goto out;
+	} else if (store_api_key_digest(apikey, digest) != 0) {
+		goto out;
+	}
+	if (!(r = cmd3(&x, !strcmp(op, "add") ? "SADD" : "SREM", key, digest)))
+		goto out;
+	announce(&x, key);
+	if (!strcmp(op, "add")) {
+		if (apikey == made)
+			printf("%s\n", made);
+		else
+			printf("%s\n", r->integer ? "api key added" : "api key already present");
+		rc = 0;
+	} else if (r->integer) {
+		printf("api key removed\n");
+		rc = 0;
+	} else {
+		fprintf(stderr, "turnpikectl: no such API key in %s\n", key);
+	}
+out:
+	if (rc == 2)
+		fprintf(stderr,
+			"usage: turnpikectl apikey add [KEY] | remove KEY | remove --digest "
+			"HEX | list\n");
+	OPENSSL_cleanse(rnd, sizeof(rnd));
+	OPENSSL_cleanse(made, sizeof(made));
+	if (r)
+		freeReplyObject(r);
+	ctl_cleanup(&x);
+	return rc;
 }
+
+/* ---- users ---- */
 
 /* A password from the command line, or a line of standard input for "-"
  * (so it stays out of ps and shell history). */
@@ -403,11 +485,11 @@ static int user_add(struct ctl *x, const char *name, const char *pass_arg)
 	if (auth_key_derive(AUTH_ALG_MD5, name, strlen(name), realm, strlen(realm), pass,
 			    strlen(pass), &k) != 0)
 		goto out;
-	hex(k.k, k.len, md5hex);
+	hex_encode(k.k, k.len, md5hex);
 	if (auth_key_derive(AUTH_ALG_SHA256, name, strlen(name), realm, strlen(realm), pass,
 			    strlen(pass), &k) != 0)
 		goto out;
-	hex(k.k, k.len, shahex);
+	hex_encode(k.k, k.len, shahex);
 	if (!(r = cmd3(x, "SET", key, md5hex)))
 		goto out;
 	freeReplyObject(r);
@@ -733,6 +815,12 @@ void ctl_redis_usage(FILE *f)
 	fprintf(f,
 		"  secret add|remove SECRET   add or revoke a REST secret in redis-userdb\n"
 		"  secret list                the realm's secrets, oldest first\n"
+		"  apikey add [KEY]           allow an API key for the REST hook (none given: "
+		"make\n"
+		"                             one and print it); the servers keep its SHA-256\n"
+		"  apikey remove KEY|--digest HEX\n"
+		"                             revoke an API key\n"
+		"  apikey list                the SHA-256 digests of the realm's API keys\n"
 		"  user add NAME PASSWORD     set a long-term user (keys only; PASSWORD - reads "
 		"stdin)\n"
 		"  user remove NAME           delete a long-term user\n"

@@ -276,6 +276,8 @@ int main(int argc, char **argv)
 		return cmd_report(argc - 2, argv + 2);
 	if (!strcmp(argv[1], "secret"))
 		return ctl_secret(argc - 2, argv + 2);
+	if (!strcmp(argv[1], "apikey"))
+		return ctl_apikey(argc - 2, argv + 2);
 	if (!strcmp(argv[1], "user"))
 		return ctl_user(argc - 2, argv + 2);
 	if (!strcmp(argv[1], "credentials"))

@@ -207,5 +207,7 @@ void auth_build_integrity(struct stun_builder *b, const struct auth_request *req
 /* Base64 (RFC 4648 §4) with padding; returns the length written (NUL
  * terminated) or 0 if cap is too small. Shared with the HTTP hook. */
 size_t auth_base64(const uint8_t *in, size_t len, char *out, size_t cap);
+/* The same in base64url (§5), without padding. */
+size_t auth_base64url(const uint8_t *in, size_t len, char *out, size_t cap);
 
 #endif

@@ -55,6 +55,11 @@ size_t auth_base64(const uint8_t *in, size_t len, char *out, size_t cap)
 	return auth_b64_encode(in, len, false, out, cap);
 }
 
+size_t auth_base64url(const uint8_t *in, size_t len, char *out, size_t cap)
+{
+	return auth_b64_encode(in, len, true, out, cap);
+}
+
 /* The 6-bit value of a base64 character, or -1. */
 static int b64_val(char c, bool url)
 {
@@ -174,8 +179,7 @@ int auth_key_derive(uint8_t alg, const char *user, size_t ulen, const char *real
 
 int auth_key_from_hex(uint8_t alg, const char *hex, struct auth_key *out)
 {
-	size_t klen, i;
-	int hi, lo;
+	size_t klen;
 
 	memset(out, 0, sizeof(*out));
 	if (!hex)
@@ -190,14 +194,9 @@ int auth_key_from_hex(uint8_t alg, const char *hex, struct auth_key *out)
 		hex += 2;
 	if (strlen(hex) != 2 * klen)
 		return TP_EINVAL;
-	for (i = 0; i < klen; i++) {
-		hi = hex_digit(hex[2 * i]);
-		lo = hex_digit(hex[2 * i + 1]);
-		if (hi < 0 || lo < 0) {
-			OPENSSL_cleanse(out, sizeof(*out));
-			return TP_EINVAL;
-		}
-		out->k[i] = (uint8_t)(hi << 4 | lo);
+	if (!hex_decode(hex, out->k, klen)) {
+		OPENSSL_cleanse(out, sizeof(*out));
+		return TP_EINVAL;
 	}
 	out->alg = alg;
 	out->len = (uint8_t)klen;

@@ -296,8 +296,8 @@ static const char *api_key(struct req *q)
 	return NULL;
 }
 
-/* Compares the key with every configured one, in constant time: digests of
- * equal length, CRYPTO_memcmp, no early exit. */
+/* Compares the key with every configured one and every one from Redis, in
+ * constant time: digests of equal length, CRYPTO_memcmp, no early exit. */
 static bool key_ok(const struct http_server *h, const char *key)
 {
 	uint8_t d[SHA256_DIGEST_LENGTH];
@@ -307,6 +307,8 @@ static bool key_ok(const struct http_server *h, const char *key)
 		return false;
 	for (size_t i = 0; i < h->nkeys; i++)
 		match |= (unsigned)(CRYPTO_memcmp(d, h->keys[i], sizeof(d)) == 0);
+	for (size_t i = 0; i < h->srv->napi_keys; i++)
+		match |= (unsigned)(CRYPTO_memcmp(d, h->srv->api_keys[i], sizeof(d)) == 0);
 	OPENSSL_cleanse(d, sizeof(d));
 	return match != 0;
 }
@@ -363,8 +365,9 @@ static void serve_rest(struct req *q)
 		reply_error(q, 405, "Method Not Allowed", "method not allowed");
 		return;
 	}
-	if (h->nkeys == 0) {
-		reply_error(q, 503, "Service Unavailable", "no rest-api-key configured");
+	if (h->nkeys == 0 && h->srv->napi_keys == 0) {
+		reply_error(q, 503, "Service Unavailable",
+			    "no API key configured (rest-api-key, or turnpikectl apikey add)");
 		return;
 	}
 	parse_params(q);
@@ -613,7 +616,7 @@ static int listen_init(struct http_server *h)
 	}
 	evconnlistener_set_error_cb(h->lev, accept_error_cb);
 	log_info("http: serving %s on %s", h->ssl ? "https" : "http", name);
-	if (!h->ssl && h->nkeys && !is_loopback((struct sockaddr *)&ss))
+	if (!h->ssl && (h->nkeys || h->srv->userdb) && !is_loopback((struct sockaddr *)&ss))
 		log_warn("http: the credential hook is served without TLS on %s: API keys and "
 			 "credentials cross the network in the clear (set cert and pkey)",
 			 name);
@@ -660,8 +663,10 @@ struct http_server *http_server_new(struct event_base *base, struct server *srv,
 		goto fail;
 	if (!c->use_auth_secret)
 		log_info("http: credential hook off: no static-auth-secret");
-	else if (h->nkeys == 0)
+	else if (h->nkeys == 0 && !srv->userdb)
 		log_info("http: credential hook off: no rest-api-key");
+	else if (h->nkeys == 0)
+		log_info("http: credential hook: API keys from redis only");
 	return h;
 fail:
 	http_server_free(h);

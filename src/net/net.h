@@ -91,9 +91,12 @@ struct server {
 	struct store_addr *userdb;     /* redis-userdb, parsed; or NULL */
 	struct store_addr *statsdb;    /* redis-statsdb (default userdb); or NULL */
 	struct store_secrets *secrets; /* main thread: REST secrets from Redis */
-	struct store_conn *user_sub;   /* main thread: user changes to forward */
-	int fleet_local;               /* user-quota counted locally (Redis away); atomic */
-	char hostname[256];            /* names this server in events */
+	/* Main thread: REST hook API keys from Redis, SHA-256 digests. */
+	uint8_t (*api_keys)[32];
+	size_t napi_keys;
+	struct store_conn *user_sub; /* main thread: user changes to forward */
+	int fleet_local;             /* user-quota counted locally (Redis away); atomic */
+	char hostname[256];          /* names this server in events */
 	struct auth_nonce_key nonce_key;
 	struct peer_policy policy;
 	struct turn_quota *quota;

@@ -56,6 +56,9 @@ void redis_cleanup(struct server *srv)
 {
 	store_secrets_free(srv->secrets);
 	srv->secrets = NULL;
+	free(srv->api_keys);
+	srv->api_keys = NULL;
+	srv->napi_keys = 0;
 	store_conn_free(srv->user_sub);
 	srv->user_sub = NULL;
 	if (srv->userdb)
@@ -82,6 +85,25 @@ static void secrets_changed(void *arg, const char *const *secrets, size_t n)
 	auth_snap_set(srv->creds, s);
 	log_info("credentials replaced: %zu REST secrets in use (%zu from redis)",
 		 auth_store_nsecrets(s), n);
+}
+
+_Static_assert(STORE_API_KEY_LEN == sizeof(*((struct server *)0)->api_keys), "digest size");
+
+/* Read by the HTTP server on this same thread (http.c key_ok). */
+static void api_keys_changed(void *arg, const uint8_t (*digests)[STORE_API_KEY_LEN], size_t n)
+{
+	struct server *srv = arg;
+	uint8_t(*v)[32] = NULL;
+
+	if (n && !(v = malloc(n * sizeof(*v)))) {
+		log_err("redis: out of memory for the API keys; the previous ones stay");
+		return;
+	}
+	if (n)
+		memcpy(v, digests, n * sizeof(*v));
+	free(srv->api_keys);
+	srv->api_keys = v;
+	srv->napi_keys = n;
 }
 
 /* ---- long-term users (main thread: changes to the workers) ---- */
@@ -143,7 +165,10 @@ int server_redis_start(struct server *srv, struct event_base *base)
 	}
 	srv->secrets = store_secrets_new(base, srv->userdb, c->realm, (unsigned)c->redis_refresh,
 					 (unsigned)c->redis_timeout, secrets_changed, srv);
-	return srv->secrets ? 0 : TP_ENOMEM;
+	if (!srv->secrets)
+		return TP_ENOMEM;
+	store_secrets_on_api_keys(srv->secrets, api_keys_changed, srv);
+	return 0;
 }
 
 /* ---- events (workers) ---- */

@@ -22,6 +22,7 @@
 #include "util/addr.h"
 #include "util/conf.h"
 #include "util/log.h"
+#include "util/hex.h"
 
 #define USERDB_INFLIGHT 1024 /* commands awaiting Redis, per worker */
 #define INBOX_MAX 256        /* invalidations queued; more: forget everything */
@@ -74,17 +75,6 @@ struct userdb {
 
 static __thread struct log_ratelimit rl_userdb = LOG_RATELIMIT_INIT(10, 3);
 
-static void hex(const uint8_t *p, size_t n, char *out)
-{
-	static const char d[] = "0123456789abcdef";
-
-	for (size_t i = 0; i < n; i++) {
-		out[2 * i] = d[p[i] >> 4];
-		out[2 * i + 1] = d[p[i] & 15];
-	}
-	out[2 * n] = '\0';
-}
-
 static int sha1_hex(const char *s, char out[41])
 {
 	unsigned char md[EVP_MAX_MD_SIZE];
@@ -92,7 +82,7 @@ static int sha1_hex(const char *s, char out[41])
 
 	if (EVP_Digest(s, strlen(s), md, &len, EVP_sha1(), NULL) != 1 || len != 20)
 		return TP_ECRYPTO;
-	hex(md, 20, out);
+	hex_encode(md, 20, out);
 	return 0;
 }
 
@@ -143,7 +133,7 @@ static void quota_drop(struct userdb *ud, const char *user, const uint8_t id[TUR
 
 	if (!store_key_quota(key, sizeof(key), ud->w->srv->conf->realm, user))
 		return;
-	hex(id, TURN_ALLOC_ID_LEN, idhex);
+	hex_encode(id, TURN_ALLOC_ID_LEN, idhex);
 	if (store_conn_cmd(ud->conn, update_cb, ud->w, "ZREM %s %s", key, idhex) != 0)
 		STAT_INC(ud->w->stats.fleet_update_errors);
 }
@@ -352,7 +342,7 @@ static int send_take(struct userdb *ud, struct park_wait *wt)
 
 	if (!store_key_quota(key, sizeof(key), ud->w->srv->conf->realm, wt->name))
 		return TP_EINVAL;
-	hex(wt->ticket.id, TURN_ALLOC_ID_LEN, idhex);
+	hex_encode(wt->ticket.id, TURN_ALLOC_ID_LEN, idhex);
 	if (wt->retried)
 		return store_conn_cmd(ud->conn, quota_cb, wt, "EVAL %s 1 %s %u %llu %s %llu",
 				      take_lua, key, ud->quota, life_ms, idhex, ttl_ms);
@@ -450,7 +440,7 @@ static void quota_update(void *env, const char *user, size_t ulen,
 	name[ulen] = '\0';
 	if (!store_key_quota(key, sizeof(key), w->srv->conf->realm, name))
 		return;
-	hex(id, TURN_ALLOC_ID_LEN, idhex);
+	hex_encode(id, TURN_ALLOC_ID_LEN, idhex);
 	if (lifetime_s == 0) {
 		rc = store_conn_cmd(ud->conn, update_cb, w, "ZREM %s %s", key, idhex);
 		/* Out before the answer that ends the allocation, so a client

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "store/store.h"
+#include "util/hex.h"
 #include "util/addr.h"
 
 /* A bounded writer: the first overrun sticks, callers check once. */
@@ -171,15 +172,10 @@ static void field_addr(struct jw *w, const char *k, const struct sockaddr *sa)
 
 size_t store_event_json(const struct store_event *ev, char *out, size_t cap)
 {
-	static const char hex[] = "0123456789abcdef";
 	struct jw w = {out, cap, 0, false};
 	char id[2 * STORE_ALLOC_ID_LEN + 1];
 
-	for (size_t i = 0; i < STORE_ALLOC_ID_LEN; i++) {
-		id[2 * i] = hex[ev->id[i] >> 4];
-		id[2 * i + 1] = hex[ev->id[i] & 15];
-	}
-	id[2 * STORE_ALLOC_ID_LEN] = '\0';
+	hex_encode(ev->id, STORE_ALLOC_ID_LEN, id);
 	put(&w, "{", 1);
 	field_str(&w, "event", ev->event, strlen(ev->event));
 	field_str(&w, "id", id, strlen(id));

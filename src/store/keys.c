@@ -3,6 +3,7 @@
  * under "turnpike:". Pure string building. */
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <openssl/sha.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +11,7 @@
 
 #include "store/store.h"
 #include "turnpike/err.h"
+#include "util/hex.h"
 
 /* Names go into keys and channel names: no control characters. */
 static bool acceptable(const char *s)
@@ -48,6 +50,11 @@ size_t store_key_secrets(char *buf, size_t cap, const char *realm)
 size_t store_key_secret_ages(char *buf, size_t cap, const char *realm)
 {
 	return acceptable(realm) ? fmt(buf, cap, "turnpike:realm/%s/secret-age", realm) : 0;
+}
+
+size_t store_key_api_keys(char *buf, size_t cap, const char *realm)
+{
+	return acceptable(realm) ? fmt(buf, cap, "turnpike:realm/%s/api-keys", realm) : 0;
 }
 
 size_t store_key_user(char *buf, size_t cap, const char *realm, const char *name)
@@ -125,7 +132,6 @@ size_t store_channel_keyspace(char *buf, size_t cap, unsigned db, const char *ke
 int store_secret_tag(const char *secret, size_t len, char out[17])
 {
 	static const char label[] = "turnpike secret tag\n";
-	static const char hex[] = "0123456789abcdef";
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned int mdlen = 0;
 	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
@@ -135,16 +141,23 @@ int store_secret_tag(const char *secret, size_t len, char out[17])
 	    EVP_DigestUpdate(ctx, label, sizeof(label) - 1) == 1 &&
 	    EVP_DigestUpdate(ctx, secret, len) == 1 && EVP_DigestFinal_ex(ctx, md, &mdlen) == 1 &&
 	    mdlen >= 8) {
-		for (int i = 0; i < 8; i++) {
-			out[2 * i] = hex[md[i] >> 4];
-			out[2 * i + 1] = hex[md[i] & 15];
-		}
-		out[16] = '\0';
+		hex_encode(md, 8, out);
 		rc = 0;
 	}
 	EVP_MD_CTX_free(ctx);
 	OPENSSL_cleanse(md, sizeof(md));
 	return rc;
+}
+
+int store_api_key_digest(const char *key, char out[2 * STORE_API_KEY_LEN + 1])
+{
+	unsigned char md[SHA256_DIGEST_LENGTH];
+
+	if (!SHA256((const unsigned char *)key, strlen(key), md))
+		return TP_ECRYPTO;
+	hex_encode(md, sizeof(md), out);
+	OPENSSL_cleanse(md, sizeof(md));
+	return 0;
 }
 
 struct ranked {

@@ -1,8 +1,8 @@
-/* secrets.c - the realm's REST secrets from Redis, kept current: loaded on
- * connect, every refresh interval, and at once when turnpikectl announces a
- * change on turnpike:invalidate or Redis sends a keyspace notification for
- * the secret set. Loads never overlap; a change during a load queues one
- * more. */
+/* secrets.c - the realm's REST secrets (and REST hook API keys) from
+ * Redis, kept current: loaded on connect, every refresh interval, and at
+ * once when turnpikectl announces a change on turnpike:invalidate or Redis
+ * sends a keyspace notification for either set. Loads never overlap; a
+ * change during a load queues one more. */
 #include <event2/event.h>
 #include <hiredis.h>
 #include <stdlib.h>
@@ -12,6 +12,7 @@
 
 #include "store/store.h"
 #include "turnpike/err.h"
+#include "util/hex.h"
 #include "util/log.h"
 
 #define MAX_SECRETS 1024 /* more are ignored (auth uses 16 at most) */
@@ -22,18 +23,25 @@ struct store_secrets {
 	struct store_conn *cmd, *sub;
 	struct event *refresh_ev;
 	char key[KEY_CAP], ages_key[KEY_CAP], keyspace[KEY_CAP];
+	char api_key[KEY_CAP], api_keyspace[KEY_CAP];
 	store_secrets_fn fn;
 	void *arg;
+	store_api_keys_fn api_fn; /* NULL: API keys are not loaded */
+	void *api_arg;
 	/* The load in progress. */
-	bool loading, again, failed;
+	bool loading, again, failed, api_failed;
 	unsigned pending; /* replies still awaited */
 	char **items;     /* members of the set */
 	size_t nitems;
 	char **ages; /* tags from the secret-age set, oldest first */
 	size_t nages;
-	/* The list last handed to fn, oldest first. */
+	uint8_t (*api)[STORE_API_KEY_LEN]; /* API key digests, sorted */
+	size_t napi;
+	/* The lists last handed to fn and api_fn. */
 	char **cur;
 	size_t ncur;
+	uint8_t (*api_cur)[STORE_API_KEY_LEN];
+	size_t napi_cur;
 };
 
 static void free_list(char **v, size_t n)
@@ -49,19 +57,18 @@ static void free_list(char **v, size_t n)
 
 static void load(struct store_secrets *s);
 
-/* Both replies are in: order, compare, hand over when changed. */
-static void finish(struct store_secrets *s)
+static void finish_secrets(struct store_secrets *s)
 {
 	bool same;
 
 	if (s->failed || store_secrets_sort((const char **)s->items, s->nitems,
 					    (const char *const *)s->ages, s->nages) != 0)
-		goto out;
+		return;
 	same = s->nitems == s->ncur;
 	for (size_t i = 0; same && i < s->nitems; i++)
 		same = !strcmp(s->items[i], s->cur[i]);
 	if (same)
-		goto out;
+		return;
 	free_list(s->cur, s->ncur);
 	s->cur = s->items;
 	s->ncur = s->nitems;
@@ -69,7 +76,32 @@ static void finish(struct store_secrets *s)
 	s->nitems = 0;
 	log_info("redis: %zu REST secrets in %s", s->ncur, s->key);
 	s->fn(s->arg, (const char *const *)s->cur, s->ncur);
-out:
+}
+
+static void finish_api_keys(struct store_secrets *s)
+{
+	if (!s->api_fn || s->api_failed)
+		return;
+	if (s->napi == s->napi_cur &&
+	    (s->napi == 0 || !memcmp(s->api, s->api_cur, s->napi * sizeof(*s->api))))
+		return;
+	free(s->api_cur);
+	s->api_cur = s->api;
+	s->napi_cur = s->napi;
+	s->api = NULL;
+	s->napi = 0;
+	log_info("redis: %zu REST API keys in %s", s->napi_cur, s->api_key);
+	s->api_fn(s->api_arg, (const uint8_t(*)[STORE_API_KEY_LEN])s->api_cur, s->napi_cur);
+}
+
+/* Every reply is in: order, compare, hand over what changed. */
+static void finish(struct store_secrets *s)
+{
+	finish_secrets(s);
+	finish_api_keys(s);
+	free(s->api);
+	s->api = NULL;
+	s->napi = 0;
 	free_list(s->items, s->nitems);
 	free_list(s->ages, s->nages);
 	s->items = s->ages = NULL;
@@ -147,6 +179,47 @@ static void ages_cb(struct store_conn *c, const struct redisReply *r, int status
 		finish(s);
 }
 
+static int digest_cmp(const void *a, const void *b)
+{
+	return memcmp(a, b, STORE_API_KEY_LEN);
+}
+
+static void api_keys_cb(struct store_conn *c, const struct redisReply *r, int status, void *arg)
+{
+	struct store_secrets *s = arg;
+	size_t max, bad = 0;
+	(void)c;
+
+	if (status != 0 || r->type != REDIS_REPLY_ARRAY) {
+		if (status == 0)
+			log_warn("redis: %s is not a set; API keys unchanged", s->api_key);
+		s->api_failed = true;
+		goto out;
+	}
+	max = r->elements < MAX_SECRETS ? r->elements : MAX_SECRETS;
+	if (max && !(s->api = calloc(max, sizeof(*s->api)))) {
+		s->api_failed = true;
+		goto out;
+	}
+	for (size_t i = 0; i < max; i++) {
+		const struct redisReply *e = r->element[i];
+		if (e->type == REDIS_REPLY_STRING && e->len == 2 * STORE_API_KEY_LEN &&
+		    hex_decode(e->str, s->api[s->napi], STORE_API_KEY_LEN))
+			s->napi++;
+		else
+			bad++;
+	}
+	if (bad)
+		log_warn("redis: %zu members of %s are not 64 hex digits (SHA-256 of a key); "
+			 "ignored",
+			 bad, s->api_key);
+	if (s->napi)
+		qsort(s->api, s->napi, sizeof(*s->api), digest_cmp);
+out:
+	if (--s->pending == 0)
+		finish(s);
+}
+
 static void load(struct store_secrets *s)
 {
 	if (s->loading) {
@@ -156,15 +229,24 @@ static void load(struct store_secrets *s)
 	if (store_conn_state(s->cmd) != STORE_UP)
 		return; /* loaded again on connect */
 	s->loading = true;
-	s->failed = false;
+	s->failed = s->api_failed = false;
 	s->pending = 0;
+	/* The secrets need both SMEMBERS and ZRANGE, or neither counts. */
 	if (store_conn_cmd(s->cmd, members_cb, s, "SMEMBERS %s", s->key) == 0)
 		s->pending++;
-	if (s->pending && store_conn_cmd(s->cmd, ages_cb, s, "ZRANGE %s 0 -1", s->ages_key) == 0)
+	else
+		s->failed = true;
+	if (!s->failed && store_conn_cmd(s->cmd, ages_cb, s, "ZRANGE %s 0 -1", s->ages_key) == 0)
 		s->pending++;
-	if (s->pending == 1)
-		s->failed = true; /* ZRANGE not sent: SMEMBERS's callback ends the load */
-	else if (s->pending == 0)
+	else
+		s->failed = true;
+	if (s->api_fn) {
+		if (store_conn_cmd(s->cmd, api_keys_cb, s, "SMEMBERS %s", s->api_key) == 0)
+			s->pending++;
+		else
+			s->api_failed = true;
+	}
+	if (s->pending == 0)
 		s->loading = false;
 }
 
@@ -213,7 +295,7 @@ struct store_secrets *store_secrets_new(struct event_base *base, const struct st
 {
 	struct store_secrets *s = calloc(1, sizeof(*s));
 	struct store_conn_opts co, so;
-	const char *channels[2];
+	const char *channels[3];
 	struct timeval tv = {refresh_s ? (time_t)refresh_s : 30, 0};
 
 	if (!s)
@@ -222,7 +304,10 @@ struct store_secrets *store_secrets_new(struct event_base *base, const struct st
 	s->arg = arg;
 	if (!store_key_secrets(s->key, sizeof(s->key), realm) ||
 	    !store_key_secret_ages(s->ages_key, sizeof(s->ages_key), realm) ||
-	    !store_channel_keyspace(s->keyspace, sizeof(s->keyspace), addr->db, s->key)) {
+	    !store_channel_keyspace(s->keyspace, sizeof(s->keyspace), addr->db, s->key) ||
+	    !store_key_api_keys(s->api_key, sizeof(s->api_key), realm) ||
+	    !store_channel_keyspace(s->api_keyspace, sizeof(s->api_keyspace), addr->db,
+				    s->api_key)) {
 		log_err("redis: realm '%s' cannot be used in a key name", realm);
 		goto fail;
 	}
@@ -238,10 +323,11 @@ struct store_secrets *store_secrets_new(struct event_base *base, const struct st
 	s->cmd = store_conn_new(base, addr, &co);
 	channels[0] = STORE_CHANNEL_INVALIDATE;
 	channels[1] = s->keyspace;
+	channels[2] = s->api_keyspace;
 	memset(&so, 0, sizeof(so));
 	so.name = "userdb subscriber";
 	so.channels = channels;
-	so.nchannels = 2;
+	so.nchannels = 3;
 	so.on_message = on_message;
 	so.on_state = on_sub_state;
 	so.arg = s;
@@ -267,7 +353,15 @@ void store_secrets_free(struct store_secrets *s)
 	free_list(s->items, s->nitems);
 	free_list(s->ages, s->nages);
 	free_list(s->cur, s->ncur);
+	free(s->api);
+	free(s->api_cur);
 	free(s);
+}
+
+void store_secrets_on_api_keys(struct store_secrets *s, store_api_keys_fn fn, void *arg)
+{
+	s->api_fn = fn;
+	s->api_arg = arg;
 }
 
 struct store_conn *store_secrets_conn(struct store_secrets *s)

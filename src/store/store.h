@@ -25,6 +25,8 @@ struct redisReply;
 #define STORE_CHANNEL_INVALIDATE "turnpike:invalidate"
 #define STORE_CHANNEL_EVENTS "turnpike:events"
 
+#define STORE_API_KEY_LEN 32 /* an API key's SHA-256, as the servers keep it */
+
 /* ------------------------------------------------------------------ */
 /* Connection settings (addr.c). */
 
@@ -176,6 +178,10 @@ size_t store_key_secrets(char *buf, size_t cap, const char *realm);
 /* turnpike's sorted set of secret tags scored by when they were added (Unix ms), so
  * the newest secret is known: turnpike:realm/<realm>/secret-age */
 size_t store_key_secret_ages(char *buf, size_t cap, const char *realm);
+/* turnpike's set of REST hook API keys, each as 64 hex digits of its
+ * SHA-256 (the keys themselves are not stored):
+ * turnpike:realm/<realm>/api-keys */
+size_t store_key_api_keys(char *buf, size_t cap, const char *realm);
 /* coturn's long-term key, hex MD5: turn/realm/<realm>/user/<name>/key */
 size_t store_key_user(char *buf, size_t cap, const char *realm, const char *name);
 /* turnpike's SHA-256 key: turnpike:realm/<realm>/user/<name>/sha256 */
@@ -197,6 +203,10 @@ size_t store_channel_keyspace(char *buf, size_t cap, unsigned db, const char *ke
  * Returns 0 or TP_ECRYPTO. */
 int store_secret_tag(const char *secret, size_t len, char out[17]);
 
+/* What the API-key set holds for key: 64 lowercase hex digits of its
+ * SHA-256. Returns 0 or TP_ECRYPTO. */
+int store_api_key_digest(const char *key, char out[2 * STORE_API_KEY_LEN + 1]);
+
 /* Orders secrets oldest first: those whose tag is not in ages (the
  * secret-age set, oldest first) first, in byte order, then by age; the last
  * is the newest, used to issue credentials. Returns 0 or TP_ENOMEM. */
@@ -213,6 +223,10 @@ int store_secrets_sort(const char **v, size_t n, const char *const *ages, size_t
  */
 typedef void (*store_secrets_fn)(void *arg, const char *const *secrets, size_t n);
 
+/* REST hook API keys as SHA-256 digests, sorted by bytes; called only when
+ * the set changed. */
+typedef void (*store_api_keys_fn)(void *arg, const uint8_t (*digests)[STORE_API_KEY_LEN], size_t n);
+
 struct store_secrets;
 
 /*
@@ -226,6 +240,10 @@ struct store_secrets;
 struct store_secrets *store_secrets_new(struct event_base *base, const struct store_addr *addr,
 					const char *realm, unsigned refresh_s, unsigned timeout_ms,
 					store_secrets_fn fn, void *arg);
+/* Also loads the realm's REST hook API keys (store_key_api_keys) with
+ * every load, and at once when their set changes; members that are not 64
+ * hex digits are ignored. Call right after store_secrets_new. */
+void store_secrets_on_api_keys(struct store_secrets *s, store_api_keys_fn fn, void *arg);
 void store_secrets_free(struct store_secrets *s);
 /* Its command connection, for state and counters. */
 struct store_conn *store_secrets_conn(struct store_secrets *s);

@@ -263,8 +263,8 @@ const struct conf_opt conf_schema[] = {
 	{"rest-api-key", CONF_LIST, NULL, 0, 0, false, OFF(rest_api_key), "KEY",
 	 "Key a web backend presents to the credential hook (parameter key= or api=, "
 	 "or an Authorization: Bearer header); repeat to accept several while "
-	 "rotating. 16 to 256 printable characters. Without one the hook refuses "
-	 "every request.",
+	 "rotating. 16 to 256 printable characters. Keys can also come from Redis "
+	 "(turnpikectl apikey). Without any the hook refuses every request.",
 	 check_api_key},
 	{"rest-max-ttl", CONF_INT, "86400", 60, 2592000, false, OFF(rest_max_ttl), "SECONDS",
 	 "Longest lifetime of credentials the hook issues; a longer ttl is cut to it "

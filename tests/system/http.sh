@@ -54,6 +54,28 @@ until_metric() {
 	done
 	return 1
 }
+# until_code URL CODE: polls for up to 5 s until URL answers CODE; prints
+# how many milliseconds that took.
+until_code() {
+	local t0 i
+	t0=$(date +%s%N)
+	for i in $(seq 1 100); do
+		[ "$(code "$1")" = "$2" ] && { echo $((($(date +%s%N) - t0) / 1000000)); return 0; }
+		sleep 0.05
+	done
+	return 1
+}
+# until_grep PATTERN FILE: polls for up to 5 s until FILE has PATTERN.
+until_grep() {
+	local i
+	for i in $(seq 1 50); do
+		grep -q "$1" "$2" && return 0
+		sleep 0.1
+	done
+	return 1
+}
+# sha256 STRING: its SHA-256 in hex.
+sha256() { printf %s "$1" | sha256sum | cut -d' ' -f1; }
 # creds BASE USER [TTL]: fetches credentials; sets U and W.
 creds() {
 	curl -sS -f --max-time 5 "$1/api/v1/turn/credentials?service=turn&username=$2&ttl=${3:-600}&key=$KEY" \
@@ -484,7 +506,7 @@ check "SIGTERM stops the TLS server with status 0" stop_server "$TLS_PID"
 if command -v redis-server >/dev/null && command -v redis-cli >/dev/null; then
 	RPORT=$("$FREEPORT")
 	redis-server --port "$RPORT" --bind 127.0.0.1 --dir "$TMP" --save '' --appendonly no \
-		--daemonize no >"$TMP/redis.log" 2>&1 &
+		--daemonize no >"$TMP/redis-server.log" 2>&1 &
 	REDIS_PID=$!
 	PIDS="$PIDS $REDIS_PID"
 	for i in $(seq 1 50); do
@@ -496,12 +518,42 @@ if command -v redis-server >/dev/null && command -v redis-cli >/dev/null; then
 	check "a REST secret added to Redis" "$CTL" -c "$TMP/redis.conf" secret add "$REDIS_SECRET"
 	HPORT=$("$FREEPORT")
 	HTTP=http://127.0.0.1:$HPORT
-	start_server redis -c "$TMP/redis.conf" --http-listen "127.0.0.1:$HPORT" "${REST[@]}" ||
+	# API keys from Redis only: none in the configuration.
+	RKEY=$("$CTL" -c "$TMP/redis.conf" apikey add)
+	check "apikey add makes a 256-bit key (${#RKEY} base64url characters)" \
+		eval '[[ $RKEY =~ ^[A-Za-z0-9_-]{43}$ ]]'
+	check "apikey list shows its SHA-256, not the key" test \
+		"$("$CTL" -c "$TMP/redis.conf" apikey list)" = "$(sha256 "$RKEY")"
+	start_server redis -c "$TMP/redis.conf" --http-listen "127.0.0.1:$HPORT" \
+		--use-auth-secret --static-auth-secret "$SECRET" ||
 		{ fail "server start (redis)"; finish; }
 	check "redis: /metrics says userdb is up" \
 		until_metric "$HTTP" turnpike_redis_up 'db="userdb"' 1
 	check "redis: and statsdb (the same Redis)" \
 		until_metric "$HTTP" turnpike_redis_up 'db="statsdb"' 1
+	CREDS="$HTTP/api/v1/turn/credentials?service=turn&username=u"
+	check "redis: the API key from Redis opens the hook" until_code "$CREDS&key=$RKEY" 200
+	check "redis: a key only other servers were configured with does not" \
+		test "$(code "$CREDS&key=$KEY")" = 401
+	"$CTL" -c "$TMP/redis.conf" apikey add "$KEY2" >/dev/null
+	ms=$(until_code "$CREDS&key=$KEY2" 200)
+	check "redis: a key added while running works ${ms} ms later" test -n "$ms"
+	"$CTL" -c "$TMP/redis.conf" apikey remove "$RKEY" >/dev/null
+	ms=$(until_code "$CREDS&key=$RKEY" 401)
+	check "redis: a removed key is refused ${ms} ms later" test -n "$ms"
+	check "redis: removing it again fails" \
+		eval '! "$CTL" -c "$TMP/redis.conf" apikey remove "$RKEY" 2>/dev/null' 
+	redis-cli -p "$RPORT" -n 5 SADD turnpike:realm/example.org/api-keys not-a-digest >/dev/null
+	redis-cli -p "$RPORT" -n 5 PUBLISH turnpike:invalidate x >/dev/null
+	check "redis: a member that is not a digest is logged and ignored" \
+		until_grep "not 64 hex digits" "$TMP/redis.log"
+	check "redis: the other key still works" test "$(code "$CREDS&key=$KEY2")" = 200
+	"$CTL" -c "$TMP/redis.conf" apikey remove --digest "$(sha256 "$KEY2")" >/dev/null
+	ms=$(until_code "$CREDS&key=$KEY2" 503)
+	check "redis: no key left: the hook answers 503 (${ms} ms)" test -n "$ms"
+	"$CTL" -c "$TMP/redis.conf" apikey add "$KEY2" >/dev/null
+	check "redis: added back" until_code "$CREDS&key=$KEY2" 200
+	KEY=$KEY2
 	creds "$HTTP" redis-user 600
 	check "redis: the hook signs with Redis's secret, the newest" \
 		test "$W" = "$(hmac "$U" "$REDIS_SECRET")"

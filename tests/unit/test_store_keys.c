@@ -1,11 +1,12 @@
 /* test_store_keys.c - unit tests for src/store/keys.c: coturn's key names,
  * turnpike's own, the SCAN pattern with glob characters quoted, the secret
- * tags and the oldest-first order of secrets. */
+ * tags and the oldest-first order of secrets, API-key digests. */
 #include <string.h>
 
 #include "check.h"
 #include "store/store.h"
 #include "turnpike/err.h"
+#include "util/hex.h"
 
 static void test_names(void)
 {
@@ -19,6 +20,9 @@ static void test_names(void)
 	CHECK_STR(b, "turn/realm/north.gov/user/gorst/key");
 	CHECK(store_key_user_sha256(b, sizeof(b), "north.gov", "gorst") > 0);
 	CHECK_STR(b, "turnpike:realm/north.gov/user/gorst/sha256");
+	CHECK(store_key_api_keys(b, sizeof(b), "north.gov") > 0);
+	CHECK_STR(b, "turnpike:realm/north.gov/api-keys");
+	CHECK_INT(store_key_api_keys(b, sizeof(b), "a\tb"), 0);
 	CHECK(store_key_quota(b, sizeof(b), "north.gov", "gorst") > 0);
 	CHECK_STR(b, "turnpike:realm/north.gov/quota/gorst");
 	CHECK_INT(store_key_quota(b, sizeof(b), "north.gov", "bad\nname"), 0);
@@ -92,10 +96,31 @@ static void test_tags_and_order(void)
 	CHECK_INT(store_secrets_sort(v, 0, ages, 2), 0);
 }
 
+/* The digest the API-key set holds (sha256sum of the bytes), and the hex
+ * helpers behind it. */
+static void test_api_key_digest(void)
+{
+	char d[2 * STORE_API_KEY_LEN + 1], h[9];
+	uint8_t b[4] = {0}, want[4] = {0x00, 0xab, 0x7f, 0xff};
+
+	CHECK_INT(store_api_key_digest("abc", d), 0);
+	CHECK_STR(d, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+	CHECK_INT(store_api_key_digest("", d), 0);
+	CHECK_STR(d, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+	hex_encode(want, 4, h);
+	CHECK_STR(h, "00ab7fff");
+	CHECK(hex_decode("00AB7fFf", b, 4));
+	CHECK(memcmp(b, want, 4) == 0);
+	CHECK(!hex_decode("00ab7fg0", b, 4));
+	CHECK(!hex_decode("00ab7f", b, 4)); /* too short: stops at the NUL */
+	CHECK(hex_decode("", b, 0));
+}
+
 int main(void)
 {
 	test_names();
 	test_pattern();
 	test_tags_and_order();
+	test_api_key_digest();
 	return check_done("test_store_keys");
 }
