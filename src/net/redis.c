@@ -133,17 +133,29 @@ static void user_sub_state(void *arg, enum store_state st)
 		userdb_invalidate(&srv->workers[i], NULL);
 }
 
+/* Besides turnpikectl's announcements, keyevent notifications name every
+ * key set, deleted or expired in the database, so a key written by other
+ * tools (coturn's turnadmin, redis-cli) is seen at once when the Redis has
+ * notify-keyspace-events with E and g$x; user_changed ignores other keys. */
+static const char *const user_events[] = {"set", "del", "expired"};
+
 static int users_start(struct server *srv, struct event_base *base)
 {
-	static const char *const channels[] = {STORE_CHANNEL_INVALIDATE};
+	char ev[3][64];
+	const char *channels[4] = {STORE_CHANNEL_INVALIDATE};
 	struct store_conn_opts o;
 
 	if (srv->conf->no_auth)
 		return 0;
+	for (size_t i = 0; i < 3; i++) {
+		if (!store_channel_keyevent(ev[i], sizeof(ev[i]), srv->userdb->db, user_events[i]))
+			return TP_EINVAL;
+		channels[i + 1] = ev[i];
+	}
 	memset(&o, 0, sizeof(o));
 	o.name = "userdb invalidations";
 	o.channels = channels;
-	o.nchannels = 1;
+	o.nchannels = 4;
 	o.on_message = user_changed;
 	o.on_state = user_sub_state;
 	o.arg = srv;

@@ -106,12 +106,11 @@ size_t store_key_users_pattern(char *buf, size_t cap, const char *realm)
 	return o + sizeof(tail) - 1;
 }
 
-size_t store_key_user_name(const char *key, size_t klen, const char *realm, char *name, size_t cap)
+/* The name between head and tail in key, or 0. */
+static size_t between(const char *key, size_t klen, const char *head, size_t hlen, const char *tail,
+		      char *name, size_t cap)
 {
-	char head[600];
-	size_t hlen = fmt(head, sizeof(head), "turn/realm/%s/user/", realm);
-	static const char tail[] = "/key";
-	size_t tlen = sizeof(tail) - 1, n;
+	size_t tlen = strlen(tail), n;
 
 	if (!hlen || klen <= hlen + tlen || memcmp(key, head, hlen) != 0 ||
 	    memcmp(key + klen - tlen, tail, tlen) != 0)
@@ -124,9 +123,26 @@ size_t store_key_user_name(const char *key, size_t klen, const char *realm, char
 	return n;
 }
 
+size_t store_key_user_name(const char *key, size_t klen, const char *realm, char *name, size_t cap)
+{
+	char head[600];
+	size_t n = between(key, klen, head, fmt(head, sizeof(head), "turn/realm/%s/user/", realm),
+			   "/key", name, cap);
+
+	if (n)
+		return n;
+	return between(key, klen, head, fmt(head, sizeof(head), "turnpike:realm/%s/user/", realm),
+		       "/sha256", name, cap);
+}
+
 size_t store_channel_keyspace(char *buf, size_t cap, unsigned db, const char *key)
 {
 	return acceptable(key) ? fmt(buf, cap, "__keyspace@%u__:%s", db, key) : 0;
+}
+
+size_t store_channel_keyevent(char *buf, size_t cap, unsigned db, const char *event)
+{
+	return acceptable(event) ? fmt(buf, cap, "__keyevent@%u__:%s", db, event) : 0;
 }
 
 int store_secret_tag(const char *secret, size_t len, char out[17])

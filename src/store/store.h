@@ -193,10 +193,14 @@ size_t store_key_quota(char *buf, size_t cap, const char *realm, const char *use
 /* SCAN MATCH pattern for every user key of a realm (glob characters in the
  * realm escaped). */
 size_t store_key_users_pattern(char *buf, size_t cap, const char *realm);
-/* The user name in a key store_key_user made, or 0 when it is not one. */
+/* The user name in a key store_key_user or store_key_user_sha256 made, or
+ * 0 when it is neither. */
 size_t store_key_user_name(const char *key, size_t klen, const char *realm, char *name, size_t cap);
 /* Keyspace notification channel of a key: __keyspace@<db>__:<key> */
 size_t store_channel_keyspace(char *buf, size_t cap, unsigned db, const char *key);
+/* Keyevent notification channel of an event (the message is the key's
+ * name): __keyevent@<db>__:<event> */
+size_t store_channel_keyevent(char *buf, size_t cap, unsigned db, const char *event);
 
 /* The tag of a secret in the secret-age set: 16 hex digits of SHA-256 of
  * a fixed label and the secret (the secret itself is not repeated).

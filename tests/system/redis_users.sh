@@ -3,7 +3,8 @@
 # with a real redis-server on a free loopback port in the temp dir: a user
 # added with turnpikectl works with coturn's client and ours, and stops
 # working within 2 s of its removal; a key written with plain redis-cli
-# (coturn's schema) works; two servers sharing the Redis enforce one
+# (coturn's schema) works, and with keyevent notifications on, changing or
+# deleting it by hand takes effect within 2 s; two servers sharing the Redis enforce one
 # user-quota; Redis stopped leaves cached users and relaying working and
 # the quota counted locally; a Redis that takes commands and never answers
 # gets a parked Allocate a 500 at the timeout while Binding goes on.
@@ -142,6 +143,48 @@ rcli SET "turn/realm/$REALM/user/erin/key" "$md5" >/dev/null
 check "a key set with redis-cli (coturn's hex MD5) works with turnutils_uclient" \
 	uc "$TMP/uc.erin" "$A_PORT" -n 10 -u erin -w migrated
 check "  ... and with turnpikectl turn (MD5 only, no SHA-256 key)" ours "$B_PORT" erin migrated
+
+# Changed again by hand, with no announcement: with keyevent notifications
+# on, both servers drop what they cached of erin at once (the cache would
+# otherwise keep the old key for up to a minute).
+check "keyevent notifications on (CONFIG SET notify-keyspace-events KEg\$x)" \
+	rcli CONFIG SET notify-keyspace-events 'KEg$x'
+md5=$(printf '%s' "erin:$REALM:rotated" | md5sum | cut -c1-32)
+rcli SET "turn/realm/$REALM/user/erin/key" "$md5" >/dev/null
+t0=$(now_ms)
+took=""
+for _ in $(seq 1 100); do
+	if ours "$A_PORT" erin rotated && ours "$B_PORT" erin rotated; then
+		took=$(($(now_ms) - t0))
+		break
+	fi
+	[ $(($(now_ms) - t0)) -gt "$EFFECT_MS" ] && break
+	sleep 0.05
+done
+if [ -n "$took" ]; then
+	ok "a key changed with plain redis-cli SET works on both servers after $took ms"
+else
+	fail "a key changed with plain redis-cli SET works within $EFFECT_MS ms"
+fi
+check_fails "  ... and the old password is refused" ours "$A_PORT" erin migrated
+check "  ... the new one works on both (cached again) before the DEL" \
+	eval 'ours "$A_PORT" erin rotated && ours "$B_PORT" erin rotated'
+rcli DEL "turn/realm/$REALM/user/erin/key" >/dev/null
+t0=$(now_ms)
+took=""
+for _ in $(seq 1 100); do
+	if ! ours "$A_PORT" erin rotated && ! ours "$B_PORT" erin rotated; then
+		took=$(($(now_ms) - t0))
+		break
+	fi
+	[ $(($(now_ms) - t0)) -gt "$EFFECT_MS" ] && break
+	sleep 0.05
+done
+if [ -n "$took" ]; then
+	ok "a key deleted with plain redis-cli DEL is refused on both servers after $took ms"
+else
+	fail "a key deleted with plain redis-cli DEL is refused within $EFFECT_MS ms"
+fi
 
 # ---- one user-quota across two servers ----
 

@@ -27,6 +27,9 @@ static void test_names(void)
 	CHECK_STR(b, "turnpike:realm/north.gov/quota/gorst");
 	CHECK_INT(store_key_quota(b, sizeof(b), "north.gov", "bad\nname"), 0);
 	CHECK_INT(store_key_quota(b, sizeof(b), "north.gov", ""), 0);
+	CHECK(store_channel_keyevent(b, sizeof(b), 4, "set") > 0);
+	CHECK_STR(b, "__keyevent@4__:set");
+	CHECK_INT(store_channel_keyevent(b, sizeof(b), 4, ""), 0);
 	CHECK(store_channel_keyspace(b, sizeof(b), 3, "turn/realm/r/secret") > 0);
 	CHECK_STR(b, "__keyspace@3__:turn/realm/r/secret");
 	/* Too small, empty, control characters: 0 and an empty buffer. */
@@ -60,6 +63,14 @@ static void test_pattern(void)
 	k = "turn/realm/south.gov/user/gorst/key";
 	CHECK_INT(store_key_user_name(k, strlen(k), "north.gov", name, sizeof(name)), 0);
 	k = "turn/realm/north.gov/user/gorst/password";
+	CHECK_INT(store_key_user_name(k, strlen(k), "north.gov", name, sizeof(name)), 0);
+	/* turnpike's SHA-256 key names the user too (keyevent messages). */
+	k = "turnpike:realm/north.gov/user/gorst/sha256";
+	CHECK_INT(store_key_user_name(k, strlen(k), "north.gov", name, sizeof(name)), 5);
+	CHECK_STR(name, "gorst");
+	k = "turnpike:realm/north.gov/user/gorst/key";
+	CHECK_INT(store_key_user_name(k, strlen(k), "north.gov", name, sizeof(name)), 0);
+	k = "turnpike:realm/north.gov/quota/gorst";
 	CHECK_INT(store_key_user_name(k, strlen(k), "north.gov", name, sizeof(name)), 0);
 	k = "turn/realm/north.gov/user/a-very-long-name/key";
 	CHECK_INT(store_key_user_name(k, strlen(k), "north.gov", name, 8), 0);
