@@ -199,6 +199,21 @@ static int setup(struct ctl *x, int argc, char **argv, bool connect, bool statsd
 	return argc;
 }
 
+/* setup for "COMMAND OP [ARGS]": connected, *op = argv[0]. Returns argc
+ * (OP included), or -1 with the exit status in *rc (2: no OP). */
+static int setup_op(struct ctl *x, int argc, char **argv, const char **op, int *rc)
+{
+	argc = setup(x, argc, argv, true, false, -1, rc);
+	if (argc < 0)
+		return -1;
+	if (argc < 1) {
+		*rc = 2;
+		return -1;
+	}
+	*op = argv[0];
+	return argc;
+}
+
 static void drop(redisReply *r)
 {
 	if (r)
@@ -288,13 +303,9 @@ int ctl_secret(int argc, char **argv)
 	redisReply *r = NULL;
 	int rc;
 
-	argc = setup(&x, argc, argv, true, false, -1, &rc);
-	if (argc < 0)
+	if ((argc = setup_op(&x, argc, argv, &op, &rc)) < 0)
 		goto out;
 	rc = 2;
-	if (argc < 1)
-		goto out;
-	op = argv[0];
 	if ((!strcmp(op, "add") || !strcmp(op, "remove")) && argc == 2)
 		secret = argv[1];
 	else if (strcmp(op, "list") != 0 || argc != 1)
@@ -368,13 +379,9 @@ int ctl_apikey(int argc, char **argv)
 	redisReply *r = NULL;
 	int rc;
 
-	argc = setup(&x, argc, argv, true, false, -1, &rc);
-	if (argc < 0)
+	if ((argc = setup_op(&x, argc, argv, &op, &rc)) < 0)
 		goto out;
 	rc = 2;
-	if (argc < 1)
-		goto out;
-	op = argv[0];
 	if (!strcmp(op, "add") && argc <= 2)
 		apikey = argc == 2 ? argv[1] : NULL;
 	else if (!strcmp(op, "remove") && argc == 2)
