@@ -103,29 +103,19 @@ def answer(s):
     except OSError:
         pass
     return (data.split(b" ")[1].decode() if data.startswith(b"HTTP/") else "none"), False
-if sys.argv[1] == "stall":
-    # N connections send half a request and wait for the server to hang up.
+if sys.argv[1] in ("stall", "silent"):
+    # N connections that send half a request ("stall") or never a byte
+    # ("silent": a TLS handshake that never starts), then wait for the
+    # server to hang up.
     n = int(sys.argv[3])
     socks = [conn() for _ in range(n)]
     t0 = time.monotonic()
-    for s in socks:
-        s.sendall(b"GET /metrics HTTP/1.1\r\nHost: x\r\n")
+    if sys.argv[1] == "stall":
+        for s in socks:
+            s.sendall(b"GET /metrics HTTP/1.1\r\nHost: x\r\n")
     closed, worst = 0, 0.0
     for s in socks:
         # One deadline for all: 15 s after the start.
-        s.settimeout(max(0.1, 15 - (time.monotonic() - t0)))
-        status, eof = answer(s)
-        if eof:
-            closed += 1
-            worst = max(worst, time.monotonic() - t0)
-    print("%d %d" % (closed, int(worst * 1000)))
-elif sys.argv[1] == "silent":
-    # N connections that never send a byte (a TLS handshake that never starts).
-    n = int(sys.argv[3])
-    socks = [conn() for _ in range(n)]
-    t0 = time.monotonic()
-    closed, worst = 0, 0.0
-    for s in socks:
         s.settimeout(max(0.1, 15 - (time.monotonic() - t0)))
         status, eof = answer(s)
         if eof:
