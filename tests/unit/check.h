@@ -3,6 +3,8 @@
 #ifndef TURNPIKE_TESTS_CHECK_H
 #define TURNPIKE_TESTS_CHECK_H
 
+#include <ctype.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -60,6 +62,35 @@ static inline const char *check_srcpath(const char *rel, char *buf, size_t cap)
 	const char *top = getenv("top_srcdir");
 	snprintf(buf, cap, "%s/%s", top ? top : ".", rel);
 	return buf;
+}
+
+/* Reads the message bytes of a tests/vectors file: the hex byte pairs on
+ * lines that are neither comments nor "key: value". Returns the length, or
+ * 0 when the file is missing, malformed or longer than cap. */
+static inline size_t check_load_vector(const char *name, uint8_t *out, size_t cap)
+{
+	char rel[128], path[1024], line[512], *tok;
+	size_t n = 0;
+	FILE *f;
+
+	snprintf(rel, sizeof(rel), "tests/vectors/%s", name);
+	f = fopen(check_srcpath(rel, path, sizeof(path)), "r");
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f)) {
+		if (line[0] == '#' || strchr(line, ':'))
+			continue;
+		for (tok = strtok(line, " \t\r\n"); tok; tok = strtok(NULL, " \t\r\n")) {
+			if (n == cap || strlen(tok) != 2 || !isxdigit((unsigned char)tok[0]) ||
+			    !isxdigit((unsigned char)tok[1])) {
+				fclose(f);
+				return 0;
+			}
+			out[n++] = (uint8_t)strtoul(tok, NULL, 16);
+		}
+	}
+	fclose(f);
+	return n;
 }
 
 #endif

@@ -536,33 +536,6 @@ static void test_responses(void)
 	CHECK_INT(stun_build_finish(&b, &len), TP_ENOSPC);
 }
 
-/* Reads a tests/vectors file's message bytes. Returns the length or 0. */
-static size_t load_vector(const char *name, uint8_t *out, size_t cap)
-{
-	char rel[128], path[1024], line[512], *tok;
-	size_t n = 0;
-	FILE *f;
-
-	snprintf(rel, sizeof(rel), "tests/vectors/%s", name);
-	f = fopen(check_srcpath(rel, path, sizeof(path)), "r");
-	if (!f)
-		return 0;
-	while (fgets(line, sizeof(line), f)) {
-		if (line[0] == '#' || strchr(line, ':'))
-			continue;
-		for (tok = strtok(line, " \t\r\n"); tok; tok = strtok(NULL, " \t\r\n")) {
-			if (n == cap || strlen(tok) != 2 || !isxdigit((unsigned char)tok[0]) ||
-			    !isxdigit((unsigned char)tok[1])) {
-				fclose(f);
-				return 0;
-			}
-			out[n++] = (uint8_t)strtoul(tok, NULL, 16);
-		}
-	}
-	fclose(f);
-	return n;
-}
-
 /*
  * RFC 8489 B.1 (erratum 6268): a USERHASH + SHA-256 request from elsewhere.
  * Its nonce is not ours (438), but the store maps its USERHASH to the user
@@ -581,7 +554,7 @@ static void test_vector_b1(void)
 	const char *qu;
 	size_t len, n, ql;
 
-	len = load_vector("rfc8489-b1-request-sha256.txt", v, sizeof(v));
+	len = check_load_vector("rfc8489-b1-request-sha256.txt", v, sizeof(v));
 	if (!len || !s) {
 		fprintf(stderr, "note: RFC 8489 B.1 vector absent, skipped\n");
 		auth_store_free(s);

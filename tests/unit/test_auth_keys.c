@@ -8,6 +8,7 @@
 #include "check.h"
 #include "turnpike/err.h"
 #include "turnpike/stun.h"
+#include "util/hex.h"
 
 /* The RFC 5769 §2.4 / RFC 8489 B.1 username, U+30DE U+30C8 U+30EA U+30C3
  * U+30AF U+30B9 as UTF-8 bytes. */
@@ -22,43 +23,6 @@ static const char sha256_matrix[] =
 	"dd295a613b9058c3c23d6dc7165bda072304d989c9d0af3a8c7e184b4f9bb4a1";
 static const char userhash_matrix[] =
 	"4a3cf38fef6992bda952c6780417da0f24819415569e60b205c46e41407f1704";
-
-static void hex(const uint8_t *p, size_t n, char *out)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		sprintf(out + 2 * i, "%02x", p[i]);
-	out[2 * n] = '\0';
-}
-
-/* Reads a tests/vectors file's message bytes (lines that are not comments
- * or "key: value"). Returns the length or 0. */
-static size_t load_vector(const char *name, uint8_t *buf, size_t cap)
-{
-	char rel[128], path[1024], line[512], *tok;
-	size_t n = 0;
-	FILE *f;
-
-	snprintf(rel, sizeof(rel), "tests/vectors/%s", name);
-	f = fopen(check_srcpath(rel, path, sizeof(path)), "r");
-	if (!f)
-		return 0;
-	while (fgets(line, sizeof(line), f)) {
-		if (line[0] == '#' || strchr(line, ':'))
-			continue;
-		for (tok = strtok(line, " \t\r\n"); tok; tok = strtok(NULL, " \t\r\n")) {
-			if (n == cap || strlen(tok) != 2 || !isxdigit((unsigned char)tok[0]) ||
-			    !isxdigit((unsigned char)tok[1])) {
-				fclose(f);
-				return 0;
-			}
-			buf[n++] = (uint8_t)strtoul(tok, NULL, 16);
-		}
-	}
-	fclose(f);
-	return n;
-}
 
 static void test_base64(void)
 {
@@ -150,14 +114,14 @@ static void test_derive(void)
 	CHECK_INT(auth_key_derive(AUTH_ALG_MD5, "user", 4, "realm", 5, "pass", 4, &k), 0);
 	CHECK_INT(k.alg, AUTH_ALG_MD5);
 	CHECK_INT(k.len, 16);
-	hex(k.k, k.len, h);
+	hex_encode(k.k, k.len, h);
 	CHECK_STR(h, md5_user_realm_pass);
 
 	/* RFC 5769 §2.4: UTF-8 bytes as they are; "TheMatrIX" after SASLprep. */
 	CHECK_INT(auth_key_derive(AUTH_ALG_MD5, matrix_user, strlen(matrix_user), "example.org", 11,
 				  "TheMatrIX", 9, &k),
 		  0);
-	hex(k.k, k.len, h);
+	hex_encode(k.k, k.len, h);
 	CHECK_STR(h, md5_matrix);
 
 	/* RFC 8489 B.1 / §18.5.1.2: SHA-256 of the same string. */
@@ -166,12 +130,12 @@ static void test_derive(void)
 		  0);
 	CHECK_INT(k.alg, AUTH_ALG_SHA256);
 	CHECK_INT(k.len, 32);
-	hex(k.k, k.len, h);
+	hex_encode(k.k, k.len, h);
 	CHECK_STR(h, sha256_matrix);
 
 	/* Lengths are honoured: bytes past them are not hashed. */
 	CHECK_INT(auth_key_derive(AUTH_ALG_MD5, "userXX", 4, "realmYY", 5, "passZZ", 4, &k), 0);
-	hex(k.k, k.len, h);
+	hex_encode(k.k, k.len, h);
 	CHECK_STR(h, md5_user_realm_pass);
 
 	/* Empty fields are allowed (an empty password hashes "u:r:"). */
@@ -231,7 +195,7 @@ static void test_userhash(void)
 
 	/* RFC 8489 B.1: the USERHASH bytes of the sample request. */
 	CHECK_INT(auth_userhash(matrix_user, strlen(matrix_user), "example.org", 11, h), 0);
-	hex(h, 32, s);
+	hex_encode(h, 32, s);
 	CHECK_STR(s, userhash_matrix);
 	CHECK_INT(auth_userhash(NULL, 1, "r", 1, h), TP_EINVAL);
 }
@@ -245,7 +209,7 @@ static void test_vectors(void)
 	struct auth_key k;
 	size_t n;
 
-	n = load_vector("rfc5769-2.4-request-long-term.txt", buf, sizeof(buf));
+	n = check_load_vector("rfc5769-2.4-request-long-term.txt", buf, sizeof(buf));
 	if (n) {
 		CHECK_INT(stun_msg_parse(&msg, buf, n), 0);
 		CHECK_INT(auth_key_derive(AUTH_ALG_MD5, matrix_user, strlen(matrix_user),
@@ -258,7 +222,7 @@ static void test_vectors(void)
 		fprintf(stderr, "note: RFC 5769 §2.4 vector absent, skipped\n");
 	}
 
-	n = load_vector("rfc8489-b1-request-sha256.txt", buf, sizeof(buf));
+	n = check_load_vector("rfc8489-b1-request-sha256.txt", buf, sizeof(buf));
 	if (n) {
 		CHECK_INT(stun_msg_parse(&msg, buf, n), 0);
 		a = stun_msg_find(&msg, STUN_ATTR_USERHASH);
