@@ -45,35 +45,14 @@ hmac() {
 print(base64.b64encode(hmac.new(sys.argv[1].encode(), sys.argv[2].encode(),
       hashlib.sha1).digest()).decode())' "${2:-$SECRET}" "$1"
 }
-# until_metric BASE NAME LABEL VALUE: polls /metrics for up to 5 s.
-until_metric() {
-	local i
-	for i in $(seq 1 50); do
-		scrape "$TMP/mw" "$1" && [ "$(mval "$TMP/mw" "$2" "$3")" = "$4" ] && return 0
-		sleep 0.1
-	done
-	return 1
-}
+# metric_is BASE NAME LABEL VALUE: /metrics at BASE has NAME{LABEL} = VALUE.
+metric_is() { scrape "$TMP/mw" "$1" && [ "$(mval "$TMP/mw" "$2" "$3")" = "$4" ]; }
+until_metric() { within 5000 metric_is "$@"; }
+# code_is URL CODE: URL answers with status CODE.
+code_is() { [ "$(code "$1")" = "$2" ]; }
 # until_code URL CODE: polls for up to 5 s until URL answers CODE; prints
 # how many milliseconds that took.
-until_code() {
-	local t0 i
-	t0=$(date +%s%N)
-	for i in $(seq 1 100); do
-		[ "$(code "$1")" = "$2" ] && { echo $((($(date +%s%N) - t0) / 1000000)); return 0; }
-		sleep 0.05
-	done
-	return 1
-}
-# until_grep PATTERN FILE: polls for up to 5 s until FILE has PATTERN.
-until_grep() {
-	local i
-	for i in $(seq 1 50); do
-		grep -q "$1" "$2" && return 0
-		sleep 0.1
-	done
-	return 1
-}
+until_code() { within 5000 code_is "$@" && echo "$TOOK"; }
 # sha256 STRING: its SHA-256 in hex.
 sha256() { printf %s "$1" | sha256sum | cut -d' ' -f1; }
 # creds BASE USER [TTL]: fetches credentials; sets U and W.
@@ -536,7 +515,7 @@ if command -v redis-server >/dev/null && command -v redis-cli >/dev/null; then
 	redis-cli -p "$RPORT" -n 5 SADD turnpike:realm/example.org/api-keys not-a-digest >/dev/null
 	redis-cli -p "$RPORT" -n 5 PUBLISH turnpike:invalidate x >/dev/null
 	check "redis: a member that is not a digest is logged and ignored" \
-		until_grep "not 64 hex digits" "$TMP/redis.log"
+		within 5000 grep -q "not 64 hex digits" "$TMP/redis.log"
 	check "redis: the other key still works" test "$(code "$CREDS&key=$KEY2")" = 200
 	"$CTL" -c "$TMP/redis.conf" apikey remove --digest "$(sha256 "$KEY2")" >/dev/null
 	ms=$(until_code "$CREDS&key=$KEY2" 503)

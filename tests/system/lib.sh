@@ -32,6 +32,30 @@ check_fails() {
 	if "$@"; then fail "$desc"; else ok "$desc"; fi
 }
 
+# now_ms: milliseconds since the epoch.
+now_ms() { echo $(($(date +%s%N) / 1000000)); }
+
+# within MS COMMAND...: runs the command every 50 ms until it succeeds, for
+# at most MS milliseconds. Sets TOOK to the milliseconds from the first try
+# to the start of the one that succeeded.
+within() {
+	local limit=$1 t0 t
+	shift
+	t0=$(now_ms)
+	while :; do
+		t=$(now_ms)
+		[ $((t - t0)) -gt "$limit" ] && return 1
+		if "$@"; then
+			TOOK=$((t - t0))
+			return 0
+		fi
+		sleep 0.05
+	done
+}
+
+# not COMMAND...: succeeds when the command fails.
+not() { ! "$@"; }
+
 cleanup() {
 	local p
 	for p in $PIDS; do

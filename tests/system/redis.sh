@@ -23,7 +23,6 @@ if [ -z "$REDIS" ] || [ -z "$REDIS_CLI" ] || [ -z "$UCLIENT" ] || [ -z "$UPEER" 
 	finish
 fi
 
-now_ms() { echo $(($(date +%s%N) / 1000000)); }
 t_begin=$(now_ms)
 
 # ---- Redis, a peer, the server ----
@@ -76,38 +75,18 @@ uc() {
 		grep -q "Total lost packets 0 " "$out"
 }
 
-# until_ok MS ARGS...: retries uc until it succeeds or MS pass; prints how
-# long after the call the successful attempt started.
+# until_ok MS ARGS... / until_refused MS ARGS...: retries a uc run until
+# it succeeds / an Allocate is refused, for at most MS; prints how long
+# after the first try the deciding one started.
 until_ok() {
-	local limit=$1 t0 t
+	local limit=$1
 	shift
-	t0=$(now_ms)
-	for _ in $(seq 1 200); do
-		t=$(now_ms)
-		[ $((t - t0)) -gt "$limit" ] && return 1
-		if uc "$TMP/uc.out" -n 3 "$@"; then
-			echo $((t - t0))
-			return 0
-		fi
-		sleep 0.05
-	done
-	return 1
+	within "$limit" uc "$TMP/uc.out" -n 3 "$@" && echo "$TOOK"
 }
-
-# until_refused MS ARGS...: retries until an Allocate is refused.
 until_refused() {
-	local limit=$1 t0 t
+	local limit=$1
 	shift
-	t0=$(now_ms)
-	for _ in $(seq 1 200); do
-		t=$(now_ms)
-		[ $((t - t0)) -gt "$limit" ] && return 1
-		if ! uc "$TMP/uc.out" -n 1 "$@"; then
-			echo $((t - t0))
-			return 0
-		fi
-	done
-	return 1
+	within "$limit" not uc "$TMP/uc.out" -n 1 "$@" && echo "$TOOK"
 }
 
 # 2 workers x (statsdb, userdb) + the secrets' two + the user invalidations.
