@@ -1701,11 +1701,7 @@ static int scen_flood_mixed(int argc, char **argv)
 
 /* ------------------------------------------------------------------ */
 
-static const struct {
-	const char *name;
-	int (*fn)(int argc, char **argv);
-	const char *args;
-} scenarios[] = {
+static const struct probe_scenario scenarios[] = {
 	{"random", scen_random, "[COUNT]"},
 	{"truncated", scen_truncated, ""},
 	{"unknown-attr", scen_unknown_attr, ""},
@@ -1721,17 +1717,14 @@ static void usage(void)
 	fprintf(stderr, "usage: badinput HOST PORT SCENARIO [args]\n"
 			"  HOST is a loopback address; BADINPUT_SEED=N replays a run.\n"
 			"scenarios:\n");
-	for (size_t i = 0; i < sizeof(scenarios) / sizeof(scenarios[0]); i++)
-		fprintf(stderr, "  %s %s\n", scenarios[i].name, scenarios[i].args);
+	probe_list(scenarios, sizeof(scenarios) / sizeof(scenarios[0]));
 	exit(2);
 }
 
 int main(int argc, char **argv)
 {
 	const char *seed_env = getenv("BADINPUT_SEED");
-	unsigned long port;
 	uint64_t seed;
-	char *end;
 	int rc = -1;
 
 	probe_name = "badinput";
@@ -1739,25 +1732,18 @@ int main(int argc, char **argv)
 	if (argc < 4)
 		usage();
 	signal(SIGPIPE, SIG_IGN);
-	port = strtoul(argv[2], &end, 10);
-	if (*end || port == 0 || port > 65535 || addr_parse(argv[1], (uint16_t)port, &server) != 0)
+	if (!probe_server(argv[1], argv[2], &server))
 		usage();
-	addr_set_port(SA(&server), (uint16_t)port);
-	if (!is_loopback(SA(&server))) {
-		fprintf(stderr, "badinput: %s is not a loopback address; refusing\n", argv[1]);
-		return 2;
-	}
 	seed = seed_env ? strtoull(seed_env, NULL, 0)
 			: ((uint64_t)time(NULL) << 20) ^ (uint64_t)getpid();
 	if (seed == 0)
 		seed = 1;
 	prng = seed;
-	note("badinput %s against %s port %lu, seed %" PRIu64 " (BADINPUT_SEED=%" PRIu64
+	note("badinput %s against %s port %u, seed %" PRIu64 " (BADINPUT_SEED=%" PRIu64
 	     " replays it)",
-	     argv[3], argv[1], port, seed, seed);
-	for (size_t i = 0; i < sizeof(scenarios) / sizeof(scenarios[0]); i++)
-		if (!strcmp(argv[3], scenarios[i].name))
-			rc = scenarios[i].fn(argc - 4, argv + 4);
+	     argv[3], argv[1], addr_port(SA(&server)), seed, seed);
+	rc = probe_run(scenarios, sizeof(scenarios) / sizeof(scenarios[0]), argv[3], argc - 4,
+		       argv + 4);
 	if (rc < 0)
 		usage();
 	return probe_finish(argv[3]);

@@ -7,7 +7,10 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
+
+#include "util/addr.h"
 
 const char *probe_name = "probe";
 unsigned probe_passed, probe_failed;
@@ -86,4 +89,33 @@ int probe_finish(const char *scenario)
 {
 	note("%s %s: %u passed, %u failed", probe_name, scenario, probe_passed, probe_failed);
 	return probe_failed || !probe_passed ? 1 : 0;
+}
+
+bool probe_server(const char *host, const char *port, struct sockaddr_storage *out)
+{
+	char *end;
+	unsigned long p = strtoul(port, &end, 10);
+
+	if (*end || p == 0 || p > 65535 || addr_parse(host, (uint16_t)p, out) != 0)
+		return false;
+	addr_set_port((struct sockaddr *)out, (uint16_t)p);
+	if (!is_loopback((struct sockaddr *)out)) {
+		fprintf(stderr, "%s: %s is not a loopback address; refusing\n", probe_name, host);
+		exit(2);
+	}
+	return true;
+}
+
+void probe_list(const struct probe_scenario *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		fprintf(stderr, "  %s %s\n", v[i].name, v[i].args);
+}
+
+int probe_run(const struct probe_scenario *v, size_t n, const char *name, int argc, char **argv)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(name, v[i].name))
+			return v[i].fn(argc, argv);
+	return -1;
 }

@@ -5,6 +5,8 @@
 #define TURNPIKE_TESTS_PROBE_H
 
 #include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <sys/socket.h>
 
 /* The tool's name for die() messages; set it first thing in main. */
@@ -23,6 +25,22 @@ void sleep_ms(double ms);
 
 /* 127.0.0.0/8 or ::1: tools refuse to send anywhere else. */
 bool is_loopback(const struct sockaddr *sa);
+
+/* The server under test: HOST (an IP literal) and PORT into out. Returns
+ * false when they do not parse; refuses (exit 2) anything not loopback. */
+bool probe_server(const char *host, const char *port, struct sockaddr_storage *out);
+
+/* A tool's scenarios: name, entry point (arguments after the name; returns
+ * the exit status), and its arguments for the usage text. */
+struct probe_scenario {
+	const char *name;
+	int (*fn)(int argc, char **argv);
+	const char *args;
+};
+/* Lists the scenarios, one a line, on stderr. */
+void probe_list(const struct probe_scenario *v, size_t n);
+/* Runs the scenario called name; -1 when there is none. */
+int probe_run(const struct probe_scenario *v, size_t n, const char *name, int argc, char **argv);
 
 /* Notes the tally for a scenario and returns the exit status: 0 only when
  * something passed and nothing failed. */

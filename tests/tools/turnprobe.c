@@ -1509,11 +1509,7 @@ static int scen_flood(int argc, char **argv)
 
 /* ------------------------------------------------------------------ */
 
-static const struct {
-	const char *name;
-	int (*fn)(int argc, char **argv);
-	const char *args;
-} scenarios[] = {
+static const struct probe_scenario scenarios[] = {
 	{"relay", scen_relay, "[COUNT]"},
 	{"auth", scen_auth, ""},
 	{"rest", scen_rest, "(needs --secret)"},
@@ -1543,8 +1539,7 @@ static void usage(void)
 		"  --relay-port P            a port in the server's relay range (default 20000)\n"
 		"  --no-v6                   the server has no IPv6 relay: skip IPv6 cases\n"
 		"scenarios:\n");
-	for (size_t i = 0; i < sizeof(scenarios) / sizeof(scenarios[0]); i++)
-		fprintf(stderr, "  %s %s\n", scenarios[i].name, scenarios[i].args);
+	probe_list(scenarios, sizeof(scenarios) / sizeof(scenarios[0]));
 	exit(2);
 }
 
@@ -1564,9 +1559,7 @@ int main(int argc, char **argv)
 		{NULL, 0, NULL, 0},
 	};
 	struct sockaddr_storage peer;
-	unsigned long port;
 	char **pos;
-	char *end;
 	int ch, npos, rc = -1;
 
 	probe_name = "turnprobe";
@@ -1613,27 +1606,19 @@ int main(int argc, char **argv)
 	if (npos < 3)
 		usage();
 	signal(SIGPIPE, SIG_IGN);
-	port = strtoul(pos[1], &end, 10);
-	if (*end || port == 0 || port > 65535 ||
-	    addr_parse(pos[0], (uint16_t)port, &opt.server) != 0)
+	if (!probe_server(pos[0], pos[1], &opt.server))
 		usage();
-	addr_set_port(SA(&opt.server), (uint16_t)port);
-	opt.port = (uint16_t)port;
-	if (!is_loopback(SA(&opt.server))) {
-		fprintf(stderr, "turnprobe: %s is not a loopback address; refusing\n", pos[0]);
-		return 2;
-	}
+	opt.port = addr_port(SA(&opt.server));
 	peer = mkaddr(opt.peer_ip, 0);
 	if (!is_loopback(SA(&peer)) || peer.ss_family != AF_INET) {
 		fprintf(stderr, "turnprobe: --peer-ip %s is not an IPv4 loopback address\n",
 			opt.peer_ip);
 		return 2;
 	}
-	note("turnprobe %s against %s port %lu%s", pos[2], pos[0], port,
+	note("turnprobe %s against %s port %u%s", pos[2], pos[0], opt.port,
 	     opt.tcp ? " over TCP" : "");
-	for (size_t i = 0; i < sizeof(scenarios) / sizeof(scenarios[0]); i++)
-		if (!strcmp(pos[2], scenarios[i].name))
-			rc = scenarios[i].fn(npos - 3, pos + 3);
+	rc = probe_run(scenarios, sizeof(scenarios) / sizeof(scenarios[0]), pos[2], npos - 3,
+		       pos + 3);
 	if (rc < 0)
 		usage();
 	return probe_finish(pos[2]);
