@@ -57,7 +57,6 @@ struct turn_alloc {
 	uint16_t ulen;
 	uint16_t quota_off, quota_len; /* user part within username */
 	struct auth_key key;
-	bool sha256_integrity;
 	/* Permissions and channels, small arrays grown on the control path. */
 	struct turn_perm *perms;
 	uint16_t nperms, cap_perms;

@@ -27,21 +27,39 @@ static bool permitted(struct turn_ctx *ctx, const struct turn_alloc *a, const st
 	return true;
 }
 
+/* Whether len bytes may be relayed on a now, either way (drops counted):
+ * an allocation past its lifetime relays nothing even before the next
+ * 1-second tick reaps it (as find() in turn.c), then the allocation's
+ * max-bps and the server's bps-capacity. A yes counts the allocation as
+ * relayed at its first packet (the relay-fallback numerator). */
+static bool admit(struct turn_ctx *ctx, struct turn_alloc *a, size_t len)
+{
+	struct turn_stats *st = ctx->stats;
+
+	if (a->expiry_ms <= ctx->now_ms) {
+		STAT_INC(st->drops[DROP_NO_ALLOCATION]);
+		return false;
+	}
+	if (!turn_bucket_take(&a->bucket, len, ctx->now_ms)) {
+		STAT_INC(st->drops[DROP_RATE]);
+		return false;
+	}
+	if (!turn_bucket_take(&ctx->capacity, len, ctx->now_ms)) {
+		STAT_INC(st->drops[DROP_CAPACITY]);
+		return false;
+	}
+	if (a->pkts_in == 0 && a->pkts_out == 0)
+		STAT_INC(st->alloc_relayed[a->transport]);
+	return true;
+}
+
 static void to_peer(struct turn_ctx *ctx, struct turn_alloc *a, const struct sockaddr *peer,
 		    const uint8_t *data, size_t len)
 {
 	struct turn_stats *st = ctx->stats;
 
-	if (!turn_bucket_take(&a->bucket, len, ctx->now_ms)) {
-		STAT_INC(st->drops[DROP_RATE]);
+	if (!admit(ctx, a, len))
 		return;
-	}
-	if (!turn_bucket_take(&ctx->capacity, len, ctx->now_ms)) {
-		STAT_INC(st->drops[DROP_CAPACITY]);
-		return;
-	}
-	if (a->pkts_in == 0 && a->pkts_out == 0)
-		STAT_INC(st->alloc_relayed[a->transport]);
 	a->pkts_in++;
 	a->bytes_in += len;
 	STAT_INC(st->relay_pkts_in[a->transport]);
@@ -126,20 +144,13 @@ size_t turn_peer_data(struct turn_ctx *ctx, struct turn_alloc *a, const struct s
 	const struct turn_chan *c;
 	size_t total, pad = (4 - (len & 3)) & 3;
 
-	if (len > 0xffff - 48) {
+	/* Room for the largest header in front, within STUN's 16-bit length. */
+	if (len > 0xffff - TURN_HEADROOM) {
 		STAT_INC(st->drops[DROP_OVERSIZE]);
 		return 0;
 	}
-	if (!permitted(ctx, a, peer))
+	if (!permitted(ctx, a, peer) || !admit(ctx, a, len))
 		return 0;
-	if (!turn_bucket_take(&a->bucket, len, ctx->now_ms)) {
-		STAT_INC(st->drops[DROP_RATE]);
-		return 0;
-	}
-	if (!turn_bucket_take(&ctx->capacity, len, ctx->now_ms)) {
-		STAT_INC(st->drops[DROP_CAPACITY]);
-		return 0;
-	}
 	c = turn_chan_by_peer(a, peer, ctx->now_ms);
 	if (c) {
 		/* RFC 8656 §12.4; over streams padded to 4 (§12.5). */
@@ -173,8 +184,6 @@ size_t turn_peer_data(struct turn_ctx *ctx, struct turn_alloc *a, const struct s
 		memset(data + len, 0, pad);
 		total = hdr + len + pad;
 	}
-	if (a->pkts_in == 0 && a->pkts_out == 0)
-		STAT_INC(st->alloc_relayed[a->transport]);
 	a->pkts_out++;
 	a->bytes_out += len;
 	STAT_INC(st->relay_pkts_out[a->transport]);

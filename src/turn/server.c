@@ -144,7 +144,6 @@ size_t turn_server_handle(struct turn_ctx *ctx, const struct turn_from *from, co
 	}
 	/* RFC 8489 §6.3.1.1: unknown comprehension-required attributes. */
 	if (msg.nunknown) {
-		STAT_INC(ctx->stats->err_420);
 		return turn_reply_error(ctx, from, &msg, STUN_ERR_UNKNOWN_ATTRIBUTE, NULL, out);
 	}
 	if (msg.method == STUN_BINDING) {
@@ -153,7 +152,6 @@ size_t turn_server_handle(struct turn_ctx *ctx, const struct turn_from *from, co
 			 * answer from another IP or port: 420 for CHANGE-REQUEST. */
 			msg.unknown[0] = STUN_ATTR_CHANGE_REQUEST;
 			msg.nunknown = 1;
-			STAT_INC(ctx->stats->err_420);
 			return turn_reply_error(ctx, from, &msg, STUN_ERR_UNKNOWN_ATTRIBUTE, NULL,
 						out);
 		}
@@ -161,6 +159,5 @@ size_t turn_server_handle(struct turn_ctx *ctx, const struct turn_from *from, co
 	}
 	if (is_turn_method(msg.method) && ctx->cfg->turn && msg.magic)
 		return turn_handle_request(ctx, from, &msg, out);
-	STAT_INC(ctx->stats->err_400);
 	return turn_reply_error(ctx, from, &msg, STUN_ERR_BAD_REQUEST, NULL, out);
 }

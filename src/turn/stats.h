@@ -5,6 +5,8 @@
 
 #include <stdint.h>
 
+#include "util/policy.h"
+
 enum turn_transport {
 	TP_UDP = 0,
 	TP_TCP,
@@ -86,12 +88,10 @@ struct turn_stats {
 	uint64_t tx_bytes[TP_TRANSPORT_MAX];
 	uint64_t binding[TP_TRANSPORT_MAX]; /* Binding requests answered */
 	uint64_t binding_rfc3489;           /* of which classic, no cookie */
-	uint64_t err_420;                   /* unknown comprehension-required */
-	uint64_t err_400;                   /* bad request / unknown method */
 	uint64_t errors[ERR_MAX];           /* every error response, by code */
 	uint64_t auth[AUTHR_MAX];
 	uint64_t drops[DROP_MAX];
-	uint64_t policy_denied[16]; /* by enum policy_verdict */
+	uint64_t policy_denied[POLICY_VERDICT_MAX];
 	uint64_t alloc_active[TP_TRANSPORT_MAX];
 	uint64_t alloc_created[TP_TRANSPORT_MAX];
 	uint64_t alloc_relayed[TP_TRANSPORT_MAX]; /* that carried >= 1 packet */

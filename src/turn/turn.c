@@ -250,8 +250,8 @@ static uint32_t lifetime_of(const struct turn_ctx *ctx, const struct stun_msg *m
 
 	if (stun_msg_u32(msg, STUN_ATTR_LIFETIME, &req) != 0)
 		return ctx->cfg->default_lifetime;
-	if (req == 0)
-		return 0;
+	if (req == 0 && !allocate)
+		return 0; /* a Refresh that deletes */
 	if (req > ctx->cfg->max_lifetime)
 		req = ctx->cfg->max_lifetime;
 	/* RFC 8656 §7.2: an Allocate gets at least the default lifetime. */
@@ -392,7 +392,7 @@ static size_t handle_allocate(struct turn_ctx *ctx, const struct turn_from *from
 			      const struct stun_msg *msg, struct turn_auth *auth,
 			      const char *quota_user, size_t quota_len, uint8_t *out)
 {
-	const struct stun_attr *rt, *ep, *raf, *aaf;
+	const struct stun_attr *rtr, *rt, *ep, *raf, *aaf;
 	struct turn_alloc *a = find(ctx, from);
 	struct stun_builder b;
 	uint8_t proto, fam = 0x01, extra = 0, id[TURN_ALLOC_ID_LEN];
@@ -414,9 +414,8 @@ static size_t handle_allocate(struct turn_ctx *ctx, const struct turn_from *from
 	 * refused so clients pick another server (RFC 8656 §7.2: 508). */
 	if (__atomic_load_n(&ctx->cfg->draining, __ATOMIC_RELAXED))
 		return turn_reply_error(ctx, from, msg, STUN_ERR_INSUFFICIENT_CAPACITY, auth, out);
-	if (stun_msg_find(msg, STUN_ATTR_REQUESTED_TRANSPORT) == NULL ||
-	    stun_attr_get_transport(msg, stun_msg_find(msg, STUN_ATTR_REQUESTED_TRANSPORT),
-				    &proto) != 0)
+	rtr = stun_msg_find(msg, STUN_ATTR_REQUESTED_TRANSPORT);
+	if (!rtr || stun_attr_get_transport(msg, rtr, &proto) != 0)
 		return turn_reply_error(ctx, from, msg, STUN_ERR_BAD_REQUEST, auth, out);
 	if (proto != PROTO_UDP)
 		return turn_reply_error(ctx, from, msg, STUN_ERR_UNSUPPORTED_TRANSPORT, auth, out);
@@ -448,8 +447,6 @@ static size_t handle_allocate(struct turn_ctx *ctx, const struct turn_from *from
 	if (rt && stun_attr_get_u64(msg, rt, &token) != 0)
 		return turn_reply_error(ctx, from, msg, STUN_ERR_BAD_REQUEST, auth, out);
 	lifetime = lifetime_of(ctx, msg, true);
-	if (lifetime == 0)
-		lifetime = ctx->cfg->default_lifetime;
 
 	if (!auth->ok) {
 		/* no-auth: all clients share one anonymous user for user-quota. */
@@ -499,7 +496,6 @@ static size_t handle_allocate(struct turn_ctx *ctx, const struct turn_from *from
 			a->quota_len = a->ulen;
 		}
 		a->key = auth->key;
-		a->sha256_integrity = auth->req.sha256_integrity;
 	}
 	turn_bucket_init(&a->bucket, ctx->cfg->max_bps, ctx->now_ms);
 	a->fleet = fleet;

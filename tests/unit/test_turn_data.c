@@ -396,14 +396,32 @@ static void test_client_chandata(void)
 	CHECK(!chandata(&c, 0x4000, payload, 5, 0));
 	CHECK_INT(stats.drops[DROP_NO_CHANNEL], st + 1);
 	/* ... and the peer's datagrams come as Data indications now (with
-	 * the permission, which ran out at the same moment, renewed). */
+	 * the permission and the allocation, which ran out at the same
+	 * moment, renewed as a Refresh would). */
 	CHECK_INT(turn_perm_add(a, SA(&peer), ctx.now_ms, 10, false), 0);
+	a->expiry_ms = ctx.now_ms + 600000;
 	{
 		uint8_t buf[TURN_HEADROOM + 8 + 4], *msg = NULL;
 		memset(buf, 0, sizeof(buf));
 		CHECK_INT(turn_peer_data(&ctx, a, SA(&peer), buf + TURN_HEADROOM, 8, false, &msg),
 			  36 + 8);
 	}
+	/* An allocation past its lifetime relays nothing either way, even
+	 * before the 1-second tick reaps it (its channel and permission are
+	 * still good). */
+	CHECK_INT(turn_chan_bind(a, 0x4000, SA(&peer), ctx.now_ms, 10), 0);
+	CHECK(chandata(&c, 0x4000, payload, 5, 0));
+	a->expiry_ms = ctx.now_ms + 1000;
+	ctx.now_ms += 1000;
+	st = stats.drops[DROP_NO_ALLOCATION];
+	CHECK(!chandata(&c, 0x4000, payload, 5, 0));
+	{
+		uint8_t buf[TURN_HEADROOM + 8 + 4], *msg = NULL;
+		memset(buf, 0, sizeof(buf));
+		CHECK_INT(turn_peer_data(&ctx, a, SA(&peer), buf + TURN_HEADROOM, 8, false, &msg),
+			  0);
+	}
+	CHECK_INT(stats.drops[DROP_NO_ALLOCATION], st + 2);
 	ctx.now_ms = t0 + 1000000;
 }
 

@@ -123,10 +123,10 @@ static void expect_error(uint16_t method, uint16_t attr, int code, uint16_t list
 
 static void test_errors(void)
 {
-	uint64_t e420 = stats.err_420, e400 = stats.err_400;
+	uint64_t e420 = stats.errors[ERR_420], e400 = stats.errors[ERR_400];
 
 	expect_error(STUN_BINDING, 0x0042, STUN_ERR_UNKNOWN_ATTRIBUTE, 0x0042);
-	CHECK_INT(stats.err_420, e420 + 1);
+	CHECK_INT(stats.errors[ERR_420], e420 + 1);
 	/* CHANGE-REQUEST change-IP / change-port: no alternate address. */
 	{
 		uint8_t req[512], out[TURN_MAX_REPLY];
@@ -159,7 +159,7 @@ static void test_errors(void)
 		CHECK_INT(msg.cls, STUN_SUCCESS);
 	}
 	expect_error(0x0123, 0, STUN_ERR_BAD_REQUEST, 0);
-	CHECK_INT(stats.err_400, e400 + 1);
+	CHECK_INT(stats.errors[ERR_400], e400 + 1);
 }
 
 static void test_no_answer(void)
