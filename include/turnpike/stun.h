@@ -178,6 +178,10 @@ static inline const uint8_t *stun_attr_value(const struct stun_msg *msg, const s
 	return msg->buf + a->off;
 }
 
+/* The same, checked to lie inside the message (the attribute struct may
+ * come from the caller, not the parser), or NULL. */
+const uint8_t *stun_attr_bytes(const struct stun_msg *msg, const struct stun_attr *a);
+
 /*
  * Attribute decoders. Each returns 0 or TP_EMALFORMED (TP_ENOTFOUND from the
  * *_find variants when absent).
@@ -263,6 +267,12 @@ void stun_build_string(struct stun_builder *b, uint16_t type, const char *s);
 void stun_build_addr(struct stun_builder *b, uint16_t type, const struct sockaddr *sa);
 void stun_build_xor_addr(struct stun_builder *b, uint16_t type, const struct sockaddr *sa);
 void stun_build_error(struct stun_builder *b, int code, const char *reason);
+/* Marks the message as failed with err (the first failure stands):
+ * stun_build_finish returns it. For attributes built outside this codec. */
+void stun_build_fail(struct stun_builder *b, int err);
+/* ADDRESS-ERROR-CODE (RFC 8656 §18.12): the same for one address family
+ * (0x01 IPv4, 0x02 IPv6) of a dual allocation request. */
+void stun_build_address_error(struct stun_builder *b, uint8_t family, int code, const char *reason);
 void stun_build_unknown(struct stun_builder *b, const uint16_t *types, size_t n);
 void stun_build_channel(struct stun_builder *b, uint16_t chan);
 void stun_build_transport(struct stun_builder *b, uint8_t proto);

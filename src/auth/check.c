@@ -15,22 +15,6 @@ static const uint8_t offered_algs[8] = {
 	0x00, STUN_PWALG_SHA256, 0x00, 0x00, 0x00, STUN_PWALG_MD5, 0x00, 0x00,
 };
 
-/* The attribute's value, bounds-checked against the message, or NULL. */
-static const uint8_t *attr_bytes(const struct stun_msg *msg, const struct stun_attr *a)
-{
-	struct wire_rd r;
-
-	wire_rd_init(&r, msg->buf, msg->len);
-	wire_rd_skip(&r, a->off);
-	return wire_rd_ptr(&r, a->len);
-}
-
-static void fail(struct stun_builder *b, int err)
-{
-	if (!b->err)
-		b->err = err;
-}
-
 /*
  * RFC 8489 §9.2.4, third check (the nonce announced "Password algorithms"):
  * neither PASSWORD-ALGORITHMS nor PASSWORD-ALGORITHM means MD5; otherwise
@@ -50,8 +34,8 @@ static int check_algs(const struct stun_msg *msg, uint8_t *alg)
 		return 0;
 	if (!list || !one)
 		return STUN_ERR_BAD_REQUEST;
-	lv = attr_bytes(msg, list);
-	ov = attr_bytes(msg, one);
+	lv = stun_attr_bytes(msg, list);
+	ov = stun_attr_bytes(msg, one);
 	if (!lv || !ov || list->len != sizeof(offered_algs) ||
 	    memcmp(lv, offered_algs, sizeof(offered_algs)) != 0)
 		return STUN_ERR_BAD_REQUEST;
@@ -98,7 +82,7 @@ int auth_request_check(const struct stun_msg *msg, const struct auth_nonce_key *
 	nonce = stun_msg_find(msg, STUN_ATTR_NONCE);
 	if ((!user && !uhash) || !realm || !nonce)
 		return STUN_ERR_BAD_REQUEST;
-	req->nonce = attr_bytes(msg, nonce);
+	req->nonce = stun_attr_bytes(msg, nonce);
 	req->nlen = nonce->len;
 	if (!req->nonce)
 		return STUN_ERR_BAD_REQUEST;
@@ -115,12 +99,12 @@ int auth_request_check(const struct stun_msg *msg, const struct auth_nonce_key *
 	 * is the key lookup's business; a USERHASH must name a known user
 	 * (§14.4). With both present, USERNAME is used. */
 	if (user) {
-		req->username = (const char *)attr_bytes(msg, user);
+		req->username = (const char *)stun_attr_bytes(msg, user);
 		req->ulen = user->len;
 		if (!req->username)
 			return STUN_ERR_BAD_REQUEST;
 	} else {
-		v = attr_bytes(msg, uhash);
+		v = stun_attr_bytes(msg, uhash);
 		if (!v || uhash->len != 32 ||
 		    auth_store_userhash(s, v, &req->username, &req->ulen) != 0)
 			return STUN_ERR_UNAUTHORIZED;
@@ -128,7 +112,7 @@ int auth_request_check(const struct stun_msg *msg, const struct auth_nonce_key *
 	}
 
 	/* Another realm's credentials cannot verify here: 401 with ours. */
-	v = attr_bytes(msg, realm);
+	v = stun_attr_bytes(msg, realm);
 	if (!v || realm->len != strlen(our_realm) || memcmp(v, our_realm, realm->len) != 0)
 		return STUN_ERR_UNAUTHORIZED;
 
@@ -172,13 +156,14 @@ void auth_build_challenge(struct stun_builder *b, const struct auth_nonce_key *n
 	size_t n;
 
 	if (!realm || !client) {
-		fail(b, TP_EINVAL);
+		stun_build_fail(b, TP_EINVAL);
 		return;
 	}
 	n = auth_nonce_make(nk, client, now, nonce_lifetime, nonce, sizeof(nonce));
 	if (n == 0) {
-		fail(b, client->sa_family == AF_INET || client->sa_family == AF_INET6 ? TP_ECRYPTO
-										      : TP_EINVAL);
+		stun_build_fail(b, client->sa_family == AF_INET || client->sa_family == AF_INET6
+					   ? TP_ECRYPTO
+					   : TP_EINVAL);
 		return;
 	}
 	/* §9.2.4: REALM, a NONCE for this client, PASSWORD-ALGORITHMS (the
@@ -192,7 +177,7 @@ void auth_build_integrity(struct stun_builder *b, const struct auth_request *req
 			  const struct auth_key *key)
 {
 	if (!req || !key || key->len == 0 || key->len > sizeof(key->k)) {
-		fail(b, TP_EINVAL);
+		stun_build_fail(b, TP_EINVAL);
 		return;
 	}
 	/* §9.1.3, §9.2.4: answer with the integrity attribute the request

@@ -116,14 +116,19 @@ bool stun_attr_len_ok(const struct stun_attr_desc *d, size_t len)
  * Sets up r over the attribute's value, checking that the attribute lies
  * inside the message (the struct may come from the caller, not the parser).
  */
-static int value_reader(const struct stun_msg *msg, const struct stun_attr *a, struct wire_rd *r)
+const uint8_t *stun_attr_bytes(const struct stun_msg *msg, const struct stun_attr *a)
 {
 	struct wire_rd m;
-	const uint8_t *v;
 
 	wire_rd_init(&m, msg->buf, msg->len);
 	wire_rd_skip(&m, a->off);
-	v = wire_rd_ptr(&m, a->len);
+	return wire_rd_ptr(&m, a->len);
+}
+
+static int value_reader(const struct stun_msg *msg, const struct stun_attr *a, struct wire_rd *r)
+{
+	const uint8_t *v = stun_attr_bytes(msg, a);
+
 	if (!v)
 		return TP_EMALFORMED;
 	wire_rd_init(r, v, a->len);

@@ -18,7 +18,7 @@ static size_t pad4(size_t n)
 	return (n + 3) & ~(size_t)3;
 }
 
-static void fail(struct stun_builder *b, int err)
+void stun_build_fail(struct stun_builder *b, int err)
 {
 	if (!b->err)
 		b->err = err;
@@ -55,7 +55,7 @@ static bool attr_begin(struct stun_builder *b, uint16_t type, size_t len)
 	if (b->err || b->w.err)
 		return false;
 	if (b->sealed || !may_follow(b->last, type) || len > 0xffff) {
-		fail(b, TP_EINVAL);
+		stun_build_fail(b, TP_EINVAL);
 		return false;
 	}
 	if (b->w.pos - STUN_HEADER_LEN + 4 + pad4(len) > MAX_BODY ||
@@ -78,7 +78,7 @@ void stun_build_init(struct stun_builder *b, uint8_t *buf, size_t cap, uint16_t 
 	b->err = 0;
 	memcpy(b->txn, txn, sizeof(b->txn));
 	if (method > 0xfff || cls > STUN_ERROR)
-		fail(b, TP_EINVAL);
+		stun_build_fail(b, TP_EINVAL);
 	wire_wr_u16(&b->w, stun_type_make(method, cls));
 	wire_wr_u16(&b->w, 0); /* set by stun_build_finish */
 	wire_wr_bytes(&b->w, txn, 16);
@@ -118,7 +118,7 @@ void stun_build_u64(struct stun_builder *b, uint16_t type, uint64_t v)
 void stun_build_string(struct stun_builder *b, uint16_t type, const char *s)
 {
 	if (!s) {
-		fail(b, TP_EINVAL);
+		stun_build_fail(b, TP_EINVAL);
 		return;
 	}
 	stun_build_attr(b, type, s, strlen(s));
@@ -136,7 +136,7 @@ static void put_addr(struct stun_builder *b, uint16_t type, const struct sockadd
 	size_t iplen, i;
 
 	if (!sa) {
-		fail(b, TP_EINVAL);
+		stun_build_fail(b, TP_EINVAL);
 		return;
 	}
 	if (sa->sa_family == AF_INET) {
@@ -154,7 +154,7 @@ static void put_addr(struct stun_builder *b, uint16_t type, const struct sockadd
 		port = ntohs(sin6->sin6_port);
 		memcpy(ip, &sin6->sin6_addr, 16);
 	} else {
-		fail(b, TP_EINVAL);
+		stun_build_fail(b, TP_EINVAL);
 		return;
 	}
 	if (xor) {
@@ -194,24 +194,38 @@ static size_t reason_len(const char *s)
 }
 
 /* RFC 8489 §14.8: 21 zero bits, class (3 bits), number (0-99), reason. */
-void stun_build_error(struct stun_builder *b, int code, const char *reason)
+/* ERROR-CODE and ADDRESS-ERROR-CODE share a layout: a first byte (0, or the
+ * family), a reserved byte, class, number, reason. */
+static void error_attr(struct stun_builder *b, uint16_t type, uint8_t first, int code,
+		       const char *reason)
 {
 	size_t n;
 
 	if (code < 300 || code > 699) {
-		fail(b, TP_EINVAL);
+		stun_build_fail(b, TP_EINVAL);
 		return;
 	}
 	if (!reason)
 		reason = stun_error_reason(code);
 	n = reason_len(reason);
-	if (!attr_begin(b, STUN_ATTR_ERROR_CODE, 4 + n))
+	if (!attr_begin(b, type, 4 + n))
 		return;
-	wire_wr_u16(&b->w, 0);
+	wire_wr_u8(&b->w, first);
+	wire_wr_u8(&b->w, 0);
 	wire_wr_u8(&b->w, (uint8_t)(code / 100));
 	wire_wr_u8(&b->w, (uint8_t)(code % 100));
 	wire_wr_bytes(&b->w, reason, n);
 	wire_wr_pad4(&b->w, 4 + n);
+}
+
+void stun_build_error(struct stun_builder *b, int code, const char *reason)
+{
+	error_attr(b, STUN_ATTR_ERROR_CODE, 0, code, reason);
+}
+
+void stun_build_address_error(struct stun_builder *b, uint8_t family, int code, const char *reason)
+{
+	error_attr(b, STUN_ATTR_ADDRESS_ERROR_CODE, family, code, reason);
 }
 
 /* RFC 8489 §14.13: 16-bit types; padded with zeros like any attribute (RFC
@@ -221,7 +235,7 @@ void stun_build_unknown(struct stun_builder *b, const uint16_t *types, size_t n)
 	size_t i;
 
 	if (n > 0x7fff) {
-		fail(b, TP_EINVAL);
+		stun_build_fail(b, TP_EINVAL);
 		return;
 	}
 	if (!attr_begin(b, STUN_ATTR_UNKNOWN_ATTRIBUTES, 2 * n))
@@ -297,7 +311,7 @@ static void put_mac(struct stun_builder *b, uint16_t type, enum stun_mac_alg alg
 	lenf = len_through(b, len);
 	rc = stun_hmac_prefix(alg, key, keylen, b->w.buf, b->w.pos, b->w.pos - 4, lenf, mac);
 	if (rc) {
-		fail(b, rc);
+		stun_build_fail(b, rc);
 		return;
 	}
 	wire_wr_bytes(&b->w, mac, len);
@@ -313,7 +327,7 @@ void stun_build_integrity_sha256(struct stun_builder *b, const uint8_t *key, siz
 				 size_t len)
 {
 	if (len < 16 || len > STUN_HMAC_SHA256_LEN || (len & 3)) {
-		fail(b, TP_EINVAL);
+		stun_build_fail(b, TP_EINVAL);
 		return;
 	}
 	put_mac(b, STUN_ATTR_MESSAGE_INTEGRITY_SHA256, STUN_MAC_SHA256, key, keylen, len);

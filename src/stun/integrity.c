@@ -242,7 +242,6 @@ static int check_mac(const struct stun_msg *msg, int idx, enum stun_mac_alg alg,
 	uint8_t mac[STUN_HMAC_SHA256_LEN];
 	const struct stun_attr *a;
 	const uint8_t *got;
-	struct wire_rd r;
 	size_t end;
 	int rc;
 
@@ -252,9 +251,7 @@ static int check_mac(const struct stun_msg *msg, int idx, enum stun_mac_alg alg,
 	if (alg == STUN_MAC_SHA1 ? a->len != STUN_HMAC_SHA1_LEN
 				 : (a->len < 16 || a->len > STUN_HMAC_SHA256_LEN || (a->len & 3)))
 		return TP_EINTEGRITY;
-	wire_rd_init(&r, msg->buf, msg->len);
-	wire_rd_skip(&r, a->off);
-	got = wire_rd_ptr(&r, a->len);
+	got = stun_attr_bytes(msg, a);
 	end = (size_t)a->off + a->len;
 	if (!got || a->off < STUN_HEADER_LEN + 4)
 		return TP_EINTEGRITY;

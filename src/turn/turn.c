@@ -303,20 +303,6 @@ static void cache_reply(struct turn_alloc *a, const struct stun_msg *msg, const 
 	}
 }
 
-/* ADDRESS-ERROR-CODE (RFC 8656 §18.12): family, class, number, reason. */
-static void build_address_error(struct stun_builder *b, uint8_t family, int code)
-{
-	static const char reason[] = "Address Family not Supported";
-	uint8_t v[4 + sizeof(reason) - 1];
-
-	v[0] = family;
-	v[1] = 0;
-	v[2] = (uint8_t)(code / 100);
-	v[3] = (uint8_t)(code % 100);
-	memcpy(v + 4, reason, sizeof(reason) - 1);
-	stun_build_attr(b, STUN_ATTR_ADDRESS_ERROR_CODE, v, sizeof(v));
-}
-
 /* ---- fleet-wide user-quota ---- */
 
 static bool ticket_is_for(const struct turn_ticket *t, const struct turn_from *from,
@@ -521,7 +507,7 @@ static size_t handle_allocate(struct turn_ctx *ctx, const struct turn_from *from
 	turn_reply_start(&b, out, msg, STUN_SUCCESS);
 	stun_build_xor_addr(&b, STUN_ATTR_XOR_RELAYED_ADDRESS, (struct sockaddr *)&a->relayed);
 	if (aaf)
-		build_address_error(&b, extra, STUN_ERR_ADDRESS_FAMILY);
+		stun_build_address_error(&b, extra, STUN_ERR_ADDRESS_FAMILY, NULL);
 	stun_build_u32(&b, STUN_ATTR_LIFETIME, lifetime);
 	if (reserve)
 		stun_build_u64(&b, STUN_ATTR_RESERVATION_TOKEN, token);

@@ -300,6 +300,20 @@ static void test_error(void)
 	stun_build_init(&b, buf, sizeof(buf), TURN_ALLOCATE, STUN_ERROR, txn);
 	stun_build_error(&b, 700, NULL);
 	CHECK_INT(stun_build_finish(&b, &n), TP_EINVAL);
+
+	/* ADDRESS-ERROR-CODE (RFC 8656 §18.12): the family in the first byte. */
+	stun_build_init(&b, buf, sizeof(buf), TURN_ALLOCATE, STUN_SUCCESS, txn);
+	stun_build_address_error(&b, 0x02, 440, NULL);
+	CHECK(done(&b) > 0);
+	CHECK_INT(msg.attrs[0].type, STUN_ATTR_ADDRESS_ERROR_CODE);
+	CHECK_INT(msg.attrs[0].len, 4 + strlen("Address Family not Supported"));
+	CHECK_MEM(stun_attr_value(&msg, &msg.attrs[0]),
+		  "\x02\x00\x04\x28"
+		  "Address Family",
+		  18);
+	stun_build_init(&b, buf, sizeof(buf), TURN_ALLOCATE, STUN_SUCCESS, txn);
+	stun_build_address_error(&b, 0x01, 200, NULL);
+	CHECK_INT(stun_build_finish(&b, &n), TP_EINVAL);
 }
 
 /* RFC 8489 §14.5-§14.7 ordering, and the seal after FINGERPRINT. */
