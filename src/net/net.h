@@ -168,8 +168,6 @@ void udp_read_cb(int fd, short what, void *arg);
 void udp_queue_peer(struct worker *w, int fd, const struct sockaddr *peer, const uint8_t *data,
 		    size_t len);
 void udp_flush_peer(struct worker *w);
-/* Sends msg to a UDP client of allocation a (batched per relay read). */
-void udp_queue_client(struct worker *w, struct turn_alloc *a, uint8_t *msg, size_t len);
 void udp_flush_client(struct worker *w);
 /* Updates the worker's clock in its turn_ctx (cheap coarse clocks). */
 void worker_clock(struct worker *w);

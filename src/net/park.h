@@ -37,8 +37,9 @@ struct park_req {
 struct park_wait {
 	struct park_wait *next; /* in the lot's list, or the free list */
 	enum park_kind kind;
-	bool listed; /* found by park_find_* */
-	void *owner; /* the network layer's, for its callbacks */
+	bool listed;                  /* found by park_find_* */
+	void *owner;                  /* the network layer's, for its callbacks */
+	struct park_wait *ready_next; /* the network layer's queue of answered waits */
 	struct park_req *head, **tail;
 	unsigned nreqs;
 	/* PARK_KEY: the user; PARK_QUOTA: the user the quota counts. */

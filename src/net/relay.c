@@ -290,6 +290,8 @@ void relay_read_cb(int fd, short what, void *arg)
 	struct udp_io *io = w->io_buf;
 	struct turn_alloc *a = rs->a;
 	bool stream = a->transport != TP_UDP;
+	const struct turn_from to = {a->transport, (struct sockaddr *)&a->client,
+				     (struct sockaddr *)&a->local, a->conn};
 	(void)what;
 
 	worker_clock(w);
@@ -323,10 +325,7 @@ void relay_read_cb(int fd, short what, void *arg)
 					     stream, &msg);
 			if (!len)
 				continue;
-			if (stream)
-				tcp_send_client(a->conn, msg, len);
-			else
-				udp_queue_client(w, a, msg, len);
+			net_send_client(w, &io->client, &to, msg, len);
 		}
 		udp_flush_client(w);
 		if (n < UDP_BATCH)

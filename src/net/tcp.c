@@ -37,13 +37,14 @@ static void conn_free(struct tcp_conn *c)
 	struct worker *w = c->w;
 	struct turn_alloc *a;
 
+	/* First, before anything is released: requests it parked are never
+	 * answered nor run again, so none can make an allocation on c. */
+	userdb_forget_conn(w, c);
 	/* RFC 8656 §3.1: the allocation lives as long as its connection. */
 	a = turn_table_find(&w->ctx.table, TP_TCP, (struct sockaddr *)&c->peer,
 			    (struct sockaddr *)&c->local);
 	if (a)
 		turn_alloc_release(&w->ctx, a);
-	/* Requests it parked are not answered. */
-	userdb_forget_conn(w, c);
 	TAILQ_REMOVE(&w->conns, c, link);
 	event_free(c->idle);
 	bufferevent_free(c->bev);

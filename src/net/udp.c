@@ -180,14 +180,6 @@ void udp_flush_peer(struct worker *w)
 		txq_flush(&w->io_buf->peer, &w->stats, TP_UDP);
 }
 
-void udp_queue_client(struct worker *w, struct turn_alloc *a, uint8_t *msg, size_t len)
-{
-	struct udp_sock *us = a->conn;
-
-	txq_add(&w->io_buf->client, &w->stats, TP_UDP, us->fd, (struct sockaddr *)&a->client,
-		us->wildcard ? (struct sockaddr *)&a->local : NULL, msg, len);
-}
-
 void udp_flush_client(struct worker *w)
 {
 	if (w->io_buf->client.n)

@@ -54,4 +54,10 @@ void txq_add(struct txq *q, struct turn_stats *st, enum turn_transport tr, int f
 	     size_t len);
 void txq_flush(struct txq *q, struct turn_stats *st, enum turn_transport tr);
 
+/* send.c: answers the client to->conn stands for: a UDP datagram joins q
+ * (msg must stay valid until q is flushed), a TCP message is copied onto
+ * the connection. */
+void net_send_client(struct worker *w, struct txq *q, const struct turn_from *to,
+		     const uint8_t *msg, size_t len);
+
 #endif

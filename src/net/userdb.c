@@ -61,6 +61,11 @@ struct userdb {
 	struct auth_kcache *cache;
 	struct park *lot;
 	struct park_wait *joining; /* where the request being handled parks */
+	/* Waits whose answer came, run by ready_cb from the loop: a store
+	 * callback may fire inside a caller that is freeing a connection or
+	 * filling a reply batch, so it never runs requests itself. */
+	struct park_wait *ready, **ready_tail;
+	struct event *ready_ev;
 	bool closing;
 	unsigned quota;      /* user-quota; 0: no fleet count */
 	uint64_t set_ttl_ms; /* PEXPIRE of a quota set */
@@ -104,18 +109,6 @@ static void fleet_local(struct userdb *ud, bool local, const char *why)
 }
 
 /* ---- running parked requests again ---- */
-
-static void send_answer(struct worker *w, const struct park_req *r, const uint8_t *buf, size_t len)
-{
-	if (r->tr == TP_UDP) {
-		struct udp_sock *us = r->conn;
-		txq_add(&w->io_buf->reply, &w->stats, TP_UDP, us->fd,
-			(const struct sockaddr *)&r->client,
-			us->wildcard ? (const struct sockaddr *)&r->local : NULL, buf, len);
-	} else {
-		tcp_send_client(r->conn, buf, len);
-	}
-}
 
 static void update_cb(struct store_conn *c, const struct redisReply *r, int status, void *arg)
 {
@@ -169,7 +162,7 @@ static void run(struct userdb *ud, struct park_wait *wt)
 			len = turn_server_handle(&w->ctx, &from, r->msg, r->len, buf);
 			w->ctx.ticket = NULL;
 			if (len)
-				send_answer(w, r, buf, len);
+				net_send_client(w, &io->reply, &from, buf, len);
 			else if (w->ctx.parked)
 				userdb_park(w, &from, r->msg, r->len);
 		}
@@ -183,6 +176,30 @@ static void run(struct userdb *ud, struct park_wait *wt)
 	if (t && t->verdict == TURN_FLEET_GRANTED && !t->used)
 		quota_drop(ud, wt->name, t->id);
 	park_wait_free(ud->lot, wt);
+}
+
+/* wt's answer is in: its requests run from the loop (ready_cb). */
+static void run_later(struct userdb *ud, struct park_wait *wt)
+{
+	wt->ready_next = NULL;
+	*ud->ready_tail = wt;
+	ud->ready_tail = &wt->ready_next;
+	event_active(ud->ready_ev, EV_TIMEOUT, 0);
+}
+
+static void ready_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct userdb *ud = arg;
+	struct park_wait *wt;
+	(void)fd;
+	(void)what;
+
+	while ((wt = ud->ready)) {
+		ud->ready = wt->ready_next;
+		if (!ud->ready)
+			ud->ready_tail = &ud->ready;
+		run(ud, wt);
+	}
 }
 
 void userdb_park(struct worker *w, const struct turn_from *from, const uint8_t *pkt, size_t len)
@@ -278,7 +295,7 @@ static void key_cb(struct store_conn *c, const struct redisReply *r, int status,
 	}
 	OPENSSL_cleanse(&md5, sizeof(md5));
 	OPENSSL_cleanse(&sha, sizeof(sha));
-	run(ud, wt);
+	run_later(ud, wt);
 }
 
 /* The turn_io key_lookup hook. */
@@ -377,7 +394,7 @@ static void quota_cb(struct store_conn *c, const struct redisReply *r, int statu
 			    : status != 0          ? "the connection to Redis was lost"
 						   : "Redis refused the quota script");
 	}
-	run(ud, wt);
+	run_later(ud, wt);
 }
 
 /* The turn_io quota_take hook. */
@@ -523,7 +540,10 @@ int userdb_worker_init(struct worker *w)
 	ud->cache = auth_kcache_new(0, 0, 0, 0);
 	ud->lot = park_new(0, 0);
 	ud->inbox_ev = event_new(w->base, -1, 0, inbox_cb, ud);
-	if (!ud->cache || !ud->lot || !ud->inbox_ev || sha1_hex(take_lua, ud->take_sha) != 0)
+	ud->ready_tail = &ud->ready;
+	ud->ready_ev = event_new(w->base, -1, 0, ready_cb, ud);
+	if (!ud->cache || !ud->lot || !ud->inbox_ev || !ud->ready_ev ||
+	    sha1_hex(take_lua, ud->take_sha) != 0)
 		return TP_ENOMEM;
 	snprintf(name, sizeof(name), "userdb worker %u", w->id);
 	memset(&o, 0, sizeof(o));
@@ -564,6 +584,8 @@ void userdb_worker_cleanup(struct worker *w)
 	auth_kcache_free(ud->cache);
 	if (ud->inbox_ev)
 		event_free(ud->inbox_ev);
+	if (ud->ready_ev)
+		event_free(ud->ready_ev);
 	for (unsigned i = 0; i < ud->ninbox; i++)
 		free(ud->inbox[i]);
 	pthread_mutex_destroy(&ud->lock);

@@ -673,10 +673,20 @@ void store_conn_kick(struct store_conn *c)
 
 void store_conn_flush(struct store_conn *c)
 {
-	/* Not from a reply callback: a failed write would free the context
-	 * hiredis is reading from. The loop writes it a moment later. */
-	if (c && c->ac && !c->dying && !c->in_cb && c->state == STORE_UP)
-		redisAsyncHandleWrite(c->ac);
+	int done = 0;
+
+	/* Not from a reply callback: the loop writes it a moment later. */
+	if (!c || !c->ac || c->dying || c->in_cb || c->state != STORE_UP)
+		return;
+	/* redisAsyncHandleWrite would, on a failed write, disconnect and run
+	 * every pending callback inside our caller (a connection being freed,
+	 * a request being answered). Write with the plain context instead and
+	 * leave the teardown, and so the callbacks, to the loop. */
+	if (redisBufferWrite(&c->ac->c, &done) == REDIS_ERR) {
+		snprintf(c->why, sizeof(c->why), "connection lost: %s",
+			 c->ac->c.errstr[0] ? c->ac->c.errstr : "write failed");
+		kill_later(c, TP_ECLOSED);
+	}
 }
 
 /* Takes a request slot, or says why not. */

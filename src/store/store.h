@@ -140,8 +140,10 @@ void store_conn_kick(struct store_conn *c);
 /* Writes what is queued for Redis now (a non-blocking write), not on the
  * loop's next turn: at shutdown, when the loop will not run again, or to
  * send a command before an answer the caller is about to send. Does
- * nothing from inside one of the connection's reply callbacks. Same thread
- * as the connection, or its loop stopped. */
+ * nothing from inside one of the connection's reply callbacks. Never runs
+ * a callback itself: when the write fails, the connection is torn down (and
+ * pending commands fail) on the loop's next turn. Same thread as the
+ * connection, or its loop stopped. */
 void store_conn_flush(struct store_conn *c);
 
 /* The state, from any thread (relaxed atomic load). */

@@ -13,7 +13,9 @@
 #include <hiredis.h>
 #include <netinet/in.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "check.h"
 #include "store/store.h"
@@ -320,6 +322,50 @@ static void test_happy(void)
 	drop_all();
 }
 
+/* A write that fails inside store_conn_flush (Redis reset the connection)
+ * must not run callbacks inside the flush: its caller may be freeing the
+ * very thing a callback would touch (issue 9). They run on the loop. */
+static void test_flush_reset(void)
+{
+	struct result r1 = {0}, r2 = {0};
+	struct linger lg = {1, 0};
+	struct store_conn *c;
+
+	mode = M_SILENT;
+	c = open_conn(5000, 0);
+	CHECK(c != NULL);
+	if (!c)
+		return;
+	mode = M_OK;
+	CHECK(run_until(want_up, 2000));
+	mode = M_SILENT;
+	CHECK_INT(store_conn_cmd(c, count_cb, &r1, "SET %s %s", "k", "v"), 0);
+	run_for(100); /* written and read by the fake, never answered */
+	CHECK_INT(nclients, 1);
+	if (nclients == 1) {
+		/* An RST now (libevent would close the socket later), which
+		 * the client has not read yet. */
+		int fd = bufferevent_getfd(clients[0]);
+		setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+		bufferevent_setfd(clients[0], -1);
+		close(fd);
+		fake_drop(clients[0]);
+	}
+	CHECK_INT(store_conn_cmd(c, count_cb, &r2, "SET %s %s", "k", "w"), 0);
+	store_conn_flush(c);
+	CHECK_INT(r1.calls, 0);
+	CHECK_INT(r2.calls, 0);
+	CHECK(run_until(want_not_up, 1000));
+	run_for(50);
+	CHECK_INT(r1.calls, 1);
+	CHECK_INT(r1.status, TP_ECLOSED);
+	CHECK_INT(r2.calls, 1);
+	CHECK_INT(r2.status, TP_ECLOSED);
+	store_conn_free(c);
+	CHECK_INT(r1.calls, 1);
+	drop_all();
+}
+
 static void test_timeout_and_bound(void)
 {
 	struct result r[3] = {{0}};
@@ -521,6 +567,7 @@ int main(void)
 	CHECK_INT(store_addr_parse("ip=127.0.0.1 connect_timeout=1", &addr, NULL, 0), 0);
 	addr.port = ntohs(sin.sin_port);
 	test_happy();
+	test_flush_reset();
 	test_timeout_and_bound();
 	test_silent_server();
 	test_garbage();

@@ -1,0 +1,467 @@
+#!/usr/bin/env python3
+"""redis_reset.py - Redis resetting while a client leaves (issue 9 item 1).
+
+Runs turnpiked (its path and the ports come from the command line) against a
+fake Redis that this script plays, so the test decides when each answer
+comes and when the connection is reset. Two clients each park an Allocate on
+the fleet-wide user-quota decision, whose answer is held back. Then, with the
+server stopped (SIGSTOP), the first client leaves (TCP: the connection is
+closed; UDP: Refresh with lifetime 0) and the fake Redis resets the worker's
+connection; the server resumes (SIGCONT) and sees both at once, in that
+order. The quota removal the leaving client causes is written to the dead
+Redis socket: that failure must not run the parked Allocate from inside the
+connection's teardown (it would make an allocation on a freed connection)
+nor from inside a reply batch (another client's answer would go out in its
+place).
+
+Prints "ok - ..." / "FAIL - ..." lines; exit status 1 when any failed.
+"""
+import argparse
+import hashlib
+import hmac
+import os
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import threading
+import time
+
+MAGIC = 0x2112A442
+REALM = "example.org"
+USER, PASSWORD = "alice", "wonderland"
+ALLOCATE, REFRESH, PERMISSION, SEND, DATA = 0x003, 0x004, 0x008, 0x006, 0x007
+SUCCESS, ERROR, INDICATION = 0x100, 0x110, 0x010
+A_USERNAME, A_MI, A_ERROR, A_LIFETIME, A_PEER, A_DATA = 0x06, 0x08, 0x09, 0x0D, 0x12, 0x13
+A_REALM, A_NONCE, A_RELAYED, A_TRANSPORT = 0x14, 0x15, 0x16, 0x19
+
+failed = 0
+passed = 0
+
+
+def ok(cond, what):
+    global failed, passed
+    if cond:
+        passed += 1
+        print("ok - " + what, flush=True)
+    else:
+        failed += 1
+        print("FAIL - " + what, flush=True)
+
+
+# ---- a minimal STUN/TURN client codec ----
+
+def attr(t, v):
+    return struct.pack("!HH", t, len(v)) + v + b"\0" * (-len(v) % 4)
+
+
+def xor_addr(ip, port, txn):
+    del txn
+    raw = socket.inet_aton(ip)
+    x = bytes(a ^ b for a, b in zip(raw, struct.pack("!I", MAGIC)))
+    return struct.pack("!BBH", 0, 1, port ^ (MAGIC >> 16)) + x
+
+
+def unxor_addr(v):
+    port = struct.unpack("!H", v[2:4])[0] ^ (MAGIC >> 16)
+    ip = bytes(a ^ b for a, b in zip(v[4:8], struct.pack("!I", MAGIC)))
+    return socket.inet_ntoa(ip), port
+
+
+def message(mtype, txn, attrs, nonce=None):
+    body = b"".join(attrs)
+    if nonce is not None:
+        body += attr(A_USERNAME, USER.encode()) + attr(A_REALM, REALM.encode())
+        body += attr(A_NONCE, nonce)
+        key = hashlib.md5(f"{USER}:{REALM}:{PASSWORD}".encode()).digest()
+        hdr = struct.pack("!HHI", mtype, len(body) + 24, MAGIC) + txn
+        mac = hmac.new(key, hdr + body, hashlib.sha1).digest()
+        body += attr(A_MI, mac)
+    return struct.pack("!HHI", mtype, len(body), MAGIC) + txn + body
+
+
+def parse(buf):
+    mtype, length, _ = struct.unpack("!HHI", buf[:8])
+    txn, attrs, off = buf[8:20], {}, 20
+    if len(buf) < 20 or len(buf) != 20 + length:
+        raise ValueError(f"not one STUN message ({len(buf)} bytes, length field {length})")
+    while off + 4 <= 20 + length:
+        t, n = struct.unpack("!HH", buf[off:off + 4])
+        attrs.setdefault(t, buf[off + 4:off + 4 + n])
+        off += 4 + n + (-n % 4)
+    return mtype, txn, attrs
+
+
+def error_code(attrs):
+    v = attrs.get(A_ERROR)
+    return v[2] * 100 + v[3] if v else None
+
+
+def allocate(txn, nonce):
+    return message(ALLOCATE, txn, [attr(A_TRANSPORT, b"\x11\0\0\0"), attr(A_LIFETIME,
+                   struct.pack("!I", 600))], nonce)
+
+
+class Stream:
+    """STUN messages over one TCP connection."""
+
+    def __init__(self, port, src_port=0):
+        self.s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.s.bind(("127.0.0.1", src_port))
+        self.s.settimeout(5)
+        self.s.connect(("127.0.0.1", port))
+        self.buf = b""
+
+    def send(self, data):
+        self.s.sendall(data)
+
+    def recv(self):
+        while True:
+            if len(self.buf) >= 4:
+                need = 20 + struct.unpack("!H", self.buf[2:4])[0]
+                if len(self.buf) >= need:
+                    msg, self.buf = self.buf[:need], self.buf[need:]
+                    return parse(msg)
+            data = self.s.recv(4096)
+            if not data:
+                raise EOFError("connection closed")
+            self.buf += data
+
+    def reset(self):
+        self.s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        self.s.close()
+
+
+class Dgram:
+    def __init__(self, port):
+        self.s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.s.bind(("127.0.0.1", 0))
+        self.s.settimeout(3)
+        self.to = ("127.0.0.1", port)
+
+    def send(self, data):
+        self.s.sendto(data, self.to)
+
+    def recv(self):
+        return parse(self.s.recv(4096))
+
+
+def nonce_of(conn):
+    """The nonce from a first, unauthenticated Allocate's 401."""
+    conn.send(allocate(os.urandom(12), None))
+    _, _, attrs = conn.recv()
+    return attrs[A_NONCE]
+
+
+# ---- the fake Redis ----
+
+def resp(x):
+    if x is None:
+        return b"$-1\r\n"
+    if isinstance(x, int):
+        return b":%d\r\n" % x
+    if isinstance(x, list):
+        return b"*%d\r\n" % len(x) + b"".join(resp(e) for e in x)
+    if isinstance(x, str):
+        x = x.encode()
+    return b"$%d\r\n%s\r\n" % (len(x), x)
+
+
+class FakeRedis:
+    """Answers what turnpiked asks; the quota decisions (EVALSHA) beyond
+    the first of each round are held back while `hold` is set."""
+
+    def __init__(self):
+        self.lsock = socket.socket()
+        self.lsock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.lsock.bind(("127.0.0.1", 0))
+        self.lsock.listen(16)
+        self.port = self.lsock.getsockname()[1]
+        self.lock = threading.Lock()
+        self.cond = threading.Condition(self.lock)
+        self.userdb = None   # the connection the worker sends MGET/EVALSHA on
+        self.takes = 0       # EVALSHA seen
+        self.grant_first = 0  # how many EVALSHA to answer before holding
+        self.hold = False
+        self.doomed = None   # the connection its thread is to reset
+        self.reset_done = threading.Event()
+        self.key = hashlib.md5(f"{USER}:{REALM}:{PASSWORD}".encode()).hexdigest()
+        threading.Thread(target=self.accept, daemon=True).start()
+
+    def accept(self):
+        while True:
+            try:
+                c, _ = self.lsock.accept()
+            except OSError:
+                return
+            threading.Thread(target=self.serve, args=(c,), daemon=True).start()
+
+    def serve(self, c):
+        buf = b""
+        c.settimeout(0.01)
+        try:
+            while True:
+                if self.doomed is c:
+                    # Closed here, not from another thread: a close while
+                    # this thread sits in recv() would not send the RST
+                    # until the recv returned.
+                    c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                                 struct.pack("ii", 1, 0))
+                    c.close()
+                    self.reset_done.set()
+                    return
+                try:
+                    data = c.recv(65536)
+                except socket.timeout:
+                    continue
+                if not data:
+                    return
+                buf += data
+                while True:
+                    cmd, buf = self.command(buf)
+                    if cmd is None:
+                        break
+                    out = self.answer(c, cmd)
+                    if out:
+                        c.sendall(out)
+        except OSError:
+            return
+
+    @staticmethod
+    def command(buf):
+        if not buf.startswith(b"*"):
+            return None, buf
+        end = buf.find(b"\r\n")
+        if end < 0:
+            return None, buf
+        n, off, args = int(buf[1:end]), end + 2, []
+        for _ in range(n):
+            end = buf.find(b"\r\n", off)
+            if end < 0:
+                return None, buf
+            ln = int(buf[off + 1:end])
+            if len(buf) < end + 2 + ln + 2:
+                return None, buf
+            args.append(buf[end + 2:end + 2 + ln])
+            off = end + 2 + ln + 2
+        return args, buf[off:]
+
+    def answer(self, c, args):
+        name = args[0].upper()
+        if name in (b"SELECT", b"AUTH"):
+            return b"+OK\r\n"
+        if name == b"SUBSCRIBE":
+            return b"".join(resp(["subscribe", a.decode(), i + 1])
+                            for i, a in enumerate(args[1:]))
+        if name in (b"SMEMBERS", b"ZRANGE"):
+            return resp([])
+        if name == b"MGET":
+            with self.lock:
+                self.userdb = c
+            key = self.key if b"/user/" + USER.encode() + b"/key" in args[1] else None
+            return resp([key, None])
+        if name == b"EVALSHA":
+            with self.cond:
+                self.userdb = c
+                self.takes += 1
+                self.cond.notify_all()
+                if self.hold and self.takes > self.grant_first:
+                    return None
+            return resp(1)
+        if name in (b"EVAL", b"ZREM"):
+            return resp(1)
+        if name == b"PUBLISH":
+            return resp(0)
+        return b"+OK\r\n"
+
+    def round(self, grant_first):
+        with self.lock:
+            self.takes = 0
+            self.grant_first = grant_first
+            self.hold = True
+
+    def wait_takes(self, n, timeout=5):
+        end = time.time() + timeout
+        with self.cond:
+            while self.takes < n and time.time() < end:
+                self.cond.wait(end - time.time())
+            return self.takes >= n
+
+    def reset_userdb(self):
+        """Resets (RST) the worker's connection; later ones are answered."""
+        with self.lock:
+            c, self.userdb, self.hold = self.userdb, None, False
+        if c:
+            self.reset_done.clear()
+            self.doomed = c
+            if not self.reset_done.wait(5):
+                raise RuntimeError("the fake Redis did not reset the connection")
+
+
+# ---- the scenarios ----
+
+def wait_stopped(pid, timeout=5):
+    """Until every thread of pid is stopped: SIGSTOP takes a moment."""
+    end = time.time() + timeout
+    while time.time() < end:
+        states = []
+        for tid in os.listdir(f"/proc/{pid}/task"):
+            try:
+                with open(f"/proc/{pid}/task/{tid}/stat") as f:
+                    states.append(f.read().rsplit(")", 1)[1].split()[0])
+            except OSError:
+                pass
+        if states and all(s in "tT" for s in states):
+            return
+        time.sleep(0.005)
+    raise RuntimeError("turnpiked did not stop")
+
+
+def frozen(pid, *steps):
+    """Runs the steps with the server stopped, so it sees their effects at
+    once and in this order when it resumes."""
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        wait_stopped(pid)
+        for step in steps:
+            step()
+            time.sleep(0.05)
+    finally:
+        os.kill(pid, signal.SIGCONT)
+
+
+def tcp_scenario(pid, port, redis, peer):
+    c = Stream(port)
+    src_port = c.s.getsockname()[1]
+    nonce = nonce_of(c)
+    redis.round(grant_first=1)
+    t1, t2 = os.urandom(12), os.urandom(12)
+    c.send(allocate(t1, nonce) + allocate(t2, nonce))
+    mtype, txn, _ = c.recv()
+    ok(mtype == ALLOCATE | SUCCESS and txn == t1, "tcp: the first Allocate succeeds")
+    ok(redis.wait_takes(2), "tcp: the second Allocate waits on the quota decision")
+    frozen(pid, c.reset, redis.reset_userdb)
+    time.sleep(0.3)
+
+    # The same 5-tuple again: nothing may be left of the closed connection.
+    c = Stream(port, src_port)
+    t3 = os.urandom(12)
+    c.send(allocate(t3, nonce))
+    mtype, txn, attrs = c.recv()
+    ok(mtype == ALLOCATE | SUCCESS and txn == t3,
+       "tcp: a new connection on the same 5-tuple allocates "
+       f"(got type 0x{mtype:03x}, error {error_code(attrs)})")
+    # Data from the peer reaches this connection, not a freed one.
+    peer_addr = peer.getsockname()
+    c.send(message(PERMISSION, os.urandom(12), [attr(A_PEER, xor_addr(*peer_addr, None))],
+                   nonce))
+    mtype, _, _ = c.recv()
+    ok(mtype == PERMISSION | SUCCESS, "tcp: CreatePermission for the peer")
+    c.send(message(SEND | INDICATION, os.urandom(12),
+                   [attr(A_PEER, xor_addr(*peer_addr, None)), attr(A_DATA, b"ping")]))
+    try:
+        data, relay = peer.recvfrom(2048)
+        peer.sendto(b"pong:" + data, relay)
+        mtype, _, attrs = c.recv()
+        ok(mtype == DATA | INDICATION and attrs.get(A_DATA) == b"pong:ping",
+           "tcp: the peer's answer arrives as a Data indication")
+    except (OSError, EOFError, ValueError) as e:
+        ok(False, f"tcp: relaying through the new allocation ({e})")
+    c.reset()
+
+
+def udp_scenario(pid, port, redis):
+    u1, u2 = Dgram(port), Dgram(port)
+    n1, n2 = nonce_of(u1), nonce_of(u2)
+    redis.round(grant_first=1)
+    t1 = os.urandom(12)
+    u1.send(allocate(t1, n1))
+    mtype, txn, _ = u1.recv()
+    ok(mtype == ALLOCATE | SUCCESS and txn == t1, "udp: the first client allocates")
+    t2 = os.urandom(12)
+    u2.send(allocate(t2, n2))
+    ok(redis.wait_takes(2), "udp: the second client's Allocate waits on the quota decision")
+    tr = os.urandom(12)
+    refresh = message(REFRESH, tr, [attr(A_LIFETIME, struct.pack("!I", 0))], n1)
+    frozen(pid, lambda: u1.send(refresh), redis.reset_userdb)
+    try:
+        mtype, txn, _ = u1.recv()
+        ok(mtype == REFRESH | SUCCESS and txn == tr,
+           f"udp: the first client gets its own Refresh answer (type 0x{mtype:03x}, "
+           f"{'its' if txn == tr else 'another'} transaction)")
+    except (OSError, ValueError) as e:
+        ok(False, f"udp: the first client gets its Refresh answer ({e})")
+    try:
+        mtype, txn, attrs = u2.recv()
+        ok(txn == t2 and mtype in (ALLOCATE | SUCCESS, ALLOCATE | ERROR),
+           f"udp: the second client gets its Allocate answer (type 0x{mtype:03x}, "
+           f"error {error_code(attrs)})")
+    except (OSError, ValueError) as e:
+        ok(False, f"udp: the second client gets its Allocate answer ({e})")
+
+
+def wait_ready(port, log, timeout=10):
+    end = time.time() + timeout
+    while time.time() < end:
+        try:
+            with open(log) as f:
+                if f.read().count("connected") >= 3:
+                    socket.create_connection(("127.0.0.1", port), 1).close()
+                    return True
+        except OSError:
+            pass
+        time.sleep(0.1)
+    return False
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--turnpiked", required=True)
+    ap.add_argument("--port", type=int, required=True)
+    ap.add_argument("--log", required=True)
+    ap.add_argument("--skip", action="append", default=[], help="tcp or udp")
+    args = ap.parse_args()
+
+    redis = FakeRedis()
+    peer = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    peer.bind(("127.0.0.2", 0))
+    peer.settimeout(3)
+    cmd = [args.turnpiked, "--listening-ip", "127.0.0.1", "--listening-port", str(args.port),
+           "--relay-threads", "1", "--relay-ip", "127.0.0.1", "--allow-loopback-peers",
+           "--realm", REALM, "--user-quota", "5", "--redis-timeout", "5000",
+           "--redis-userdb", f"ip=127.0.0.1 port={redis.port} connect_timeout=2",
+           "--log-level", "debug"]
+    with open(args.log, "w") as log:
+        srv = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        ok(wait_ready(args.port, args.log), "turnpiked is up with its Redis connections")
+        for name, run in (("tcp", lambda: tcp_scenario(srv.pid, args.port, redis, peer)),
+                          ("udp", lambda: udp_scenario(srv.pid, args.port, redis))):
+            if name in args.skip:
+                continue
+            try:
+                run()
+            except (OSError, EOFError, ValueError, RuntimeError) as e:
+                ok(False, f"{name}: the scenario ran to its end ({e!r})")
+            ok(srv.poll() is None, f"{name}: turnpiked is still running")
+            time.sleep(0.5)  # the worker reconnects to the fake Redis
+    finally:
+        if srv.poll() is None:
+            srv.send_signal(signal.SIGTERM)
+        try:
+            rc = srv.wait(10)
+        except subprocess.TimeoutExpired:
+            srv.kill()
+            rc = srv.wait()
+    ok(rc == 0, f"turnpiked stops cleanly (exit status {rc})")
+    with open(args.log) as f:
+        text = f.read()
+    ok("Sanitizer" not in text, "no sanitizer report")
+    print(f"{passed} passed, {failed} failed")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
