@@ -22,6 +22,7 @@
 
 #include "config.h"
 #include "http/http.h"
+#include "util/ratelimit.h"
 #include "net/net.h"
 #include "store/store.h"
 #include "turnpike/err.h"
@@ -62,7 +63,7 @@ struct http_server {
 	size_t nuris;
 	uint8_t (*keys)[SHA256_DIGEST_LENGTH]; /* SHA-256 of each rest-api-key */
 	size_t nkeys;
-	struct http_ratelimit *rl;
+	struct ratelimit *rl;
 	struct http_counters counters;
 	uint64_t ports_capacity;
 	uint64_t start_time;
@@ -328,8 +329,8 @@ static bool rate_ok(struct req *q)
 	if (!bev || getpeername(bufferevent_getfd(bev), (struct sockaddr *)&peer, &len) != 0)
 		peer.ss_family = AF_UNSPEC; /* all such share one bucket */
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	if (http_ratelimit_take(h->rl, (struct sockaddr *)&peer,
-				(uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000))
+	if (ratelimit_take(h->rl, (struct sockaddr *)&peer,
+			   (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000))
 		return true;
 	h->counters.rate_limited++;
 	header(q, "Retry-After", "1");
@@ -643,7 +644,7 @@ struct http_server *http_server_new(struct event_base *base, struct server *srv,
 	if (keys_init(h) != 0 || uris_init(h) != 0)
 		goto fail;
 	if (c->rest_rate_limit > 0 &&
-	    !(h->rl = http_ratelimit_new((unsigned)c->rest_rate_limit, RATE_SLOTS)))
+	    !(h->rl = ratelimit_new((unsigned)c->rest_rate_limit, RATE_SLOTS)))
 		goto fail;
 	h->http = evhttp_new(base);
 	h->accept_retry = evtimer_new(base, accept_retry_cb, h);
@@ -693,6 +694,6 @@ void http_server_free(struct http_server *h)
 		OPENSSL_cleanse(h->keys, h->nkeys * sizeof(*h->keys));
 		free(h->keys);
 	}
-	http_ratelimit_free(h->rl);
+	ratelimit_free(h->rl);
 	free(h);
 }

@@ -122,22 +122,6 @@ int http_uris_build(const struct http_uri_src *src, char ***out, size_t *n);
 void http_uris_free(char **uris, size_t n);
 
 /* ------------------------------------------------------------------ */
-/* Per-source rate limit (ratelimit.c): a token bucket per client address
- * (IPv4 address or IPv6 /64) in a bounded table. */
-
-struct http_ratelimit;
-
-/* rate: requests per second, also the burst. slots: table size (rounded up
- * to a power of two). Returns NULL on allocation failure. */
-struct http_ratelimit *http_ratelimit_new(unsigned rate, size_t slots);
-void http_ratelimit_free(struct http_ratelimit *rl);
-/* Takes one token for sa at now_ms (monotonic). Returns false when its
- * bucket is empty. A full table evicts the least recently seen client of
- * the probed slots, which starts afresh: the limit is never stricter than
- * configured, only looser for clients evicted by a crowd. */
-bool http_ratelimit_take(struct http_ratelimit *rl, const struct sockaddr *sa, uint64_t now_ms);
-
-/* ------------------------------------------------------------------ */
 /* Metrics (metrics.c): the Prometheus text exposition format 0.0.4. */
 
 struct http_metrics_info {

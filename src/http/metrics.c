@@ -160,6 +160,10 @@ static void stun_metrics(struct evbuffer *b, const struct turn_stats *st)
 	    st->tcp_accepted);
 	one(b, "tcp_connections_refused_total", "counter",
 	    "TCP client connections closed at once: over max-tcp-connections.", st->tcp_refused);
+	one(b, "tcp_connections_refused_source_total", "counter",
+	    "TCP client connections closed at once: their source already held "
+	    "max-tcp-unauthenticated-per-source connections that had not authenticated.",
+	    st->tcp_refused_source);
 	head(b, "tcp_connections_closed_total", "counter",
 	     "TCP client connections closed by the server, by reason.");
 	evbuffer_add_printf(b, P "tcp_connections_closed_total{reason=\"idle\"} %" PRIu64 "\n",
@@ -167,6 +171,9 @@ static void stun_metrics(struct evbuffer *b, const struct turn_stats *st)
 	evbuffer_add_printf(b,
 			    P "tcp_connections_closed_total{reason=\"bad_framing\"} %" PRIu64 "\n",
 			    st->tcp_closed_bad);
+	evbuffer_add_printf(
+		b, P "tcp_connections_closed_total{reason=\"shed_unauthenticated\"} %" PRIu64 "\n",
+		st->tcp_shed);
 }
 
 static void http_metrics(struct evbuffer *b, const struct http_counters *h)

@@ -26,6 +26,7 @@ struct store_addr;
 struct store_conn;
 struct store_secrets;
 struct userdb;
+struct srccount;
 
 TAILQ_HEAD(tcp_conn_list, tcp_conn);
 
@@ -65,6 +66,7 @@ struct worker {
 	struct tcp_listener *tcp;
 	size_t ntcp;
 	struct tcp_conn_list conns;
+	struct tcp_conn_list unauthed; /* never authenticated, oldest first */
 	size_t tcp_max;
 	const struct timeval *idle_tv; /* libevent common timeout */
 	struct event *tick;            /* once a second: expire allocations */
@@ -101,6 +103,7 @@ struct server {
 	struct peer_policy policy;
 	struct turn_quota *quota;
 	struct relay_reservations *reservations;
+	struct srccount *tcp_unauth; /* TCP connections per source, before auth */
 	struct worker *workers;
 	size_t nworkers;
 };

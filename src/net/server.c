@@ -11,6 +11,7 @@
 
 #include "net/net.h"
 #include "turnpike/err.h"
+#include "util/srccount.h"
 #include "util/addr.h"
 #include "util/conf.h"
 #include "util/log.h"
@@ -67,6 +68,7 @@ static int worker_init(struct server *srv, struct worker *w, unsigned id)
 	w->id = id;
 	w->srv = srv;
 	TAILQ_INIT(&w->conns);
+	TAILQ_INIT(&w->unauthed);
 	w->io.relay_open = relay_open;
 	w->io.relay_close = relay_close;
 	w->io.send_peer = relay_send_peer;
@@ -185,7 +187,8 @@ struct server *server_new(const struct conf *conf)
 		goto fail;
 	srv->quota = turn_quota_new((unsigned)conf->user_quota, (unsigned)conf->total_quota);
 	srv->reservations = relay_reservations_new();
-	if (!srv->quota || !srv->reservations)
+	srv->tcp_unauth = srccount_new((size_t)conf->max_tcp_connections);
+	if (!srv->quota || !srv->reservations || !srv->tcp_unauth)
 		goto fail;
 	srv->turn_cfg.quota = srv->quota;
 	if (n == 0) {
@@ -269,6 +272,7 @@ void server_free(struct server *srv)
 	policy_cleanup(&srv->policy);
 	turn_quota_free(srv->quota);
 	relay_reservations_free(srv->reservations);
+	srccount_free(srv->tcp_unauth);
 	free(srv);
 }
 

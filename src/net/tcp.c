@@ -1,6 +1,8 @@
-/* tcp.c - TCP client connections: accept under a per-worker cap, frame
- * STUN messages and ChannelData on the stream (RFC 8489 §6.2.2, RFC 8656
- * §12.5), answer, and close idle, stalled or malformed connections. */
+/* tcp.c - TCP client connections: accept under a per-worker cap and a
+ * per-source share of connections that have not authenticated (shedding
+ * the oldest of those when the table is full), frame STUN messages and
+ * ChannelData on the stream (RFC 8489 §6.2.2, RFC 8656 §12.5), answer, and
+ * close idle, stalled or malformed connections. */
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -15,7 +17,9 @@
 #include "net/net.h"
 #include "turnpike/stun.h"
 #include "util/addr.h"
+#include "util/conf.h"
 #include "util/log.h"
+#include "util/srccount.h"
 
 /* Stop reading from a client whose answers pile up unread. */
 #define TCP_OUT_MAX (256 * 1024)
@@ -26,11 +30,33 @@ struct tcp_conn {
 	struct event *idle;
 	struct sockaddr_storage peer;
 	struct sockaddr_storage local;
-	bool closing; /* reads stopped; freed once queued answers are sent */
+	bool closing;      /* reads stopped; freed once queued answers are sent */
+	bool authed;       /* a request on it authenticated, or it carries an allocation */
+	uint32_t src_slot; /* counted against its source while !authed */
 	TAILQ_ENTRY(tcp_conn) link;
+	TAILQ_ENTRY(tcp_conn) ulink; /* in w->unauthed while !authed */
 };
 
 static __thread struct log_ratelimit rl_accept = LOG_RATELIMIT_INIT(10, 3);
+static __thread struct log_ratelimit rl_refuse = LOG_RATELIMIT_INIT(10, 3);
+
+static bool has_alloc(const struct tcp_conn *c)
+{
+	return turn_table_find(&c->w->ctx.table, TP_TCP, (const struct sockaddr *)&c->peer,
+			       (const struct sockaddr *)&c->local) != NULL;
+}
+
+/* The connection proved itself: it no longer counts against its source's
+ * share, nor can it be shed. */
+static void mark_authed(struct tcp_conn *c)
+{
+	if (c->authed)
+		return;
+	c->authed = true;
+	TAILQ_REMOVE(&c->w->unauthed, c, ulink);
+	srccount_put(c->w->srv->tcp_unauth, c->src_slot);
+	c->src_slot = SRCCOUNT_NONE;
+}
 
 static void conn_free(struct tcp_conn *c)
 {
@@ -40,6 +66,7 @@ static void conn_free(struct tcp_conn *c)
 	/* First, before anything is released: requests it parked are never
 	 * answered nor run again, so none can make an allocation on c. */
 	userdb_forget_conn(w, c);
+	mark_authed(c); /* leaves the unauthenticated list and source count */
 	/* RFC 8656 §3.1: the allocation lives as long as its connection. */
 	a = turn_table_find(&w->ctx.table, TP_TCP, (struct sockaddr *)&c->peer,
 			    (struct sockaddr *)&c->local);
@@ -80,8 +107,8 @@ static void idle_cb(int fd, short what, void *arg)
 
 	/* A connection carrying an allocation lives by the allocation's
 	 * lifetime, which closes it when it ends. */
-	if (!c->closing && turn_table_find(&w->ctx.table, TP_TCP, (struct sockaddr *)&c->peer,
-					   (struct sockaddr *)&c->local)) {
+	if (!c->closing && has_alloc(c)) {
+		mark_authed(c);
 		event_add(c->idle, w->idle_tv);
 		return;
 	}
@@ -140,6 +167,13 @@ static void read_cb(struct bufferevent *bev, void *arg)
 		len = turn_server_handle(&w->ctx, &from, pkt, (size_t)n, out);
 		if (!len && w->ctx.parked)
 			userdb_park(w, &from, pkt, (size_t)n);
+		/* Only authenticated requests keep a connection alive: one
+		 * that never authenticates lives tcp-idle-timeout from accept,
+		 * however much it sends. */
+		if (w->ctx.authed) {
+			mark_authed(c);
+			event_add(c->idle, w->idle_tv);
+		}
 		evbuffer_drain(in, (size_t)n);
 		if (len) {
 			if (bufferevent_write(bev, out, len) != 0) {
@@ -149,8 +183,6 @@ static void read_cb(struct bufferevent *bev, void *arg)
 				STAT_ADD(st->tx_bytes[TP_TCP], len);
 			}
 		}
-		/* A complete message: the connection is alive. */
-		event_add(c->idle, w->idle_tv);
 	}
 	if (n < 0) {
 		/* RFC 8489 §6.2.2 gives no way to resync a broken stream. */
@@ -187,16 +219,64 @@ static void event_cb(struct bufferevent *bev, short what, void *arg)
 		conn_free(arg);
 }
 
+/* Closes the oldest connection that never authenticated, to make room.
+ * Returns false when every connection has authenticated. */
+static bool shed_one(struct worker *w)
+{
+	struct tcp_conn *c;
+
+	while ((c = TAILQ_FIRST(&w->unauthed))) {
+		/* A request parked on Redis may have made an allocation since. */
+		if (has_alloc(c)) {
+			mark_authed(c);
+			continue;
+		}
+		STAT_INC(w->stats.tcp_shed);
+		conn_free(c);
+		return true;
+	}
+	return false;
+}
+
+/* Whether a connection from sa may be taken: its source's share of
+ * connections that have not authenticated, then room in the worker's table
+ * (made by shedding if need be). *slot: what was counted for the source. */
+static bool admit(struct worker *w, const struct sockaddr *sa, uint32_t *slot)
+{
+	unsigned limit = (unsigned)w->srv->conf->max_tcp_unauth_per_source;
+	char ip[ADDR_STRLEN];
+
+	*slot = srccount_take(w->srv->tcp_unauth, sa, limit);
+	if (limit && *slot == SRCCOUNT_NONE) {
+		STAT_INC(w->stats.tcp_refused_source);
+		log_rl(&rl_refuse, LOG_LVL_WARN,
+		       "tcp: refused a connection from %s: it already holds %u that have not "
+		       "authenticated (max-tcp-unauthenticated-per-source)",
+		       addr_format(sa, false, ip, sizeof(ip)), limit);
+		return false;
+	}
+	if (STAT_GET(w->stats.tcp_active) < w->tcp_max || shed_one(w))
+		return true;
+	srccount_put(w->srv->tcp_unauth, *slot);
+	*slot = SRCCOUNT_NONE;
+	STAT_INC(w->stats.tcp_refused);
+	log_rl(&rl_refuse, LOG_LVL_WARN,
+	       "tcp: refused a connection from %s: max-tcp-connections reached and every "
+	       "connection has authenticated",
+	       addr_format(sa, false, ip, sizeof(ip)));
+	return false;
+}
+
 void tcp_accept_cb(struct evconnlistener *lev, int fd, struct sockaddr *sa, int salen, void *arg)
 {
 	struct tcp_listener *tl = arg;
 	struct worker *w = tl->w;
 	struct tcp_conn *c = NULL;
+	uint32_t slot = SRCCOUNT_NONE;
 	int one = 1;
 	(void)lev;
 
-	if (STAT_GET(w->stats.tcp_active) >= w->tcp_max) {
-		STAT_INC(w->stats.tcp_refused);
+	if (!admit(w, sa, &slot)) {
 		close(fd);
 		return;
 	}
@@ -206,6 +286,8 @@ void tcp_accept_cb(struct evconnlistener *lev, int fd, struct sockaddr *sa, int 
 	if (!c)
 		goto fail;
 	c->w = w;
+	c->src_slot = slot;
+	slot = SRCCOUNT_NONE;
 	memcpy(&c->peer, sa, (size_t)salen < sizeof(c->peer) ? (size_t)salen : sizeof(c->peer));
 	{
 		socklen_t llen = sizeof(c->local);
@@ -225,6 +307,7 @@ void tcp_accept_cb(struct evconnlistener *lev, int fd, struct sockaddr *sa, int 
 	if (bufferevent_enable(c->bev, EV_READ) != 0 || event_add(c->idle, w->idle_tv) != 0)
 		goto fail;
 	TAILQ_INSERT_TAIL(&w->conns, c, link);
+	TAILQ_INSERT_TAIL(&w->unauthed, c, ulink);
 	STAT_INC(w->stats.tcp_accepted);
 	STAT_INC(w->stats.tcp_active);
 	return;
@@ -235,8 +318,10 @@ fail:
 			event_free(c->idle);
 		if (c->bev)
 			bufferevent_free(c->bev);
+		slot = c->src_slot;
 		free(c);
 	}
+	srccount_put(w->srv->tcp_unauth, slot);
 	if (fd >= 0)
 		close(fd);
 }

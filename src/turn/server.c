@@ -126,6 +126,7 @@ size_t turn_server_handle(struct turn_ctx *ctx, const struct turn_from *from, co
 	int rc;
 
 	ctx->parked = false;
+	ctx->authed = false;
 	rc = stun_msg_parse(&msg, pkt, len);
 	if (rc != 0) {
 		count_drop(ctx, rc);

@@ -147,6 +147,9 @@ struct turn_ctx {
 	/* Set by turn_server_handle when it answered nothing because the
 	 * request waits for the store (io key_lookup / quota_take). */
 	bool parked;
+	/* Set by turn_server_handle when the request it handled passed
+	 * authentication (or no-auth let it through). */
+	bool authed;
 	/* The fleet quota decision for the request being run again, or NULL. */
 	struct turn_ticket *ticket;
 };

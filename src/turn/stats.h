@@ -112,7 +112,9 @@ struct turn_stats {
 	uint64_t lifetime_sum_ms;
 	uint64_t tx_errors; /* send failed */
 	uint64_t tcp_accepted;
-	uint64_t tcp_refused; /* over max-tcp-connections */
+	uint64_t tcp_refused;        /* over max-tcp-connections */
+	uint64_t tcp_refused_source; /* over max-tcp-unauthenticated-per-source */
+	uint64_t tcp_shed;           /* closed to admit a new one (never authenticated) */
 	uint64_t tcp_active;
 	uint64_t tcp_closed_idle;
 	uint64_t tcp_closed_bad;   /* malformed framing */

@@ -672,6 +672,7 @@ size_t turn_handle_request(struct turn_ctx *ctx, const struct turn_from *from,
 		len = 0;
 		goto out;
 	}
+	ctx->authed = code == 0;
 	if (code) {
 		/* Failed credentials never sign the answer. */
 		auth.ok = false;

@@ -260,3 +260,18 @@ uint64_t addr_hash(const struct sockaddr *sa)
 	}
 	return addr_siphash(hash_key, in, n);
 }
+
+void addr_source_key(const struct sockaddr *sa, uint8_t key[16])
+{
+	memset(key, 0, 16);
+	if (sa->sa_family == AF_INET) {
+		key[10] = key[11] = 0xff;
+		memcpy(key + 12, &((const struct sockaddr_in *)sa)->sin_addr, 4);
+	} else if (sa->sa_family == AF_INET6) {
+		const uint8_t *a = ((const struct sockaddr_in6 *)sa)->sin6_addr.s6_addr;
+		if (IN6_IS_ADDR_V4MAPPED((const struct in6_addr *)a))
+			memcpy(key, a, 16);
+		else
+			memcpy(key, a, 8);
+	}
+}

@@ -43,6 +43,12 @@ void addr_hash_seed(const uint8_t key[16]);
 /* SipHash-2-4 of in[0..len) under key; exposed for tests and other tables. */
 uint64_t addr_siphash(const uint8_t key[16], const uint8_t *in, size_t len);
 
+/* The key that stands for a source in per-source limits: the IPv4 address
+ * (as IPv4-mapped IPv6, whether it came as IPv4 or IPv4-mapped), or the
+ * IPv6 /64 (one subscriber usually holds a whole /64, so a full address
+ * would be no limit). Zeros for other families. */
+void addr_source_key(const struct sockaddr *sa, uint8_t key[16]);
+
 /* An IPv6 wildcard/any address for the family. */
 bool addr_is_any(const struct sockaddr *sa);
 

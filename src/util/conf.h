@@ -22,6 +22,7 @@ struct conf {
 	long relay_threads;
 	long tcp_idle_timeout;
 	long max_tcp_connections;
+	long max_tcp_unauth_per_source;
 	/* behaviour */
 	bool no_software_attribute;
 	/* relay */

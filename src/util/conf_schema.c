@@ -159,12 +159,23 @@ const struct conf_opt conf_schema[] = {
 	 "0 means one per online CPU.",
 	 NULL},
 	{"tcp-idle-timeout", CONF_INT, "30", 1, 86400, false, OFF(tcp_idle_timeout), "SECONDS",
-	 "Close a TCP connection that has not completed a message for this many "
-	 "seconds.",
+	 "Close a TCP connection that has not completed an authenticated request for "
+	 "this many seconds (one carrying an allocation lives as long as the "
+	 "allocation). Requests without valid credentials, Binding included, do not "
+	 "count: a connection that never authenticates is closed this long after it "
+	 "was accepted.",
 	 NULL},
 	{"max-tcp-connections", CONF_INT, "16384", 1, 1048576, false, OFF(max_tcp_connections), "N",
-	 "Most TCP client connections open at once, over all workers; further "
-	 "connections are accepted and closed at once.",
+	 "Most TCP client connections open at once, over all workers. When the table is "
+	 "full, the oldest connection that never authenticated is closed to admit the "
+	 "new one; when every connection has authenticated, the new one is closed at "
+	 "once.",
+	 NULL},
+	{"max-tcp-unauthenticated-per-source", CONF_INT, "16", 0, 1048576, false,
+	 OFF(max_tcp_unauth_per_source), "N",
+	 "Most TCP connections one source (an IPv4 address, or an IPv6 /64) may hold "
+	 "open before they authenticate; further ones are closed at once. A connection "
+	 "stops counting once a request on it authenticates. 0: no limit.",
 	 NULL},
 	{"no-software-attribute", CONF_BOOL, "false", 0, 0, false, OFF(no_software_attribute), NULL,
 	 "Do not send the SOFTWARE attribute (hides the server version).", NULL},

@@ -18,7 +18,6 @@ Prints "ok - ..." / "FAIL - ..." lines; exit status 1 when any failed.
 """
 import argparse
 import hashlib
-import hmac
 import os
 import signal
 import socket
@@ -28,131 +27,9 @@ import sys
 import threading
 import time
 
-MAGIC = 0x2112A442
-REALM = "example.org"
-USER, PASSWORD = "alice", "wonderland"
-ALLOCATE, REFRESH, PERMISSION, SEND, DATA = 0x003, 0x004, 0x008, 0x006, 0x007
-SUCCESS, ERROR, INDICATION = 0x100, 0x110, 0x010
-A_USERNAME, A_MI, A_ERROR, A_LIFETIME, A_PEER, A_DATA = 0x06, 0x08, 0x09, 0x0D, 0x12, 0x13
-A_REALM, A_NONCE, A_RELAYED, A_TRANSPORT = 0x14, 0x15, 0x16, 0x19
-
-failed = 0
-passed = 0
-
-
-def ok(cond, what):
-    global failed, passed
-    if cond:
-        passed += 1
-        print("ok - " + what, flush=True)
-    else:
-        failed += 1
-        print("FAIL - " + what, flush=True)
-
-
-# ---- a minimal STUN/TURN client codec ----
-
-def attr(t, v):
-    return struct.pack("!HH", t, len(v)) + v + b"\0" * (-len(v) % 4)
-
-
-def xor_addr(ip, port, txn):
-    del txn
-    raw = socket.inet_aton(ip)
-    x = bytes(a ^ b for a, b in zip(raw, struct.pack("!I", MAGIC)))
-    return struct.pack("!BBH", 0, 1, port ^ (MAGIC >> 16)) + x
-
-
-def unxor_addr(v):
-    port = struct.unpack("!H", v[2:4])[0] ^ (MAGIC >> 16)
-    ip = bytes(a ^ b for a, b in zip(v[4:8], struct.pack("!I", MAGIC)))
-    return socket.inet_ntoa(ip), port
-
-
-def message(mtype, txn, attrs, nonce=None):
-    body = b"".join(attrs)
-    if nonce is not None:
-        body += attr(A_USERNAME, USER.encode()) + attr(A_REALM, REALM.encode())
-        body += attr(A_NONCE, nonce)
-        key = hashlib.md5(f"{USER}:{REALM}:{PASSWORD}".encode()).digest()
-        hdr = struct.pack("!HHI", mtype, len(body) + 24, MAGIC) + txn
-        mac = hmac.new(key, hdr + body, hashlib.sha1).digest()
-        body += attr(A_MI, mac)
-    return struct.pack("!HHI", mtype, len(body), MAGIC) + txn + body
-
-
-def parse(buf):
-    mtype, length, _ = struct.unpack("!HHI", buf[:8])
-    txn, attrs, off = buf[8:20], {}, 20
-    if len(buf) < 20 or len(buf) != 20 + length:
-        raise ValueError(f"not one STUN message ({len(buf)} bytes, length field {length})")
-    while off + 4 <= 20 + length:
-        t, n = struct.unpack("!HH", buf[off:off + 4])
-        attrs.setdefault(t, buf[off + 4:off + 4 + n])
-        off += 4 + n + (-n % 4)
-    return mtype, txn, attrs
-
-
-def error_code(attrs):
-    v = attrs.get(A_ERROR)
-    return v[2] * 100 + v[3] if v else None
-
-
-def allocate(txn, nonce):
-    return message(ALLOCATE, txn, [attr(A_TRANSPORT, b"\x11\0\0\0"), attr(A_LIFETIME,
-                   struct.pack("!I", 600))], nonce)
-
-
-class Stream:
-    """STUN messages over one TCP connection."""
-
-    def __init__(self, port, src_port=0):
-        self.s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.s.bind(("127.0.0.1", src_port))
-        self.s.settimeout(5)
-        self.s.connect(("127.0.0.1", port))
-        self.buf = b""
-
-    def send(self, data):
-        self.s.sendall(data)
-
-    def recv(self):
-        while True:
-            if len(self.buf) >= 4:
-                need = 20 + struct.unpack("!H", self.buf[2:4])[0]
-                if len(self.buf) >= need:
-                    msg, self.buf = self.buf[:need], self.buf[need:]
-                    return parse(msg)
-            data = self.s.recv(4096)
-            if not data:
-                raise EOFError("connection closed")
-            self.buf += data
-
-    def reset(self):
-        self.s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-        self.s.close()
-
-
-class Dgram:
-    def __init__(self, port):
-        self.s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self.s.bind(("127.0.0.1", 0))
-        self.s.settimeout(3)
-        self.to = ("127.0.0.1", port)
-
-    def send(self, data):
-        self.s.sendto(data, self.to)
-
-    def recv(self):
-        return parse(self.s.recv(4096))
-
-
-def nonce_of(conn):
-    """The nonce from a first, unauthenticated Allocate's 401."""
-    conn.send(allocate(os.urandom(12), None))
-    _, _, attrs = conn.recv()
-    return attrs[A_NONCE]
+from turnlib import (ALLOCATE, DATA, ERROR, INDICATION, PASSWORD, PERMISSION, REALM,
+                     REFRESH, SEND, SUCCESS, USER, A_DATA, A_LIFETIME, A_PEER, Dgram,
+                     Stream, allocate, attr, error_code, message, nonce_of, ok, xor_addr)
 
 
 # ---- the fake Redis ----
@@ -355,12 +232,12 @@ def tcp_scenario(pid, port, redis, peer):
        f"(got type 0x{mtype:03x}, error {error_code(attrs)})")
     # Data from the peer reaches this connection, not a freed one.
     peer_addr = peer.getsockname()
-    c.send(message(PERMISSION, os.urandom(12), [attr(A_PEER, xor_addr(*peer_addr, None))],
+    c.send(message(PERMISSION, os.urandom(12), [attr(A_PEER, xor_addr(*peer_addr))],
                    nonce))
     mtype, _, _ = c.recv()
     ok(mtype == PERMISSION | SUCCESS, "tcp: CreatePermission for the peer")
     c.send(message(SEND | INDICATION, os.urandom(12),
-                   [attr(A_PEER, xor_addr(*peer_addr, None)), attr(A_DATA, b"ping")]))
+                   [attr(A_PEER, xor_addr(*peer_addr)), attr(A_DATA, b"ping")]))
     try:
         data, relay = peer.recvfrom(2048)
         peer.sendto(b"pong:" + data, relay)
@@ -459,8 +336,7 @@ def main():
     with open(args.log) as f:
         text = f.read()
     ok("Sanitizer" not in text, "no sanitizer report")
-    print(f"{passed} passed, {failed} failed")
-    return 1 if failed else 0
+    return ok.finish()
 
 
 if __name__ == "__main__":

@@ -1,12 +1,12 @@
-/* ratelimit.c - per-source token buckets for the credential hook, in a
- * fixed table: no allocation per client, bounded memory whatever the crowd. */
+/* ratelimit.c - per-source token buckets in a fixed table (the credential
+ * hook's requests, the key lookups an unauthenticated source may cost). */
 #include <stdlib.h>
 #include <string.h>
 
 #include <netinet/in.h>
 #include <openssl/crypto.h>
 
-#include "http/http.h"
+#include "util/ratelimit.h"
 #include "util/addr.h"
 #include "util/rand.h"
 
@@ -19,16 +19,16 @@ struct bucket {
 	uint64_t milli;   /* tokens x 1000 */
 };
 
-struct http_ratelimit {
+struct ratelimit {
 	uint64_t rate; /* tokens per second, also the bucket size */
 	size_t mask;
 	uint8_t seed[16];
 	struct bucket *b;
 };
 
-struct http_ratelimit *http_ratelimit_new(unsigned rate, size_t slots)
+struct ratelimit *ratelimit_new(unsigned rate, size_t slots)
 {
-	struct http_ratelimit *rl = calloc(1, sizeof(*rl));
+	struct ratelimit *rl = calloc(1, sizeof(*rl));
 	size_t n = PROBES;
 
 	if (!rl)
@@ -40,13 +40,13 @@ struct http_ratelimit *http_ratelimit_new(unsigned rate, size_t slots)
 	rl->b = calloc(n, sizeof(*rl->b));
 	/* A keyed hash: nobody can aim many addresses at one probe window. */
 	if (!rl->b || rand_bytes(rl->seed, sizeof(rl->seed)) != 0) {
-		http_ratelimit_free(rl);
+		ratelimit_free(rl);
 		return NULL;
 	}
 	return rl;
 }
 
-void http_ratelimit_free(struct http_ratelimit *rl)
+void ratelimit_free(struct ratelimit *rl)
 {
 	if (!rl)
 		return;
@@ -55,24 +55,7 @@ void http_ratelimit_free(struct http_ratelimit *rl)
 	free(rl);
 }
 
-/* One key per client: the IPv4 address, or the IPv6 /64 (one subscriber
- * usually holds a whole /64, so a full address would be no limit). */
-static void client_key(const struct sockaddr *sa, uint8_t key[16])
-{
-	memset(key, 0, 16);
-	if (sa->sa_family == AF_INET) {
-		key[10] = key[11] = 0xff;
-		memcpy(key + 12, &((const struct sockaddr_in *)sa)->sin_addr, 4);
-	} else if (sa->sa_family == AF_INET6) {
-		const uint8_t *a = ((const struct sockaddr_in6 *)sa)->sin6_addr.s6_addr;
-		if (IN6_IS_ADDR_V4MAPPED((const struct in6_addr *)a))
-			memcpy(key, a, 16);
-		else
-			memcpy(key, a, 8);
-	}
-}
-
-bool http_ratelimit_take(struct http_ratelimit *rl, const struct sockaddr *sa, uint64_t now_ms)
+bool ratelimit_take(struct ratelimit *rl, const struct sockaddr *sa, uint64_t now_ms)
 {
 	uint8_t key[16];
 	struct bucket *b = NULL, *victim = NULL;
@@ -81,7 +64,7 @@ bool http_ratelimit_take(struct http_ratelimit *rl, const struct sockaddr *sa, u
 
 	if (now_ms == 0)
 		now_ms = 1; /* 0 marks a free slot */
-	client_key(sa, key);
+	addr_source_key(sa, key);
 	h = (size_t)addr_siphash(rl->seed, key, sizeof(key));
 	for (size_t i = 0; i < PROBES; i++) {
 		struct bucket *s = &rl->b[(h + i) & rl->mask];

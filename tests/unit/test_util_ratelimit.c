@@ -1,11 +1,11 @@
-/* test_http_ratelimit.c - unit tests for src/http/ratelimit.c: bursts,
+/* test_util_ratelimit.c - unit tests for src/util/ratelimit.c: bursts,
  * refill, one bucket per IPv4 address and per IPv6 /64, and a table that
  * stays bounded under a crowd of sources. */
 #include <stdlib.h>
 #include <string.h>
 
 #include "check.h"
-#include "http/http.h"
+#include "util/ratelimit.h"
 #include "util/addr.h"
 
 static struct sockaddr_storage ss(const char *s)
@@ -20,19 +20,19 @@ static struct sockaddr_storage ss(const char *s)
 #define SA(x) ((struct sockaddr *)&(x))
 
 /* How many of n requests at now_ms get through. */
-static unsigned takes(struct http_ratelimit *rl, const char *ip, unsigned n, uint64_t now_ms)
+static unsigned takes(struct ratelimit *rl, const char *ip, unsigned n, uint64_t now_ms)
 {
 	struct sockaddr_storage a = ss(ip);
 	unsigned ok = 0;
 
 	for (unsigned i = 0; i < n; i++)
-		ok += http_ratelimit_take(rl, SA(a), now_ms);
+		ok += ratelimit_take(rl, SA(a), now_ms);
 	return ok;
 }
 
 static void test_bucket(void)
 {
-	struct http_ratelimit *rl = http_ratelimit_new(5, 64);
+	struct ratelimit *rl = ratelimit_new(5, 64);
 
 	CHECK(rl != NULL);
 	/* A burst of the rate, then nothing until tokens come back. */
@@ -51,13 +51,13 @@ static void test_bucket(void)
 	CHECK_INT(takes(rl, "2001:db8:1:3::1", 5, 100000), 5);
 	/* The clock going backwards (or standing) adds nothing. */
 	CHECK_INT(takes(rl, "2001:db8:1:3::1", 1, 50000), 0);
-	http_ratelimit_free(rl);
-	http_ratelimit_free(NULL);
+	ratelimit_free(rl);
+	ratelimit_free(NULL);
 }
 
 static void test_crowd(void)
 {
-	struct http_ratelimit *rl = http_ratelimit_new(1, 16);
+	struct ratelimit *rl = ratelimit_new(1, 16);
 	char ip[64];
 	unsigned ok = 0;
 
@@ -70,17 +70,17 @@ static void test_crowd(void)
 	CHECK_INT(ok, 5000);
 	/* A source seen just now is still limited. */
 	CHECK_INT(takes(rl, "10.0.19.135", 1, 9999), 0);
-	http_ratelimit_free(rl);
+	ratelimit_free(rl);
 	/* Rate 0 is treated as 1: a limiter always limits. */
-	rl = http_ratelimit_new(0, 0);
+	rl = ratelimit_new(0, 0);
 	CHECK(rl != NULL);
 	CHECK_INT(takes(rl, "192.0.2.1", 3, 1), 1);
-	http_ratelimit_free(rl);
+	ratelimit_free(rl);
 }
 
 int main(void)
 {
 	test_bucket();
 	test_crowd();
-	return check_done("test_http_ratelimit");
+	return check_done("test_util_ratelimit");
 }
