@@ -25,7 +25,8 @@ enum tp_err {
 	TP_EAGAIN = -14,      /* try again later */
 	TP_ETIMEDOUT = -15,   /* no answer in time */
 	TP_ECLOSED = -16,     /* connection closed, or not open */
-	TP_ERR_MIN = -16
+	TP_ELIMIT = -17,      /* over a per-source or configured limit */
+	TP_ERR_MIN = -17
 };
 
 /* Returns a static, human-readable string for a tp_err value. */

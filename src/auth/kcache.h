@@ -29,8 +29,11 @@ enum auth_kc {
 
 struct auth_kcache;
 
-/* max entries (0: AUTH_KCACHE_MAX); times in milliseconds (0: the
- * defaults above). Returns NULL when out of memory. */
+/* max users' keys (0: AUTH_KCACHE_MAX), and a quarter as many names without
+ * keys ("no such user", failed lookups) in a share of their own: those only
+ * ever evict each other, so a flood of made-up names cannot push real
+ * users' keys out. Times in milliseconds (0: the defaults above). Returns
+ * NULL when out of memory. */
 struct auth_kcache *auth_kcache_new(size_t max, unsigned pos_ms, unsigned neg_ms, unsigned fail_ms);
 /* Wipes every key. NULL is a no-op. */
 void auth_kcache_free(struct auth_kcache *c);
@@ -49,7 +52,8 @@ enum auth_kc auth_kcache_get(struct auth_kcache *c, const char *name, size_t len
 /*
  * Stores the answer of a lookup: the user's keys (either may be NULL), or,
  * with both NULL, "no such user". Replaces what was there; evicts the least
- * recently used entry when full. Returns 0, TP_EINVAL (empty name) or
+ * recently used entry of the same class (keys, or names without) when that
+ * class is full. Returns 0, TP_EINVAL (empty name) or
  * TP_ENOMEM (nothing stored).
  */
 int auth_kcache_put(struct auth_kcache *c, const char *name, size_t len, const struct auth_key *md5,

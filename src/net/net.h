@@ -27,6 +27,7 @@ struct store_conn;
 struct store_secrets;
 struct userdb;
 struct srccount;
+struct ratelimit;
 
 TAILQ_HEAD(tcp_conn_list, tcp_conn);
 
@@ -104,6 +105,10 @@ struct server {
 	struct turn_quota *quota;
 	struct relay_reservations *reservations;
 	struct srccount *tcp_unauth; /* TCP connections per source, before auth */
+	/* Key lookups in redis-userdb per source (redis-lookups-per-source),
+	 * shared by the workers: taken only on a cache miss, never per packet. */
+	struct ratelimit *lookup_rl;
+	pthread_mutex_t lookup_lock;
 	struct worker *workers;
 	size_t nworkers;
 };

@@ -11,6 +11,7 @@
 
 #include "net/net.h"
 #include "turnpike/err.h"
+#include "util/ratelimit.h"
 #include "util/srccount.h"
 #include "util/addr.h"
 #include "util/conf.h"
@@ -174,6 +175,7 @@ struct server *server_new(const struct conf *conf)
 
 	if (!srv)
 		return NULL;
+	pthread_mutex_init(&srv->lookup_lock, NULL);
 	srv->conf = conf;
 	srv->turn_cfg.software = !conf->no_software_attribute;
 	srv->turn_cfg.turn = true;
@@ -189,6 +191,9 @@ struct server *server_new(const struct conf *conf)
 	srv->reservations = relay_reservations_new();
 	srv->tcp_unauth = srccount_new((size_t)conf->max_tcp_connections);
 	if (!srv->quota || !srv->reservations || !srv->tcp_unauth)
+		goto fail;
+	if (srv->userdb && conf->redis_lookups_per_source > 0 &&
+	    !(srv->lookup_rl = ratelimit_new((unsigned)conf->redis_lookups_per_source, 4096)))
 		goto fail;
 	srv->turn_cfg.quota = srv->quota;
 	if (n == 0) {
@@ -273,6 +278,8 @@ void server_free(struct server *srv)
 	turn_quota_free(srv->quota);
 	relay_reservations_free(srv->reservations);
 	srccount_free(srv->tcp_unauth);
+	ratelimit_free(srv->lookup_rl);
+	pthread_mutex_destroy(&srv->lookup_lock);
 	free(srv);
 }
 

@@ -23,6 +23,7 @@
 #include "util/conf.h"
 #include "util/log.h"
 #include "util/hex.h"
+#include "util/ratelimit.h"
 
 #define USERDB_INFLIGHT 1024 /* commands awaiting Redis, per worker */
 #define INBOX_MAX 256        /* invalidations queued; more: forget everything */
@@ -299,7 +300,28 @@ static void key_cb(struct store_conn *c, const struct redisReply *r, int status,
 }
 
 /* The turn_io key_lookup hook. */
-static int key_lookup(void *env, const char *user, size_t ulen, size_t msg_len)
+/* Whether from may cause one more lookup (redis-lookups-per-source). */
+static bool lookup_allowed(struct worker *w, const struct turn_from *from)
+{
+	struct server *srv = w->srv;
+	char ip[ADDR_STRLEN];
+	bool ok;
+
+	if (!srv->lookup_rl)
+		return true;
+	pthread_mutex_lock(&srv->lookup_lock);
+	ok = ratelimit_take(srv->lookup_rl, from->client, w->ctx.now_ms);
+	pthread_mutex_unlock(&srv->lookup_lock);
+	if (!ok)
+		log_rl(&rl_userdb, LOG_LVL_WARN,
+		       "redis-userdb: %s asks for more unknown users than "
+		       "redis-lookups-per-source allows; dropping those requests",
+		       addr_format(from->client, false, ip, sizeof(ip)));
+	return ok;
+}
+
+static int key_lookup(void *env, const struct turn_from *from, const char *user, size_t ulen,
+		      size_t msg_len)
 {
 	struct worker *w = env;
 	struct userdb *ud = w->userdb;
@@ -326,6 +348,8 @@ static int key_lookup(void *env, const char *user, size_t ulen, size_t msg_len)
 		return TP_ECLOSED;
 	if (!park_room(ud->lot, msg_len))
 		return TP_EAGAIN;
+	if (!lookup_allowed(w, from))
+		return TP_ELIMIT;
 	wt = park_wait_new(ud->lot, PARK_KEY, user, ulen);
 	if (!wt)
 		return ulen >= TURN_USERNAME_MAX || memchr(user, '\0', ulen) ? TP_ENOTFOUND

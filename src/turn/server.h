@@ -112,9 +112,11 @@ struct turn_io {
 	 * 0: the core answers nothing and sets turn_ctx.parked, and the caller
 	 * of turn_server_handle parks the request; TP_ECLOSED: the store is
 	 * unreachable, answer from what is known; TP_ENOTFOUND: not a name to
-	 * look up (401); TP_EAGAIN: no room (508).
+	 * look up (401); TP_EAGAIN: no room (508); TP_ELIMIT: from->client has
+	 * caused too many lookups (dropped, no answer).
 	 */
-	int (*key_lookup)(void *env, const char *user, size_t ulen, size_t msg_len);
+	int (*key_lookup)(void *env, const struct turn_from *from, const char *user, size_t ulen,
+			  size_t msg_len);
 	/*
 	 * Optional (fleet-wide user-quota): ask whether user may hold one more
 	 * allocation, counted under id for lifetime_s. Returns 0: parked as

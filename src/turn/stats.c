@@ -11,7 +11,7 @@ const char *const stats_drop_name[DROP_MAX] = {
 	[DROP_NO_CHANNEL] = "no_channel",       [DROP_NO_PERMISSION] = "no_permission",
 	[DROP_POLICY] = "peer_policy",          [DROP_RATE] = "max_bps",
 	[DROP_CAPACITY] = "bps_capacity",       [DROP_BAD_INDICATION] = "bad_indication",
-	[DROP_SEND_FAILED] = "send_failed",
+	[DROP_SEND_FAILED] = "send_failed",     [DROP_LOOKUP_RATE] = "lookup_rate",
 };
 
 const unsigned stats_lifetime_bounds[STATS_LIFETIME_BUCKETS - 1] = {10,   30,   60,   300,  600,

@@ -32,6 +32,7 @@ enum stats_drop {
 	DROP_CAPACITY,       /* over the server's bps-capacity */
 	DROP_BAD_INDICATION, /* Send indication without peer or data, wrong family */
 	DROP_SEND_FAILED,    /* the relay socket refused the datagram */
+	DROP_LOOKUP_RATE,    /* would need a key lookup: source over its share */
 	DROP_MAX
 };
 

@@ -16,7 +16,8 @@
 #include "util/log.h"
 
 #define PROTO_UDP 17
-#define TURN_PARKED 1 /* not a STUN code: the request waits for the store */
+#define TURN_PARKED 1  /* not a STUN code: the request waits for the store */
+#define TURN_DROPPED 2 /* not a STUN code: no answer at all (counted) */
 
 int turn_ctx_init(struct turn_ctx *ctx, const struct turn_server_cfg *cfg, struct turn_stats *stats,
 		  const struct turn_io *io)
@@ -111,10 +112,11 @@ static int auth_fail(struct turn_ctx *ctx, enum stats_auth why, int code)
  * The key of a long-term user kept in the shared store (Redis): from the
  * worker's cache, or, on a miss, a lookup the request is parked on. Returns
  * 0 with *key (len 0: the user has none for this algorithm), TURN_PARKED,
- * or the error code to answer (401, 500 after a failed lookup, 508).
+ * TURN_DROPPED, or the error code to answer (401, 500 after a failed lookup, 508).
  */
-static int store_key(struct turn_ctx *ctx, const struct stun_msg *msg, const struct turn_alloc *a,
-		     const struct auth_request *req, struct auth_key *key)
+static int store_key(struct turn_ctx *ctx, const struct turn_from *from, const struct stun_msg *msg,
+		     const struct turn_alloc *a, const struct auth_request *req,
+		     struct auth_key *key)
 {
 	enum auth_kc kc =
 		auth_kcache_get(ctx->kcache, req->username, req->ulen, req->alg, ctx->now_ms, key);
@@ -131,7 +133,7 @@ static int store_key(struct turn_ctx *ctx, const struct stun_msg *msg, const str
 		break;
 	}
 	rc = ctx->io->key_lookup
-		     ? ctx->io->key_lookup(ctx->io->env, req->username, req->ulen, msg->len)
+		     ? ctx->io->key_lookup(ctx->io->env, from, req->username, req->ulen, msg->len)
 		     : TP_ECLOSED;
 	if (rc != TP_ECLOSED) /* stale keys are kept only for the outage case */
 		OPENSSL_cleanse(key, sizeof(*key));
@@ -142,6 +144,11 @@ static int store_key(struct turn_ctx *ctx, const struct stun_msg *msg, const str
 	if (rc == TP_EAGAIN) {
 		STAT_INC(ctx->stats->park_refused);
 		return STUN_ERR_INSUFFICIENT_CAPACITY;
+	}
+	if (rc == TP_ELIMIT) {
+		/* No answer: an answer would make the flood worth its while. */
+		STAT_INC(ctx->stats->drops[DROP_LOOKUP_RATE]);
+		return TURN_DROPPED;
 	}
 	if (rc != TP_ECLOSED)
 		return STUN_ERR_UNAUTHORIZED;
@@ -213,7 +220,7 @@ static int authenticate(struct turn_ctx *ctx, const struct turn_from *from,
 	found = auth_store_keys(store, auth->req.username, auth->req.ulen, auth->req.alg,
 				ctx->unix_s, keys, AUTH_MAX_KEYS, &n, quota_user, quota_len);
 	if (found == AUTH_LOOKUP_UNKNOWN && store_may_know(ctx, store, &auth->req)) {
-		rc = store_key(ctx, msg, a, &auth->req, &keys[0]);
+		rc = store_key(ctx, from, msg, a, &auth->req, &keys[0]);
 		if (rc == STUN_ERR_UNAUTHORIZED)
 			return auth_fail(ctx, AUTHR_UNKNOWN_USER, rc);
 		if (rc)
@@ -668,7 +675,7 @@ size_t turn_handle_request(struct turn_ctx *ctx, const struct turn_from *from,
 	/* Held to the end: auth.req and quota_user may point into it. */
 	auth.store = turn_store_get(ctx->cfg);
 	code = authenticate(ctx, from, msg, a, &auth, &quota_user, &quota_len);
-	if (code == TURN_PARKED) {
+	if (code == TURN_PARKED || code == TURN_DROPPED) {
 		len = 0;
 		goto out;
 	}

@@ -64,6 +64,7 @@ struct conf {
 	char *redis_userdb;
 	char *redis_statsdb;
 	long redis_timeout;
+	long redis_lookups_per_source;
 	long redis_refresh;
 	long stats_interval;
 	/* logging */

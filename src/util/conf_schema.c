@@ -316,6 +316,15 @@ const struct conf_opt conf_schema[] = {
 	 "Redis receiving allocation events as JSON on the channel turnpike:events, "
 	 "in the same forms as redis-userdb. Default: redis-userdb.",
 	 NULL},
+	{"redis-lookups-per-source", CONF_INT, "10", 0, 100000, false,
+	 OFF(redis_lookups_per_source), "N",
+	 "Long-term key lookups in redis-userdb one source (an IPv4 address, or an "
+	 "IPv6 /64) may cause per second, with a burst as large: a lookup happens for "
+	 "a user name not in the cache, before its password can be checked. Requests "
+	 "beyond it are dropped without an answer (the client retransmits) and "
+	 "counted in turnpike_dropped_total{cause=\"lookup_rate\"}. Users already "
+	 "cached are not counted. 0: no limit.",
+	 NULL},
 	{"redis-timeout", CONF_INT, "1000", 10, 60000, false, OFF(redis_timeout), "MS",
 	 "How long a Redis command may wait for its answer; then the connection is "
 	 "dropped and opened again, and requests parked on a user lookup get 500. "

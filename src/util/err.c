@@ -19,6 +19,7 @@ static const char *const err_text[] = {
 	[-TP_EAGAIN] = "try again",
 	[-TP_ETIMEDOUT] = "timed out",
 	[-TP_ECLOSED] = "connection closed",
+	[-TP_ELIMIT] = "over a limit",
 };
 
 const char *tp_strerror(int err)

@@ -1,6 +1,7 @@
 /* test_auth_kcache.c - unit tests for src/auth/kcache.c: keys, "no such
  * user" and failures each fresh for their own time; keys turn stale, not
- * gone; the bound holds with the least recently used evicted; removal and
+ * gone; the bound holds with the least recently used evicted, names without
+ * keys in a share of their own that never evicts keys; removal and
  * expire_all (with the generation that guards lookups in flight). */
 #include <stdio.h>
 #include <string.h>
@@ -103,14 +104,32 @@ static void test_eviction(void)
 	/* Replacing an entry evicts nothing. */
 	CHECK_INT(auth_kcache_put(c, "u4", 2, NULL, NULL, 400), 0);
 	CHECK_INT(auth_kcache_count(c), 4);
-	/* A flood of names never grows it past the bound. */
+	/* A flood of made-up names never grows it past the bound, and never
+	 * pushes a real user's keys out: names without keys have a share of
+	 * their own (a quarter: 1 here), and evict only each other. */
 	for (int i = 0; i < 1000; i++) {
 		snprintf(name, sizeof(name), "flood%d", i);
 		auth_kcache_put(c, name, strlen(name), NULL, NULL, 500);
+		auth_kcache_put_failed(c, name, strlen(name), 500);
 	}
 	CHECK_INT(auth_kcache_count(c), 4);
-	CHECK_INT(auth_kcache_get(c, "flood999", 8, AUTH_ALG_MD5, 501, &k), AUTH_KC_NONE);
-	CHECK_INT(auth_kcache_get(c, "u0", 2, AUTH_ALG_MD5, 501, &k), AUTH_KC_MISS);
+	CHECK_INT(auth_kcache_get(c, "flood999", 8, AUTH_ALG_MD5, 501, &k), AUTH_KC_FAILED);
+	CHECK_INT(auth_kcache_get(c, "flood998", 8, AUTH_ALG_MD5, 501, &k), AUTH_KC_MISS);
+	CHECK_INT(auth_kcache_get(c, "u0", 2, AUTH_ALG_MD5, 501, &k), AUTH_KC_FOUND);
+	CHECK_INT(auth_kcache_get(c, "u2", 2, AUTH_ALG_MD5, 501, &k), AUTH_KC_FOUND);
+	CHECK_INT(auth_kcache_get(c, "u3", 2, AUTH_ALG_MD5, 501, &k), AUTH_KC_FOUND);
+	/* A failed lookup keeps a user's known keys, in their own share. */
+	CHECK_INT(auth_kcache_put_failed(c, "u0", 2, 600), 0);
+	CHECK_INT(auth_kcache_get(c, "u0", 2, AUTH_ALG_MD5, 601, &k), AUTH_KC_FOUND);
+	/* Keys for a name that had none: it moves to the keys' share (3 of 4
+	 * used); one more user then evicts the least recently used keys (u2). */
+	CHECK_INT(auth_kcache_put(c, "flood999", 8, &md5, NULL, 700), 0);
+	CHECK_INT(auth_kcache_get(c, "flood999", 8, AUTH_ALG_MD5, 701, &k), AUTH_KC_FOUND);
+	CHECK_INT(auth_kcache_count(c), 4);
+	CHECK_INT(auth_kcache_put(c, "u5", 2, &md5, NULL, 800), 0);
+	CHECK_INT(auth_kcache_get(c, "u2", 2, AUTH_ALG_MD5, 801, &k), AUTH_KC_MISS);
+	CHECK_INT(auth_kcache_get(c, "u3", 2, AUTH_ALG_MD5, 801, &k), AUTH_KC_FOUND);
+	CHECK_INT(auth_kcache_count(c), 4);
 	auth_kcache_free(c);
 }
 

@@ -44,9 +44,11 @@ static struct {
 	uint32_t upd_lifetime;
 } hook;
 
-static int fake_lookup(void *env, const char *user, size_t ulen, size_t msg_len)
+static int fake_lookup(void *env, const struct turn_from *from, const char *user, size_t ulen,
+		       size_t msg_len)
 {
 	(void)env;
+	(void)from;
 	CHECK(msg_len > 20 && msg_len <= 2048);
 	hook.lookups++;
 	memcpy(hook.user, user, ulen < 63 ? ulen : 63);

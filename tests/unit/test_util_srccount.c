@@ -24,7 +24,8 @@ static void test_limit(void)
 	struct srccount *sc = srccount_new(1000);
 	struct sockaddr_storage a = ss("192.0.2.1:1000"), a2 = ss("192.0.2.1:2000"),
 				m = ss("[::ffff:192.0.2.1]:3"), b = ss("192.0.2.2:1"),
-				v6 = ss("[2001:db8:1:2::1]:1"), v6b = ss("[2001:db8:1:2:ffff::9]:1"),
+				v6 = ss("[2001:db8:1:2::1]:1"),
+				v6b = ss("[2001:db8:1:2:ffff::9]:1"),
 				v6c = ss("[2001:db8:1:3::1]:1");
 	uint32_t s[4];
 
