@@ -16,20 +16,19 @@ place).
 
 Prints "ok - ..." / "FAIL - ..." lines; exit status 1 when any failed.
 """
-import argparse
 import hashlib
 import os
 import signal
 import socket
 import struct
-import subprocess
 import sys
 import threading
 import time
 
 from turnlib import (ALLOCATE, DATA, ERROR, INDICATION, PASSWORD, PERMISSION, REALM,
                      REFRESH, SEND, SUCCESS, USER, A_DATA, A_LIFETIME, A_PEER, Dgram,
-                     Stream, allocate, attr, error_code, message, nonce_of, ok, xor_addr)
+                     Stream, allocate, arguments, attr, error_code, message, nonce_of, ok,
+                     start, stop, xor_addr)
 
 
 # ---- the fake Redis ----
@@ -294,12 +293,7 @@ def wait_ready(port, log, timeout=10):
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--turnpiked", required=True)
-    ap.add_argument("--port", type=int, required=True)
-    ap.add_argument("--log", required=True)
-    ap.add_argument("--skip", action="append", default=[], help="tcp or udp")
-    args = ap.parse_args()
+    args = arguments(("--skip", {"action": "append", "default": [], "help": "tcp or udp"}))
 
     redis = FakeRedis()
     peer = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -310,8 +304,7 @@ def main():
            "--realm", REALM, "--user-quota", "5", "--redis-timeout", "5000",
            "--redis-userdb", f"ip=127.0.0.1 port={redis.port} connect_timeout=2",
            "--log-level", "debug"]
-    with open(args.log, "w") as log:
-        srv = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
+    srv = start(cmd, args.log)
     try:
         ok(wait_ready(args.port, args.log), "turnpiked is up with its Redis connections")
         for name, run in (("tcp", lambda: tcp_scenario(srv.pid, args.port, redis, peer)),
@@ -325,17 +318,7 @@ def main():
             ok(srv.poll() is None, f"{name}: turnpiked is still running")
             time.sleep(0.5)  # the worker reconnects to the fake Redis
     finally:
-        if srv.poll() is None:
-            srv.send_signal(signal.SIGTERM)
-        try:
-            rc = srv.wait(10)
-        except subprocess.TimeoutExpired:
-            srv.kill()
-            rc = srv.wait()
-    ok(rc == 0, f"turnpiked stops cleanly (exit status {rc})")
-    with open(args.log) as f:
-        text = f.read()
-    ok("Sanitizer" not in text, "no sanitizer report")
+        stop(srv, args.log)
     return ok.finish()
 
 

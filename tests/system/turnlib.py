@@ -1,11 +1,14 @@
 """turnlib.py - a small STUN/TURN client for the system tests written in
 Python: messages with long-term credentials, TCP framing, UDP, and the
 "ok - " / "FAIL - " lines and closing tally the shell tests read."""
+import argparse
 import hashlib
 import hmac
 import os
+import signal
 import socket
 import struct
+import subprocess
 
 MAGIC = 0x2112A442
 REALM = "example.org"
@@ -138,3 +141,40 @@ def nonce_of(conn):
     return attrs[A_NONCE]
 
 
+
+
+# ---- the server under test ----
+
+def arguments(*extra):
+    """The command line every Python system test takes from lib.sh's
+    run_py: --turnpiked, --port and --log; extra: (name, kwargs) pairs."""
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--turnpiked", required=True)
+    ap.add_argument("--port", type=int, required=True)
+    ap.add_argument("--log", required=True)
+    for name, kw in extra:
+        ap.add_argument(name, **kw)
+    return ap.parse_args()
+
+
+def start(cmd, log):
+    """Starts turnpiked (cmd) with its output in the file log."""
+    with open(log, "w") as f:
+        return subprocess.Popen(cmd, stdout=f, stderr=subprocess.STDOUT)
+
+
+def stop(srv, log):
+    """Stops srv (SIGTERM; SIGKILL after 10 s) if it still runs, checks that
+    it exits 0 with no sanitizer report, and returns its log."""
+    if srv.poll() is None:
+        srv.send_signal(signal.SIGTERM)
+    try:
+        rc = srv.wait(10)
+    except subprocess.TimeoutExpired:
+        srv.kill()
+        rc = srv.wait()
+    ok(rc == 0, f"turnpiked stops cleanly (exit status {rc})")
+    with open(log) as f:
+        text = f.read()
+    ok("Sanitizer" not in text, "no sanitizer report")
+    return text
