@@ -226,8 +226,11 @@ const struct conf_opt conf_schema[] = {
 	 "serves). Same forms as denied-peer-ip.",
 	 check_range},
 	{"allow-loopback-peers", CONF_BOOL, "false", 0, 0, false, OFF(allow_loopback_peers), NULL,
-	 "Let the relay reach loopback addresses (127.0.0.0/8, ::1). For tests "
-	 "only.",
+	 "Let the relay reach loopback addresses (127.0.0.0/8, ::1, in any IPv6 "
+	 "spelling), the server's own included, so a test peer can sit beside the "
+	 "server on 127.0.0.1. The server's listening ports (listening-port over "
+	 "UDP and TCP, the http-listen port) stay refused on every loopback "
+	 "address. For tests only.",
 	 NULL},
 	{"user-quota", CONF_INT, "0", 0, 1000000, false, OFF(user_quota), "N",
 	 "Most allocations one user may hold at once (for REST names, the user "
