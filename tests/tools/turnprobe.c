@@ -935,14 +935,14 @@ static void alloc_case(const struct client_turn_alloc_opts *o, int want, const c
 }
 
 /* RFC 8656 §7.2: a retransmitted Allocate gets the first answer again.
- * big: the longest answer we can ask for (SHA-256, FINGERPRINT, a
- * reservation, ADDRESS-ERROR-CODE for an extra IPv6 family). */
+ * big: the longest answer we can ask for (SHA-256, FINGERPRINT,
+ * ADDRESS-ERROR-CODE for an extra IPv6 family; EVEN-PORT without R, since
+ * a reservation may not go with the extra family). */
 static void errors_retransmit(bool big)
 {
 	static const uint8_t v6[4] = {0x02, 0, 0, 0};
 	struct client_turn_attr aaf = {STUN_ATTR_ADDITIONAL_ADDRESS_FAMILY, v6, sizeof(v6)};
-	struct client_turn_alloc_opts o = {
-		.even_port = true, .reserve = true, .extra = &aaf, .nextra = 1};
+	struct client_turn_alloc_opts o = {.even_port = true, .extra = &aaf, .nextra = 1};
 	struct client_turn *c = client_default();
 	struct client_turn_result r;
 	const uint8_t *req, *ans;
@@ -1134,9 +1134,16 @@ out:
 
 static int scen_even_port(int argc, char **argv)
 {
+	static const uint8_t v6[4] = {0x02, 0, 0, 0};
+	struct client_turn_attr aaf = {STUN_ATTR_ADDITIONAL_ADDRESS_FAMILY, v6, sizeof(v6)};
 	struct client_turn_alloc_opts even_r = {.even_port = true, .reserve = true},
 				      even = {.even_port = true}, tok = {.use_token = true},
-				      both = {.even_port = true, .use_token = true};
+				      both = {.even_port = true, .use_token = true},
+				      even_r_aaf = {.even_port = true,
+						    .reserve = true,
+						    .extra = &aaf,
+						    .nextra = 1},
+				      even_aaf = {.even_port = true, .extra = &aaf, .nextra = 1};
 	struct client_turn *c1 = client_default(), *c2 = NULL, *c3 = NULL, *c4 = NULL;
 	struct client_turn_result r1, r;
 	uint16_t port;
@@ -1172,6 +1179,18 @@ static int scen_even_port(int argc, char **argv)
 	if (allocate_ok(c4, &even, &r, "even-port R=0"))
 		expect(addr_port(SA(&r.relayed)) % 2 == 0 && !r.has_token,
 		       "even-port R=0: port %u is even, no token", addr_port(SA(&r.relayed)));
+	/* RFC 8656 §7.2 step 8: R set and ADDITIONAL-ADDRESS-FAMILY: 400;
+	 * without R the two go together. */
+	client_turn_free(c3);
+	c3 = client_default();
+	expect_code(client_turn_allocate(c3, &even_r_aaf, &r), &r, 400,
+		    "even-port: EVEN-PORT R=1 with ADDITIONAL-ADDRESS-FAMILY");
+	client_turn_free(c3);
+	c3 = client_default();
+	if (allocate_ok(c3, &even_aaf, &r, "even-port R=0 with ADDITIONAL-ADDRESS-FAMILY"))
+		expect(addr_port(SA(&r.relayed)) % 2 == 0 && !r.has_token,
+		       "even-port R=0 with ADDITIONAL-ADDRESS-FAMILY: port %u is even, no token",
+		       addr_port(SA(&r.relayed)));
 out:
 	client_turn_free(c1);
 	client_turn_free(c2);
