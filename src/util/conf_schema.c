@@ -92,7 +92,7 @@ static bool printable(const char *s)
 	return true;
 }
 
-static int check_api_key(const char *val, char *err, size_t errlen)
+int conf_check_api_key(const char *val, char *err, size_t errlen)
 {
 	size_t n = strlen(val);
 
@@ -268,7 +268,7 @@ const struct conf_opt conf_schema[] = {
 	 "or an Authorization: Bearer header); repeat to accept several while "
 	 "rotating. 16 to 256 printable characters. Keys can also come from Redis "
 	 "(turnpikectl apikey). Without any the hook refuses every request.",
-	 check_api_key},
+	 conf_check_api_key},
 	{"rest-max-ttl", CONF_INT, "86400", 60, 2592000, false, OFF(rest_max_ttl), "SECONDS",
 	 "Longest lifetime of credentials the hook issues; a longer ttl is cut to it "
 	 "and a request without ttl gets it.",
