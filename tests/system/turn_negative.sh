@@ -133,15 +133,16 @@ echo "# RSS of limits: $rss_before KiB before the flood, $rss_after KiB after" \
 check "flood: RSS grew by less than $RSS_SLACK_KB KiB ($((rss_after - rss_before)) KiB)" \
 	test $((rss_after - rss_before)) -lt "$RSS_SLACK_KB"
 
-# The operator's probe, turnpikectl turn, against coturn's echo peer.
+# The operator's probe, turnpikectl turn, against coturn's echo peer beside
+# the server on 127.0.0.1.
 if command -v turnutils_peer >/dev/null; then
 	ECHO_PORT=$("$FREEPORT")
-	turnutils_peer -L 127.0.0.2 -p "$ECHO_PORT" >"$TMP/echo.log" 2>&1 &
+	turnutils_peer -L 127.0.0.1 -p "$ECHO_PORT" >"$TMP/echo.log" 2>&1 &
 	ECHO_PID=$!
 	PIDS="$PIDS $ECHO_PID"
 	sleep 0.3
 	out=$("$CTL" turn "127.0.0.1:$MAIN_PORT" --user alice --password secret \
-		--peer "127.0.0.2:$ECHO_PORT" --count 4 2>&1)
+		--peer "127.0.0.1:$ECHO_PORT" --count 4 2>&1)
 	echo "$out" | sed 's/^/  turnpikectl turn: /'
 	check "turnpikectl turn: relayed address from the relay range" \
 		grep -q "^relayed-address: 127.0.0.1:2[0-9]\{4\}$" <<<"$out"
@@ -149,7 +150,7 @@ if command -v turnutils_peer >/dev/null; then
 		grep -q "sent 4 echoed 4" <<<"$out"
 	check "turnpikectl turn --tcp --secret (REST) works too" \
 		"$CTL" turn "127.0.0.1:$MAIN_PORT" --tcp --secret "$SECRET" \
-		--peer "127.0.0.2:$ECHO_PORT" --count 2
+		--peer "127.0.0.1:$ECHO_PORT" --count 2
 	check_fails "turnpikectl turn with a wrong password fails" \
 		"$CTL" turn "127.0.0.1:$MAIN_PORT" --user alice --password wrong --timeout 1000
 	kill "$ECHO_PID"
