@@ -24,6 +24,7 @@
 #define KEY_CAP 1024
 #define SCAN_MAX_ROUNDS 1000000 /* SCAN ends by itself; this bounds a broken server */
 #define PASS_MAX 512
+#define SECRET_MAX 1024 /* a REST secret or an API key */
 
 /* What every command shares: the configuration and a connection. */
 struct ctl {
@@ -236,6 +237,35 @@ static bool printable(const char *s)
 	return true;
 }
 
+/*
+ * A password, secret or key from the command line, or for "-" the first
+ * line of standard input, so it stays out of the process list and the
+ * shell history. Into buf without the line end. Returns 0, or TP_EINVAL
+ * when it is empty or longer than cap - 1 (a longer line is refused, not
+ * cut short).
+ */
+static int read_value(const char *arg, char *buf, size_t cap)
+{
+	size_t n;
+
+	if (strcmp(arg, "-") != 0) {
+		if (strlen(arg) >= cap)
+			return TP_EINVAL;
+		memcpy(buf, arg, strlen(arg) + 1);
+	} else if (!fgets(buf, (int)cap, stdin)) {
+		buf[0] = '\0';
+		return TP_EINVAL;
+	}
+	n = strcspn(buf, "\r\n");
+	if (!buf[n] && !strcmp(arg, "-") && n == cap - 1 && !feof(stdin)) {
+		int c = getc(stdin);
+		if (c != EOF && c != '\n' && c != '\r')
+			return TP_EINVAL;
+	}
+	buf[n] = '\0';
+	return n ? 0 : TP_EINVAL;
+}
+
 /* ---- secrets ---- */
 
 /* The realm's secrets, oldest first (caller frees each and the array). */
@@ -297,12 +327,13 @@ static void free_secrets(char **v, size_t n)
 
 int ctl_secret(int argc, char **argv)
 {
-	char key[KEY_CAP], ages_key[KEY_CAP], tag[17], now[24];
+	char key[KEY_CAP], ages_key[KEY_CAP], tag[17], now[24], buf[SECRET_MAX + 2];
 	const char *op, *secret = NULL;
 	struct ctl x;
 	redisReply *r = NULL;
 	int rc;
 
+	buf[0] = '\0';
 	if ((argc = setup_op(&x, argc, argv, &op, &rc)) < 0)
 		goto out;
 	rc = 2;
@@ -310,6 +341,17 @@ int ctl_secret(int argc, char **argv)
 		secret = argv[1];
 	else if (strcmp(op, "list") != 0 || argc != 1)
 		goto out;
+	/* "-": the secret is the first line of standard input. */
+	if (secret && !strcmp(secret, "-")) {
+		if (read_value(secret, buf, sizeof(buf)) != 0 || strlen(buf) > SECRET_MAX) {
+			fprintf(stderr,
+				"turnpikectl: no secret on standard input (or longer than %d "
+				"characters)\n",
+				SECRET_MAX);
+			goto out;
+		}
+		secret = buf;
+	}
 	rc = 1;
 	if (!strcmp(op, "list")) {
 		char **v;
@@ -322,9 +364,10 @@ int ctl_secret(int argc, char **argv)
 		free_secrets(v, n);
 		goto out;
 	}
-	if (!printable(secret) || strlen(secret) > 1024) {
-		fprintf(stderr, "turnpikectl: a secret is 1 to 1024 characters, no control "
-				"characters\n");
+	if (!printable(secret) || strlen(secret) > SECRET_MAX) {
+		fprintf(stderr,
+			"turnpikectl: a secret is 1 to %d characters, no control characters\n",
+			SECRET_MAX);
 		rc = 2;
 		goto out;
 	}
@@ -358,7 +401,8 @@ int ctl_secret(int argc, char **argv)
 	}
 out:
 	if (rc == 2)
-		fprintf(stderr, "usage: turnpikectl secret add|remove SECRET | secret list\n");
+		fprintf(stderr, "usage: turnpikectl secret add|remove SECRET|- | secret list\n");
+	OPENSSL_cleanse(buf, sizeof(buf));
 	if (r)
 		freeReplyObject(r);
 	ctl_cleanup(&x);
@@ -371,7 +415,8 @@ out:
 
 int ctl_apikey(int argc, char **argv)
 {
-	char key[KEY_CAP], digest[2 * STORE_API_KEY_LEN + 1], made[64];
+	char key[KEY_CAP], digest[2 * STORE_API_KEY_LEN + 1], made[64], buf[SECRET_MAX + 2],
+		why[128];
 	uint8_t rnd[APIKEY_RANDOM_BYTES];
 	const char *op, *apikey = NULL;
 	bool by_digest = false;
@@ -379,6 +424,7 @@ int ctl_apikey(int argc, char **argv)
 	redisReply *r = NULL;
 	int rc;
 
+	buf[0] = made[0] = '\0';
 	if ((argc = setup_op(&x, argc, argv, &op, &rc)) < 0)
 		goto out;
 	rc = 2;
@@ -407,6 +453,24 @@ int ctl_apikey(int argc, char **argv)
 		    !auth_base64url(rnd, sizeof(rnd), made, sizeof(made)))
 			goto out;
 		apikey = made;
+	} else if (!by_digest && !strcmp(apikey, "-")) {
+		/* The key is the first line of standard input. */
+		if (read_value(apikey, buf, sizeof(buf)) != 0 || strlen(buf) > SECRET_MAX) {
+			fprintf(stderr,
+				"turnpikectl: no API key on standard input (or longer than %d "
+				"characters)\n",
+				SECRET_MAX);
+			rc = 2;
+			goto out;
+		}
+		apikey = buf;
+	}
+	/* A key added must pass the servers' own rest-api-key rule; one being
+	 * removed need not (it may predate the rule). */
+	if (!strcmp(op, "add") && conf_check_api_key(apikey, why, sizeof(why)) != 0) {
+		fprintf(stderr, "turnpikectl: %s\n", why);
+		rc = 2;
+		goto out;
 	}
 	if (by_digest) {
 		uint8_t d[STORE_API_KEY_LEN];
@@ -416,9 +480,10 @@ int ctl_apikey(int argc, char **argv)
 			goto out;
 		}
 		hex_encode(d, sizeof(d), digest);
-	} else if (!printable(apikey) || strlen(apikey) > 1024) {
-		fprintf(stderr, "turnpikectl: an API key is 1 to 1024 characters, no control "
-				"characters\n");
+	} else if (!printable(apikey) || strlen(apikey) > SECRET_MAX) {
+		fprintf(stderr,
+			"turnpikectl: an API key is 1 to %d characters, no control characters\n",
+			SECRET_MAX);
 		rc = 2;
 		goto out;
 	} else if (store_api_key_digest(apikey, digest) != 0) {
@@ -442,10 +507,11 @@ int ctl_apikey(int argc, char **argv)
 out:
 	if (rc == 2)
 		fprintf(stderr,
-			"usage: turnpikectl apikey add [KEY] | remove KEY | remove --digest "
+			"usage: turnpikectl apikey add [KEY|-] | remove KEY|- | remove --digest "
 			"HEX | list\n");
 	OPENSSL_cleanse(rnd, sizeof(rnd));
 	OPENSSL_cleanse(made, sizeof(made));
+	OPENSSL_cleanse(buf, sizeof(buf));
 	if (r)
 		freeReplyObject(r);
 	ctl_cleanup(&x);
@@ -453,24 +519,6 @@ out:
 }
 
 /* ---- users ---- */
-
-/* A password from the command line, or a line of standard input for "-"
- * (so it stays out of ps and shell history). */
-static int read_password(const char *arg, char *buf, size_t cap)
-{
-	size_t n;
-
-	if (strcmp(arg, "-") != 0) {
-		if (strlen(arg) >= cap)
-			return TP_EINVAL;
-		memcpy(buf, arg, strlen(arg) + 1);
-	} else if (!fgets(buf, (int)cap, stdin)) {
-		return TP_EINVAL;
-	}
-	n = strcspn(buf, "\r\n");
-	buf[n] = '\0';
-	return n ? 0 : TP_EINVAL;
-}
 
 static int user_add(struct ctl *x, const char *name, const char *pass_arg)
 {
@@ -480,7 +528,7 @@ static int user_add(struct ctl *x, const char *name, const char *pass_arg)
 	redisReply *r;
 	int rc = 1;
 
-	if (read_password(pass_arg, pass, sizeof(pass)) != 0) {
+	if (read_value(pass_arg, pass, sizeof(pass)) != 0) {
 		fprintf(stderr, "turnpikectl: no password (or longer than %d)\n", PASS_MAX - 1);
 		return 2;
 	}
@@ -820,11 +868,16 @@ out:
 void ctl_redis_usage(FILE *f)
 {
 	fprintf(f,
-		"  secret add|remove SECRET   add or revoke a REST secret in redis-userdb\n"
+		"  secret add|remove SECRET   add or revoke a REST secret in redis-userdb (SECRET "
+		"-\n"
+		"                             reads it from stdin)\n"
 		"  secret list                the realm's secrets, oldest first\n"
 		"  apikey add [KEY]           allow an API key for the REST hook (none given: "
 		"make\n"
-		"                             one and print it); the servers keep its SHA-256\n"
+		"                             one and print it; - reads it from stdin): 16 to "
+		"256\n"
+		"                             printable characters without blanks, as for\n"
+		"                             rest-api-key; the servers keep its SHA-256\n"
 		"  apikey remove KEY|--digest HEX\n"
 		"                             revoke an API key\n"
 		"  apikey list                the SHA-256 digests of the realm's API keys\n"

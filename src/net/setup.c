@@ -187,6 +187,7 @@ int setup_policy(struct server *srv)
 {
 	const struct conf *c = srv->conf;
 	struct peer_policy *p = &srv->policy;
+	struct sockaddr_storage http;
 	const char *bad = NULL;
 	bool wildcard = false;
 	int rc;
@@ -204,6 +205,16 @@ int setup_policy(struct server *srv)
 			wildcard = true;
 		else
 			rc = policy_add_self(p, (struct sockaddr *)&srv->listen[i]);
+	}
+	/* The HTTP listener (metrics, REST credentials) is ours as well: no
+	 * relayed request may reach it. */
+	if (c->http_listen && addr_parse_listen(c->http_listen, &http) == 0 && rc == 0) {
+		if (addr_is_any((struct sockaddr *)&http))
+			wildcard = true;
+		else
+			rc = policy_add_self(p, (struct sockaddr *)&http);
+		if (rc == 0)
+			rc = policy_add_self_port(p, addr_port((struct sockaddr *)&http));
 	}
 	for (int fi = 0; fi < 2; fi++) {
 		for (size_t i = 0; i < srv->nrelay[fi] && rc == 0; i++) {

@@ -26,7 +26,8 @@
 struct turn_perm {
 	uint8_t ip[16]; /* canonical, IPv4 as ::ffff:a.b.c.d */
 	uint64_t expiry_ms;
-	bool self; /* one of our own IPs: recheck the port per packet */
+	bool self; /* our own IP, or loopback with allow-loopback-peers (see
+		    * policy_is_self): recheck the port per packet */
 };
 
 struct turn_chan {

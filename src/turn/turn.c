@@ -437,6 +437,10 @@ static size_t handle_allocate(struct turn_ctx *ctx, const struct turn_from *from
 	}
 	if (ep && stun_attr_get_even_port(msg, ep, &reserve) != 0)
 		return turn_reply_error(ctx, from, msg, STUN_ERR_BAD_REQUEST, auth, out);
+	/* RFC 8656 §7.2 step 8: a port pair is reserved in one family only,
+	 * so EVEN-PORT with R set goes with no ADDITIONAL-ADDRESS-FAMILY. */
+	if (aaf && reserve)
+		return turn_reply_error(ctx, from, msg, STUN_ERR_BAD_REQUEST, auth, out);
 	if (rt && stun_attr_get_u64(msg, rt, &token) != 0)
 		return turn_reply_error(ctx, from, msg, STUN_ERR_BAD_REQUEST, auth, out);
 	lifetime = lifetime_of(ctx, msg, true);

@@ -97,6 +97,11 @@ struct conf_opt {
 	conf_check_fn check;
 };
 
+/* The rule for an API key of the REST hook, one for rest-api-key and for
+ * turnpikectl apikey add: 16 to 256 printable ASCII characters without
+ * blanks. Returns 0 or TP_EINVAL with the reason in err. */
+int conf_check_api_key(const char *val, char *err, size_t errlen);
+
 /* The schema, terminated by an entry with name == NULL. */
 extern const struct conf_opt conf_schema[];
 

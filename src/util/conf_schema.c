@@ -92,7 +92,7 @@ static bool printable(const char *s)
 	return true;
 }
 
-static int check_api_key(const char *val, char *err, size_t errlen)
+int conf_check_api_key(const char *val, char *err, size_t errlen)
 {
 	size_t n = strlen(val);
 
@@ -237,8 +237,11 @@ const struct conf_opt conf_schema[] = {
 	 "serves). Same forms as denied-peer-ip.",
 	 check_range},
 	{"allow-loopback-peers", CONF_BOOL, "false", 0, 0, false, OFF(allow_loopback_peers), NULL,
-	 "Let the relay reach loopback addresses (127.0.0.0/8, ::1). For tests "
-	 "only.",
+	 "Let the relay reach loopback addresses (127.0.0.0/8, ::1, in any IPv6 "
+	 "spelling), the server's own included, so a test peer can sit beside the "
+	 "server on 127.0.0.1. The server's listening ports (listening-port over "
+	 "UDP and TCP, the http-listen port) stay refused on every loopback "
+	 "address. For tests only.",
 	 NULL},
 	{"user-quota", CONF_INT, "0", 0, 1000000, false, OFF(user_quota), "N",
 	 "Most allocations one user may hold at once (for REST names, the user "
@@ -276,7 +279,7 @@ const struct conf_opt conf_schema[] = {
 	 "or an Authorization: Bearer header); repeat to accept several while "
 	 "rotating. 16 to 256 printable characters. Keys can also come from Redis "
 	 "(turnpikectl apikey). Without any the hook refuses every request.",
-	 check_api_key},
+	 conf_check_api_key},
 	{"rest-max-ttl", CONF_INT, "86400", 60, 2592000, false, OFF(rest_max_ttl), "SECONDS",
 	 "Longest lifetime of credentials the hook issues; a longer ttl is cut to it "
 	 "and a request without ttl gets it.",

@@ -243,18 +243,46 @@ static enum policy_verdict builtin_class(const uint8_t key[16], bool allow_loopb
 	return POLICY_ALLOW;
 }
 
+/* 127.0.0.0/8 or ::1, as a canonical key (RFC 1122 §3.2.1.3, RFC 4291). */
+static bool loopback_key(const uint8_t key[16])
+{
+	static const uint8_t v6_loopback[16] = {[15] = 1};
+
+	if (memcmp(key, mapped_prefix, 12) == 0)
+		return key[12] == 127;
+	return memcmp(key, v6_loopback, 16) == 0;
+}
+
+static bool listening_port(const struct peer_policy *p, uint16_t port)
+{
+	for (size_t i = 0; i < p->nself_ports; i++)
+		if (p->self_ports[i] == port)
+			return true;
+	return false;
+}
+
+/* Whether the verdict for this address depends on the port: one of our own
+ * addresses, or any loopback address when allow-loopback-peers is on. */
+static bool port_checked(const struct peer_policy *p, const uint8_t key[16])
+{
+	return (p->allow_loopback && loopback_key(key)) || in_ranges(key, p->self, p->nself);
+}
+
 static bool is_self(const struct peer_policy *p, const uint8_t key[16], uint16_t port)
 {
+	/* allow-loopback-peers: every loopback address is a peer, ours
+	 * included (a test peer beside a server on 127.0.0.1), except our
+	 * listening ports, on whichever loopback address they are asked for
+	 * (a wildcard listener answers on all of 127/8). */
+	if (p->allow_loopback && loopback_key(key))
+		return listening_port(p, port);
 	if (!in_ranges(key, p->self, p->nself))
 		return false;
 	/* RFC 8656 leaves this to the server: our relay ports are where other
 	 * clients' allocations live, our listening ports never are. */
 	if (p->relay_port_max == 0 || port < p->relay_port_min || port > p->relay_port_max)
 		return true;
-	for (size_t i = 0; i < p->nself_ports; i++)
-		if (p->self_ports[i] == port)
-			return true;
-	return false;
+	return listening_port(p, port);
 }
 
 /* Everything after the tunnel step, for one canonical key. raw is the key
@@ -312,12 +340,12 @@ bool policy_is_self(const struct peer_policy *p, const struct sockaddr *sa)
 
 	if (!p || !sa || !key_of(sa, key, &port))
 		return false;
-	if (in_ranges(key, p->self, p->nself))
+	if (port_checked(p, key))
 		return true;
 	n = policy_tunnel_v4(sa, v4);
 	for (size_t i = 0; i < n; i++) {
 		v4_key(v4[i], key);
-		if (in_ranges(key, p->self, p->nself))
+		if (port_checked(p, key))
 			return true;
 	}
 	return false;

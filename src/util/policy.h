@@ -38,7 +38,10 @@ struct peer_policy {
 	size_t ndenied;
 	struct ip_range *allowed; /* allowed-peer-ip: overrides every deny */
 	size_t nallowed;
-	bool allow_loopback; /* allow-loopback-peers (tests only) */
+	/* allow-loopback-peers (local tests): every loopback address (127/8,
+	 * ::1, in any spelling) is a peer, our own included, on any port but
+	 * our listening ports (self_ports), which stay refused on all of them. */
+	bool allow_loopback;
 	/* Our own addresses: listening and relay IPs (and external IPs). A peer
 	 * on one of them is refused, except on a port in the relay range
 	 * [relay_port_min, relay_port_max], so two clients of this server can
@@ -47,7 +50,9 @@ struct peer_policy {
 	 * caller lists explicitly instead. */
 	struct ip_range *self;
 	size_t nself;
-	uint16_t *self_ports; /* listening ports: never relayed to */
+	/* Listening ports (STUN/TURN over UDP and TCP, HTTP): never relayed
+	 * to on our own addresses, nor on loopback with allow_loopback. */
+	uint16_t *self_ports;
 	size_t nself_ports;
 	uint16_t relay_port_min, relay_port_max;
 };
@@ -89,11 +94,12 @@ size_t policy_tunnel_v4(const struct sockaddr *in, uint32_t v4[2]);
  * an address of its own first (any refusal refuses the whole). Then, for
  * the address itself: the operator's allowed-peer-ip → ALLOW; denied-peer-ip
  * (matched against both the canonical address and the address as written,
- * so "64:ff9b::/96" refuses NAT64 peers) → DENY_OPERATOR; one of our own
+ * so "64:ff9b::/96" refuses NAT64 peers) → DENY_OPERATOR; with
+ * allow_loopback, a loopback address on a listening port → DENY_SELF and on
+ * any other port → ALLOW, whether or not it is one of ours; one of our own
  * addresses → DENY_SELF (unless the port is in the relay range and is no
  * listening port; min == max == 0 means no relay range); the built-in
- * classes (loopback skipped when allow_loopback; 6to4 and Teredo as TUNNEL)
- * → DENY_*; else ALLOW. Scope id and flow label are ignored; other families
+ * classes (6to4 and Teredo as TUNNEL) → DENY_*; else ALLOW. Scope id and flow label are ignored; other families
  * (and a NULL peer) → DENY_FAMILY; a NULL p means the built-in classes
  * only. Pure, O(ranges), no allocation: it runs for every CreatePermission,
  * ChannelBind and Send, and inbound peer data goes through the permissions
@@ -102,11 +108,11 @@ size_t policy_tunnel_v4(const struct sockaddr *in, uint32_t v4[2]);
 enum policy_verdict policy_check(const struct peer_policy *p, const struct sockaddr *peer);
 
 /*
- * Whether the address (canonicalised), or an IPv4 a 6to4 or Teredo address
- * leads to, is one of our own, whatever the port: a permission granted for
- * it must have every packet checked again with policy_check, since the
- * verdict for our own addresses depends on the port. False for a NULL p or
- * another family. Pure, no allocation.
+ * Whether the verdict for the address (canonicalised), or for an IPv4 a
+ * 6to4 or Teredo address leads to, depends on the port: one of our own
+ * addresses, or with allow_loopback any loopback address. A permission
+ * granted for it must have every packet checked again with policy_check.
+ * False for a NULL p or another family. Pure, no allocation.
  */
 bool policy_is_self(const struct peer_policy *p, const struct sockaddr *sa);
 

@@ -258,16 +258,23 @@ static int udp_bound(const char *ip, struct sockaddr_storage *addr)
 	return fd;
 }
 
-static struct peer *peer_add(bool echo)
+/* A peer on the loopback address ip (IPv4 or ::1). */
+static struct peer *peer_add_on(const char *ip, bool echo)
 {
 	struct peer *p;
 
 	if (npeers == MAX_PEERS || peer_running)
 		die("peer_add: too many peers, or the thread runs");
 	p = &peers[npeers++];
-	p->fd = udp_bound(opt.peer_ip, &p->addr);
+	p->fd = udp_bound(ip, &p->addr);
 	p->echo = echo;
 	return p;
+}
+
+/* A peer on --peer-ip. */
+static struct peer *peer_add(bool echo)
+{
+	return peer_add_on(opt.peer_ip, echo);
 }
 
 static void *peer_main(void *arg)
@@ -639,11 +646,10 @@ static const char *const forbidden_v4[] = {
 	"10.0.0.1", "172.16.0.1", "192.168.1.1",     "100.64.0.1", "169.254.169.254",
 	"0.0.0.0",  "224.0.0.1",  "255.255.255.255", "240.0.0.1",  "192.0.2.1",
 };
+/* Loopback (allowed on this server, but for its listening ports) is the
+ * loopback scenario's. */
 static const char *const forbidden_v6[] = {
-	"::1",
-	"::ffff:127.0.0.1",
 	"::ffff:169.254.169.254",
-	"::127.0.0.1",
 	"64:ff9b::a9fe:a9fe",
 	"2002:7f00:1::1",
 	"2001:0:4136:e378:8000:63bf:3fff:fdd2",
@@ -679,12 +685,12 @@ static bool relays(struct client_turn *c, struct peer *p, uint32_t seq)
 static void forbidden_v4_part(struct peer *echo)
 {
 	struct sockaddr_storage self = mkaddr("127.0.0.1", opt.port), relay_port, bad[2],
-				listen_self, listen_other, peer, relayed;
+				listen_other, peer, relayed;
 	struct client_turn *c = client_default();
 	struct client_turn_result r;
 	uint8_t buf[64];
 	size_t len = payload_make(buf, 7, sizeof(buf));
-	int fd_self, fd_other;
+	int fd_other;
 
 	if (!allocate_ok(c, NULL, &r, "forbidden IPv4 relay"))
 		goto out;
@@ -712,23 +718,14 @@ static void forbidden_v4_part(struct peer *echo)
 	expect(!relays(c, echo, 1), "forbidden: ... and the allowed one got no permission");
 
 	/*
-	 * Send indications to refused peers are dropped. Sockets of our own
-	 * that must stay silent: 127.0.0.1 on a port outside the relay range
-	 * (one of the server's own addresses), and another loopback address
-	 * without a permission.
+	 * Send indications to a peer without a permission are dropped: a
+	 * socket of our own on another loopback address must stay silent.
+	 * (Our own loopback address and its ports: the loopback scenario.)
 	 */
-	fd_self = udp_bound("127.0.0.1", &listen_self);
 	fd_other = udp_bound("127.0.0.3", &listen_other);
 	relay_port = mkaddr("127.0.0.1", opt.relay_port);
 	expect_code(client_turn_create_permission(c, &relay_port, 1, &r), &r, 0,
 		    "forbidden: our own IP on a relay port is allowed (client to client)");
-	expect_code(client_turn_channel_bind(c, 0x4003, SA(&listen_self), &r), &r, 403,
-		    "forbidden ChannelBind to our own IP outside the relay range");
-	client_turn_send(c, SA(&listen_self), buf, len);
-	expect(silent(fd_self),
-	       "forbidden: Send to our own IP outside the relay range (%s) "
-	       "dropped, though the IP has a permission",
-	       fmt_addr(&listen_self));
 	client_turn_send(c, SA(&listen_other), buf, len);
 	expect(silent(fd_other), "forbidden: Send to a peer without permission (%s) dropped",
 	       fmt_addr(&listen_other));
@@ -739,7 +736,6 @@ static void forbidden_v4_part(struct peer *echo)
 	       "forbidden: nothing came back, and a peer without permission (%s) sending to "
 	       "the relay is not let through",
 	       fmt_addr(&listen_other));
-	close(fd_self);
 	close(fd_other);
 
 	/* The allocation still works for an allowed peer. */
@@ -795,6 +791,137 @@ static int scen_forbidden(int argc, char **argv)
 }
 
 /* ------------------------------------------------------------------ */
+/* loopback allowed HTTP_PORT | refused: allow-loopback-peers on a server that
+ * listens on 127.0.0.1 and ::1. Allowed: a peer beside the server on its
+ * own loopback address relays (any port but the server's), in every
+ * spelling of the address; the server's listening ports (TURN, HTTP) stay
+ * refused on every loopback address, for CreatePermission, ChannelBind and
+ * Send. Refused: no loopback peer at all. */
+
+static struct {
+	uint16_t http_port;
+	unsigned sends; /* Send indications to our own ports, for the metric */
+} loop_run;
+
+/* CreatePermission and ChannelBind to ip on the server's listening ports
+ * are refused; with a permission for ip in place, a Send to them too (the
+ * caller reads the server's dropped_total{cause="peer_policy"}). */
+static void own_ports_refused(struct client_turn *c, const char *ip, bool send)
+{
+	const uint16_t ports[] = {opt.port, loop_run.http_port};
+	struct client_turn_result r;
+	uint8_t buf[64];
+	size_t len = payload_make(buf, 11, sizeof(buf));
+	char what[128];
+
+	for (size_t i = 0; i < sizeof(ports) / sizeof(ports[0]); i++) {
+		struct sockaddr_storage peer = mkaddr(ip, ports[i]);
+
+		perm_forbidden(c, &peer, 403);
+		snprintf(what, sizeof(what), "loopback: ChannelBind to the server's own %s",
+			 fmt_addr(&peer));
+		expect_code(client_turn_channel_bind(c, 0x4100, SA(&peer), &r), &r, 403, what);
+		if (send && client_turn_send(c, SA(&peer), buf, len) == 0)
+			loop_run.sends++;
+	}
+}
+
+static void loopback_allowed(bool v6)
+{
+	static const char *const v4_spellings[] = {"127.0.0.1", "127.0.0.2"};
+	static const char *const v6_spellings[] = {"::1", "::ffff:127.0.0.1", "::127.0.0.1",
+						   "64:ff9b::7f00:1"};
+	struct client_turn_alloc_opts o = {.family = 2};
+	struct client_turn *c = client_default();
+	struct peer *p = v6 ? peer_add_on("::1", true) : peer_add_on("127.0.0.1", true);
+	struct sockaddr_storage mapped;
+	struct client_turn_result r;
+	const char *fam = v6 ? "IPv6" : "IPv4";
+	char what[128];
+
+	peers_start();
+	if (!allocate_ok(c, v6 ? &o : NULL, &r, v6 ? "loopback IPv6 relay" : "loopback IPv4 relay"))
+		goto out;
+	snprintf(what, sizeof(what), "loopback: CreatePermission for a peer at %s",
+		 fmt_addr(&p->addr));
+	expect_code(client_turn_create_permission(c, &p->addr, 1, &r), &r, 0, what);
+	/* Data indications first: once the channel is bound, the echoes come
+	 * back as ChannelData. */
+	snprintf(what, sizeof(what), "loopback %s relay, peer %s, Send/Data indications", fam,
+		 fmt_addr(&p->addr));
+	stream(c, 0, p, 50, 1000, what);
+	snprintf(what, sizeof(what), "loopback: ChannelBind to %s", fmt_addr(&p->addr));
+	expect_code(client_turn_channel_bind(c, 0x4000, SA(&p->addr), &r), &r, 0, what);
+	snprintf(what, sizeof(what), "loopback %s relay, peer %s, ChannelData", fam,
+		 fmt_addr(&p->addr));
+	stream(c, 0x4000, p, 50, 0, what);
+	if (v6) {
+		/* The same address written IPv4-mapped: allowed alike. */
+		mapped = mkaddr("::ffff:127.0.0.1", 9);
+		expect_code(client_turn_create_permission(c, &mapped, 1, &r), &r, 0,
+			    "loopback: CreatePermission for [::ffff:127.0.0.1]:9");
+	}
+	for (size_t i = 0; i < (v6 ? 4 : 2); i++)
+		own_ports_refused(c, v6 ? v6_spellings[i] : v4_spellings[i], i < (v6 ? 2u : 1u));
+out:
+	client_turn_free(c);
+	peers_stop();
+}
+
+static void loopback_refused(bool v6)
+{
+	static const char *const v4_peers[] = {"127.0.0.1", "127.0.0.2", "127.255.255.254"};
+	static const char *const v6_peers[] = {"::1", "::ffff:127.0.0.1", "::127.0.0.1",
+					       "64:ff9b::7f00:1"};
+	struct client_turn_alloc_opts o = {.family = 2};
+	struct client_turn *c = client_default();
+	struct peer *p = v6 ? peer_add_on("::1", true) : peer_add_on("127.0.0.1", true);
+	struct client_turn_result r;
+	uint8_t buf[64];
+	size_t len = payload_make(buf, 12, sizeof(buf));
+	char what[128];
+
+	peers_start();
+	if (!allocate_ok(c, v6 ? &o : NULL, &r, v6 ? "loopback IPv6 relay" : "loopback IPv4 relay"))
+		goto out;
+	for (size_t i = 0; i < (v6 ? 4 : 3); i++) {
+		struct sockaddr_storage peer =
+			mkaddr(v6 ? v6_peers[i] : v4_peers[i], addr_port(SA(&p->addr)));
+		perm_forbidden(c, &peer, 403);
+		snprintf(what, sizeof(what), "loopback refused: ChannelBind to %s",
+			 fmt_addr(&peer));
+		expect_code(client_turn_channel_bind(c, 0x4000, SA(&peer), &r), &r, 403, what);
+	}
+	client_turn_send(c, SA(&p->addr), buf, len);
+	sleep_ms(SILENCE_MS);
+	expect(p->pkts == 0, "loopback refused: a Send to %s reached nobody (%lu arrived)",
+	       fmt_addr(&p->addr), (unsigned long)p->pkts);
+out:
+	client_turn_free(c);
+	peers_stop();
+}
+
+static int scen_loopback(int argc, char **argv)
+{
+	bool allowed;
+
+	allowed = argc > 0 && strcmp(argv[0], "allowed") == 0;
+	if (argc < 1 || (!allowed && strcmp(argv[0], "refused") != 0) || (allowed && argc < 2))
+		die("loopback: allowed HTTP_PORT | refused");
+	if (allowed)
+		loop_run.http_port = (uint16_t)strtoul(argv[1], NULL, 10);
+	for (int v6 = 0; v6 <= (int)opt.v6; v6++) {
+		if (allowed)
+			loopback_allowed(v6);
+		else
+			loopback_refused(v6);
+	}
+	if (allowed)
+		note("loopback: %u Send indications to the server's own ports", loop_run.sends);
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
 /* errors: request errors of Allocate, Refresh, CreatePermission,
  * ChannelBind. Against a server without an IPv6 relay. */
 
@@ -808,14 +935,14 @@ static void alloc_case(const struct client_turn_alloc_opts *o, int want, const c
 }
 
 /* RFC 8656 §7.2: a retransmitted Allocate gets the first answer again.
- * big: the longest answer we can ask for (SHA-256, FINGERPRINT, a
- * reservation, ADDRESS-ERROR-CODE for an extra IPv6 family). */
+ * big: the longest answer we can ask for (SHA-256, FINGERPRINT,
+ * ADDRESS-ERROR-CODE for an extra IPv6 family; EVEN-PORT without R, since
+ * a reservation may not go with the extra family). */
 static void errors_retransmit(bool big)
 {
 	static const uint8_t v6[4] = {0x02, 0, 0, 0};
 	struct client_turn_attr aaf = {STUN_ATTR_ADDITIONAL_ADDRESS_FAMILY, v6, sizeof(v6)};
-	struct client_turn_alloc_opts o = {
-		.even_port = true, .reserve = true, .extra = &aaf, .nextra = 1};
+	struct client_turn_alloc_opts o = {.even_port = true, .extra = &aaf, .nextra = 1};
 	struct client_turn *c = client_default();
 	struct client_turn_result r;
 	const uint8_t *req, *ans;
@@ -1007,9 +1134,16 @@ out:
 
 static int scen_even_port(int argc, char **argv)
 {
+	static const uint8_t v6[4] = {0x02, 0, 0, 0};
+	struct client_turn_attr aaf = {STUN_ATTR_ADDITIONAL_ADDRESS_FAMILY, v6, sizeof(v6)};
 	struct client_turn_alloc_opts even_r = {.even_port = true, .reserve = true},
 				      even = {.even_port = true}, tok = {.use_token = true},
-				      both = {.even_port = true, .use_token = true};
+				      both = {.even_port = true, .use_token = true},
+				      even_r_aaf = {.even_port = true,
+						    .reserve = true,
+						    .extra = &aaf,
+						    .nextra = 1},
+				      even_aaf = {.even_port = true, .extra = &aaf, .nextra = 1};
 	struct client_turn *c1 = client_default(), *c2 = NULL, *c3 = NULL, *c4 = NULL;
 	struct client_turn_result r1, r;
 	uint16_t port;
@@ -1045,6 +1179,18 @@ static int scen_even_port(int argc, char **argv)
 	if (allocate_ok(c4, &even, &r, "even-port R=0"))
 		expect(addr_port(SA(&r.relayed)) % 2 == 0 && !r.has_token,
 		       "even-port R=0: port %u is even, no token", addr_port(SA(&r.relayed)));
+	/* RFC 8656 §7.2 step 8: R set and ADDITIONAL-ADDRESS-FAMILY: 400;
+	 * without R the two go together. */
+	client_turn_free(c3);
+	c3 = client_default();
+	expect_code(client_turn_allocate(c3, &even_r_aaf, &r), &r, 400,
+		    "even-port: EVEN-PORT R=1 with ADDITIONAL-ADDRESS-FAMILY");
+	client_turn_free(c3);
+	c3 = client_default();
+	if (allocate_ok(c3, &even_aaf, &r, "even-port R=0 with ADDITIONAL-ADDRESS-FAMILY"))
+		expect(addr_port(SA(&r.relayed)) % 2 == 0 && !r.has_token,
+		       "even-port R=0 with ADDITIONAL-ADDRESS-FAMILY: port %u is even, no token",
+		       addr_port(SA(&r.relayed)));
 out:
 	client_turn_free(c1);
 	client_turn_free(c2);
@@ -1515,6 +1661,7 @@ static const struct probe_scenario scenarios[] = {
 	{"rest", scen_rest, "(needs --secret)"},
 	{"stale-nonce", scen_stale, "N"},
 	{"forbidden", scen_forbidden, ""},
+	{"loopback", scen_loopback, "allowed HTTP_PORT | refused"},
 	{"errors", scen_errors, "(server without an IPv6 relay)"},
 	{"expiry", scen_expiry, ""},
 	{"even-port", scen_even_port, ""},

@@ -400,9 +400,10 @@ static void test_allocate_sha256(void)
 
 	/*
 	 * The longest Allocate answer: IPv6 client, ADDITIONAL-ADDRESS-FAMILY
-	 * (an ADDRESS-ERROR-CODE back), EVEN-PORT with R (a RESERVATION-TOKEN
-	 * back), SHA-256 and FINGERPRINT. Its retransmission must still get
-	 * the same answer, not 437 (RFC 8656 §7.2).
+	 * (an ADDRESS-ERROR-CODE back, longer than a RESERVATION-TOKEN, which
+	 * EVEN-PORT with R would bring but may not go with it), SHA-256 and
+	 * FINGERPRINT. Its retransmission must still get the same answer, not
+	 * 437 (RFC 8656 §7.2).
 	 */
 	client_init(&c, TP_UDP, "[2001:db8:1:2:3:4:5:6]:40003");
 	r = alice(TURN_ALLOCATE);
@@ -410,12 +411,11 @@ static void test_allocate_sha256(void)
 	r.sha256 = true;
 	r.aaf = 0x02;
 	r.even_port = true;
-	r.reserve = true;
 	r.fingerprint = true;
 	n = send_req(&c, &r, out);
 	CHECK_INT(answer(&r, out, n, &m), 0);
 	CHECK(stun_msg_find(&m, STUN_ATTR_ADDRESS_ERROR_CODE) != NULL);
-	CHECK(stun_msg_find(&m, STUN_ATTR_RESERVATION_TOKEN) != NULL);
+	CHECK(stun_msg_find(&m, STUN_ATTR_RESERVATION_TOKEN) == NULL);
 	again = r;
 	n2 = send_req(&c, &again, out2);
 	CHECK_INT(answer(&again, out2, n2, &m), 0);
@@ -457,6 +457,15 @@ static void test_allocate_attrs(void)
 	r.raf = 0x01;
 	r.aaf = 0x02;
 	CHECK_INT(ask(&c, &r, &m, out), 400);
+	/* RFC 8656 §7.2 step 8: EVEN-PORT with R and ADDITIONAL-ADDRESS-FAMILY
+	 * (and with a REQUESTED-ADDRESS-FAMILY of IPv4 as well): 400. */
+	r = alice(TURN_ALLOCATE);
+	r.aaf = 0x02;
+	r.even_port = true;
+	r.reserve = true;
+	CHECK_INT(ask(&c, &r, &m, out), 400);
+	CHECK(stun_msg_find(&m, STUN_ATTR_ADDRESS_ERROR_CODE) == NULL);
+	CHECK(stun_msg_find(&m, STUN_ATTR_XOR_RELAYED_ADDRESS) == NULL);
 	CHECK_INT(io_log.opens, opens);
 	CHECK(alloc_of(&c) == NULL);
 	CHECK_INT(turn_quota_total(cfg.quota), 0);
@@ -477,6 +486,16 @@ static void test_allocate_attrs(void)
 	CHECK_INT(ask(&c, &r, &m, out), 0);
 	CHECK(io_log.use_token && io_log.token_in == FAKE_TOKEN);
 	CHECK(stun_msg_find(&m, STUN_ATTR_RESERVATION_TOKEN) == NULL);
+	release_all();
+	/* EVEN-PORT without R goes with ADDITIONAL-ADDRESS-FAMILY: an even
+	 * port, no token, and an ADDRESS-ERROR-CODE for the IPv6 we lack. */
+	r = alice(TURN_ALLOCATE);
+	r.aaf = 0x02;
+	r.even_port = true;
+	CHECK_INT(ask(&c, &r, &m, out), 0);
+	CHECK(io_log.even && !io_log.reserve);
+	CHECK(stun_msg_find(&m, STUN_ATTR_RESERVATION_TOKEN) == NULL);
+	CHECK(stun_msg_find(&m, STUN_ATTR_ADDRESS_ERROR_CODE) != NULL);
 	release_all();
 
 	/* No port free: 508, counted, the quota given back. */

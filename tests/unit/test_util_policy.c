@@ -452,6 +452,84 @@ static void test_allow_loopback(void)
 	policy_cleanup(&p);
 }
 
+/* A server on 127.0.0.1 and ::1 (STUN/TURN on 3478, HTTP on 9641, relays
+ * on 49152-65535), with or without allow-loopback-peers. */
+static void loopback_server(struct peer_policy *p, bool allow_loopback, const char *const *denied,
+			    size_t ndenied)
+{
+	struct sockaddr_storage ss;
+
+	CHECK_INT(policy_init(p, denied, ndenied, NULL, 0, allow_loopback, NULL), 0);
+	CHECK_INT(addr_parse("127.0.0.1", 0, &ss), 0);
+	CHECK_INT(policy_add_self(p, SA(&ss)), 0);
+	CHECK_INT(addr_parse("::1", 0, &ss), 0);
+	CHECK_INT(policy_add_self(p, SA(&ss)), 0);
+	CHECK_INT(addr_parse("8.8.4.4", 0, &ss), 0); /* external-ip */
+	CHECK_INT(policy_add_self(p, SA(&ss)), 0);
+	CHECK_INT(policy_add_self_port(p, 3478), 0);
+	CHECK_INT(policy_add_self_port(p, 9641), 0);
+	p->relay_port_min = 49152;
+	p->relay_port_max = 65535;
+}
+
+static bool port_checked(const struct peer_policy *p, const char *s)
+{
+	struct sockaddr_storage ss;
+
+	return addr_parse(s, 40000, &ss) == 0 && policy_is_self(p, SA(&ss));
+}
+
+/* allow-loopback-peers and our own loopback address: a peer beside the
+ * server on 127.0.0.1 is allowed, the server's listening ports are not, in
+ * every spelling of the address. */
+static void test_allow_loopback_self(void)
+{
+	static const char *const spellings[] = {
+		"127.0.0.1",       "::ffff:127.0.0.1",       "::127.0.0.1",
+		"64:ff9b::7f00:1", "::ffff:0:7f00:1",        "64:ff9b:1::7f00:1",
+		"127.0.0.2",       "::ffff:127.255.255.254", "::1",
+	};
+	static const char *const denied[] = {"127.0.0.5"};
+	struct peer_policy p;
+
+	loopback_server(&p, true, denied, NELEM(denied));
+	for (size_t i = 0; i < NELEM(spellings); i++) {
+		expect_port(&p, spellings[i], 40000, A);   /* a free port */
+		expect_port(&p, spellings[i], 1, A);       /* any other port */
+		expect_port(&p, spellings[i], 50000, A);   /* the relay range */
+		expect_port(&p, spellings[i], 3478, SELF); /* STUN/TURN, UDP and TCP */
+		expect_port(&p, spellings[i], 9641, SELF); /* HTTP */
+		CHECK(port_checked(&p, spellings[i]));     /* Send rechecks the port */
+	}
+	/* A tunnel to our loopback is still a tunnel; its listening port is
+	 * refused as the IPv4 it leads to. */
+	expect_port(&p, "2002:7f00:1::", 40000, TUN);
+	expect_port(&p, "2002:7f00:1::", 3478, SELF);
+	CHECK(port_checked(&p, "2002:7f00:1::"));
+	/* denied-peer-ip still comes first. */
+	expect_port(&p, "127.0.0.5", 40000, OPER);
+	/* Our other addresses keep the own-address rule. */
+	expect_port(&p, "8.8.4.4", 40000, SELF);
+	expect_port(&p, "8.8.4.4", 50000, A);
+	expect_port(&p, "8.8.4.4", 3478, SELF);
+	expect_port(&p, "::ffff:8.8.4.4", 40000, SELF);
+	expect_port(&p, "10.0.0.1", 40000, PRIV);
+	CHECK(port_checked(&p, "8.8.4.4"));
+	CHECK(!port_checked(&p, "8.8.8.8"));
+	CHECK(!port_checked(&p, "10.0.0.1"));
+	policy_cleanup(&p);
+
+	/* Without allow-loopback-peers no loopback address is a peer. */
+	loopback_server(&p, false, NULL, 0);
+	for (size_t i = 0; i < NELEM(spellings); i++) {
+		expect_port(&p, spellings[i], 3478, i < 6 || i == 8 ? SELF : LOOP);
+		expect_port(&p, spellings[i], 40000, i < 6 || i == 8 ? SELF : LOOP);
+		expect_port(&p, spellings[i], 50000, LOOP);
+		CHECK(port_checked(&p, spellings[i]) == (i < 6 || i == 8));
+	}
+	policy_cleanup(&p);
+}
+
 static void test_operator(void)
 {
 	static const char *const allowed[] = {"10.0.0.0/8"};
@@ -973,6 +1051,7 @@ int main(void)
 	test_sockaddr_noise();
 	test_family();
 	test_allow_loopback();
+	test_allow_loopback_self();
 	test_operator();
 	test_self();
 	test_range_parse();
