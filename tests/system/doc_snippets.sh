@@ -70,7 +70,9 @@ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
 for f in "$TMP"/snip/*.conf; do
 	name=$(basename "$f" .conf)
 	out=$("$TURNPIKED" --check-config "$f" 2>&1)
-	if ! check "$name: --check-config accepts it as written" test $? -eq 0; then
+	rc=$?
+	check "$name: --check-config accepts it as written" test $rc -eq 0
+	if [ $rc -ne 0 ]; then
 		echo "$out" | sed 's/^/    /'
 		sed 's/^/    | /' "$f"
 		continue
