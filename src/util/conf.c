@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "turnpike/err.h"
 #include "util/log.h"
@@ -351,12 +352,13 @@ int conf_parse_args(struct conf *c, int argc, char **argv, const char *default_p
 	}
 	if (!path)
 		path = default_path;
+	/* The default file is optional: only its absence is (the caller says
+	 * so, seeing no config_path); one that exists must load. */
+	if (path && !explicit_path && access(path, F_OK) != 0 && errno == ENOENT)
+		path = NULL;
 	if (path) {
 		rc = conf_load_file(c, path, err, errlen);
-		if (rc == TP_ESYS && !explicit_path) {
-			/* The default file is optional. */
-			rc = 0;
-		} else if (rc != 0) {
+		if (rc != 0) {
 			return rc;
 		} else if (!(c->config_path = strdup(path))) {
 			return TP_ENOMEM;
