@@ -96,7 +96,12 @@ fi
 # Without -c, a missing default file is said in one warning; the server
 # runs on the defaults and the command line.
 if [ ! -e "$help_path" ]; then
-	start_server nodefault || fail "server start without a config file"
+	PORT=$("$FREEPORT")
+	"$TURNPIKED" --listening-ip 127.0.0.1 --listening-port "$PORT" --relay-threads 1 \
+		>"$TMP/nodefault.log" 2>&1 &
+	SERVER_PID=$!
+	PIDS="$PIDS $SERVER_PID"
+	wait_ready nodefault "$PORT" || fail "server start without a config file"
 	n=$(grep -c "warning: no configuration file $help_path" "$TMP/nodefault.log")
 	check "a missing default config file is said in one warning ($n)" test "$n" -eq 1
 	stop_server "$SERVER_PID"

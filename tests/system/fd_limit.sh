@@ -17,7 +17,7 @@ done
 
 PORT=$("$FREEPORT") && HPORT=$("$FREEPORT") || { fail "no free port"; finish; }
 # ulimit -n without -S/-H sets both limits, in this subshell only.
-(ulimit -n "$NOFILE" && exec "$TURNPIKED" --listening-ip 127.0.0.1 --listening-port "$PORT" \
+(ulimit -n "$NOFILE" && exec "$TURNPIKED" -c /dev/null --listening-ip 127.0.0.1 --listening-port "$PORT" \
 	--relay-threads 1 --user alice:secret --http-listen "$HPORT" \
 	--min-port 40000 --max-port 49999) >"$TMP/fd.log" 2>&1 &
 SERVER_PID=$!
