@@ -197,8 +197,9 @@ static bool blank(char ch)
 }
 
 /* The value part of a config line, s being what follows the name and its
- * first separator ('=' or a blank: blank_before). A '#' that starts the
- * value or follows a blank starts a comment; a value in single or double
+ * first separator ('=' or a blank: blank_before). A '#' after a blank (the
+ * separator included) starts a comment, one right after '=' or inside a
+ * word does not (name=#x is the value "#x"); a value in single or double
  * quotes is taken as written up to the closing quote, ' #' included, and
  * only blanks and a comment may follow it. Sets *val (inside s) and
  * *quoted; on error *why. */
