@@ -24,10 +24,12 @@ apt_install() {
 }
 
 # configure_build DIR [configure args...]: an out-of-tree build in DIR.
+# Its default config file is /etc/turnpike/turnpike.conf, as the README and
+# the man pages say (--sysconfdir=/etc, Debian's; a later argument wins).
 configure_build() {
 	local dir=$1
 	shift
 	[ -x configure ] || autoreconf -fi
 	mkdir -p "$dir"
-	(cd "$dir" && ../configure -q "$@")
+	(cd "$dir" && ../configure -q --sysconfdir=/etc "$@")
 }

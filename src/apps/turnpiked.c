@@ -8,7 +8,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 
 #include "config.h"
 #include "http/http.h"
@@ -91,18 +90,6 @@ static void on_reload(int sig, short what, void *arg)
 	conf_cleanup(&next);
 }
 
-/* Thousands of TCP clients need descriptors: take the hard limit. */
-static void raise_nofile(void)
-{
-	struct rlimit rl;
-
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
-		rl.rlim_cur = rl.rlim_max;
-		if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
-			log_warn("cannot raise the open file limit: %s", strerror(errno));
-	}
-}
-
 static void log_listeners(const struct server *srv)
 {
 	char name[ADDR_STRLEN];
@@ -129,23 +116,26 @@ static int run(struct daemon *d)
 	}
 	addr_hash_seed(key);
 	OPENSSL_cleanse(key, sizeof(key));
-	raise_nofile();
 	signal(SIGPIPE, SIG_IGN);
 	if (evthread_use_pthreads() != 0) {
 		log_err("libevent has no pthread support");
 		return 1;
 	}
 	d->base = event_base_new();
-	if (!d->base)
+	if (!d->base) {
+		log_err("cannot create the main event loop");
 		return 1;
+	}
 	d->sig_term = evsignal_new(d->base, SIGTERM, on_stop, d);
 	d->sig_int = evsignal_new(d->base, SIGINT, on_stop, d);
 	d->sig_hup = evsignal_new(d->base, SIGHUP, on_reload, d);
 	d->drain_done = evtimer_new(d->base, on_drain_done, d);
 	if (!d->sig_term || !d->sig_int || !d->sig_hup || !d->drain_done ||
 	    event_add(d->sig_term, NULL) || event_add(d->sig_int, NULL) ||
-	    event_add(d->sig_hup, NULL))
+	    event_add(d->sig_hup, NULL)) {
+		log_err("cannot set up the signal handlers");
 		goto out;
+	}
 	d->srv = server_new(&d->conf);
 	if (!d->srv)
 		goto out;
@@ -198,7 +188,7 @@ int main(int argc, char **argv)
 	}
 	if (conf_parse_args(&d.conf, argc, argv, DEFAULT_CONFIG, &action, err, sizeof(err)) != 0 ||
 	    store_conf_check(&d.conf, err, sizeof(err)) != 0) {
-		fprintf(stderr, "turnpiked: %s\n", err);
+		fprintf(stderr, "turnpiked: error: %s\n", err);
 		goto out;
 	}
 	switch (action) {
@@ -225,14 +215,20 @@ int main(int argc, char **argv)
 	case CONF_RUN:
 		break;
 	}
+	/* An unwritable log file is a start-up failure (log_open said why):
+	 * a daemon must not run on without the log it was told to keep. */
 	if (log_open((enum log_level)log_level_parse(d.conf.log_level),
 		     d.conf.syslog                  ? LOG_DEST_SYSLOG
 		     : strcmp(d.conf.log_file, "-") ? LOG_DEST_FILE
 						    : LOG_DEST_STDERR,
 		     d.conf.log_file) != 0)
-		fprintf(stderr, "turnpiked: cannot open log file %s\n", d.conf.log_file);
+		goto out;
 	if (d.conf.config_path)
 		log_info("configuration from %s", d.conf.config_path);
+	else
+		log_warn("no configuration file %s: running on the defaults and the command "
+			 "line",
+			 DEFAULT_CONFIG);
 	rc = run(&d);
 out:
 	conf_cleanup(&d.conf);

@@ -112,6 +112,10 @@ static void turn_metrics(struct evbuffer *b, const struct turn_stats *st,
 	one(b, "relay_ports_exhausted_total", "counter",
 	    "Allocate requests refused (508) because no relay port was free.",
 	    st->relay_ports_exhausted);
+	one(b, "fd_exhausted_total", "counter",
+	    "Allocate requests refused (508) because the process had no file descriptor left for a "
+	    "relay socket.",
+	    st->fd_exhausted);
 	head(b, "quota_rejections_total", "counter",
 	     "Allocate requests refused by user-quota (486) or total-quota (508).");
 	evbuffer_add_printf(b, P "quota_rejections_total{quota=\"user\"} %" PRIu64 "\n",

@@ -22,6 +22,9 @@
 #define RESERVATION_MS 30000 /* RFC 8656 §7.2: about 30 s */
 #define MAX_RESERVATIONS 4096
 
+/* One warning per burst of descriptor exhaustion, per worker. */
+static __thread struct log_ratelimit rl_fd = LOG_RATELIMIT_INIT(10, 1);
+
 struct relay_sock {
 	int fd;
 	struct event *ev;
@@ -135,10 +138,17 @@ static int bind_port(const struct sockaddr_storage *addr, uint16_t port)
 	return fd;
 }
 
+static bool out_of_fds(int err)
+{
+	return err == EMFILE || err == ENFILE;
+}
+
 /* Picks a random free port from [min-port, max-port]: an even one when
- * asked, and with reserve the odd one above it too. */
+ * asked, and with reserve the odd one above it too. Sets *no_fd when the
+ * process (EMFILE) or the system (ENFILE) has no descriptor left: no other
+ * port would do better. */
 static int pick_port(const struct conf *conf, const struct sockaddr_storage *addr, bool even,
-		     bool reserve, int *odd_fd, uint16_t *port)
+		     bool reserve, int *odd_fd, uint16_t *port, bool *no_fd)
 {
 	uint32_t first = (uint32_t)conf->min_port, last = (uint32_t)conf->max_port;
 	uint32_t step = even ? 2 : 1, r;
@@ -156,12 +166,18 @@ static int pick_port(const struct conf *conf, const struct sockaddr_storage *add
 			return -1;
 		*port = (uint16_t)(first + r * step);
 		fd = bind_port(addr, *port);
-		if (fd < 0)
+		if (fd < 0) {
+			if ((*no_fd = out_of_fds(errno)))
+				return -1;
 			continue;
+		}
 		if (reserve) {
 			*odd_fd = bind_port(addr, (uint16_t)(*port + 1));
 			if (*odd_fd < 0) {
+				*no_fd = out_of_fds(errno);
 				close(fd);
+				if (*no_fd)
+					return -1;
 				continue;
 			}
 		}
@@ -180,6 +196,7 @@ int relay_open(void *env, struct turn_alloc *a, int family, bool dont_fragment, 
 	struct sockaddr_storage bound;
 	const struct relay_addr *ra;
 	uint16_t port = 0;
+	bool no_fd = false;
 
 	if (use_token) {
 		/* The held port keeps its own family (RFC 8656 §7.2). */
@@ -202,7 +219,16 @@ int relay_open(void *env, struct turn_alloc *a, int family, bool dont_fragment, 
 		if (srv->nrelay[fi] == 0)
 			return TP_EINVAL;
 		ra = &srv->relay[fi][w->relay_rr[fi]++ % srv->nrelay[fi]];
-		fd = pick_port(srv->conf, &ra->bind, even, reserve, &odd_fd, &port);
+		fd = pick_port(srv->conf, &ra->bind, even, reserve, &odd_fd, &port, &no_fd);
+		if (fd < 0 && no_fd) {
+			/* Not a lack of ports: say what ran out, once per burst. */
+			STAT_INC(w->stats.fd_exhausted);
+			log_rl(&rl_fd, LOG_LVL_WARN,
+			       "relay socket: out of file descriptors (%s): Allocate refused with "
+			       "508; raise the open file limit",
+			       strerror(errno == ENFILE ? ENFILE : EMFILE));
+			return TP_ESYS;
+		}
 		if (fd < 0)
 			return TP_EAGAIN;
 	}

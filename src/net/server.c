@@ -7,6 +7,7 @@
 #include <event2/thread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "net/net.h"
@@ -168,13 +169,64 @@ static void worker_cleanup(struct worker *w)
 	w->srv = NULL;
 }
 
+/* Descriptors besides relay sockets and TCP clients: listeners, event
+ * bases and their wake-up pipes, Redis connections, HTTP clients, logs. */
+#define FD_SLACK 64
+#define FD_PER_WORKER 8
+#define FD_HTTP 256
+
+/* Raises the soft RLIMIT_NOFILE towards what this configuration may hold
+ * open (one descriptor per relay port, per TCP client, plus the rest),
+ * up to the hard limit, and says in one line when the hard limit is too
+ * low: descriptors then run out before ports do (counted apart, as
+ * turnpike_fd_exhausted_total). */
+static void raise_nofile(const struct server *srv)
+{
+	const struct conf *c = srv->conf;
+	uint64_t ports =
+		(uint64_t)(c->max_port - c->min_port + 1) * (srv->nrelay[0] + srv->nrelay[1]);
+	uint64_t tcp = c->no_tcp ? 0 : (uint64_t)c->max_tcp_connections;
+	uint64_t need;
+	struct rlimit rl;
+
+	/* With total-quota, at most that many allocations (and their
+	 * reserved EVEN-PORT neighbours) hold a port. */
+	if (c->total_quota && ports > 2 * (uint64_t)c->total_quota)
+		ports = 2 * (uint64_t)c->total_quota;
+	need = ports + tcp + FD_SLACK + FD_PER_WORKER * srv->nworkers * (srv->nlisten + 1) +
+	       (c->http_listen ? FD_HTTP : 0);
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+		return;
+	if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < need) {
+		struct rlimit want = rl;
+		want.rlim_cur =
+			rl.rlim_max != RLIM_INFINITY && rl.rlim_max < need ? rl.rlim_max : need;
+		if (setrlimit(RLIMIT_NOFILE, &want) == 0)
+			rl = want;
+	}
+	if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < need)
+		log_warn("open file limit %llu is below the %llu descriptors this configuration "
+			 "may need (%llu relay ports, %llu TCP connections): allocations will fail "
+			 "with 508 once they run out; raise the hard limit (ulimit -Hn, systemd "
+			 "LimitNOFILE=)",
+			 (unsigned long long)rl.rlim_cur, (unsigned long long)need,
+			 (unsigned long long)ports, (unsigned long long)tcp);
+	else
+		log_debug("open file limit %llu for the %llu descriptors this configuration may "
+			  "need",
+			  (unsigned long long)rl.rlim_cur, (unsigned long long)need);
+}
+
 struct server *server_new(const struct conf *conf)
 {
 	struct server *srv = calloc(1, sizeof(*srv));
 	long n = conf->relay_threads;
+	int rc;
 
-	if (!srv)
+	if (!srv) {
+		log_err("out of memory for the server");
 		return NULL;
+	}
 	pthread_mutex_init(&srv->lookup_lock, NULL);
 	srv->conf = conf;
 	srv->turn_cfg.software = !conf->no_software_attribute;
@@ -184,17 +236,21 @@ struct server *server_new(const struct conf *conf)
 	srv->turn_cfg.max_perms = (unsigned)conf->max_permissions;
 	srv->turn_cfg.max_chans = (unsigned)conf->max_channels;
 	srv->turn_cfg.max_bps = (uint64_t)conf->max_bps;
-	if (resolve_listen(srv, conf) != 0 || setup_relay_addrs(srv) != 0 || setup_auth(srv) != 0 ||
-	    setup_policy(srv) != 0 || redis_setup(srv) != 0)
+	/* Each of these logs its own reason, except for a lack of memory. */
+	if ((rc = resolve_listen(srv, conf)) != 0 || (rc = setup_relay_addrs(srv)) != 0 ||
+	    (rc = setup_auth(srv)) != 0 || (rc = setup_policy(srv)) != 0 ||
+	    (rc = redis_setup(srv)) != 0)
 		goto fail;
 	srv->quota = turn_quota_new((unsigned)conf->user_quota, (unsigned)conf->total_quota);
 	srv->reservations = relay_reservations_new();
 	srv->tcp_unauth = srccount_new((size_t)conf->max_tcp_connections);
-	if (!srv->quota || !srv->reservations || !srv->tcp_unauth)
+	if (srv->userdb && conf->redis_lookups_per_source > 0)
+		srv->lookup_rl = ratelimit_new((unsigned)conf->redis_lookups_per_source, 4096);
+	if (!srv->quota || !srv->reservations || !srv->tcp_unauth ||
+	    (srv->userdb && conf->redis_lookups_per_source > 0 && !srv->lookup_rl)) {
+		rc = TP_ENOMEM;
 		goto fail;
-	if (srv->userdb && conf->redis_lookups_per_source > 0 &&
-	    !(srv->lookup_rl = ratelimit_new((unsigned)conf->redis_lookups_per_source, 4096)))
-		goto fail;
+	}
 	srv->turn_cfg.quota = srv->quota;
 	if (n == 0) {
 		n = sysconf(_SC_NPROCESSORS_ONLN);
@@ -206,20 +262,27 @@ struct server *server_new(const struct conf *conf)
 	/* Each worker's bucket must hold at least a full datagram. */
 	if (conf->bps_capacity && srv->turn_cfg.worker_bps < 2048)
 		srv->turn_cfg.worker_bps = 2048;
+	raise_nofile(srv);
 	for (size_t i = 0; i < srv->nlisten; i++) {
 		const struct sockaddr *sa = (const struct sockaddr *)&srv->listen[i];
 		if ((!conf->no_udp && sock_probe_free(sa, SOCK_DGRAM) != 0) ||
-		    (!conf->no_tcp && sock_probe_free(sa, SOCK_STREAM) != 0))
+		    (!conf->no_tcp && sock_probe_free(sa, SOCK_STREAM) != 0)) {
+			rc = TP_ESYS;
 			goto fail;
+		}
 	}
 	srv->workers = calloc(srv->nworkers, sizeof(*srv->workers));
-	if (!srv->workers)
+	if (!srv->workers) {
+		rc = TP_ENOMEM;
 		goto fail;
+	}
 	for (size_t i = 0; i < srv->nworkers; i++)
-		if (worker_init(srv, &srv->workers[i], (unsigned)i) != 0)
+		if ((rc = worker_init(srv, &srv->workers[i], (unsigned)i)) != 0)
 			goto fail;
 	return srv;
 fail:
+	if (rc == TP_ENOMEM)
+		log_err("out of memory while setting up the server");
 	server_free(srv);
 	return NULL;
 }
@@ -249,6 +312,9 @@ int server_start(struct server *srv)
 
 void server_stop(struct server *srv)
 {
+	/* server_new may fail before the workers exist. */
+	if (!srv->workers)
+		return;
 	for (size_t i = 0; i < srv->nworkers; i++)
 		if (srv->workers[i].running)
 			event_base_loopexit(srv->workers[i].base, NULL);

@@ -1,11 +1,14 @@
 /* setup.c - what the server derives from its configuration before the
  * workers start: relay addresses (with external-ip), the credential store
  * and nonce key, and the peer policy with our own addresses in it. */
+#include <errno.h>
 #include <ifaddrs.h>
 #include <net/if.h>
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "net/net.h"
 #include "turnpike/err.h"
@@ -45,6 +48,28 @@ static int add_relay(struct server *srv, const struct sockaddr *sa)
 	return 0;
 }
 
+/* A relay-ip this host cannot bind would fail every Allocate with 508:
+ * refuse it at start instead. */
+static int relay_probe(const char *name, const struct sockaddr *sa)
+{
+	int fd = socket(sa->sa_family, SOCK_DGRAM | SOCK_CLOEXEC, 0), one = 1, err;
+
+	if (fd < 0) {
+		log_err("relay-ip %s: socket: %s", name, strerror(errno));
+		return TP_ECONFIG;
+	}
+	if (sa->sa_family == AF_INET6)
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+	if (bind(fd, sa, addr_len(sa)) != 0) {
+		err = errno;
+		close(fd);
+		log_err("relay-ip %s cannot be used for relay sockets: %s", name, strerror(err));
+		return TP_ECONFIG;
+	}
+	close(fd);
+	return 0;
+}
+
 static int apply_external(struct server *srv, const char *spec)
 {
 	struct sockaddr_storage pub, priv;
@@ -53,8 +78,10 @@ static int apply_external(struct server *srv, const char *spec)
 	bool matched = false;
 
 	snprintf(buf, sizeof(buf), "%.*s", slash ? (int)(slash - spec) : (int)strlen(spec), spec);
-	if (addr_parse(buf, 0, &pub) != 0 || (slash && addr_parse(slash + 1, 0, &priv) != 0))
+	if (addr_parse(buf, 0, &pub) != 0 || (slash && addr_parse(slash + 1, 0, &priv) != 0)) {
+		log_err("external-ip %s: not PUBLIC or PUBLIC/PRIVATE", spec);
 		return TP_ECONFIG;
+	}
 	for (int fi = 0; fi < 2; fi++) {
 		for (size_t i = 0; i < srv->nrelay[fi]; i++) {
 			struct relay_addr *r = &srv->relay[fi][i];
@@ -79,9 +106,12 @@ int setup_relay_addrs(struct server *srv)
 	int rc = 0;
 
 	for (size_t i = 0; i < c->relay_ip.n; i++) {
-		if (addr_parse(c->relay_ip.v[i], 0, &ss) != 0)
+		if (addr_parse(c->relay_ip.v[i], 0, &ss) != 0) {
+			log_err("relay-ip %s: not an address", c->relay_ip.v[i]);
 			return TP_ECONFIG;
-		if ((rc = add_relay(srv, (struct sockaddr *)&ss)) != 0)
+		}
+		if ((rc = relay_probe(c->relay_ip.v[i], (struct sockaddr *)&ss)) != 0 ||
+		    (rc = add_relay(srv, (struct sockaddr *)&ss)) != 0)
 			return rc;
 	}
 	if (c->relay_ip.n == 0) {
@@ -164,8 +194,10 @@ int setup_auth(struct server *srv)
 	const struct conf *c = srv->conf;
 	struct auth_store *store;
 
-	if (auth_nonce_key_init(&srv->nonce_key, c->nonce_secret) != 0)
+	if (auth_nonce_key_init(&srv->nonce_key, c->nonce_secret) != 0) {
+		log_err("cannot derive the nonce key (OpenSSL)");
 		return TP_ECRYPTO;
+	}
 	/* Secrets from Redis join when they arrive (server_redis_start). */
 	store = setup_auth_store(c, NULL, 0);
 	if (!store)

@@ -101,6 +101,7 @@ struct turn_stats {
 	uint64_t quota_user;            /* 486 */
 	uint64_t quota_total;           /* 508 */
 	uint64_t relay_ports_exhausted; /* 508 */
+	uint64_t fd_exhausted;          /* 508: no descriptor for a relay socket */
 	uint64_t perms_created;
 	uint64_t chans_bound;
 	uint64_t relay_pkts_in[TP_TRANSPORT_MAX]; /* client -> peer */

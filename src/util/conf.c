@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "turnpike/err.h"
 #include "util/log.h"
@@ -72,8 +73,13 @@ static int set_value(struct conf *c, const struct conf_opt *o, const char *val, 
 		snprintf(err, errlen, "%s needs a value", o->name);
 		return TP_EINVAL;
 	}
-	if (o->check && val && o->check(val, err, errlen) != 0)
-		return TP_EINVAL;
+	if (o->check && val) {
+		char why[256];
+		if (o->check(val, why, sizeof(why)) != 0) {
+			snprintf(err, errlen, "%s: %s", o->name, why);
+			return TP_EINVAL;
+		}
+	}
 	switch (o->type) {
 	case CONF_BOOL:
 		if (parse_bool(val, FIELD(c, o, bool)) != 0) {
@@ -185,6 +191,68 @@ static char *trim(char *s)
 	return s;
 }
 
+static bool blank(char ch)
+{
+	return ch == ' ' || ch == '\t';
+}
+
+/* The value part of a config line, s being what follows the name and its
+ * first separator ('=' or a blank: blank_before). A '#' after a blank (the
+ * separator included) starts a comment, one right after '=' or inside a
+ * word does not (name=#x is the value "#x"); a value in single or double
+ * quotes is taken as written up to the closing quote, ' #' included, and
+ * only blanks and a comment may follow it. Sets *val (inside s) and
+ * *quoted; on error *why. */
+static int value_split(char *s, bool blank_before, char **val, bool *quoted, const char **why)
+{
+	char *p = s, *h;
+	bool blank_sep = blank_before;
+
+	*quoted = false;
+	while (blank(*p)) {
+		p++;
+		blank_before = true;
+	}
+	/* "name = value": the '=' after a blank separator. */
+	if (blank_sep && *p == '=') {
+		p++;
+		blank_before = false;
+		while (blank(*p)) {
+			p++;
+			blank_before = true;
+		}
+	}
+	if (*p == '"' || *p == '\'') {
+		char *end = strchr(p + 1, *p), *r;
+		bool bl = false;
+
+		if (!end) {
+			*why = "the quoted value has no closing quote";
+			return TP_EINVAL;
+		}
+		*end = '\0';
+		for (r = end + 1; blank(*r); r++)
+			bl = true;
+		if (*r && !(*r == '#' && bl)) {
+			*why = "text after the closing quote (a comment is a blank, then #)";
+			return TP_EINVAL;
+		}
+		*val = p + 1;
+		*quoted = true;
+		return 0;
+	}
+	for (h = p; *h; h++) {
+		if (*h == '#' && (h == p ? blank_before : blank(h[-1]))) {
+			*h = '\0';
+			break;
+		}
+	}
+	while (h > p && blank(h[-1]))
+		*--h = '\0';
+	*val = p;
+	return 0;
+}
+
 int conf_load_file(struct conf *c, const char *path, char *err, size_t errlen)
 {
 	char line[4096], why[256];
@@ -211,18 +279,15 @@ int conf_load_file(struct conf *c, const char *path, char *err, size_t errlen)
 			continue;
 		sep = key + strcspn(key, "= \t");
 		if (*sep) {
-			bool eq = *sep == '=';
+			bool eq = *sep == '=', quoted;
+			const char *why_val;
 			*sep++ = '\0';
-			val = trim(sep);
-			if (!eq && *val == '=')
-				val = trim(val + 1);
-			/* Strip one pair of matching quotes. */
-			n = strlen(val);
-			if (n >= 2 && (val[0] == '"' || val[0] == '\'') && val[n - 1] == val[0]) {
-				val[n - 1] = '\0';
-				val++;
+			if (value_split(sep, !eq, &val, &quoted, &why_val) != 0) {
+				snprintf(err, errlen, "%s:%u: %s: %s", path, lineno, key, why_val);
+				rc = TP_EINVAL;
+				goto out;
 			}
-			if (*val == '\0' && !eq)
+			if (*val == '\0' && !eq && !quoted)
 				val = NULL;
 		}
 		if (!key[0]) {
@@ -237,7 +302,7 @@ int conf_load_file(struct conf *c, const char *path, char *err, size_t errlen)
 		}
 	}
 	if (ferror(f)) {
-		snprintf(err, errlen, "%s: read error", path);
+		snprintf(err, errlen, "%s: cannot read: %s", path, strerror(errno));
 		rc = TP_ESYS;
 	}
 out:
@@ -288,12 +353,13 @@ int conf_parse_args(struct conf *c, int argc, char **argv, const char *default_p
 	}
 	if (!path)
 		path = default_path;
+	/* The default file is optional: only its absence is (the caller says
+	 * so, seeing no config_path); one that exists must load. */
+	if (path && !explicit_path && access(path, F_OK) != 0 && errno == ENOENT)
+		path = NULL;
 	if (path) {
 		rc = conf_load_file(c, path, err, errlen);
-		if (rc == TP_ESYS && !explicit_path) {
-			/* The default file is optional. */
-			rc = 0;
-		} else if (rc != 0) {
+		if (rc != 0) {
 			return rc;
 		} else if (!(c->config_path = strdup(path))) {
 			return TP_ENOMEM;

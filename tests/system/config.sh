@@ -68,6 +68,47 @@ check "an unknown command-line option is refused ($out)" grep -q "unknown option
 out=$("$TURNPIKED" --check-config "$TMP/missing.conf" 2>&1)
 check "a missing config file is an error ($out)" grep -q "cannot open" <<<"$out"
 
+# One default config path: --help's (the configure sysconfdir) is the one
+# the man pages make builds name, and the README's when built as the
+# README says (scripts/check.sh, quickstart.sh: --sysconfdir=/etc).
+help_path=$(sed -n 's/.*read options from FILE (default \(.*\))$/\1/p' "$TMP/help")
+check "--help names the default config file ($help_path)" test -n "$help_path"
+for m in turnpiked.8 turnpikectl.1 turnpike.conf.5; do
+	page=$top_builddir/mangen/$m
+	if [ ! -f "$page" ]; then
+		fail "mangen/$m was not built"
+		continue
+	fi
+	dir=$(sed -n 's/^\.ds sysconfdir //p' "$page")
+	paths=$(sed "s|\\\\\*\[sysconfdir\]|$dir|g" "$page" | grep -o '[^ ]*/turnpike/turnpike\.conf' |
+		sort -u)
+	check "the built $m names the same default config file ($paths)" \
+		test "$paths" = "$help_path"
+done
+readme_paths=$(grep -o '/[a-z/]*/turnpike/turnpike\.conf' "$top_srcdir/README.md" | sort -u)
+if [ "$help_path" = /etc/turnpike/turnpike.conf ]; then
+	check "README.md names the same default config file ($readme_paths)" \
+		test "$readme_paths" = "$help_path"
+else
+	skip "README.md's $readme_paths: this build has another sysconfdir ($help_path)"
+fi
+
+# Without -c, a missing default file is said in one warning; the server
+# runs on the defaults and the command line.
+if [ ! -e "$help_path" ]; then
+	PORT=$("$FREEPORT")
+	"$TURNPIKED" --listening-ip 127.0.0.1 --listening-port "$PORT" --relay-threads 1 \
+		>"$TMP/nodefault.log" 2>&1 &
+	SERVER_PID=$!
+	PIDS="$PIDS $SERVER_PID"
+	wait_ready nodefault "$PORT" || fail "server start without a config file"
+	n=$(grep -c "warning: no configuration file $help_path" "$TMP/nodefault.log")
+	check "a missing default config file is said in one warning ($n)" test "$n" -eq 1
+	stop_server "$SERVER_PID"
+else
+	skip "$help_path exists on this machine"
+fi
+
 check "--version prints the version" bash -c "'$TURNPIKED' --version | grep -q '^turnpike 0.1.0$'"
 
 finish

@@ -56,7 +56,7 @@ check "REST server still running" kill -0 "$SERVER_PID"
 check "SIGTERM stops the REST server with status 0" stop_server "$SERVER_PID"
 
 # clean_log FILE: no warning or error lines in a turnpiked log.
-clean_log() { ! grep -E "Z (warning|error):" "$1"; }
+clean_log() { ! log_problems "$1"; }
 for log in lt rest; do
 	check "no warnings or errors in the $log server's log" clean_log "$TMP/$log.log"
 done

@@ -164,7 +164,7 @@ all_arrived() {
 }
 
 # clean_log FILE: no warning or error lines in a turnpiked log.
-clean_log() { ! grep -E "Z (warning|error):" "$1"; }
+clean_log() { ! log_problems "$1"; }
 
 for name in "${run_names[@]}"; do
 	out=$TMP/u-$name.out

@@ -158,7 +158,10 @@ def arguments(*extra):
 
 
 def start(cmd, log):
-    """Starts turnpiked (cmd) with its output in the file log."""
+    """Starts turnpiked (cmd) with its output in the file log, on no
+    configuration file but the command line (as lib.sh's start_server)."""
+    if "-c" not in cmd:
+        cmd = cmd[:1] + ["-c", "/dev/null"] + cmd[1:]
     with open(log, "w") as f:
         return subprocess.Popen(cmd, stdout=f, stderr=subprocess.STDOUT)
 

@@ -1269,6 +1269,61 @@ static int scen_quota(int argc, char **argv)
 	return 0;
 }
 
+/* fd-limit [MAX [MORE]]: against a server whose open file limit is low,
+ * allocations succeed until its descriptors run out, then get 508; MORE
+ * further Allocates get 508 too; once one allocation is released a new one
+ * succeeds. Prints "# refused: N" (the 508s seen). */
+#define FD_LIMIT_MAX 512
+
+static int scen_fd_limit(int argc, char **argv)
+{
+	unsigned max = argc > 0 ? (unsigned)strtoul(argv[0], NULL, 10) : 200;
+	unsigned more = argc > 1 ? (unsigned)strtoul(argv[1], NULL, 10) : 5;
+	struct client_turn *held[FD_LIMIT_MAX] = {0}, *x;
+	struct client_turn_result r;
+	unsigned n = 0, refused = 0, i;
+	int code = 0;
+
+	if (max == 0 || max > FD_LIMIT_MAX || more > 100)
+		die("fd-limit: MAX from 1 to %d, MORE up to 100", FD_LIMIT_MAX);
+	for (n = 0; n < max; n++) {
+		held[n] = client_default();
+		code = got(client_turn_allocate(held[n], NULL, &r), &r);
+		if (code != 0)
+			break;
+	}
+	note("%u allocations before the first refusal", n);
+	expect(n > 0 && n < max,
+	       "fd-limit: some allocations succeed, then one is refused (%u of %u)", n, max);
+	expect(code == 508, "fd-limit: the refusal is 508 (got %s)", outcome(code));
+	refused += code == 508;
+	for (i = 0; i < more; i++) {
+		x = client_default();
+		code = got(client_turn_allocate(x, NULL, &r), &r);
+		refused += code == 508;
+		client_turn_free(x);
+	}
+	expect(refused == more + 1, "fd-limit: %u more Allocates get 508 too (%u of %u)", more,
+	       refused - 1, more);
+	if (n < max) {
+		client_turn_free(held[n]);
+		held[n] = NULL;
+	}
+	if (n > 0) {
+		client_turn_free(held[0]);
+		held[0] = NULL;
+	}
+	x = client_default();
+	code = got(client_turn_allocate(x, NULL, &r), &r);
+	expect(code == 0, "fd-limit: after one allocation is released a new one succeeds (%s)",
+	       outcome(code));
+	client_turn_free(x);
+	for (i = 0; i < FD_LIMIT_MAX; i++)
+		client_turn_free(held[i]);
+	note("refused: %u", refused);
+	return 0;
+}
+
 /* ------------------------------------------------------------------ */
 /* fleet-quota: two servers sharing one Redis with user-quota QUOTA count one
  * user's allocations together: QUOTA of them, spread over both, succeed;
@@ -1666,6 +1721,7 @@ static const struct probe_scenario scenarios[] = {
 	{"expiry", scen_expiry, ""},
 	{"even-port", scen_even_port, ""},
 	{"quota", scen_quota, "USER_QUOTA TOTAL_QUOTA (needs --secret)"},
+	{"fd-limit", scen_fd_limit, "[MAX [MORE]] (a server with a low open file limit)"},
 	{"limits", scen_limits, "(server with max-permissions 2, max-channels 1)"},
 	{"bandwidth", scen_bandwidth, "RATE"},
 	{"flood", scen_flood, "[N [SECONDS [RATE]]]"},

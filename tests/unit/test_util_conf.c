@@ -375,8 +375,8 @@ static void test_load_file(void)
 	CHECK_INT(c.listening_port, 3478);
 	conf_cleanup(&c);
 
-	/* One pair of matching quotes is taken off; an unmatched quote stays
-	 * part of the value. */
+	/* One pair of matching quotes is taken off; a quote without its
+	 * closing one is refused. */
 	path = write_tmp("log-file=\"'x'\"\nlog-level=\"info\n");
 	CHECK_INT(conf_init(&c), 0);
 	CHECK_INT(conf_load_file(&c, path, err, sizeof(err)), TP_EINVAL);
@@ -903,6 +903,102 @@ static void test_cleanup_reinit(void)
 	remove_tmp();
 }
 
+/* A blank then '#' starts a comment anywhere on a line, as README
+ * snippets write them; a '#' inside a word is part of the value; quotes
+ * keep " #" in a value; nothing but a comment may follow a closing quote. */
+static void test_comments(void)
+{
+	struct conf c;
+	char err[512], line[600];
+	const char *path;
+
+	path = write_tmp("static-auth-secret=change-me          # the secret your backend signs\n"
+			 "use-auth-secret   # REST credentials\n"
+			 "external-ip=203.0.113.10   # behind a 1:1 NAT\n"
+			 "http-listen=9641 # 127.0.0.1:9641\n"
+			 "user=alice:pw # comment\n"
+			 "user=bob:pa#ss\t# a # inside a word stays\n"
+			 "user = \"carol:pw # not a comment\"   # but this is\n"
+			 "user 'dave:#x'\n"
+			 "realm=#realm\n"
+			 "nonce-secret = '  spaced  '\t#\n"
+			 "log-level info#x\n"
+			 "relay-threads=\t3\t#4\n"
+			 "no-udp #=no\n");
+	CHECK_INT(conf_init(&c), 0);
+	err[0] = '\0';
+	CHECK_INT(conf_load_file(&c, path, err, sizeof(err)), TP_EINVAL);
+	/* "info#x" is one word: not a level. */
+	snprintf(line, sizeof(line), "%s:11: log-level: 'info#x'", path);
+	CHECK(strstr(err, line) != NULL);
+	CHECK_INT(c.static_auth_secret.n, 1);
+	if (c.static_auth_secret.n == 1)
+		CHECK_STR(c.static_auth_secret.v[0], "change-me");
+	CHECK(c.use_auth_secret);
+	CHECK_INT(c.external_ip.n, 1);
+	if (c.external_ip.n == 1)
+		CHECK_STR(c.external_ip.v[0], "203.0.113.10");
+	CHECK_STR(c.http_listen, "9641");
+	CHECK_INT(c.user.n, 4);
+	if (c.user.n == 4) {
+		CHECK_STR(c.user.v[0], "alice:pw");
+		CHECK_STR(c.user.v[1], "bob:pa#ss");
+		CHECK_STR(c.user.v[2], "carol:pw # not a comment");
+		CHECK_STR(c.user.v[3], "dave:#x");
+	}
+	CHECK_STR(c.realm, "#realm");
+	CHECK_STR(c.nonce_secret, "  spaced  ");
+	conf_cleanup(&c);
+
+	/* The rest of that file, after the bad line. */
+	path = write_tmp("relay-threads=\t3\t#4\nno-udp #=no\nno-tcp\t#\n");
+	CHECK_INT(conf_init(&c), 0);
+	CHECK_INT(conf_load_file(&c, path, err, sizeof(err)), 0);
+	CHECK_INT(c.relay_threads, 3);
+	CHECK(c.no_udp);
+	CHECK(c.no_tcp);
+	conf_cleanup(&c);
+
+	/* A value that is only a comment is empty: refused where a value
+	 * must be given. */
+	path = write_tmp("listening-port= # 3478\n");
+	CHECK_INT(conf_init(&c), 0);
+	CHECK_INT(conf_load_file(&c, path, err, sizeof(err)), TP_EINVAL);
+	CHECK(strstr(err, ":1: listening-port: '' is not a number") != NULL);
+	CHECK_INT(c.listening_port, 3478);
+	conf_cleanup(&c);
+
+	/* Text after a closing quote, or a quote never closed, names the
+	 * file, line and option. */
+	path = write_tmp("realm=\"a\" b\n");
+	CHECK_INT(conf_init(&c), 0);
+	CHECK_INT(conf_load_file(&c, path, err, sizeof(err)), TP_EINVAL);
+	snprintf(line, sizeof(line), "%s:1: realm: text after the closing quote", path);
+	CHECK(strstr(err, line) != NULL);
+	CHECK_STR(c.realm, "turnpike");
+	conf_cleanup(&c);
+	path = write_tmp("\nrealm=\"a\"#b\n");
+	CHECK_INT(conf_init(&c), 0);
+	CHECK_INT(conf_load_file(&c, path, err, sizeof(err)), TP_EINVAL);
+	CHECK(strstr(err, ":2: realm: text after the closing quote") != NULL);
+	conf_cleanup(&c);
+	path = write_tmp("realm='example.org # x\n");
+	CHECK_INT(conf_init(&c), 0);
+	CHECK_INT(conf_load_file(&c, path, err, sizeof(err)), TP_EINVAL);
+	CHECK(strstr(err, ":1: realm: the quoted value has no closing quote") != NULL);
+	conf_cleanup(&c);
+
+	/* The command line has no comments: the shell already split it. */
+	{
+		enum conf_action act;
+		CHECK_INT(conf_init(&c), 0);
+		CHECK_INT(parse(&c, NULL, &act, err, sizeof(err), "--realm", "a # b", NULL), 0);
+		CHECK_STR(c.realm, "a # b");
+		conf_cleanup(&c);
+	}
+	remove_tmp();
+}
+
 int main(void)
 {
 	test_schema();
@@ -911,6 +1007,7 @@ int main(void)
 	test_set_int();
 	test_set_str_list();
 	test_load_file();
+	test_comments();
 	test_parse_args();
 	test_validate();
 	test_print();

@@ -1,0 +1,106 @@
+#!/usr/bin/env bash
+# doc_snippets.sh - every configuration example in README.md (fenced
+# ```conf blocks) and in the man pages (.nf/.fi blocks after a
+# '.\" snippet: conf' line) is tested as written: --check-config accepts
+# it, and where it has credentials (user=, static-auth-secret=) a turnpiked
+# started on it (with test-only listening, relay, HTTP and TLS file
+# overrides on the command line) grants an Allocate with exactly those
+# credentials, inline comments and all.
+. "$(dirname "$0")/lib.sh"
+
+for t in openssl; do
+	command -v "$t" >/dev/null || { skip "$t not available"; finish; }
+done
+mkdir "$TMP/snip"
+
+# README: ```conf ... ```
+awk -v dir="$TMP/snip" '
+	/^```conf$/ { n++; f = sprintf("%s/README.md-%d.conf", dir, n); inb = 1; next }
+	inb && /^```$/ { inb = 0; close(f); next }
+	inb { print > f }' "$top_srcdir/README.md"
+check_fails "README.md has no config example outside a \`\`\`conf block" \
+	grep -q '^```ini' "$top_srcdir/README.md"
+# Man pages: the roff escapes a reader never sees are undone.
+for m in "$top_srcdir"/man/*.[0-9]; do
+	awk -v dir="$TMP/snip" -v name="$(basename "$m")" '
+		/^\.\\" snippet: conf/ { want = 1; next }
+		want && /^\.nf$/ { n++; f = sprintf("%s/%s-%d.conf", dir, name, n); inb = 1; next }
+		inb && /^\.fi$/ { inb = 0; want = 0; close(f); next }
+		inb {
+			gsub(/\\-/, "-"); gsub(/\\\(dq/, "\""); gsub(/\\&/, ""); gsub(/\\e/, "\\")
+			print > f
+		}' "$m"
+done
+nsnip=$(find "$TMP/snip" -name '*.conf' | wc -l)
+check "config examples found: $nsnip (README.md $(find "$TMP/snip" -name 'README*' | wc -l))" \
+	test "$nsnip" -ge 4
+
+# values KEY FILE: the values of KEY in FILE as a reader of the docs takes
+# them: a blank then # starts a comment; quotes are taken off.
+values() {
+	awk -v k="$1" '
+	{
+		line = $0
+		sub(/^[ \t]+/, "", line)
+		if (line == "" || line ~ /^#/) next
+		key = line
+		sub(/[= \t].*/, "", key)
+		if (key != k) next
+		v = substr(line, length(key) + 1)
+		sub(/^[ \t]*=?[ \t]*/, "", v)
+		q = substr(v, 1, 1)
+		if (q == "\"" || q == "\047") {
+			v = substr(v, 2)
+			v = substr(v, 1, index(v, q) - 1)
+		} else {
+			sub(/[ \t]+#.*$/, "", v)
+			sub(/[ \t]+$/, "", v)
+		}
+		print v
+	}' "$2"
+}
+
+# allocate ARGS...: one Allocate with turnpikectl on the server at PORT.
+allocate() { "$CTL" turn "127.0.0.1:$PORT" "$@" >/dev/null; }
+
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
+	-subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 \
+	-keyout "$TMP/key.pem" -out "$TMP/cert.pem" >/dev/null 2>&1
+
+for f in "$TMP"/snip/*.conf; do
+	name=$(basename "$f" .conf)
+	out=$("$TURNPIKED" --check-config "$f" 2>&1)
+	rc=$?
+	check "$name: --check-config accepts it as written" test $rc -eq 0
+	if [ $rc -ne 0 ]; then
+		echo "$out" | sed 's/^/    /'
+		sed 's/^/    | /' "$f"
+		continue
+	fi
+	users=$(values user "$f")
+	secret=$(values static-auth-secret "$f" | tail -n 1)
+	[ -n "$users$secret" ] || continue
+	if [ -n "$(values redis-userdb "$f")" ]; then
+		echo "# $name: not started: its Redis is not on loopback"
+		continue
+	fi
+	# Test-only overrides: start_server's loopback listeners on a free port,
+	# a loopback relay, a free HTTP port, our own TLS files.
+	args=(--relay-ip 127.0.0.1)
+	[ -z "$(values http-listen "$f")" ] || args+=(--http-listen "$("$FREEPORT")")
+	[ -z "$(values cert "$f")" ] || args+=(--cert "$TMP/cert.pem" --pkey "$TMP/key.pem")
+	start_server "$name" -c "$f" "${args[@]}" || { fail "$name: server start"; continue; }
+	while IFS= read -r u; do
+		[ -n "$u" ] || continue
+		case ${u#*:} in 0x*) continue ;; esac # an MD5 key, not a password
+		check "$name: Allocate as user ${u%%:*} with the password as written" \
+			allocate --user "${u%%:*}" --password "${u#*:}" --timeout 2000
+	done <<<"$users"
+	if [ -n "$secret" ]; then
+		check "$name: Allocate with REST credentials signed with the secret as written" \
+			allocate --secret "$secret" --timeout 2000
+	fi
+	stop_server "$SERVER_PID" || fail "$name: server did not stop cleanly"
+done
+
+finish
