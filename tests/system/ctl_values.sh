@@ -74,7 +74,7 @@ rc=$?
 check "apikey add short is refused (status $rc)" test "$rc" -eq 2
 ctl_says=$(head -n 1 "$TMP/err")
 check "... with the server's message: '$ctl_says' / '$server_says'" \
-	test -n "$server_says" -a "${ctl_says#turnpikectl: }" = "${server_says#turnpiked: }"
+	test -n "$server_says" -a "${ctl_says#turnpikectl: }" = "${server_says#turnpiked: error: rest-api-key: }"
 check "... and nothing is stored" test "$(rcli SCARD "$APIKEYS")" = 0
 for bad in "fifteen-chars-x" "has a blank 0123456789" "$(head -c 257 /dev/zero | tr '\0' k)"; do
 	check_fails "apikey add refuses a ${#bad}-character key ('${bad:0:22}')" \
