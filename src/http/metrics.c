@@ -200,6 +200,26 @@ static void http_metrics(struct evbuffer *b, const struct http_counters *h)
 				  "\n",
 				http_endpoint_name[e], cls[c].name, h->requests[e][cls[c].i]);
 	one(b, "http_connections_total", "counter", "HTTP connections accepted.", h->connections);
+	one(b, "http_connections_open", "gauge", "HTTP connections open now.", h->open);
+	one(b, "http_connections_limit", "gauge",
+	    "Most HTTP connections open at once: http-max-connections, at most a quarter of "
+	    "the open file limit.",
+	    h->limit);
+	head(b, "http_connections_refused_total", "counter",
+	     "HTTP connections closed as soon as accepted, by reason: full "
+	     "(http-max-connections), source (http-max-connections-per-source), descriptors "
+	     "(too few left for TURN).");
+	for (int r = 0; r < HTTP_REFUSED_MAX; r++)
+		evbuffer_add_printf(b,
+				    P "http_connections_refused_total{reason=\"%s\"} %" PRIu64 "\n",
+				    http_refusal_name[r], h->refused[r]);
+	one(b, "http_connections_timed_out_total", "counter",
+	    "HTTP connections closed because no whole request came within "
+	    "http-request-timeout.",
+	    h->timed_out);
+	one(b, "http_accept_errors_total", "counter",
+	    "Failed accepts on the HTTP listener (out of descriptors: accepting pauses a second).",
+	    h->accept_errors);
 }
 
 /* Long-term keys and the fleet-wide user-quota from redis-userdb. */

@@ -3,7 +3,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <netinet/in.h>
 #include <openssl/crypto.h>
 
 #include "http/http.h"
@@ -55,23 +54,6 @@ void http_ratelimit_free(struct http_ratelimit *rl)
 	free(rl);
 }
 
-/* One key per client: the IPv4 address, or the IPv6 /64 (one subscriber
- * usually holds a whole /64, so a full address would be no limit). */
-static void client_key(const struct sockaddr *sa, uint8_t key[16])
-{
-	memset(key, 0, 16);
-	if (sa->sa_family == AF_INET) {
-		key[10] = key[11] = 0xff;
-		memcpy(key + 12, &((const struct sockaddr_in *)sa)->sin_addr, 4);
-	} else if (sa->sa_family == AF_INET6) {
-		const uint8_t *a = ((const struct sockaddr_in6 *)sa)->sin6_addr.s6_addr;
-		if (IN6_IS_ADDR_V4MAPPED((const struct in6_addr *)a))
-			memcpy(key, a, 16);
-		else
-			memcpy(key, a, 8);
-	}
-}
-
 bool http_ratelimit_take(struct http_ratelimit *rl, const struct sockaddr *sa, uint64_t now_ms)
 {
 	uint8_t key[16];
@@ -81,7 +63,7 @@ bool http_ratelimit_take(struct http_ratelimit *rl, const struct sockaddr *sa, u
 
 	if (now_ms == 0)
 		now_ms = 1; /* 0 marks a free slot */
-	client_key(sa, key);
+	http_source_key(sa, key);
 	h = (size_t)addr_siphash(rl->seed, key, sizeof(key));
 	for (size_t i = 0; i < PROBES; i++) {
 		struct bucket *s = &rl->b[(h + i) & rl->mask];
