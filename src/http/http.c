@@ -369,10 +369,14 @@ static void serve_rest(struct req *q)
 		reply_error(q, 400, "Bad Request", "service must be turn");
 		return;
 	}
+	/* Optional (draft-uberti-behave-turn-rest §2.1): browsers' apps
+	 * mostly send none; http_rest_issue then makes a random tag. */
 	user = param(q, "username");
-	if (!user || !http_rest_user_ok(user)) {
+	if (user && !*user)
+		user = NULL;
+	if (user && !http_rest_user_ok(user)) {
 		reply_error(q, 400, "Bad Request",
-			    "username must be 1 to 255 printable ASCII characters");
+			    "username, when given, must be 1 to 255 printable ASCII characters");
 		return;
 	}
 	if (http_rest_ttl(param(q, "ttl"), h->conf->rest_max_ttl, &ttl) != 0) {

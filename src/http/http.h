@@ -96,11 +96,15 @@ int http_rest_ttl(const char *param, long max, long *out);
  * printable ASCII characters (it becomes part of a STUN USERNAME). */
 bool http_rest_user_ok(const char *user);
 
+#define HTTP_REST_TAG_BYTES 8 /* random bytes standing for no user name */
+
 /*
- * Issues TURN REST credentials: USERNAME "<now + ttl>:<user>", password
- * base64(HMAC-SHA1(secret, USERNAME)), into the caller's buffers (username
- * at least HTTP_USER_MAX + 22, password at least 29 bytes). Returns 0,
- * TP_EINVAL (bad user or buffers too small) or TP_ECRYPTO.
+ * Issues TURN REST credentials: USERNAME "<now + ttl>:<user>", or with user
+ * NULL "<now + ttl>:<tag>" (a random tag of 2 x HTTP_REST_TAG_BYTES hex
+ * digits), password base64(HMAC-SHA1(secret, USERNAME)), into the caller's
+ * buffers (username at least HTTP_USER_MAX + 22, password at least 29
+ * bytes). Returns 0, TP_EINVAL (bad user or buffers too small) or
+ * TP_ECRYPTO.
  */
 int http_rest_issue(const char *secret, const char *user, long ttl, uint64_t now, char *username,
 		    size_t ucap, char *password, size_t pcap);
