@@ -132,13 +132,52 @@ static bool get_or_head(struct req *q)
 	return false;
 }
 
+/* Whether a Redis connection ever got through. */
+static bool ever_connected(const struct store_conn *c)
+{
+	struct store_conn_stats st;
+
+	store_conn_stats(c, &st);
+	return st.connects > 0;
+}
+
+/*
+ * Why no credential can work yet, or NULL when someone can authenticate:
+ * no-auth, users or REST secrets in the current store (the configuration's,
+ * or Redis's once loaded), or long-term users in a redis-userdb that has
+ * answered (they are looked up per request). A server given no credentials
+ * at all serves STUN only, and is ready. Main thread (srv->store).
+ */
+static const char *not_ready(const struct http_server *h)
+{
+	const struct conf *c = h->conf;
+	const struct server *srv = h->srv;
+
+	if (c->no_auth || auth_store_nusers(srv->store) || auth_store_nsecrets(srv->store))
+		return NULL;
+	if (c->use_auth_secret) {
+		if (srv->secrets && !ever_connected(store_secrets_conn(srv->secrets)))
+			return "not ready: no REST secret yet: redis-userdb has not answered\n";
+		return "not ready: no REST secret: redis-userdb holds none\n";
+	}
+	if (srv->user_sub && !ever_connected(srv->user_sub))
+		return "not ready: the users are in redis-userdb, which has not answered yet\n";
+	return NULL;
+}
+
 static void serve_healthz(struct req *q)
 {
+	const char *why;
+
 	if (!get_or_head(q))
 		return;
 	switch (q->h->state) {
 	case HTTP_SERVING:
-		reply_text(q, 200, "OK", "ok\n");
+		why = not_ready(q->h);
+		if (why)
+			reply_text(q, 503, "Service Unavailable", why);
+		else
+			reply_text(q, 200, "OK", "ok\n");
 		break;
 	case HTTP_DRAINING:
 		reply_text(q, 503, "Service Unavailable", "draining\n");
@@ -194,6 +233,7 @@ static void serve_metrics(struct req *q)
 		return;
 	}
 	h->counters.open = http_conns_open(h->conns);
+	info.not_ready = not_ready(h);
 	redis_state(h->srv, &info);
 	/* Relaxed loads of the workers' counters: no lock, no wait. */
 	server_stats(h->srv, &st);

@@ -190,7 +190,8 @@ struct http_metrics_info {
 	size_t nworkers;
 	uint64_t ports_capacity; /* (max-port - min-port + 1) x relay addresses */
 	enum http_state state;
-	uint64_t start_time; /* Unix seconds */
+	const char *not_ready; /* serving, but no credential can work yet: why */
+	uint64_t start_time;   /* Unix seconds */
 	const struct http_counters *http;
 	/* Redis connections, when configured (redis-userdb, redis-statsdb). */
 	bool redis_userdb, redis_userdb_up;

@@ -290,8 +290,10 @@ void http_metrics_write(struct evbuffer *b, const struct turn_stats *st,
 	one(b, "start_time_seconds", "gauge", "When the server started, in Unix seconds.",
 	    info->start_time);
 	one(b, "workers", "gauge", "Worker threads.", info->nworkers);
-	one(b, "ready", "gauge", "1 while serving; 0 while starting or draining.",
-	    info->state == HTTP_SERVING);
+	one(b, "ready", "gauge",
+	    "1 while serving; 0 while starting, draining, or while no credential can work "
+	    "yet (as /healthz).",
+	    info->state == HTTP_SERVING && !info->not_ready);
 	one(b, "draining", "gauge", "1 while draining before a stop.",
 	    info->state == HTTP_DRAINING);
 	turn_metrics(b, st, info);
