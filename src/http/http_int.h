@@ -40,6 +40,7 @@ struct http_server {
 	/* Connections (listen.c): accepted and not yet looked at, then open. */
 	struct http_conns *conns;
 	struct http_conn_list pending, open;
+	size_t npending;
 	struct event *admit; /* looks at the pending ones */
 	size_t conn_limit;   /* http-max-connections, within the descriptors */
 	size_t source_limit; /* http-max-connections-per-source, within that */

@@ -22,6 +22,9 @@
 #include "util/log.h"
 
 #define HTTP_BACKLOG 128
+/* Connections accepted and not yet looked at, at most: accepting pauses
+ * until they are, so a burst never holds more descriptors than this. */
+#define PENDING_MAX 8
 #define SA(ss) ((struct sockaddr *)(ss))
 
 /* One accepted connection. */
@@ -259,6 +262,10 @@ static void admit_cb(evutil_socket_t fd, short what, void *arg)
 		TAILQ_REMOVE(&h->pending, hc, link);
 		admit(h, hc);
 	}
+	/* Paused for a full batch, not for want of descriptors: go on. */
+	if (h->npending >= PENDING_MAX && !evtimer_pending(h->accept_retry, NULL))
+		evconnlistener_enable(h->lev);
+	h->npending = 0;
 }
 
 static struct bufferevent *new_bev(struct http_server *h, struct event_base *base, bool *no_tls)
@@ -307,6 +314,9 @@ static struct bufferevent *bev_cb(struct event_base *base, void *arg)
 	bufferevent_incref(bev);
 	TAILQ_INSERT_TAIL(&h->pending, hc, link);
 	event_active(h->admit, EV_TIMEOUT, 1);
+	/* The listener stops its accept loop once disabled. */
+	if (++h->npending >= PENDING_MAX)
+		evconnlistener_disable(h->lev);
 	return bev;
 }
 

@@ -220,5 +220,10 @@ check "and one over TCP (status $rc: $(head -n 1 <<<"$out"))" test $rc -eq 0
 hold_stop
 check "refusals at the cap counted ($(mval turnpike_http_connections_refused_total 'reason="full"'))" \
 	test "$(mval turnpike_http_connections_refused_total 'reason="full"')" -ge 170
+# Accepting pauses after a batch until it has been looked at: the burst
+# never came near the descriptors kept for TURN.
+check "none refused for want of descriptors" \
+	test "$(mval turnpike_http_connections_refused_total 'reason="descriptors"')" = 0
+check "no accept ran out of descriptors" not grep -q "http: accept:" "$TMP/lowfd.log"
 check "SIGTERM stops it with status 0" stop_server "$SERVER_PID"
 finish
