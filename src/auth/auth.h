@@ -113,6 +113,8 @@ int auth_store_add_user(struct auth_store *s, const char *spec);
  * AUTH_MAX_KEYS. Returns 0 or TP_EINVAL (empty, too many) / TP_ENOMEM. */
 int auth_store_add_secret(struct auth_store *s, const char *secret);
 size_t auth_store_nsecrets(const struct auth_store *s);
+/* The long-term users added with auth_store_add_user. */
+size_t auth_store_nusers(const struct auth_store *s);
 /* The newest (last added) secret, for issuing credentials. */
 const char *auth_store_newest_secret(const struct auth_store *s);
 

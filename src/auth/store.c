@@ -249,6 +249,11 @@ size_t auth_store_nsecrets(const struct auth_store *s)
 	return s->nsecrets;
 }
 
+size_t auth_store_nusers(const struct auth_store *s)
+{
+	return s->nusers;
+}
+
 const char *auth_store_newest_secret(const struct auth_store *s)
 {
 	return s->nsecrets ? s->secrets[s->nsecrets - 1].s : NULL;

@@ -16,6 +16,8 @@
 #include "turnpike/err.h"
 #include "util/addr.h"
 #include "util/conf.h"
+#include "util/hex.h"
+#include "util/rand.h"
 
 void http_json_str(struct evbuffer *b, const char *s)
 {
@@ -80,13 +82,38 @@ bool http_rest_user_ok(const char *user)
 	return n > 0;
 }
 
+/*
+ * Without a user name (draft-uberti-behave-turn-rest §2.1 makes it
+ * optional) the USERNAME is "<expiry>:<tag>", a random tag, rather than the
+ * bare expiry the draft also allows: the server's own check reads the part
+ * after the expiry as the user, for user-quota too, so with bare expiries
+ * every client given credentials in the same second would share one quota,
+ * and get the very same credentials. A tag makes each issue a user of its
+ * own. 64 random bits, in hex.
+ */
+static int rest_tag(char out[2 * HTTP_REST_TAG_BYTES + 1])
+{
+	uint8_t r[HTTP_REST_TAG_BYTES];
+
+	if (rand_bytes(r, sizeof(r)) != 0)
+		return TP_ECRYPTO;
+	hex_encode(r, sizeof(r), out);
+	return 0;
+}
+
 int http_rest_issue(const char *secret, const char *user, long ttl, uint64_t now, char *username,
 		    size_t ucap, char *password, size_t pcap)
 {
+	char tag[2 * HTTP_REST_TAG_BYTES + 1];
 	int n;
 
-	if (!secret || !http_rest_user_ok(user) || ttl <= 0)
+	if (!secret || (user && !http_rest_user_ok(user)) || ttl <= 0)
 		return TP_EINVAL;
+	if (!user) {
+		if (rest_tag(tag) != 0)
+			return TP_ECRYPTO;
+		user = tag;
+	}
 	/* draft-uberti-behave-turn-rest §2.2: "<expiry>:<user>". */
 	n = snprintf(username, ucap, "%" PRIu64 ":%s", now + (uint64_t)ttl, user);
 	if (n < 0 || (size_t)n >= ucap)

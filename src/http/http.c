@@ -10,19 +10,16 @@
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
-#include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
-#include <event2/listener.h>
 #include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/sha.h>
 #include <openssl/ssl.h>
 
 #include "config.h"
-#include "http/http.h"
-#include "util/ratelimit.h"
+#include "http/http_int.h"
 #include "net/net.h"
 #include "store/store.h"
 #include "turnpike/err.h"
@@ -32,11 +29,11 @@
 
 /* Limits: a request is a line and a few headers; a form body holds four
  * short parameters. A client that stalls for HTTP_TIMEOUT_S (reading or
- * writing) is dropped. */
+ * writing) is dropped; one that trickles is dropped at
+ * http-request-timeout (listen.c). */
 #define HTTP_MAX_HEADERS 8192
 #define HTTP_MAX_BODY 4096
 #define HTTP_TIMEOUT_S 5
-#define HTTP_BACKLOG 128
 #define RATE_SLOTS 4096
 
 #define CREDENTIALS_PATH "/api/v1/turn/credentials"
@@ -50,25 +47,6 @@ const char *const http_endpoint_name[HTTP_EP_MAX] = {
 	[HTTP_EP_OTHER] = "other",
 };
 
-struct http_server {
-	struct event_base *base;
-	struct server *srv;
-	const struct conf *conf;
-	struct evhttp *http;
-	struct evconnlistener *lev; /* owned by http once bound */
-	struct event *accept_retry; /* re-enables accepting after EMFILE */
-	SSL_CTX *ssl;
-	enum http_state state;
-	char **uris;
-	size_t nuris;
-	uint8_t (*keys)[SHA256_DIGEST_LENGTH]; /* SHA-256 of each rest-api-key */
-	size_t nkeys;
-	struct ratelimit *rl;
-	struct http_counters counters;
-	uint64_t ports_capacity;
-	uint64_t start_time;
-};
-
 /* One request being answered. */
 struct req {
 	struct http_server *h;
@@ -76,8 +54,6 @@ struct req {
 	enum http_endpoint ep;
 	struct evkeyvalq query, form;
 };
-
-static struct log_ratelimit accept_rl = LOG_RATELIMIT_INIT(60, 3);
 
 /* ------------------------------------------------------------------ */
 /* Answers. */
@@ -87,16 +63,17 @@ static void header(struct req *q, const char *name, const char *value)
 	evhttp_add_header(evhttp_request_get_output_headers(q->r), name, value);
 }
 
-/* Sends the answer and counts it. Errors close the connection: a client in
- * error gets no second chance on the same connection. */
+/* Sends the answer and counts it, then closes the connection: one request
+ * per connection, so http-request-timeout bounds a connection's whole life
+ * and an idle keep-alive connection never holds a place under
+ * http-max-connections. */
 static void reply(struct req *q, int code, const char *reason, const char *type,
 		  struct evbuffer *body)
 {
 	if (type)
 		header(q, "Content-Type", type);
 	header(q, "X-Content-Type-Options", "nosniff");
-	if (code >= 400)
-		header(q, "Connection", "close");
+	header(q, "Connection", "close");
 	if (code >= 100 && code < 600)
 		q->h->counters.requests[q->ep][code / 100 - 1]++;
 	if (log_get_level() >= LOG_LVL_DEBUG) {
@@ -155,13 +132,52 @@ static bool get_or_head(struct req *q)
 	return false;
 }
 
+/* Whether a Redis connection ever got through. */
+static bool ever_connected(const struct store_conn *c)
+{
+	struct store_conn_stats st;
+
+	store_conn_stats(c, &st);
+	return st.connects > 0;
+}
+
+/*
+ * Why no credential can work yet, or NULL when someone can authenticate:
+ * no-auth, users or REST secrets in the current store (the configuration's,
+ * or Redis's once loaded), or long-term users in a redis-userdb that has
+ * answered (they are looked up per request). A server given no credentials
+ * at all serves STUN only, and is ready. Main thread (srv->store).
+ */
+static const char *not_ready(const struct http_server *h)
+{
+	const struct conf *c = h->conf;
+	const struct server *srv = h->srv;
+
+	if (c->no_auth || auth_store_nusers(srv->store) || auth_store_nsecrets(srv->store))
+		return NULL;
+	if (c->use_auth_secret) {
+		if (srv->secrets && !ever_connected(store_secrets_conn(srv->secrets)))
+			return "not ready: no REST secret yet: redis-userdb has not answered\n";
+		return "not ready: no REST secret: redis-userdb holds none\n";
+	}
+	if (srv->user_sub && !ever_connected(srv->user_sub))
+		return "not ready: the users are in redis-userdb, which has not answered yet\n";
+	return NULL;
+}
+
 static void serve_healthz(struct req *q)
 {
+	const char *why;
+
 	if (!get_or_head(q))
 		return;
 	switch (q->h->state) {
 	case HTTP_SERVING:
-		reply_text(q, 200, "OK", "ok\n");
+		why = not_ready(q->h);
+		if (why)
+			reply_text(q, 503, "Service Unavailable", why);
+		else
+			reply_text(q, 200, "OK", "ok\n");
 		break;
 	case HTTP_DRAINING:
 		reply_text(q, 503, "Service Unavailable", "draining\n");
@@ -216,6 +232,8 @@ static void serve_metrics(struct req *q)
 		reply_error(q, 500, "Internal Server Error", "out of memory");
 		return;
 	}
+	h->counters.open = http_conns_open(h->conns);
+	info.not_ready = not_ready(h);
 	redis_state(h->srv, &info);
 	/* Relaxed loads of the workers' counters: no lock, no wait. */
 	server_stats(h->srv, &st);
@@ -391,10 +409,14 @@ static void serve_rest(struct req *q)
 		reply_error(q, 400, "Bad Request", "service must be turn");
 		return;
 	}
+	/* Optional (draft-uberti-behave-turn-rest §2.1): browsers' apps
+	 * mostly send none; http_rest_issue then makes a random tag. */
 	user = param(q, "username");
-	if (!user || !http_rest_user_ok(user)) {
+	if (user && !*user)
+		user = NULL;
+	if (user && !http_rest_user_ok(user)) {
 		reply_error(q, 400, "Bad Request",
-			    "username must be 1 to 255 printable ASCII characters");
+			    "username, when given, must be 1 to 255 printable ASCII characters");
 		return;
 	}
 	if (http_rest_ttl(param(q, "ttl"), h->conf->rest_max_ttl, &ttl) != 0) {
@@ -478,47 +500,6 @@ static void request_cb(struct evhttp_request *r, void *arg)
 /* ------------------------------------------------------------------ */
 /* Connections, TLS, the listener. */
 
-/* evhttp asks for the bufferevent of each accepted connection: TLS or not. */
-static struct bufferevent *bev_cb(struct event_base *base, void *arg)
-{
-	struct http_server *h = arg;
-	struct bufferevent *bev;
-	SSL *ssl;
-
-	h->counters.connections++;
-	if (!h->ssl)
-		return bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
-	ssl = SSL_new(h->ssl);
-	if (!ssl)
-		return NULL;
-	bev = bufferevent_openssl_socket_new(base, -1, ssl, BUFFEREVENT_SSL_ACCEPTING,
-					     BEV_OPT_CLOSE_ON_FREE);
-	if (bev)
-		bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
-	return bev;
-}
-
-static void accept_retry_cb(evutil_socket_t fd, short what, void *arg)
-{
-	struct http_server *h = arg;
-	(void)fd;
-	(void)what;
-
-	evconnlistener_enable(h->lev);
-}
-
-/* Out of descriptors: pause accepting for a second instead of spinning. */
-static void accept_error_cb(struct evconnlistener *lev, void *arg)
-{
-	struct http_server *h = arg;
-	struct timeval one_s = {1, 0};
-
-	log_rl(&accept_rl, LOG_LVL_WARN, "http: accept: %s",
-	       evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
-	evconnlistener_disable(lev);
-	evtimer_add(h->accept_retry, &one_s);
-}
-
 static int tls_init(struct http_server *h)
 {
 	const struct conf *c = h->conf;
@@ -583,47 +564,6 @@ static int uris_init(struct http_server *h)
 	return rc;
 }
 
-static bool is_loopback(const struct sockaddr *sa)
-{
-	if (sa->sa_family == AF_INET)
-		return (ntohl(((const struct sockaddr_in *)sa)->sin_addr.s_addr) >> 24) == 127;
-	return sa->sa_family == AF_INET6 &&
-	       IN6_IS_ADDR_LOOPBACK(&((const struct sockaddr_in6 *)sa)->sin6_addr);
-}
-
-static int listen_init(struct http_server *h)
-{
-	struct sockaddr_storage ss;
-	char name[ADDR_STRLEN];
-
-	if (addr_parse_listen(h->conf->http_listen, &ss) != 0) {
-		log_err("http-listen %s: not [IP:]PORT", h->conf->http_listen);
-		return TP_ECONFIG;
-	}
-	addr_format((struct sockaddr *)&ss, true, name, sizeof(name));
-	h->lev = evconnlistener_new_bind(
-		h->base, NULL, NULL,
-		LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, HTTP_BACKLOG,
-		(struct sockaddr *)&ss, (int)addr_len((struct sockaddr *)&ss));
-	if (!h->lev) {
-		log_err("http: cannot listen on %s: %s", name,
-			evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
-		return TP_ESYS;
-	}
-	if (!evhttp_bind_listener(h->http, h->lev)) {
-		evconnlistener_free(h->lev);
-		h->lev = NULL;
-		return TP_ENOMEM;
-	}
-	evconnlistener_set_error_cb(h->lev, accept_error_cb);
-	log_info("http: serving %s on %s", h->ssl ? "https" : "http", name);
-	if (!h->ssl && (h->nkeys || h->srv->userdb) && !is_loopback((struct sockaddr *)&ss))
-		log_warn("http: the credential hook is served without TLS on %s: API keys and "
-			 "credentials cross the network in the clear (set cert and pkey)",
-			 name);
-	return 0;
-}
-
 struct http_server *http_server_new(struct event_base *base, struct server *srv,
 				    const struct conf *conf)
 {
@@ -647,8 +587,7 @@ struct http_server *http_server_new(struct event_base *base, struct server *srv,
 	    !(h->rl = ratelimit_new((unsigned)c->rest_rate_limit, RATE_SLOTS)))
 		goto fail;
 	h->http = evhttp_new(base);
-	h->accept_retry = evtimer_new(base, accept_retry_cb, h);
-	if (!h->http || !h->accept_retry)
+	if (!h->http)
 		goto fail;
 	evhttp_set_max_headers_size(h->http, HTTP_MAX_HEADERS);
 	evhttp_set_max_body_size(h->http, HTTP_MAX_BODY);
@@ -659,8 +598,7 @@ struct http_server *http_server_new(struct event_base *base, struct server *srv,
 						    EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |
 						    EVHTTP_REQ_OPTIONS | EVHTTP_REQ_PATCH);
 	evhttp_set_gencb(h->http, request_cb, h);
-	evhttp_set_bevcb(h->http, bev_cb, h);
-	if (listen_init(h) != 0)
+	if (http_listen_init(h) != 0)
 		goto fail;
 	if (!c->use_auth_secret)
 		log_info("http: credential hook off: no static-auth-secret");
@@ -686,8 +624,7 @@ void http_server_free(struct http_server *h)
 	/* Frees the bound listener and every open connection. */
 	if (h->http)
 		evhttp_free(h->http);
-	if (h->accept_retry)
-		event_free(h->accept_retry);
+	http_listen_cleanup(h);
 	SSL_CTX_free(h->ssl);
 	http_uris_free(h->uris, h->nuris);
 	if (h->keys) {

@@ -42,6 +42,15 @@ enum http_endpoint {
 };
 extern const char *const http_endpoint_name[HTTP_EP_MAX];
 
+/* Why a connection was closed as soon as it was accepted. */
+enum http_refusal {
+	HTTP_REFUSED_FULL = 0,    /* http-max-connections open */
+	HTTP_REFUSED_SOURCE,      /* http-max-connections-per-source from its source */
+	HTTP_REFUSED_DESCRIPTORS, /* too few descriptors left for TURN */
+	HTTP_REFUSED_MAX
+};
+extern const char *const http_refusal_name[HTTP_REFUSED_MAX];
+
 /* The HTTP module's own counters; touched by the main thread only. */
 struct http_counters {
 	uint64_t requests[HTTP_EP_MAX][5]; /* by status class 1xx .. 5xx */
@@ -49,6 +58,11 @@ struct http_counters {
 	uint64_t rate_limited;             /* 429 */
 	uint64_t bad_key;                  /* 401: missing or wrong API key */
 	uint64_t connections;              /* accepted */
+	uint64_t accept_errors;            /* accept failed (EMFILE...) */
+	uint64_t refused[HTTP_REFUSED_MAX];
+	uint64_t timed_out; /* closed at http-request-timeout */
+	uint64_t open;      /* gauge: connections open now */
+	uint64_t limit;     /* gauge: the cap in force */
 };
 
 struct http_server;
@@ -82,11 +96,15 @@ int http_rest_ttl(const char *param, long max, long *out);
  * printable ASCII characters (it becomes part of a STUN USERNAME). */
 bool http_rest_user_ok(const char *user);
 
+#define HTTP_REST_TAG_BYTES 8 /* random bytes standing for no user name */
+
 /*
- * Issues TURN REST credentials: USERNAME "<now + ttl>:<user>", password
- * base64(HMAC-SHA1(secret, USERNAME)), into the caller's buffers (username
- * at least HTTP_USER_MAX + 22, password at least 29 bytes). Returns 0,
- * TP_EINVAL (bad user or buffers too small) or TP_ECRYPTO.
+ * Issues TURN REST credentials: USERNAME "<now + ttl>:<user>", or with user
+ * NULL "<now + ttl>:<tag>" (a random tag of 2 x HTTP_REST_TAG_BYTES hex
+ * digits), password base64(HMAC-SHA1(secret, USERNAME)), into the caller's
+ * buffers (username at least HTTP_USER_MAX + 22, password at least 29
+ * bytes). Returns 0, TP_EINVAL (bad user or buffers too small) or
+ * TP_ECRYPTO.
  */
 int http_rest_issue(const char *secret, const char *user, long ttl, uint64_t now, char *username,
 		    size_t ucap, char *password, size_t pcap);
@@ -122,6 +140,29 @@ int http_uris_build(const struct http_uri_src *src, char ***out, size_t *n);
 void http_uris_free(char **uris, size_t n);
 
 /* ------------------------------------------------------------------ */
+/* Connection counts by source (conns.c). */
+
+enum http_admit {
+	HTTP_ADMIT_OK = 0,
+	HTTP_ADMIT_FULL,   /* limit connections are open */
+	HTTP_ADMIT_SOURCE, /* this source holds per_source of them */
+};
+
+struct http_conns;
+
+/* A table for at most limit open connections, per_source of them from one
+ * source. Returns NULL on allocation failure. */
+struct http_conns *http_conns_new(size_t limit, size_t per_source);
+void http_conns_free(struct http_conns *t);
+/* Counts a new connection from sa when both limits allow it. */
+enum http_admit http_conns_admit(struct http_conns *t, const struct sockaddr *sa);
+/* Uncounts a connection admitted from sa. */
+void http_conns_release(struct http_conns *t, const struct sockaddr *sa);
+size_t http_conns_open(const struct http_conns *t);
+/* The connections open from sa's source. */
+size_t http_conns_of(const struct http_conns *t, const struct sockaddr *sa);
+
+/* ------------------------------------------------------------------ */
 /* Metrics (metrics.c): the Prometheus text exposition format 0.0.4. */
 
 struct http_metrics_info {
@@ -129,7 +170,8 @@ struct http_metrics_info {
 	size_t nworkers;
 	uint64_t ports_capacity; /* (max-port - min-port + 1) x relay addresses */
 	enum http_state state;
-	uint64_t start_time; /* Unix seconds */
+	const char *not_ready; /* serving, but no credential can work yet: why */
+	uint64_t start_time;   /* Unix seconds */
 	const struct http_counters *http;
 	/* Redis connections, when configured (redis-userdb, redis-statsdb). */
 	bool redis_userdb, redis_userdb_up;

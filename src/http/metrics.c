@@ -211,6 +211,26 @@ static void http_metrics(struct evbuffer *b, const struct http_counters *h)
 				  "\n",
 				http_endpoint_name[e], cls[c].name, h->requests[e][cls[c].i]);
 	one(b, "http_connections_total", "counter", "HTTP connections accepted.", h->connections);
+	one(b, "http_connections_open", "gauge", "HTTP connections open now.", h->open);
+	one(b, "http_connections_limit", "gauge",
+	    "Most HTTP connections open at once: http-max-connections, at most a quarter of "
+	    "the open file limit.",
+	    h->limit);
+	head(b, "http_connections_refused_total", "counter",
+	     "HTTP connections closed as soon as accepted, by reason: full "
+	     "(http-max-connections), source (http-max-connections-per-source), descriptors "
+	     "(too few left for TURN).");
+	for (int r = 0; r < HTTP_REFUSED_MAX; r++)
+		evbuffer_add_printf(b,
+				    P "http_connections_refused_total{reason=\"%s\"} %" PRIu64 "\n",
+				    http_refusal_name[r], h->refused[r]);
+	one(b, "http_connections_timed_out_total", "counter",
+	    "HTTP connections closed because no whole request came within "
+	    "http-request-timeout.",
+	    h->timed_out);
+	one(b, "http_accept_errors_total", "counter",
+	    "Failed accepts on the HTTP listener (out of descriptors: accepting pauses a second).",
+	    h->accept_errors);
 }
 
 /* Long-term keys and the fleet-wide user-quota from redis-userdb. */
@@ -281,8 +301,10 @@ void http_metrics_write(struct evbuffer *b, const struct turn_stats *st,
 	one(b, "start_time_seconds", "gauge", "When the server started, in Unix seconds.",
 	    info->start_time);
 	one(b, "workers", "gauge", "Worker threads.", info->nworkers);
-	one(b, "ready", "gauge", "1 while serving; 0 while starting or draining.",
-	    info->state == HTTP_SERVING);
+	one(b, "ready", "gauge",
+	    "1 while serving; 0 while starting, draining, or while no credential can work "
+	    "yet (as /healthz).",
+	    info->state == HTTP_SERVING && !info->not_ready);
 	one(b, "draining", "gauge", "1 while draining before a stop.",
 	    info->state == HTTP_DRAINING);
 	turn_metrics(b, st, info);

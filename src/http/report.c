@@ -288,7 +288,7 @@ void http_report_print(FILE *f, const char *text)
 	double capacity = get(text, "turnpike_relay_ports_capacity", NULL);
 	const char *state = get(text, "turnpike_draining", NULL) > 0 ? "draining"
 			    : get(text, "turnpike_ready", NULL) > 0  ? "serving"
-								     : "starting";
+								     : "not ready";
 
 	fprintf(f, "server: %s, up %.0f s, %.0f workers\n", state,
 		start > 0 ? (double)time(NULL) - start : 0, get(text, "turnpike_workers", NULL));

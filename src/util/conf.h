@@ -54,6 +54,9 @@ struct conf {
 	char *http_listen;
 	char *cert;
 	char *pkey;
+	long http_max_connections;
+	long http_max_connections_per_source;
+	long http_request_timeout;
 	struct conf_list rest_api_key;
 	long rest_max_ttl;
 	struct conf_list rest_cors_origin;

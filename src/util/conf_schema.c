@@ -274,6 +274,26 @@ const struct conf_opt conf_schema[] = {
 	 NULL},
 	{"pkey", CONF_STR, NULL, 0, 0, false, OFF(pkey), "PATH", "Private key file (PEM) of cert.",
 	 NULL},
+	{"http-max-connections", CONF_INT, "256", 1, 65536, false, OFF(http_max_connections), "N",
+	 "Most HTTP connections open at once; more are closed at once, counted and "
+	 "logged. Never more than a quarter of the open file limit, so HTTP clients "
+	 "cannot take the descriptors TURN needs; and no connection is taken while "
+	 "fewer than an eighth of them are free.",
+	 NULL},
+	{"http-max-connections-per-source", CONF_INT, "32", 1, 65536, false,
+	 OFF(http_max_connections_per_source), "N",
+	 "Most HTTP connections one client address (an IPv6 /64) may hold open, so "
+	 "one client cannot fill http-max-connections; more are closed at once. "
+	 "Behind a reverse proxy every request comes from the proxy's address: "
+	 "raise it to http-max-connections.",
+	 NULL},
+	{"http-request-timeout", CONF_INT, "10", 1, 300, false, OFF(http_request_timeout),
+	 "SECONDS",
+	 "Time an HTTP client has to send a whole request, from the moment it "
+	 "connects, however slowly the bytes trickle in; then the connection is "
+	 "closed, counted and logged. A client silent for 5 seconds is closed "
+	 "earlier. Each connection carries one request.",
+	 NULL},
 	{"rest-api-key", CONF_LIST, NULL, 0, 0, false, OFF(rest_api_key), "KEY",
 	 "Key a web backend presents to the credential hook (parameter key= or api=, "
 	 "or an Authorization: Bearer header); repeat to accept several while "

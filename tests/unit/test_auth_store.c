@@ -52,8 +52,10 @@ static void test_users(void)
 	CHECK_STR(auth_store_realm(s), REALM);
 	CHECK_INT(auth_store_nsecrets(s), 0);
 	CHECK(auth_store_newest_secret(s) == NULL);
+	CHECK_INT(auth_store_nusers(s), 0);
 
 	CHECK_INT(auth_store_add_user(s, "alice:s3cret"), 0);
+	CHECK_INT(auth_store_nusers(s), 1);
 	CHECK_INT(keys(s, "alice", AUTH_ALG_MD5, NOW, k, AUTH_MAX_KEYS, &n, &qu, &ql),
 		  AUTH_LOOKUP_FOUND);
 	CHECK_INT(n, 1);

@@ -93,7 +93,7 @@ static void test_user(void)
 
 static void test_issue(void)
 {
-	char user[HTTP_USER_MAX + 32], pass[64];
+	char user[HTTP_USER_MAX + 32], other[HTTP_USER_MAX + 32], pass[64];
 
 	/* Vectors from Python: base64(hmac.new(b"s3cr3t", USERNAME, sha1)). */
 	CHECK_INT(http_rest_issue("s3cr3t", "alice", 600, 1700000000, user, sizeof(user), pass,
@@ -106,6 +106,19 @@ static void test_issue(void)
 		  0);
 	CHECK_STR(user, "1700003600:bob");
 	CHECK_STR(pass, "xa6XFLG51ykvqIUoYJrVBbSBCjw=");
+	/* No user: "<expiry>:<16 hex digits>", a new tag each time. */
+	CHECK_INT(http_rest_issue("s3cr3t", NULL, 600, 1700000000, user, sizeof(user), pass,
+				  sizeof(pass)),
+		  0);
+	CHECK_INT(strlen(user), 11 + 2 * HTTP_REST_TAG_BYTES);
+	CHECK(!strncmp(user, "1700000600:", 11));
+	CHECK_INT(strspn(user + 11, "0123456789abcdef"), 2 * HTTP_REST_TAG_BYTES);
+	CHECK_INT(strlen(pass), 28);
+	memcpy(other, user, sizeof(other));
+	CHECK_INT(http_rest_issue("s3cr3t", NULL, 600, 1700000000, user, sizeof(user), pass,
+				  sizeof(pass)),
+		  0);
+	CHECK(strcmp(user, other) != 0);
 	CHECK_INT(http_rest_issue(NULL, "bob", 60, 1, user, sizeof(user), pass, sizeof(pass)),
 		  TP_EINVAL);
 	CHECK_INT(http_rest_issue("s", "", 60, 1, user, sizeof(user), pass, sizeof(pass)),

@@ -168,6 +168,12 @@ static void test_values(void)
 	hc.rate_limited = 3;
 	hc.requests[HTTP_EP_METRICS][1] = 8;
 	hc.requests[HTTP_EP_CREDENTIALS][3] = 2;
+	hc.open = 7;
+	hc.limit = 256;
+	hc.refused[HTTP_REFUSED_SOURCE] = 11;
+	hc.refused[HTTP_REFUSED_DESCRIPTORS] = 13;
+	hc.timed_out = 17;
+	hc.accept_errors = 19;
 	t = expose(&st, &info);
 	check_format(t);
 	{
@@ -178,9 +184,25 @@ static void test_values(void)
 		LINE(t, want);
 	}
 	LINE(t, "turnpike_workers 3");
+	LINE(t, "turnpike_http_connections_open 7");
+	LINE(t, "turnpike_http_connections_limit 256");
+	LINE(t, "turnpike_http_connections_refused_total{reason=\"full\"} 0");
+	LINE(t, "turnpike_http_connections_refused_total{reason=\"source\"} 11");
+	LINE(t, "turnpike_http_connections_refused_total{reason=\"descriptors\"} 13");
+	LINE(t, "turnpike_http_connections_timed_out_total 17");
+	LINE(t, "turnpike_http_accept_errors_total 19");
 	LINE(t, "turnpike_ready 1");
 	LINE(t, "turnpike_draining 0");
 	LINE(t, "turnpike_start_time_seconds 1700000000");
+	free(t);
+	/* Serving, but no credential can work yet: not ready. */
+	info.not_ready = "not ready: no REST secret";
+	t = expose(&st, &info);
+	LINE(t, "turnpike_ready 0");
+	LINE(t, "turnpike_draining 0");
+	info.not_ready = NULL;
+	free(t);
+	t = expose(&st, &info);
 	LINE(t, "turnpike_allocations_active{transport=\"udp\"} 4");
 	LINE(t, "turnpike_allocations_active{transport=\"tcp\"} 2");
 	LINE(t, "turnpike_allocations_created_total{transport=\"udp\"} 40");

@@ -110,7 +110,7 @@ static void test_empty_report(void)
 
 	http_report_print(f, "");
 	fclose(f);
-	CHECK(strstr(out, "server: starting,") != NULL);
+	CHECK(strstr(out, "server: not ready,") != NULL);
 	CHECK(strstr(out, "\nrelay-fallback-rate: n/a (") != NULL);
 	free(out);
 }

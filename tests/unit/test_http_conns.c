@@ -1,0 +1,115 @@
+/* test_http_conns.c - unit tests for src/http/conns.c: the cap, the share
+ * of one source (an IPv4 address, an IPv6 /64), release, and a table that
+ * stays consistent through a crowd of sources coming and going. */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "check.h"
+#include "http/http.h"
+#include "util/addr.h"
+
+static struct sockaddr_storage ss(const char *s)
+{
+	struct sockaddr_storage a;
+
+	if (addr_parse(s, 0, &a) != 0)
+		abort();
+	return a;
+}
+
+#define SA(x) ((struct sockaddr *)&(x))
+
+static enum http_admit admit(struct http_conns *t, const char *ip)
+{
+	struct sockaddr_storage a = ss(ip);
+
+	return http_conns_admit(t, SA(a));
+}
+
+static void release(struct http_conns *t, const char *ip)
+{
+	struct sockaddr_storage a = ss(ip);
+
+	http_conns_release(t, SA(a));
+}
+
+static size_t of(struct http_conns *t, const char *ip)
+{
+	struct sockaddr_storage a = ss(ip);
+
+	return http_conns_of(t, SA(a));
+}
+
+static void test_limits(void)
+{
+	struct http_conns *t = http_conns_new(5, 2);
+
+	CHECK(t != NULL);
+	CHECK_INT(admit(t, "192.0.2.1:1000"), HTTP_ADMIT_OK);
+	CHECK_INT(admit(t, "192.0.2.1:1001"), HTTP_ADMIT_OK);
+	/* The port does not make another source. */
+	CHECK_INT(admit(t, "192.0.2.1:1002"), HTTP_ADMIT_SOURCE);
+	CHECK_INT(of(t, "192.0.2.1"), 2);
+	/* Another source still gets in. */
+	CHECK_INT(admit(t, "192.0.2.2:1000"), HTTP_ADMIT_OK);
+	/* One IPv6 /64 is one source; the next /64 another. */
+	CHECK_INT(admit(t, "[2001:db8::1]:1"), HTTP_ADMIT_OK);
+	CHECK_INT(admit(t, "[2001:db8::2]:1"), HTTP_ADMIT_OK);
+	CHECK_INT(http_conns_open(t), 5);
+	/* Full: even a new source waits for a place. */
+	CHECK_INT(admit(t, "[2001:db8:0:1::1]:1"), HTTP_ADMIT_FULL);
+	release(t, "[2001:db8::9]:7");
+	CHECK_INT(http_conns_open(t), 4);
+	CHECK_INT(admit(t, "[2001:db8:0:1::1]:1"), HTTP_ADMIT_OK);
+	release(t, "192.0.2.1:1000");
+	CHECK_INT(of(t, "192.0.2.1"), 1);
+	CHECK_INT(admit(t, "192.0.2.1:1003"), HTTP_ADMIT_OK);
+	/* Releasing what was never admitted changes nothing. */
+	release(t, "198.51.100.1:1");
+	CHECK_INT(http_conns_open(t), 5);
+	http_conns_free(t);
+	http_conns_free(NULL);
+}
+
+/* Many sources in and out, in an order that moves entries around in the
+ * table: every count stays right. */
+static void test_crowd(void)
+{
+	enum {
+		N = 300
+	};
+	struct http_conns *t = http_conns_new(2 * N + 1, 2);
+	char ip[32];
+	size_t wrong = 0;
+
+	CHECK(t != NULL);
+	for (unsigned i = 0; i < N; i++) {
+		snprintf(ip, sizeof(ip), "10.0.%u.%u", i >> 8, i & 255);
+		wrong += admit(t, ip) != HTTP_ADMIT_OK;
+		wrong += admit(t, ip) != HTTP_ADMIT_OK;
+		wrong += admit(t, ip) != HTTP_ADMIT_SOURCE;
+	}
+	CHECK_INT(wrong, 0);
+	CHECK_INT(http_conns_open(t), 2 * N);
+	/* Every other source leaves entirely, the rest half. */
+	for (unsigned i = 0; i < N; i++) {
+		snprintf(ip, sizeof(ip), "10.0.%u.%u", i >> 8, i & 255);
+		release(t, ip);
+		if (i % 2 == 0)
+			release(t, ip);
+	}
+	CHECK_INT(http_conns_open(t), N / 2);
+	for (unsigned i = 0; i < N; i++) {
+		snprintf(ip, sizeof(ip), "10.0.%u.%u", i >> 8, i & 255);
+		wrong += of(t, ip) != (i % 2 ? 1u : 0u);
+	}
+	CHECK_INT(wrong, 0);
+	http_conns_free(t);
+}
+
+int main(void)
+{
+	test_limits();
+	test_crowd();
+	return check_done("test_http_conns");
+}
