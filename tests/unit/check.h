@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/addr.h"
+
 static unsigned check_run, check_failed;
 
 #define CHECK(cond)                                                                              \
@@ -91,6 +93,17 @@ static inline size_t check_load_vector(const char *name, uint8_t *out, size_t ca
 	}
 	fclose(f);
 	return n;
+}
+
+/* An address from a literal the test wrote ("192.0.2.1:5", "[::1]:9"); a
+ * typo in the test aborts it. */
+static inline struct sockaddr_storage check_addr(const char *s)
+{
+	struct sockaddr_storage a;
+
+	if (addr_parse(s, 0, &a) != 0)
+		abort();
+	return a;
 }
 
 #endif

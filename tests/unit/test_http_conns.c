@@ -8,34 +8,25 @@
 #include "http/http.h"
 #include "util/addr.h"
 
-static struct sockaddr_storage ss(const char *s)
-{
-	struct sockaddr_storage a;
-
-	if (addr_parse(s, 0, &a) != 0)
-		abort();
-	return a;
-}
-
 #define SA(x) ((struct sockaddr *)&(x))
 
 static enum http_admit admit(struct http_conns *t, const char *ip)
 {
-	struct sockaddr_storage a = ss(ip);
+	struct sockaddr_storage a = check_addr(ip);
 
 	return http_conns_admit(t, SA(a));
 }
 
 static void release(struct http_conns *t, const char *ip)
 {
-	struct sockaddr_storage a = ss(ip);
+	struct sockaddr_storage a = check_addr(ip);
 
 	http_conns_release(t, SA(a));
 }
 
 static size_t of(struct http_conns *t, const char *ip)
 {
-	struct sockaddr_storage a = ss(ip);
+	struct sockaddr_storage a = check_addr(ip);
 
 	return http_conns_of(t, SA(a));
 }

@@ -152,15 +152,6 @@ static void test_json_answers(void)
 /* ------------------------------------------------------------------ */
 /* URIs. */
 
-static struct sockaddr_storage ss(const char *s)
-{
-	struct sockaddr_storage a;
-
-	if (addr_parse(s, 0, &a) != 0)
-		abort();
-	return a;
-}
-
 /* Builds the URIs and checks them against want (NULL-terminated). */
 static void uris_are(const struct http_uri_src *src, const char *const *want)
 {
@@ -179,7 +170,7 @@ static void uris_are(const struct http_uri_src *src, const char *const *want)
 
 static void test_uris(void)
 {
-	struct sockaddr_storage listen[2] = {ss("127.0.0.1"), ss("::1")};
+	struct sockaddr_storage listen[2] = {check_addr("127.0.0.1"), check_addr("::1")};
 	struct relay_addr r4[2], r6[1];
 	const struct relay_addr *relay[2] = {r4, r6};
 	size_t nrelay[2] = {0, 0};
@@ -219,16 +210,16 @@ static void test_uris(void)
 	 * with a 1:1 NAT mapping is advertised by its public address. */
 	memset(r4, 0, sizeof(r4));
 	memset(r6, 0, sizeof(r6));
-	r4[0].bind = ss("10.0.0.5");
-	r4[0].external = ss("198.51.100.7");
-	r4[1].bind = ss("10.0.0.6");
-	r4[1].external = ss("10.0.0.6");
-	r6[0].bind = ss("2001:db8::5");
-	r6[0].external = ss("2001:db8::5");
+	r4[0].bind = check_addr("10.0.0.5");
+	r4[0].external = check_addr("198.51.100.7");
+	r4[1].bind = check_addr("10.0.0.6");
+	r4[1].external = check_addr("10.0.0.6");
+	r6[0].bind = check_addr("2001:db8::5");
+	r6[0].external = check_addr("2001:db8::5");
 	nrelay[0] = 2;
 	nrelay[1] = 1;
-	listen[0] = ss("0.0.0.0");
-	listen[1] = ss("::");
+	listen[0] = check_addr("0.0.0.0");
+	listen[1] = check_addr("::");
 	src.nlisten = 2;
 	src.udp = true;
 	src.tcp = false;
@@ -243,8 +234,8 @@ static void test_uris(void)
 						   NULL};
 		uris_are(&src, want);
 	}
-	listen[0] = ss("10.0.0.5");
-	listen[1] = ss("0.0.0.0"); /* its relays include 10.0.0.5's: once only */
+	listen[0] = check_addr("10.0.0.5");
+	listen[1] = check_addr("0.0.0.0"); /* its relays include 10.0.0.5's: once only */
 	{
 		static const char *const want[] = {
 			"turn:198.51.100.7:3478?transport=udp", "stun:198.51.100.7:3478",
@@ -253,7 +244,7 @@ static void test_uris(void)
 	}
 	/* A wildcard of a family without relay addresses gives nothing. */
 	nrelay[1] = 0;
-	listen[0] = ss("::");
+	listen[0] = check_addr("::");
 	src.nlisten = 1;
 	{
 		static const char *const want[] = {NULL};

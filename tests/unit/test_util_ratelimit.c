@@ -8,21 +8,12 @@
 #include "util/ratelimit.h"
 #include "util/addr.h"
 
-static struct sockaddr_storage ss(const char *s)
-{
-	struct sockaddr_storage a;
-
-	if (addr_parse(s, 0, &a) != 0)
-		abort();
-	return a;
-}
-
 #define SA(x) ((struct sockaddr *)&(x))
 
 /* How many of n requests at now_ms get through. */
 static unsigned takes(struct ratelimit *rl, const char *ip, unsigned n, uint64_t now_ms)
 {
-	struct sockaddr_storage a = ss(ip);
+	struct sockaddr_storage a = check_addr(ip);
 	unsigned ok = 0;
 
 	for (unsigned i = 0; i < n; i++)

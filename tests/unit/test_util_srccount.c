@@ -8,25 +8,17 @@
 #include "util/addr.h"
 #include "util/srccount.h"
 
-static struct sockaddr_storage ss(const char *s)
-{
-	struct sockaddr_storage a;
-
-	if (addr_parse(s, 0, &a) != 0)
-		abort();
-	return a;
-}
-
 #define SA(x) ((struct sockaddr *)&(x))
 
 static void test_limit(void)
 {
 	struct srccount *sc = srccount_new(1000);
-	struct sockaddr_storage a = ss("192.0.2.1:1000"), a2 = ss("192.0.2.1:2000"),
-				m = ss("[::ffff:192.0.2.1]:3"), b = ss("192.0.2.2:1"),
-				v6 = ss("[2001:db8:1:2::1]:1"),
-				v6b = ss("[2001:db8:1:2:ffff::9]:1"),
-				v6c = ss("[2001:db8:1:3::1]:1");
+	struct sockaddr_storage a = check_addr("192.0.2.1:1000"), a2 = check_addr("192.0.2.1:2000"),
+				m = check_addr("[::ffff:192.0.2.1]:3"),
+				b = check_addr("192.0.2.2:1"),
+				v6 = check_addr("[2001:db8:1:2::1]:1"),
+				v6b = check_addr("[2001:db8:1:2:ffff::9]:1"),
+				v6c = check_addr("[2001:db8:1:3::1]:1");
 	uint32_t s[4];
 
 	CHECK(sc != NULL);
@@ -63,7 +55,7 @@ static struct srccount *shared;
 
 static void *worker(void *arg)
 {
-	struct sockaddr_storage a = ss("198.51.100.7:9");
+	struct sockaddr_storage a = check_addr("198.51.100.7:9");
 	(void)arg;
 
 	for (int i = 0; i < ROUNDS; i++) {
@@ -76,7 +68,7 @@ static void *worker(void *arg)
 static void test_threads(void)
 {
 	pthread_t t[THREADS];
-	struct sockaddr_storage a = ss("198.51.100.7:9");
+	struct sockaddr_storage a = check_addr("198.51.100.7:9");
 
 	shared = srccount_new(64);
 	CHECK(shared != NULL);
