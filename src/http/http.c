@@ -232,7 +232,7 @@ static void serve_metrics(struct req *q)
 		reply_error(q, 500, "Internal Server Error", "out of memory");
 		return;
 	}
-	h->counters.open = http_conns_open(h->conns);
+	h->counters.open = srccount_open(h->conns);
 	info.not_ready = not_ready(h);
 	redis_state(h->srv, &info);
 	/* Relaxed loads of the workers' counters: no lock, no wait. */

@@ -140,29 +140,6 @@ int http_uris_build(const struct http_uri_src *src, char ***out, size_t *n);
 void http_uris_free(char **uris, size_t n);
 
 /* ------------------------------------------------------------------ */
-/* Connection counts by source (conns.c). */
-
-enum http_admit {
-	HTTP_ADMIT_OK = 0,
-	HTTP_ADMIT_FULL,   /* limit connections are open */
-	HTTP_ADMIT_SOURCE, /* this source holds per_source of them */
-};
-
-struct http_conns;
-
-/* A table for at most limit open connections, per_source of them from one
- * source. Returns NULL on allocation failure. */
-struct http_conns *http_conns_new(size_t limit, size_t per_source);
-void http_conns_free(struct http_conns *t);
-/* Counts a new connection from sa when both limits allow it. */
-enum http_admit http_conns_admit(struct http_conns *t, const struct sockaddr *sa);
-/* Uncounts a connection admitted from sa. */
-void http_conns_release(struct http_conns *t, const struct sockaddr *sa);
-size_t http_conns_open(const struct http_conns *t);
-/* The connections open from sa's source. */
-size_t http_conns_of(const struct http_conns *t, const struct sockaddr *sa);
-
-/* ------------------------------------------------------------------ */
 /* Metrics (metrics.c): the Prometheus text exposition format 0.0.4. */
 
 struct http_metrics_info {

@@ -13,6 +13,7 @@
 
 #include "http/http.h"
 #include "util/ratelimit.h"
+#include "util/srccount.h"
 
 struct evhttp;
 struct evconnlistener;
@@ -39,7 +40,7 @@ struct http_server {
 	uint64_t ports_capacity;
 	uint64_t start_time;
 	/* Connections (listen.c): accepted and not yet looked at, then open. */
-	struct http_conns *conns;
+	struct srccount *conns;
 	struct http_conn_list pending, open;
 	size_t npending;
 	struct event *admit; /* looks at the pending ones */

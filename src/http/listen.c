@@ -120,7 +120,7 @@ static void close_cb(struct evhttp_connection *evcon, void *arg)
 	struct http_server *h = hc->h;
 	(void)evcon;
 
-	http_conns_release(h->conns, SA(&hc->peer));
+	srccount_put(h->conns, SA(&hc->peer));
 	TAILQ_REMOVE(&h->open, hc, link);
 	conn_free(hc);
 }
@@ -155,13 +155,13 @@ static void log_refusal(const struct http_server *h, const struct http_conn *hc,
 		log_rl(&refuse_rl[why], LOG_LVL_WARN,
 		       "http: connection from %s refused: %zu connections open, the most "
 		       "allowed (http-max-connections)",
-		       who, http_conns_open(h->conns));
+		       who, srccount_open(h->conns));
 		break;
 	case HTTP_REFUSED_SOURCE:
 		log_rl(&refuse_rl[why], LOG_LVL_WARN,
 		       "http: connection from %s refused: its address holds %zu connections, "
 		       "the most allowed (http-max-connections-per-source)",
-		       who, http_conns_of(h->conns, SA(&hc->peer)));
+		       who, srccount_of(h->conns, SA(&hc->peer)));
 		break;
 	default:
 		log_rl(&refuse_rl[why], LOG_LVL_WARN,
@@ -177,10 +177,10 @@ static int admission(struct http_server *h, struct http_conn *hc, int fd)
 {
 	if (!descriptors_left(fd))
 		return HTTP_REFUSED_DESCRIPTORS;
-	switch (http_conns_admit(h->conns, SA(&hc->peer))) {
-	case HTTP_ADMIT_OK:
+	switch (srccount_take(h->conns, SA(&hc->peer))) {
+	case SRCCOUNT_OK:
 		return -1;
-	case HTTP_ADMIT_FULL:
+	case SRCCOUNT_FULL:
 		return HTTP_REFUSED_FULL;
 	default:
 		return HTTP_REFUSED_SOURCE;
@@ -239,7 +239,7 @@ static void admit(struct http_server *h, struct http_conn *hc)
 	hc->evcon = evcon;
 	hc->deadline = evtimer_new(h->base, deadline_cb, hc);
 	if (!hc->deadline || evtimer_add(hc->deadline, &h->request_timeout) != 0) {
-		http_conns_release(h->conns, SA(&hc->peer));
+		srccount_put(h->conns, SA(&hc->peer));
 		evhttp_connection_free(evcon);
 		goto drop;
 	}
@@ -408,7 +408,7 @@ int http_listen_init(struct http_server *h)
 	h->next = servers;
 	servers = h;
 	limits_init(h);
-	h->conns = http_conns_new(h->conn_limit, h->source_limit);
+	h->conns = srccount_new(h->conn_limit, h->source_limit);
 	h->admit = event_new(h->base, -1, 0, admit_cb, h);
 	h->accept_retry = evtimer_new(h->base, accept_retry_cb, h);
 	if (!h->conns || !h->admit || !h->accept_retry)
@@ -442,5 +442,5 @@ void http_listen_cleanup(struct http_server *h)
 		event_free(h->admit);
 	if (h->accept_retry)
 		event_free(h->accept_retry);
-	http_conns_free(h->conns);
+	srccount_free(h->conns);
 }

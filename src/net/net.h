@@ -104,11 +104,13 @@ struct server {
 	struct peer_policy policy;
 	struct turn_quota *quota;
 	struct relay_reservations *reservations;
-	struct srccount *tcp_unauth; /* TCP connections per source, before auth */
-	/* Key lookups in redis-userdb per source (redis-lookups-per-source),
-	 * shared by the workers: taken only on a cache miss, never per packet. */
+	/* Per-source limits the workers share, under limits_lock: taken on
+	 * accept, authentication and key cache misses, never per packet. TCP
+	 * connections before they authenticate (NULL: no limit), and key
+	 * lookups in redis-userdb (NULL: no limit). */
+	struct srccount *tcp_unauth;
 	struct ratelimit *lookup_rl;
-	pthread_mutex_t lookup_lock;
+	pthread_mutex_t limits_lock;
 	struct worker *workers;
 	size_t nworkers;
 };

@@ -227,7 +227,7 @@ struct server *server_new(const struct conf *conf)
 		log_err("out of memory for the server");
 		return NULL;
 	}
-	pthread_mutex_init(&srv->lookup_lock, NULL);
+	pthread_mutex_init(&srv->limits_lock, NULL);
 	srv->conf = conf;
 	srv->turn_cfg.software = !conf->no_software_attribute;
 	srv->turn_cfg.turn = true;
@@ -243,10 +243,15 @@ struct server *server_new(const struct conf *conf)
 		goto fail;
 	srv->quota = turn_quota_new((unsigned)conf->user_quota, (unsigned)conf->total_quota);
 	srv->reservations = relay_reservations_new();
-	srv->tcp_unauth = srccount_new((size_t)conf->max_tcp_connections);
+	/* The workers' tables bound the total; a worker counts a newcomer
+	 * before it sheds an old one, hence room for twice as many. */
+	if (conf->max_tcp_unauth_per_source > 0)
+		srv->tcp_unauth = srccount_new((size_t)conf->max_tcp_connections * 2,
+					       (size_t)conf->max_tcp_unauth_per_source);
 	if (srv->userdb && conf->redis_lookups_per_source > 0)
 		srv->lookup_rl = ratelimit_new((unsigned)conf->redis_lookups_per_source, 4096);
-	if (!srv->quota || !srv->reservations || !srv->tcp_unauth ||
+	if (!srv->quota || !srv->reservations ||
+	    (conf->max_tcp_unauth_per_source > 0 && !srv->tcp_unauth) ||
 	    (srv->userdb && conf->redis_lookups_per_source > 0 && !srv->lookup_rl)) {
 		rc = TP_ENOMEM;
 		goto fail;
@@ -345,7 +350,7 @@ void server_free(struct server *srv)
 	relay_reservations_free(srv->reservations);
 	srccount_free(srv->tcp_unauth);
 	ratelimit_free(srv->lookup_rl);
-	pthread_mutex_destroy(&srv->lookup_lock);
+	pthread_mutex_destroy(&srv->limits_lock);
 	free(srv);
 }
 

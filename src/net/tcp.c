@@ -10,6 +10,7 @@
 #include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <event2/listener.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -30,15 +31,42 @@ struct tcp_conn {
 	struct event *idle;
 	struct sockaddr_storage peer;
 	struct sockaddr_storage local;
-	bool closing;      /* reads stopped; freed once queued answers are sent */
-	bool authed;       /* a request on it authenticated, or it carries an allocation */
-	uint32_t src_slot; /* counted against its source while !authed */
+	bool closing; /* reads stopped; freed once queued answers are sent */
+	bool authed;  /* a request on it authenticated, or it carries an allocation */
+	bool counted; /* in srv->tcp_unauth (max-tcp-unauthenticated-per-source) */
 	TAILQ_ENTRY(tcp_conn) link;
 	TAILQ_ENTRY(tcp_conn) ulink; /* in w->unauthed while !authed */
 };
 
 static __thread struct log_ratelimit rl_accept = LOG_RATELIMIT_INIT(10, 3);
 static __thread struct log_ratelimit rl_refuse = LOG_RATELIMIT_INIT(10, 3);
+
+/* Counts a connection from sa against its source's share of connections
+ * that have not authenticated. The table is the server's, shared by the
+ * workers: taken at accept and authentication only, never per packet. */
+static bool count(struct server *srv, const struct sockaddr *sa, bool *counted)
+{
+	enum srccount_take r;
+
+	*counted = false;
+	if (!srv->tcp_unauth)
+		return true; /* no limit */
+	pthread_mutex_lock(&srv->limits_lock);
+	r = srccount_take(srv->tcp_unauth, sa);
+	pthread_mutex_unlock(&srv->limits_lock);
+	*counted = r == SRCCOUNT_OK;
+	return *counted;
+}
+
+static void uncount(struct server *srv, const struct sockaddr *sa, bool *counted)
+{
+	if (!*counted)
+		return;
+	pthread_mutex_lock(&srv->limits_lock);
+	srccount_put(srv->tcp_unauth, sa);
+	pthread_mutex_unlock(&srv->limits_lock);
+	*counted = false;
+}
 
 static bool has_alloc(const struct tcp_conn *c)
 {
@@ -54,8 +82,7 @@ static void mark_authed(struct tcp_conn *c)
 		return;
 	c->authed = true;
 	TAILQ_REMOVE(&c->w->unauthed, c, ulink);
-	srccount_put(c->w->srv->tcp_unauth, c->src_slot);
-	c->src_slot = SRCCOUNT_NONE;
+	uncount(c->w->srv, (struct sockaddr *)&c->peer, &c->counted);
 }
 
 static void conn_free(struct tcp_conn *c)
@@ -240,25 +267,24 @@ static bool shed_one(struct worker *w)
 
 /* Whether a connection from sa may be taken: its source's share of
  * connections that have not authenticated, then room in the worker's table
- * (made by shedding if need be). *slot: what was counted for the source. */
-static bool admit(struct worker *w, const struct sockaddr *sa, uint32_t *slot)
+ * (made by shedding if need be). *counted: whether the source's count took
+ * it. */
+static bool admit(struct worker *w, const struct sockaddr *sa, bool *counted)
 {
-	unsigned limit = (unsigned)w->srv->conf->max_tcp_unauth_per_source;
 	char ip[ADDR_STRLEN];
 
-	*slot = srccount_take(w->srv->tcp_unauth, sa, limit);
-	if (limit && *slot == SRCCOUNT_NONE) {
+	if (!count(w->srv, sa, counted)) {
 		STAT_INC(w->stats.tcp_refused_source);
 		log_rl(&rl_refuse, LOG_LVL_WARN,
-		       "tcp: refused a connection from %s: it already holds %u that have not "
+		       "tcp: refused a connection from %s: it already holds %ld that have not "
 		       "authenticated (max-tcp-unauthenticated-per-source)",
-		       addr_format(sa, false, ip, sizeof(ip)), limit);
+		       addr_format(sa, false, ip, sizeof(ip)),
+		       w->srv->conf->max_tcp_unauth_per_source);
 		return false;
 	}
 	if (STAT_GET(w->stats.tcp_active) < w->tcp_max || shed_one(w))
 		return true;
-	srccount_put(w->srv->tcp_unauth, *slot);
-	*slot = SRCCOUNT_NONE;
+	uncount(w->srv, sa, counted);
 	STAT_INC(w->stats.tcp_refused);
 	log_rl(&rl_refuse, LOG_LVL_WARN,
 	       "tcp: refused a connection from %s: max-tcp-connections reached and every "
@@ -272,11 +298,11 @@ void tcp_accept_cb(struct evconnlistener *lev, int fd, struct sockaddr *sa, int 
 	struct tcp_listener *tl = arg;
 	struct worker *w = tl->w;
 	struct tcp_conn *c = NULL;
-	uint32_t slot = SRCCOUNT_NONE;
+	bool counted = false;
 	int one = 1;
 	(void)lev;
 
-	if (!admit(w, sa, &slot)) {
+	if (!admit(w, sa, &counted)) {
 		close(fd);
 		return;
 	}
@@ -286,8 +312,8 @@ void tcp_accept_cb(struct evconnlistener *lev, int fd, struct sockaddr *sa, int 
 	if (!c)
 		goto fail;
 	c->w = w;
-	c->src_slot = slot;
-	slot = SRCCOUNT_NONE;
+	c->counted = counted;
+	counted = false;
 	memcpy(&c->peer, sa, (size_t)salen < sizeof(c->peer) ? (size_t)salen : sizeof(c->peer));
 	{
 		socklen_t llen = sizeof(c->local);
@@ -318,10 +344,10 @@ fail:
 			event_free(c->idle);
 		if (c->bev)
 			bufferevent_free(c->bev);
-		slot = c->src_slot;
+		counted = c->counted;
 		free(c);
 	}
-	srccount_put(w->srv->tcp_unauth, slot);
+	uncount(w->srv, sa, &counted);
 	if (fd >= 0)
 		close(fd);
 }

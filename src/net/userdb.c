@@ -309,9 +309,9 @@ static bool lookup_allowed(struct worker *w, const struct turn_from *from)
 
 	if (!srv->lookup_rl)
 		return true;
-	pthread_mutex_lock(&srv->lookup_lock);
+	pthread_mutex_lock(&srv->limits_lock);
 	ok = ratelimit_take(srv->lookup_rl, from->client, w->ctx.now_ms);
-	pthread_mutex_unlock(&srv->lookup_lock);
+	pthread_mutex_unlock(&srv->limits_lock);
 	if (!ok)
 		log_rl(&rl_userdb, LOG_LVL_WARN,
 		       "redis-userdb: %s asks for more unknown users than "

@@ -1,33 +1,34 @@
-/* srccount.h - how many of something each source holds now (connections
- * that have not authenticated, say), so that one source gets only a share
- * of a table: counters in a fixed array indexed by a keyed hash of the
- * source (addr_source_key), updated with atomics, so every thread may share
- * one. No allocation per source; O(1). Two sources that land on one slot
- * by chance share its bound, which errs on the safe side, and the key is
- * secret, so nobody can aim at a victim's slot. */
+/* srccount.h - how many of something (connections, say) are held, in all
+ * and by each source (an IPv4 address or an IPv6 /64, see addr_source_key),
+ * so that one source holds no more than its share of a cap. A fixed table
+ * sized from the cap with exact keys: no allocation per entry, and no two
+ * sources ever share a count. One thread at a time (callers that share a
+ * table lock around it). */
 #ifndef TURNPIKE_UTIL_SRCCOUNT_H
 #define TURNPIKE_UTIL_SRCCOUNT_H
 
 #include <stddef.h>
-#include <stdint.h>
 #include <sys/socket.h>
 
-#define SRCCOUNT_NONE UINT32_MAX /* no slot taken */
+enum srccount_take {
+	SRCCOUNT_OK = 0,
+	SRCCOUNT_FULL,   /* limit are held in all */
+	SRCCOUNT_SOURCE, /* this source holds per_source of them */
+};
 
 struct srccount;
 
-/* slots: rounded up to a power of two (at least 64). NULL when out of
- * memory. */
-struct srccount *srccount_new(size_t slots);
+/* A table for at most limit held, per_source of them by one source (0 for
+ * either: 1). Returns NULL on allocation failure. */
+struct srccount *srccount_new(size_t limit, size_t per_source);
 /* NULL is a no-op. */
-void srccount_free(struct srccount *sc);
-/* Counts one more for sa's source unless it holds limit already. Returns
- * the slot to give back with srccount_put, or SRCCOUNT_NONE when the source
- * is at its limit (limit 0: no limit, nothing counted). */
-uint32_t srccount_take(struct srccount *sc, const struct sockaddr *sa, unsigned limit);
-/* Gives back what srccount_take counted; SRCCOUNT_NONE is a no-op. */
-void srccount_put(struct srccount *sc, uint32_t slot);
-/* What the source of sa holds now. */
-unsigned srccount_get(const struct srccount *sc, const struct sockaddr *sa);
+void srccount_free(struct srccount *t);
+/* Counts one more for sa's source when both limits allow it. */
+enum srccount_take srccount_take(struct srccount *t, const struct sockaddr *sa);
+/* Gives back one that srccount_take counted for sa's source. */
+void srccount_put(struct srccount *t, const struct sockaddr *sa);
+/* How many are held, in all and by sa's source. */
+size_t srccount_open(const struct srccount *t);
+size_t srccount_of(const struct srccount *t, const struct sockaddr *sa);
 
 #endif
