@@ -108,6 +108,7 @@ struct server {
 	 * accept, authentication and key cache misses, never per packet. TCP
 	 * connections before they authenticate (NULL: no limit), and key
 	 * lookups in redis-userdb (NULL: no limit). */
+	struct sockaddr_storage *alternate, *overflow; /* turn_cfg's lists */
 	struct srccount *tcp_unauth;
 	struct ratelimit *lookup_rl;
 	pthread_mutex_t limits_lock;
@@ -133,6 +134,9 @@ void server_stats(const struct server *srv, struct turn_stats *out);
 int setup_relay_addrs(struct server *srv);
 int setup_auth(struct server *srv);
 int setup_policy(struct server *srv);
+/* alternate-server and overflow-server into turn_cfg. Returns 0, TP_ENOMEM
+ * or TP_EINVAL (logged). */
+int setup_alternates(struct server *srv);
 /* A new credential store: the configured users and static secrets, then
  * extra secrets (from Redis, oldest first; the newest kept when there are
  * too many). Returns NULL on failure (logged). */

@@ -239,7 +239,7 @@ struct server *server_new(const struct conf *conf)
 	/* Each of these logs its own reason, except for a lack of memory. */
 	if ((rc = resolve_listen(srv, conf)) != 0 || (rc = setup_relay_addrs(srv)) != 0 ||
 	    (rc = setup_auth(srv)) != 0 || (rc = setup_policy(srv)) != 0 ||
-	    (rc = redis_setup(srv)) != 0)
+	    (rc = setup_alternates(srv)) != 0 || (rc = redis_setup(srv)) != 0)
 		goto fail;
 	srv->quota = turn_quota_new((unsigned)conf->user_quota, (unsigned)conf->total_quota);
 	srv->reservations = relay_reservations_new();
@@ -349,6 +349,8 @@ void server_free(struct server *srv)
 	turn_quota_free(srv->quota);
 	relay_reservations_free(srv->reservations);
 	srccount_free(srv->tcp_unauth);
+	free(srv->alternate);
+	free(srv->overflow);
 	ratelimit_free(srv->lookup_rl);
 	pthread_mutex_destroy(&srv->limits_lock);
 	free(srv);

@@ -215,6 +215,39 @@ int setup_auth(struct server *srv)
 	return 0;
 }
 
+/* Parses a list of alternate-server / overflow-server values (checked by
+ * the schema) into out. Returns 0 or TP_ENOMEM. */
+static int parse_servers(const struct conf_list *l, struct sockaddr_storage **v,
+			 struct turn_servers *out)
+{
+	out->v = NULL;
+	out->n = 0;
+	if (!l->n)
+		return 0;
+	*v = calloc(l->n, sizeof(**v));
+	if (!*v)
+		return TP_ENOMEM;
+	for (size_t i = 0; i < l->n; i++)
+		if (addr_parse(l->v[i], 3478, &(*v)[i]) != 0)
+			return TP_EINVAL; /* the schema let it through: cannot be */
+	out->v = *v;
+	out->n = l->n;
+	return 0;
+}
+
+int setup_alternates(struct server *srv)
+{
+	const struct conf *c = srv->conf;
+	int rc;
+
+	rc = parse_servers(&c->alternate_server, &srv->alternate, &srv->turn_cfg.alternate);
+	if (rc == 0)
+		rc = parse_servers(&c->overflow_server, &srv->overflow, &srv->turn_cfg.overflow);
+	if (rc == TP_EINVAL)
+		log_err("alternate-server or overflow-server: not an address");
+	return rc;
+}
+
 int setup_policy(struct server *srv)
 {
 	const struct conf *c = srv->conf;

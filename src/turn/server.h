@@ -44,9 +44,19 @@ struct turn_server_cfg {
 	uint64_t worker_bps;      /* this worker's share of bps-capacity */
 	bool relay_v4, relay_v6;  /* relay addresses of these families exist */
 	struct turn_quota *quota; /* shared counters (locked, control path) */
-	/* Shutting down: new allocations get 508. Written by the main thread,
-	 * read by the workers with relaxed atomic loads. */
+	/* Shutting down: new allocations get 508 (or 300, see overflow).
+	 * Written by the main thread, read by the workers with relaxed atomic
+	 * loads. */
 	bool draining;
+	/* Other servers for 300 Try Alternate: every Allocate goes to one of
+	 * alternate (alternate-server, coturn's redirection mode); an Allocate
+	 * this server cannot take (draining, total-quota, no relay port) to one
+	 * of overflow (overflow-server) instead of 508. Round robin, in the
+	 * family of the request's source. */
+	struct turn_servers {
+		const struct sockaddr_storage *v;
+		size_t n;
+	} alternate, overflow;
 };
 
 /* Where a message came from: the client's side of the 5-tuple. */
@@ -154,6 +164,7 @@ struct turn_ctx {
 	bool authed;
 	/* The fleet quota decision for the request being run again, or NULL. */
 	struct turn_ticket *ticket;
+	unsigned alt_rr; /* round robin over the 300 Try Alternate lists */
 };
 
 /* Initialises the per-worker part. Returns 0 or TP_ENOMEM. */

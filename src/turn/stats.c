@@ -38,8 +38,8 @@ const char *const stats_auth_name[AUTHR_MAX] = {
 	[AUTHR_WRONG_USER] = "wrong_credentials",
 };
 
-const unsigned stats_err_code[ERR_MAX] = {400, 401, 403, 420, 437, 438, 440,
-					  441, 442, 443, 486, 500, 508};
+const unsigned stats_err_code[ERR_MAX] = {300, 400, 401, 403, 420, 437, 438,
+					  440, 441, 442, 443, 486, 500, 508};
 
 enum stats_err stats_err_index(int code)
 {

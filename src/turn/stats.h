@@ -51,7 +51,8 @@ enum stats_auth {
 
 /* The STUN/TURN error codes the server sends, for counters. */
 enum stats_err {
-	ERR_400 = 0,
+	ERR_300 = 0,
+	ERR_400,
 	ERR_401,
 	ERR_403,
 	ERR_420,

@@ -381,6 +381,46 @@ static void fleet_give(struct turn_ctx *ctx, const char *user, size_t ulen,
 
 /* ---- Allocate (RFC 8656 §7.2) ---- */
 
+/*
+ * 300 Try Alternate (RFC 8489 §10) naming the next server of list in
+ * ALTERNATE-SERVER, of the same family as the request's source (§14.15).
+ * Only after authentication, so the answer is signed (§10: a client only
+ * follows a redirect it can trust). Returns 0 when list has none of that
+ * family.
+ */
+static size_t try_alternate(struct turn_ctx *ctx, const struct turn_from *from,
+			    const struct stun_msg *msg, const struct turn_auth *auth,
+			    const struct turn_servers *list, uint8_t *out)
+{
+	struct stun_builder b;
+
+	for (size_t i = 0; i < list->n; i++) {
+		const struct sockaddr *sa =
+			(const struct sockaddr *)&list->v[(ctx->alt_rr + i) % list->n];
+
+		if (sa->sa_family != from->client->sa_family)
+			continue;
+		ctx->alt_rr = (unsigned)((ctx->alt_rr + i + 1) % list->n);
+		STAT_INC(ctx->stats->errors[ERR_300]);
+		turn_reply_start(&b, out, msg, STUN_ERROR);
+		stun_build_error(&b, STUN_ERR_TRY_ALTERNATE, NULL);
+		stun_build_addr(&b, STUN_ATTR_ALTERNATE_SERVER, sa);
+		return turn_reply_finish(ctx, &b, msg, auth);
+	}
+	return 0;
+}
+
+/* The answer to an Allocate this server cannot take (508): 300 to an
+ * overflow-server when one is configured for the family. */
+static size_t cannot_take(struct turn_ctx *ctx, const struct turn_from *from,
+			  const struct stun_msg *msg, const struct turn_auth *auth, uint8_t *out)
+{
+	size_t len = try_alternate(ctx, from, msg, auth, &ctx->cfg->overflow, out);
+
+	return len ? len
+		   : turn_reply_error(ctx, from, msg, STUN_ERR_INSUFFICIENT_CAPACITY, auth, out);
+}
+
 static size_t handle_allocate(struct turn_ctx *ctx, const struct turn_from *from,
 			      const struct stun_msg *msg, struct turn_auth *auth,
 			      const char *quota_user, size_t quota_len, uint8_t *out)
@@ -403,10 +443,14 @@ static size_t handle_allocate(struct turn_ctx *ctx, const struct turn_from *from
 		}
 		return turn_reply_error(ctx, from, msg, STUN_ERR_ALLOCATION_MISMATCH, auth, out);
 	}
+	/* Redirection mode: every new allocation goes elsewhere. */
+	if (ctx->cfg->alternate.n &&
+	    (len = try_alternate(ctx, from, msg, auth, &ctx->cfg->alternate, out)))
+		return len;
 	/* Draining before a stop: existing allocations go on, new ones are
 	 * refused so clients pick another server (RFC 8656 §7.2: 508). */
 	if (__atomic_load_n(&ctx->cfg->draining, __ATOMIC_RELAXED))
-		return turn_reply_error(ctx, from, msg, STUN_ERR_INSUFFICIENT_CAPACITY, auth, out);
+		return cannot_take(ctx, from, msg, auth, out);
 	rtr = stun_msg_find(msg, STUN_ATTR_REQUESTED_TRANSPORT);
 	if (!rtr || stun_attr_get_transport(msg, rtr, &proto) != 0)
 		return turn_reply_error(ctx, from, msg, STUN_ERR_BAD_REQUEST, auth, out);
@@ -465,8 +509,7 @@ static size_t handle_allocate(struct turn_ctx *ctx, const struct turn_from *from
 		}
 		if (rc != 0) {
 			STAT_INC(ctx->stats->quota_total);
-			return turn_reply_error(ctx, from, msg, STUN_ERR_INSUFFICIENT_CAPACITY,
-						auth, out);
+			return cannot_take(ctx, from, msg, auth, out);
 		}
 	}
 	a = calloc(1, sizeof(*a));
@@ -535,6 +578,8 @@ fail_quota:
 	if (ctx->cfg->quota)
 		turn_quota_give(ctx->cfg->quota, quota_user, quota_len);
 	fleet_give(ctx, quota_user, quota_len, id, fleet);
+	if (code == STUN_ERR_INSUFFICIENT_CAPACITY)
+		return cannot_take(ctx, from, msg, auth, out);
 	return turn_reply_error(ctx, from, msg, code, auth, out);
 }
 

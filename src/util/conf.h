@@ -46,6 +46,8 @@ struct conf {
 	/* quotas and limits */
 	long user_quota;
 	long total_quota;
+	struct conf_list alternate_server;
+	struct conf_list overflow_server;
 	long max_permissions;
 	long max_channels;
 	long max_bps;

@@ -23,6 +23,21 @@ static int check_ip(const char *val, char *err, size_t errlen)
 	return 0;
 }
 
+/* A TURN server for 300 Try Alternate: IP or IP:PORT ([IPv6]:PORT). */
+static int check_server(const char *val, char *err, size_t errlen)
+{
+	struct sockaddr_storage ss;
+
+	if (addr_parse(val, 3478, &ss) != 0 || addr_is_any((struct sockaddr *)&ss)) {
+		snprintf(err, errlen,
+			 "'%s' is not an address with an optional port (1.2.3.4, 1.2.3.4:3478, "
+			 "[2001:db8::1]:3478)",
+			 val);
+		return TP_EINVAL;
+	}
+	return 0;
+}
+
 static int check_external_ip(const char *val, char *err, size_t errlen)
 {
 	char pub[64];
@@ -249,7 +264,23 @@ const struct conf_opt conf_schema[] = {
 	 "sharing it (per server while Redis is away). 0: no limit.",
 	 NULL},
 	{"total-quota", CONF_INT, "0", 0, 10000000, false, OFF(total_quota), "N",
-	 "Most allocations on the server at once; more get 508. 0: no limit.", NULL},
+	 "Most allocations on the server at once; more get 508 (or 300, see "
+	 "overflow-server). 0: no limit.",
+	 NULL},
+	{"alternate-server", CONF_LIST, NULL, 0, 0, false, OFF(alternate_server), "IP[:PORT]",
+	 "Redirection mode, as coturn's: every new Allocate gets 300 Try Alternate "
+	 "naming one of these servers (ALTERNATE-SERVER), round robin among those of "
+	 "the client's address family; repeat for several (a server named twice gets "
+	 "twice the share). The port defaults to 3478; IPv6 as [2001:db8::1]:3478. "
+	 "The answer is sent after authentication and signed. Existing allocations "
+	 "are not moved.",
+	 check_server},
+	{"overflow-server", CONF_LIST, NULL, 0, 0, false, OFF(overflow_server), "IP[:PORT]",
+	 "Servers for the Allocates this one cannot take (draining before a stop, "
+	 "total-quota reached, no relay port or descriptor free): they get 300 Try "
+	 "Alternate naming one of these, round robin in the client's family, "
+	 "instead of 508. Same form as alternate-server.",
+	 check_server},
 	{"max-permissions", CONF_INT, "256", 1, 65535, false, OFF(max_permissions), "N",
 	 "Most peer permissions one allocation may hold; more get 508.", NULL},
 	{"max-channels", CONF_INT, "256", 1, 4096, false, OFF(max_channels), "N",
