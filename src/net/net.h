@@ -27,6 +27,7 @@ struct store_conn;
 struct store_secrets;
 struct userdb;
 struct srccount;
+struct steer;
 struct ratelimit;
 
 TAILQ_HEAD(tcp_conn_list, tcp_conn);
@@ -109,6 +110,7 @@ struct server {
 	 * connections before they authenticate (NULL: no limit), and key
 	 * lookups in redis-userdb (NULL: no limit). */
 	struct sockaddr_storage *alternate, *overflow; /* turn_cfg's lists */
+	struct steer *steer; /* main thread: the fleet registry (steer.c), or NULL */
 	struct srccount *tcp_unauth;
 	struct ratelimit *lookup_rl;
 	pthread_mutex_t limits_lock;
@@ -154,6 +156,17 @@ void redis_cleanup(struct server *srv);
 int redis_worker_init(struct worker *w);
 void redis_worker_cleanup(struct worker *w);
 void redis_worker_tick(struct worker *w);
+
+/* steer.c: the fleet registry in redis-statsdb (announce-address, load),
+ * and the workers' overflow_pick from it. steer_start on the main thread's
+ * loop after the workers start (from server_redis_start); steer_stop from
+ * redis_cleanup. No-ops without redis-statsdb. */
+int steer_start(struct server *srv, struct event_base *base);
+void steer_stop(struct server *srv);
+/* The turn_io overflow_pick hook (a worker): the least loaded other server
+ * of family from the last reading; each pick counts against it a little, so
+ * a burst spreads before the next reading. */
+int steer_pick(void *env, int family, struct sockaddr_storage *out);
 
 /* userdb.c: per worker, long-term keys from redis-userdb (cached; a miss
  * parks the request until Redis answers) and the fleet-wide user-quota.

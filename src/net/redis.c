@@ -54,6 +54,7 @@ int redis_setup(struct server *srv)
 
 void redis_cleanup(struct server *srv)
 {
+	steer_stop(srv);
 	store_secrets_free(srv->secrets);
 	srv->secrets = NULL;
 	free(srv->api_keys);
@@ -167,6 +168,8 @@ int server_redis_start(struct server *srv, struct event_base *base)
 {
 	const struct conf *c = srv->conf;
 
+	if (steer_start(srv, base) != 0)
+		return TP_ENOMEM;
 	if (!srv->userdb)
 		return 0;
 	if (users_start(srv, base) != 0)

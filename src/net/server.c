@@ -75,6 +75,8 @@ static int worker_init(struct server *srv, struct worker *w, unsigned id)
 	w->io.relay_close = relay_close;
 	w->io.send_peer = relay_send_peer;
 	w->io.env = w;
+	if (srv->statsdb)
+		w->io.overflow_pick = steer_pick;
 	if (turn_ctx_init(&w->ctx, &srv->turn_cfg, &w->stats, &w->io) != 0)
 		return TP_ENOMEM;
 	worker_clock(w);

@@ -142,6 +142,10 @@ struct turn_io {
 	 * refreshed for lifetime_s more, or (lifetime_s 0) ended. */
 	void (*quota_update)(void *env, const char *user, size_t ulen,
 			     const uint8_t id[TURN_ALLOC_ID_LEN], uint32_t lifetime_s);
+	/* Optional: another server of family for an Allocate this one cannot
+	 * take (the least loaded of the fleet). Returns 0 with *out, or
+	 * TP_ENOTFOUND. */
+	int (*overflow_pick)(void *env, int family, struct sockaddr_storage *out);
 };
 
 /* One worker's view: settings, counters, its allocations, the clock. */

@@ -410,12 +410,22 @@ static size_t try_alternate(struct turn_ctx *ctx, const struct turn_from *from,
 	return 0;
 }
 
-/* The answer to an Allocate this server cannot take (508): 300 to an
- * overflow-server when one is configured for the family. */
+/* The answer to an Allocate this server cannot take (508): 300 to the
+ * least loaded server of the fleet, else to an overflow-server of the
+ * family. */
 static size_t cannot_take(struct turn_ctx *ctx, const struct turn_from *from,
 			  const struct stun_msg *msg, const struct turn_auth *auth, uint8_t *out)
 {
-	size_t len = try_alternate(ctx, from, msg, auth, &ctx->cfg->overflow, out);
+	struct sockaddr_storage other;
+	size_t len = 0;
+
+	if (ctx->io->overflow_pick &&
+	    ctx->io->overflow_pick(ctx->io->env, from->client->sa_family, &other) == 0) {
+		const struct turn_servers one = {&other, 1};
+		len = try_alternate(ctx, from, msg, auth, &one, out);
+	}
+	if (!len)
+		len = try_alternate(ctx, from, msg, auth, &ctx->cfg->overflow, out);
 
 	return len ? len
 		   : turn_reply_error(ctx, from, msg, STUN_ERR_INSUFFICIENT_CAPACITY, auth, out);

@@ -48,6 +48,7 @@ struct conf {
 	long total_quota;
 	struct conf_list alternate_server;
 	struct conf_list overflow_server;
+	struct conf_list announce_address;
 	long max_permissions;
 	long max_channels;
 	long max_bps;

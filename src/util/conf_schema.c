@@ -279,7 +279,17 @@ const struct conf_opt conf_schema[] = {
 	 "Servers for the Allocates this one cannot take (draining before a stop, "
 	 "total-quota reached, no relay port or descriptor free): they get 300 Try "
 	 "Alternate naming one of these, round robin in the client's family, "
-	 "instead of 508. Same form as alternate-server.",
+	 "instead of 508. Same form as alternate-server. With redis-statsdb (or "
+	 "redis-userdb), the least loaded server of the fleet registry (see "
+	 "announce-address) is named first; these are the fallback.",
+	 check_server},
+	{"announce-address", CONF_LIST, NULL, 0, 0, false, OFF(announce_address), "IP[:PORT]",
+	 "This server's TURN address as clients elsewhere should be sent to it (one "
+	 "per family, repeat for several). With redis-statsdb (or redis-userdb) the "
+	 "server registers it every 2 s in the Redis hash turnpike:servers, with its "
+	 "load (allocations over total-quota, else over the relay ports) and whether "
+	 "it drains; servers of the fleet send the Allocates they cannot take to the "
+	 "least loaded registered one (300 Try Alternate).",
 	 check_server},
 	{"max-permissions", CONF_INT, "256", 1, 65535, false, OFF(max_permissions), "N",
 	 "Most peer permissions one allocation may hold; more get 508.", NULL},
@@ -414,6 +424,12 @@ int conf_validate(const struct conf *c, char *err, size_t errlen)
 	}
 	if (c->use_auth_secret && c->static_auth_secret.n == 0 && !c->redis_userdb) {
 		snprintf(err, errlen, "use-auth-secret needs a static-auth-secret or redis-userdb");
+		return TP_EINVAL;
+	}
+	if (c->announce_address.n && !c->redis_statsdb && !c->redis_userdb) {
+		snprintf(err, errlen,
+			 "announce-address needs redis-statsdb (or redis-userdb) "
+			 "to register in");
 		return TP_EINVAL;
 	}
 	if (c->static_auth_secret.n && !c->use_auth_secret) {
