@@ -156,8 +156,9 @@ static void tick_cb(evutil_socket_t fd, short what, void *arg)
 		size_t len;
 		bool draining = __atomic_load_n(&s->srv->turn_cfg.draining, __ATOMIC_RELAXED);
 
-		len = (size_t)snprintf(val, sizeof(val), "%llu %u %d", (unsigned long long)unix_ms(),
-				       load_now(s), draining ? 1 : 0);
+		len = (size_t)snprintf(val, sizeof(val), "%llu %u %d",
+				       (unsigned long long)unix_ms(), load_now(s),
+				       draining ? 1 : 0);
 		for (size_t i = 0; i < c->announce_address.n && len < sizeof(val); i++)
 			len += (size_t)snprintf(val + len, sizeof(val) - len, " %s",
 						c->announce_address.v[i]);

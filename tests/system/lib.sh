@@ -131,21 +131,27 @@ rss_kb() {
 	awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"
 }
 
-# run_py SCRIPT [ARGS...]: runs a Python test from tests/system (it starts
-# and stops its own turnpiked on a free port, logging to $TMP/SCRIPT.log)
-# and takes its "ok - " and "FAIL - " lines as ours.
-run_py() {
-	local script=$1 port rc=0 line
-	shift
-	port=$("$FREEPORT") || { fail "no free port"; return 1; }
-	PYTHONDONTWRITEBYTECODE=1 /usr/bin/python3 "$top_srcdir/tests/system/$script" --turnpiked "$TURNPIKED" \
-		--port "$port" --log "$TMP/$script.log" "$@" >"$TMP/$script.out" 2>&1 || rc=$?
+# take_lines FILE: another program's "ok - " and "FAIL - " lines, as ours.
+take_lines() {
+	local line
 	while IFS= read -r line; do
 		case "$line" in
 		"ok - "*) ok "${line#ok - }" ;;
 		"FAIL - "*) fail "${line#FAIL - }" ;;
 		esac
-	done <"$TMP/$script.out"
+	done <"$1"
+}
+
+# run_py SCRIPT [ARGS...]: runs a Python test from tests/system (it starts
+# and stops its own turnpiked on a free port, logging to $TMP/SCRIPT.log)
+# and takes its "ok - " and "FAIL - " lines as ours.
+run_py() {
+	local script=$1 port rc=0
+	shift
+	port=$("$FREEPORT") || { fail "no free port"; return 1; }
+	PYTHONDONTWRITEBYTECODE=1 /usr/bin/python3 "$top_srcdir/tests/system/$script" --turnpiked "$TURNPIKED" \
+		--port "$port" --log "$TMP/$script.log" "$@" >"$TMP/$script.out" 2>&1 || rc=$?
+	take_lines "$TMP/$script.out"
 	if [ "$rc" -ne 0 ]; then
 		grep -q '^FAIL - ' "$TMP/$script.out" || fail "$script exited with $rc"
 		tail -n 20 "$TMP/$script.out"
