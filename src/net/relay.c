@@ -263,9 +263,19 @@ int relay_open(void *env, struct turn_alloc *a, int family, bool dont_fragment, 
 		}
 		odd_fd = -1;
 	}
-	memcpy(&a->relayed, &ra->external, sizeof(a->relayed));
-	addr_set_port((struct sockaddr *)&a->relayed, port);
-	a->relay = rs;
+	{
+		/* The first relay, or a dual allocation's second (turn/ made
+		 * room for it in a->dual). */
+		bool second = a->relay != NULL;
+		struct sockaddr_storage *relayed = second ? &a->dual->relayed : &a->relayed;
+
+		memcpy(relayed, &ra->external, sizeof(*relayed));
+		addr_set_port((struct sockaddr *)relayed, port);
+		if (second)
+			a->dual->relay = rs;
+		else
+			a->relay = rs;
+	}
 	return 0;
 fail:
 	if (rs && rs->ev)
@@ -277,17 +287,25 @@ fail:
 	return rc;
 }
 
-void relay_close(void *env, struct turn_alloc *a)
+static void sock_close(struct relay_sock *rs)
 {
-	struct relay_sock *rs = a->relay;
-	(void)env;
-
 	if (!rs)
 		return;
 	event_free(rs->ev);
 	close(rs->fd);
 	free(rs);
+}
+
+void relay_close(void *env, struct turn_alloc *a)
+{
+	(void)env;
+
+	sock_close(a->relay);
 	a->relay = NULL;
+	if (a->dual) {
+		sock_close(a->dual->relay);
+		a->dual->relay = NULL;
+	}
 }
 
 void relay_send_peer(void *env, struct turn_alloc *a, const struct sockaddr *peer,
@@ -296,6 +314,9 @@ void relay_send_peer(void *env, struct turn_alloc *a, const struct sockaddr *pee
 	struct worker *w = env;
 	struct relay_sock *rs = a->relay;
 
+	/* A dual allocation sends from the relay of the peer's family. */
+	if (a->dual && a->dual->relay && peer->sa_family == a->dual->relayed.ss_family)
+		rs = a->dual->relay;
 	if (a->transport == TP_UDP) {
 		udp_queue_peer(w, rs->fd, peer, data, len);
 		return;

@@ -382,6 +382,8 @@ void turn_alloc_cleanup(struct turn_alloc *a)
 {
 	free(a->perms);
 	free(a->chans);
+	free(a->dual);
+	a->dual = NULL;
 	a->perms = NULL;
 	a->chans = NULL;
 	a->nperms = a->cap_perms = 0;

@@ -51,6 +51,12 @@ struct turn_alloc {
 	void *conn;                      /* net: the client's TCP conn or UDP socket */
 	void *relay;                     /* net: the relay socket */
 	struct sockaddr_storage relayed; /* XOR-RELAYED-ADDRESS as advertised */
+	/* A dual allocation's second, IPv6 relay (RFC 8656 §7.2,
+	 * ADDITIONAL-ADDRESS-FAMILY), or NULL: only dual ones pay for it. */
+	struct turn_relay2 {
+		void *relay;
+		struct sockaddr_storage relayed;
+	} * dual;
 	uint64_t created_ms;
 	uint64_t expiry_ms;
 	/* Who, for later requests on it (RFC 8656 §7.2: same credentials). */
@@ -121,6 +127,14 @@ size_t turn_table_walk(const struct turn_table *t, size_t *cursor, size_t nbucke
  * (refreshed, or beyond the wheel's span) are put back. O(1) per entry.
  */
 struct turn_alloc *turn_table_expired(struct turn_table *t, uint64_t now_ms);
+
+/* Whether a peer of family may be reached from a: the family of its relay,
+ * or of either relay of a dual allocation (RFC 8656 §9.1, §11.2). */
+static inline bool turn_alloc_has_family(const struct turn_alloc *a, int family)
+{
+	return a->relayed.ss_family == family ||
+	       (a->dual && a->dual->relay && a->dual->relayed.ss_family == family);
+}
 
 /* ---- permissions (RFC 8656 §9) ---- */
 

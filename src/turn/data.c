@@ -80,7 +80,7 @@ void turn_handle_send(struct turn_ctx *ctx, const struct turn_from *from,
 	}
 	/* RFC 8656 §10.2: no peer, no data or the wrong family: discard. */
 	if (!data || stun_msg_xor_addr(msg, STUN_ATTR_XOR_PEER_ADDRESS, &peer) != 0 ||
-	    peer.ss_family != a->relayed.ss_family) {
+	    !turn_alloc_has_family(a, peer.ss_family)) {
 		STAT_INC(ctx->stats->drops[DROP_BAD_INDICATION]);
 		return;
 	}

@@ -287,7 +287,7 @@ static int check_peer(struct turn_ctx *ctx, const struct turn_alloc *a, const st
 	if (stun_attr_get_xor_addr(msg, attr, peer) != 0)
 		return STUN_ERR_BAD_REQUEST;
 	/* RFC 8656 §9.1, §11.2: the peer must be of the relay's family. */
-	if (peer->ss_family != a->relayed.ss_family)
+	if (!turn_alloc_has_family(a, peer->ss_family))
 		return STUN_ERR_PEER_ADDRESS_FAMILY;
 	v = policy_check(ctx->cfg->policy, (struct sockaddr *)peer);
 	if (v != POLICY_ALLOW) {
@@ -381,6 +381,27 @@ static void fleet_give(struct turn_ctx *ctx, const char *user, size_t ulen,
 
 /* ---- Allocate (RFC 8656 §7.2) ---- */
 
+/* A dual allocation's IPv6 relay (ADDITIONAL-ADDRESS-FAMILY), once the
+ * IPv4 one is open. Returns 0, or the code for ADDRESS-ERROR-CODE: 440
+ * without IPv6 relay addresses, 508 without a port (the IPv4 allocation
+ * stands either way). */
+static int open_dual(struct turn_ctx *ctx, struct turn_alloc *a, const struct stun_msg *msg)
+{
+	if (!family_served(ctx, AF_INET6))
+		return STUN_ERR_ADDRESS_FAMILY;
+	a->dual = calloc(1, sizeof(*a->dual));
+	if (!a->dual)
+		return STUN_ERR_INSUFFICIENT_CAPACITY;
+	if (ctx->io->relay_open(ctx->io->env, a, AF_INET6,
+				stun_msg_find(msg, STUN_ATTR_DONT_FRAGMENT), false, false, NULL,
+				false) != 0) {
+		free(a->dual);
+		a->dual = NULL;
+		return STUN_ERR_INSUFFICIENT_CAPACITY;
+	}
+	return 0;
+}
+
 /*
  * 300 Try Alternate (RFC 8489 §10) naming the next server of list in
  * ALTERNATE-SERVER, of the same family as the request's source (§14.15).
@@ -442,7 +463,7 @@ static size_t handle_allocate(struct turn_ctx *ctx, const struct turn_from *from
 	bool reserve = false, fleet;
 	uint64_t token = 0;
 	uint32_t lifetime;
-	int family = AF_INET, code, rc;
+	int family = AF_INET, code, rc, dual_err;
 	size_t len;
 
 	if (a) {
@@ -484,8 +505,7 @@ static size_t handle_allocate(struct turn_ctx *ctx, const struct turn_from *from
 		return turn_reply_error(ctx, from, msg, STUN_ERR_ADDRESS_FAMILY, auth, out);
 	}
 	if (aaf) {
-		/* Only IPv6 may be asked for in addition (RFC 8656 §7.2). We
-		 * relay one family per allocation and say so for the other. */
+		/* Only IPv6 may be asked for in addition (RFC 8656 §7.2). */
 		if (stun_attr_get_family(msg, aaf, &extra) != 0 || extra != 0x02)
 			return turn_reply_error(ctx, from, msg, STUN_ERR_BAD_REQUEST, auth, out);
 	}
@@ -559,6 +579,7 @@ static size_t handle_allocate(struct turn_ctx *ctx, const struct turn_from *from
 		code = STUN_ERR_INSUFFICIENT_CAPACITY;
 		goto fail_alloc;
 	}
+	dual_err = aaf ? open_dual(ctx, a, msg) : 0;
 	if (turn_table_insert(&ctx->table, a) != 0) {
 		ctx->io->relay_close(ctx->io->env, a);
 		code = STUN_ERR_INSUFFICIENT_CAPACITY;
@@ -570,8 +591,11 @@ static size_t handle_allocate(struct turn_ctx *ctx, const struct turn_from *from
 
 	turn_reply_start(&b, out, msg, STUN_SUCCESS);
 	stun_build_xor_addr(&b, STUN_ATTR_XOR_RELAYED_ADDRESS, (struct sockaddr *)&a->relayed);
-	if (aaf)
-		stun_build_address_error(&b, extra, STUN_ERR_ADDRESS_FAMILY, NULL);
+	if (a->dual)
+		stun_build_xor_addr(&b, STUN_ATTR_XOR_RELAYED_ADDRESS,
+				    (struct sockaddr *)&a->dual->relayed);
+	else if (aaf)
+		stun_build_address_error(&b, extra, dual_err, NULL);
 	stun_build_u32(&b, STUN_ATTR_LIFETIME, lifetime);
 	if (reserve)
 		stun_build_u64(&b, STUN_ATTR_RESERVATION_TOKEN, token);
@@ -605,8 +629,8 @@ static size_t handle_refresh(struct turn_ctx *ctx, const struct turn_from *from,
 	uint8_t fam;
 	size_t len;
 
-	if (raf &&
-	    (stun_attr_get_family(msg, raf, &fam) != 0 || family_of(fam) != a->relayed.ss_family))
+	if (raf && (stun_attr_get_family(msg, raf, &fam) != 0 ||
+		    !turn_alloc_has_family(a, family_of(fam))))
 		return turn_reply_error(ctx, from, msg, STUN_ERR_PEER_ADDRESS_FAMILY, auth, out);
 	lifetime = lifetime_of(ctx, msg, false);
 	turn_reply_start(&b, out, msg, STUN_SUCCESS);
