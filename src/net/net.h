@@ -64,6 +64,8 @@ struct worker {
 	struct udp_io *io_buf; /* listener and relay batches */
 	struct udp_sock *udp;
 	size_t nudp;
+	/* The UDP sockets of the RFC 5780 addresses (by TURN_NAT_*), or -1. */
+	int nat_fd[TURN_NAT_ADDRS];
 	struct tcp_listener *tcp;
 	size_t ntcp;
 	struct tcp_conn_list conns;
@@ -131,6 +133,9 @@ void server_stats(const struct server *srv, struct turn_stats *out);
 int setup_relay_addrs(struct server *srv);
 int setup_auth(struct server *srv);
 int setup_policy(struct server *srv);
+/* RFC 5780 (alt-listening-ip): fills turn_cfg.nat and nat_addr, after the
+ * listening addresses are known. Returns 0 or TP_ECONFIG (logged). */
+int setup_nat(struct server *srv);
 /* A new credential store: the configured users and static secrets, then
  * extra secrets (from Redis, oldest first; the newest kept when there are
  * too many). Returns NULL on failure (logged). */
