@@ -164,11 +164,15 @@ static size_t handle_binding(struct turn_ctx *ctx, const struct turn_from *from,
 	 * CHANGE-REQUEST with 420. Over TCP there is no other address to
 	 * answer from (the answer can only travel back on the connection the
 	 * request came on), so it gets 420 too. */
-	if (change && (at < 0 || from->tr != TP_UDP)) {
-		msg->unknown[0] = STUN_ATTR_CHANGE_REQUEST;
-		msg->nunknown = 1;
+	if (change && (at < 0 || from->tr != TP_UDP))
+		msg->unknown[msg->nunknown++] = STUN_ATTR_CHANGE_REQUEST;
+	/* RFC 5780 §7.5: RESPONSE-PORT is not supported: an answer goes only
+	 * to the address and port the request came from. Comprehension-
+	 * required, so 420 (RFC 8489 §6.3.1.1). */
+	if (stun_msg_find(msg, STUN_ATTR_RESPONSE_PORT))
+		msg->unknown[msg->nunknown++] = STUN_ATTR_RESPONSE_PORT;
+	if (msg->nunknown)
 		return turn_reply_error(ctx, from, msg, STUN_ERR_UNKNOWN_ATTRIBUTE, NULL, out);
-	}
 	if (change)
 		ctx->reply_via = at ^ (int)change;
 	return reply_binding(ctx, from, msg, at, at < 0 ? -1 : at ^ (int)change, out);

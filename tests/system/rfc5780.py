@@ -16,7 +16,7 @@ from turnlib import unxor_addr
 
 BINDING = 0x001
 A_XOR_MAPPED, A_CHANGE, A_UNKNOWN = 0x0020, 0x0003, 0x000A
-A_ORIGIN, A_OTHER = 0x802B, 0x802C
+A_ORIGIN, A_OTHER, A_RESPONSE_PORT = 0x802B, 0x802C, 0x0027
 CHANGE_PORT, CHANGE_IP = 0x2, 0x4
 PRIMARY, ALT = "127.0.0.1", "127.0.0.2"
 # XOR-MAPPED-ADDRESS, RESPONSE-ORIGIN, OTHER-ADDRESS (12 bytes each for
@@ -24,9 +24,11 @@ PRIMARY, ALT = "127.0.0.1", "127.0.0.2"
 MAX_ANSWER = 20 + 3 * 12 + 24
 
 
-def binding(flags=None):
+def binding(flags=None, response_port=None):
     txn = os.urandom(12)
     attrs = [] if flags is None else [attr(A_CHANGE, struct.pack("!I", flags))]
+    if response_port is not None:
+        attrs.append(attr(A_RESPONSE_PORT, struct.pack("!HH", response_port, 0)))
     body = b"".join(attrs)
     return txn, struct.pack("!HHI", BINDING, len(body), MAGIC) + txn + body
 
@@ -36,13 +38,13 @@ def plain_addr(v):
     return socket.inet_ntoa(v[4:8]), struct.unpack("!H", v[2:4])[0]
 
 
-def udp_ask(to, flags=None, timeout=2.0):
+def udp_ask(to, flags=None, timeout=2.0, response_port=None):
     """Sends one Binding to to; returns (answer bytes, source address) or
-    (None, None), and how many more datagrams came within 0.2 s."""
+    (None, None), and how many more datagrams came within 50 ms."""
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     s.bind((PRIMARY, 0))
     s.settimeout(timeout)
-    txn, req = binding(flags)
+    txn, req = binding(flags, response_port)
     s.sendto(req, to)
     try:
         data, src = s.recvfrom(4096)
@@ -50,7 +52,7 @@ def udp_ask(to, flags=None, timeout=2.0):
         s.close()
         return None, None, None, 0
     extra = 0
-    while select.select([s], [], [], 0.2)[0] and extra < 10:
+    while select.select([s], [], [], 0.05)[0] and extra < 10:
         s.recv(4096)
         extra += 1
     me = s.getsockname()
@@ -133,6 +135,23 @@ def main():
     try:
         ok(wait_up(port, srv), "turnpiked with alt-listening-ip answers")
         check_udp(addrs)
+        # RFC 5780 §7.5 RESPONSE-PORT is not supported: answers go only
+        # where the request came from, so it gets 420 there.
+        other = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        other.bind((PRIMARY, 0))
+        other.setblocking(False)
+        data, src, _, extra = udp_ask(addrs[0], CHANGE_IP, response_port=other.getsockname()[1])
+        mtype, _, attrs = parse(data) if data else (None, None, {})
+        ok(data is not None and src == addrs[0] and extra == 0 and mtype == BINDING | ERROR and
+           error_code(attrs) == 420 and
+           struct.pack("!H", A_RESPONSE_PORT) in attrs.get(A_UNKNOWN, b""),
+           "RESPONSE-PORT: 420 to the request's source, from where it was sent")
+        try:
+            other.recv(4096)
+            ok(False, "RESPONSE-PORT: nothing sent to the port it names")
+        except BlockingIOError:
+            ok(True, "RESPONSE-PORT: nothing sent to the port it names")
+        other.close()
         for at in (0, 3):
             mtype, same, attrs = tcp_ask(addrs[at])
             what = f"TCP to {addrs[at][0]}:{addrs[at][1]}"

@@ -158,6 +158,10 @@ static void test_errors(void)
 		CHECK_INT(stun_msg_parse(&msg, out, n), 0);
 		CHECK_INT(msg.cls, STUN_SUCCESS);
 	}
+	/* RFC 5780 §7.5: RESPONSE-PORT is not supported (answers go only to
+	 * the request's source): 420, with or without an alternate address. */
+	expect_error(STUN_BINDING, STUN_ATTR_RESPONSE_PORT, STUN_ERR_UNKNOWN_ATTRIBUTE,
+		     STUN_ATTR_RESPONSE_PORT);
 	expect_error(0x0123, 0, STUN_ERR_BAD_REQUEST, 0);
 	CHECK_INT(stats.errors[ERR_400], e400 + 1);
 }
@@ -289,6 +293,25 @@ static void test_nat(void)
 		CHECK_INT(stun_msg_parse(&msg, out, n), 0);
 		CHECK(has_addr(&msg, STUN_ATTR_RESPONSE_ORIGIN, &cfg.nat_addr[at]));
 		CHECK(has_addr(&msg, STUN_ATTR_OTHER_ADDRESS, &cfg.nat_addr[at ^ 3]));
+	}
+	/* RESPONSE-PORT: 420 here too, and the answer leaves as it came. */
+	{
+		struct stun_builder b;
+		const struct stun_attr *a;
+		uint16_t types[4];
+		size_t nt = 0;
+
+		stun_build_init(&b, req, sizeof(req), STUN_BINDING, STUN_REQUEST, txn);
+		stun_build_u32(&b, STUN_ATTR_CHANGE_REQUEST, 6);
+		stun_build_u32(&b, STUN_ATTR_RESPONSE_PORT, 0x12340000);
+		CHECK_INT(stun_build_finish(&b, &n), 0);
+		n = handle_at(TP_UDP, req, n, &src, &cfg.nat_addr[0], out);
+		CHECK_INT(stun_msg_parse(&msg, out, n), 0);
+		CHECK_INT(msg.cls, STUN_ERROR);
+		CHECK_INT(ctx.reply_via, -1);
+		a = stun_msg_find(&msg, STUN_ATTR_UNKNOWN_ATTRIBUTES);
+		CHECK(a && stun_attr_get_unknown(&msg, a, types, 4, &nt) == 0);
+		CHECK(nt == 1 && types[0] == STUN_ATTR_RESPONSE_PORT);
 	}
 	/* A classic (RFC 3489) client: SOURCE-ADDRESS and CHANGED-ADDRESS. */
 	n = change_request(req, 4, true);
