@@ -2,9 +2,10 @@
 # rfc5780.sh - RFC 5780 NAT behaviour discovery with alt-listening-ip
 # (issue 10): coturn's turnutils_natdiscovery and turnutils_stunclient read
 # the alternate addresses and, on loopback, find endpoint-independent
-# mapping and filtering; rfc5780.py checks every answer's source address,
-# RESPONSE-ORIGIN and OTHER-ADDRESS, and the 420s (TCP, no alternate
-# address, no-rfc5780); bad settings stop the start-up with one line.
+# mapping and filtering; Debian's RFC 3489 stun client finds no NAT;
+# rfc5780.py checks every answer's source address, RESPONSE-ORIGIN and
+# OTHER-ADDRESS, and the 420s (TCP, no alternate address, no-rfc5780);
+# bad settings stop the start-up with one line.
 . "$(dirname "$0")/lib.sh"
 
 ALT_PORT=$("$FREEPORT") || { fail "no free port"; finish; }
@@ -40,6 +41,17 @@ if command -v turnutils_stunclient >/dev/null; then
 		grep -q "Other addr: : 127.0.0.2:$ALT_PORT" <<<"$out"
 else
 	skip "turnutils_stunclient not installed (Debian package coturn)"
+fi
+if command -v stun >/dev/null; then
+	# The classic RFC 3489 tests: SOURCE-ADDRESS, CHANGED-ADDRESS and
+	# CHANGE-REQUEST under their old names.
+	out=$(timeout 20 stun "127.0.0.1:$PORT" -v 2>&1)
+	echo "$out" | grep -E "Address =|test|Primary" | sed 's/^/  stun: /'
+	check "Debian's stun (RFC 3489) reads ChangedAddress 127.0.0.2:$ALT_PORT" \
+		grep -q "ChangedAddress = 127.0.0.2:$ALT_PORT" <<<"$out"
+	check "Debian's stun (RFC 3489) finds no NAT (Open)" grep -q "Primary: Open" <<<"$out"
+else
+	skip "stun client not installed (Debian package stun-client)"
 fi
 check "server still up after the discovery clients" kill -0 "$SERVER_PID"
 check "SIGTERM exit status 0" stop_server "$SERVER_PID"
