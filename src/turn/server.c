@@ -151,8 +151,8 @@ static size_t reply_binding(struct turn_ctx *ctx, const struct turn_from *from,
 /*
  * A Binding request. A CHANGE-REQUEST is honoured only over UDP on one of
  * the RFC 5780 addresses: the answer still goes to the request's source
- * (a spoofed source gets one answer of about the request's size, as
- * without the attribute), only its source address changes.
+ * (a spoofed source gets the one answer of under 100 bytes any Binding
+ * gets, nowhere else), only the address it leaves from changes.
  */
 static size_t handle_binding(struct turn_ctx *ctx, const struct turn_from *from,
 			     struct stun_msg *msg, uint8_t *out)
