@@ -101,6 +101,15 @@ static void log_listeners(const struct server *srv)
 			 srv->conf->no_udp ? "" : "udp",
 			 !srv->conf->no_udp && !srv->conf->no_tcp ? ", " : "",
 			 srv->conf->no_tcp ? "" : "tcp");
+	if (srv->turn_cfg.nat) {
+		char alt[ADDR_STRLEN];
+		log_info("RFC 5780 NAT behaviour discovery: %s and %s",
+			 addr_format((const struct sockaddr *)&srv->turn_cfg.nat_addr[0], true,
+				     name, sizeof(name)),
+			 addr_format((const struct sockaddr *)&srv->turn_cfg
+					     .nat_addr[TURN_NAT_IP | TURN_NAT_PORT],
+				     true, alt, sizeof(alt)));
+	}
 	log_info("%s %s ready with %zu worker threads", PACKAGE_NAME, PACKAGE_VERSION,
 		 srv->nworkers);
 }

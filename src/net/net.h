@@ -65,6 +65,8 @@ struct worker {
 	struct udp_io *io_buf; /* listener and relay batches */
 	struct udp_sock *udp;
 	size_t nudp;
+	/* The UDP sockets of the RFC 5780 addresses (by TURN_NAT_*), or -1. */
+	int nat_fd[TURN_NAT_ADDRS];
 	struct tcp_listener *tcp;
 	size_t ntcp;
 	struct tcp_conn_list conns;
@@ -139,6 +141,9 @@ int setup_policy(struct server *srv);
 /* alternate-server and overflow-server into turn_cfg. Returns 0, TP_ENOMEM
  * or TP_EINVAL (logged). */
 int setup_alternates(struct server *srv);
+/* RFC 5780 (alt-listening-ip): fills turn_cfg.nat and nat_addr, after the
+ * listening addresses are known. Returns 0 or TP_ECONFIG (logged). */
+int setup_nat(struct server *srv);
 /* A new credential store: the configured users and static secrets, then
  * extra secrets (from Redis, oldest first; the newest kept when there are
  * too many). Returns NULL on failure (logged). */

@@ -51,6 +51,74 @@ static bool optional_listener(const struct server *srv, const struct sockaddr *s
 	       (errno == EAFNOSUPPORT || errno == EADDRNOTAVAIL);
 }
 
+/* Listening addresses: the configured ones, then the three RFC 5780
+ * alternates (nat_addr[1..3]) when discovery is on. */
+static size_t listener_count(const struct server *srv)
+{
+	return srv->nlisten + (srv->turn_cfg.nat ? TURN_NAT_ADDRS - 1 : 0);
+}
+
+static const struct sockaddr *listener_addr(const struct server *srv, size_t i)
+{
+	if (i < srv->nlisten)
+		return (const struct sockaddr *)&srv->listen[i];
+	return (const struct sockaddr *)&srv->turn_cfg.nat_addr[i - srv->nlisten + 1];
+}
+
+/* Opens w's UDP socket and TCP listener on sa (as configured). Returns 0
+ * (also when an optional address is skipped), TP_ESYS or TP_ENOMEM. */
+static int open_listeners(struct worker *w, const struct sockaddr *sa)
+{
+	const struct server *srv = w->srv;
+
+	if (!srv->conf->no_udp) {
+		struct udp_sock *us = &w->udp[w->nudp];
+		us->fd = sock_udp_listen(sa, &us->wildcard);
+		if (us->fd < 0)
+			return optional_listener(srv, sa) ? 0 : TP_ESYS;
+		us->w = w;
+		memcpy(&us->local, sa, addr_len(sa));
+		w->nudp++;
+		us->ev = event_new(w->base, us->fd, EV_READ | EV_PERSIST, udp_read_cb, us);
+		if (!us->ev || event_add(us->ev, NULL) != 0)
+			return TP_ENOMEM;
+	}
+	if (!srv->conf->no_tcp) {
+		struct tcp_listener *tl = &w->tcp[w->ntcp];
+		int fd = sock_tcp_listen(sa);
+		if (fd < 0)
+			return optional_listener(srv, sa) ? 0 : TP_ESYS;
+		tl->w = w;
+		tl->lev = evconnlistener_new(w->base, tcp_accept_cb, tl,
+					     LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, -1, fd);
+		if (!tl->lev) {
+			close(fd);
+			return TP_ENOMEM;
+		}
+		w->ntcp++;
+		evconnlistener_set_error_cb(tl->lev, tcp_accept_error_cb);
+		tl->retry = evtimer_new(w->base, tcp_retry_cb, tl);
+		if (!tl->retry)
+			return TP_ENOMEM;
+	}
+	return 0;
+}
+
+/* Finds w's UDP sockets on the RFC 5780 addresses, for answers to
+ * CHANGE-REQUEST (udp.c). */
+static void find_nat_fds(struct worker *w)
+{
+	const struct turn_server_cfg *cfg = &w->srv->turn_cfg;
+
+	for (int k = 0; k < TURN_NAT_ADDRS; k++) {
+		w->nat_fd[k] = -1;
+		for (size_t i = 0; cfg->nat && i < w->nudp; i++)
+			if (addr_equal((const struct sockaddr *)&w->udp[i].local,
+				       (const struct sockaddr *)&cfg->nat_addr[k]))
+				w->nat_fd[k] = w->udp[i].fd;
+	}
+}
+
 static void tick_cb(int fd, short what, void *arg)
 {
 	struct worker *w = arg;
@@ -66,6 +134,7 @@ static int worker_init(struct server *srv, struct worker *w, unsigned id)
 {
 	const struct conf *conf = srv->conf;
 	struct timeval idle = {conf->tcp_idle_timeout, 0}, one_s = {1, 0};
+	int rc;
 
 	w->id = id;
 	w->srv = srv;
@@ -85,8 +154,8 @@ static int worker_init(struct server *srv, struct worker *w, unsigned id)
 		w->tcp_max = 1;
 	w->base = event_base_new();
 	w->io_buf = udp_io_new();
-	w->udp = calloc(srv->nlisten, sizeof(*w->udp));
-	w->tcp = calloc(srv->nlisten, sizeof(*w->tcp));
+	w->udp = calloc(listener_count(srv), sizeof(*w->udp));
+	w->tcp = calloc(listener_count(srv), sizeof(*w->tcp));
 	if (!w->base || !w->io_buf || !w->udp || !w->tcp)
 		return TP_ENOMEM;
 	if (redis_worker_init(w) != 0)
@@ -96,46 +165,10 @@ static int worker_init(struct server *srv, struct worker *w, unsigned id)
 	if (!w->tick || event_add(w->tick, &one_s) != 0)
 		return TP_ENOMEM;
 
-	for (size_t i = 0; i < srv->nlisten; i++) {
-		const struct sockaddr *sa = (const struct sockaddr *)&srv->listen[i];
-		if (!conf->no_udp) {
-			struct udp_sock *us = &w->udp[w->nudp];
-			us->fd = sock_udp_listen(sa, &us->wildcard);
-			if (us->fd < 0) {
-				if (optional_listener(srv, sa))
-					continue;
-				return TP_ESYS;
-			}
-			us->w = w;
-			memcpy(&us->local, sa, addr_len(sa));
-			w->nudp++;
-			us->ev = event_new(w->base, us->fd, EV_READ | EV_PERSIST, udp_read_cb, us);
-			if (!us->ev || event_add(us->ev, NULL) != 0)
-				return TP_ENOMEM;
-		}
-		if (!conf->no_tcp) {
-			struct tcp_listener *tl = &w->tcp[w->ntcp];
-			int fd = sock_tcp_listen(sa);
-			if (fd < 0) {
-				if (optional_listener(srv, sa))
-					continue;
-				return TP_ESYS;
-			}
-			tl->w = w;
-			tl->lev = evconnlistener_new(w->base, tcp_accept_cb, tl,
-						     LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC,
-						     -1, fd);
-			if (!tl->lev) {
-				close(fd);
-				return TP_ENOMEM;
-			}
-			w->ntcp++;
-			evconnlistener_set_error_cb(tl->lev, tcp_accept_error_cb);
-			tl->retry = evtimer_new(w->base, tcp_retry_cb, tl);
-			if (!tl->retry)
-				return TP_ENOMEM;
-		}
-	}
+	for (size_t i = 0; i < listener_count(srv); i++)
+		if ((rc = open_listeners(w, listener_addr(srv, i))) != 0)
+			return rc;
+	find_nat_fds(w);
 	if (w->nudp + w->ntcp == 0) {
 		log_err("no listener could be opened");
 		return TP_ESYS;
@@ -195,7 +228,7 @@ static void raise_nofile(const struct server *srv)
 	 * reserved EVEN-PORT neighbours) hold a port. */
 	if (c->total_quota && ports > 2 * (uint64_t)c->total_quota)
 		ports = 2 * (uint64_t)c->total_quota;
-	need = ports + tcp + FD_SLACK + FD_PER_WORKER * srv->nworkers * (srv->nlisten + 1) +
+	need = ports + tcp + FD_SLACK + FD_PER_WORKER * srv->nworkers * (listener_count(srv) + 1) +
 	       (c->http_listen ? FD_HTTP : 0);
 	if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
 		return;
@@ -240,8 +273,9 @@ struct server *server_new(const struct conf *conf)
 	srv->turn_cfg.max_bps = (uint64_t)conf->max_bps;
 	/* Each of these logs its own reason, except for a lack of memory. */
 	if ((rc = resolve_listen(srv, conf)) != 0 || (rc = setup_relay_addrs(srv)) != 0 ||
-	    (rc = setup_auth(srv)) != 0 || (rc = setup_policy(srv)) != 0 ||
-	    (rc = setup_alternates(srv)) != 0 || (rc = redis_setup(srv)) != 0)
+	    (rc = setup_nat(srv)) != 0 || (rc = setup_auth(srv)) != 0 ||
+	    (rc = setup_policy(srv)) != 0 || (rc = setup_alternates(srv)) != 0 ||
+	    (rc = redis_setup(srv)) != 0)
 		goto fail;
 	srv->quota = turn_quota_new((unsigned)conf->user_quota, (unsigned)conf->total_quota);
 	srv->reservations = relay_reservations_new();
@@ -270,8 +304,8 @@ struct server *server_new(const struct conf *conf)
 	if (conf->bps_capacity && srv->turn_cfg.worker_bps < 2048)
 		srv->turn_cfg.worker_bps = 2048;
 	raise_nofile(srv);
-	for (size_t i = 0; i < srv->nlisten; i++) {
-		const struct sockaddr *sa = (const struct sockaddr *)&srv->listen[i];
+	for (size_t i = 0; i < listener_count(srv); i++) {
+		const struct sockaddr *sa = listener_addr(srv, i);
 		if ((!conf->no_udp && sock_probe_free(sa, SOCK_DGRAM) != 0) ||
 		    (!conf->no_tcp && sock_probe_free(sa, SOCK_STREAM) != 0)) {
 			rc = TP_ESYS;

@@ -248,6 +248,71 @@ int setup_alternates(struct server *srv)
 	return rc;
 }
 
+/* The one listening-ip of family, or NULL (logged) when there is not
+ * exactly one or it is a wildcard. */
+static const struct sockaddr *nat_primary(const struct server *srv, int family)
+{
+	const struct sockaddr *found = NULL;
+
+	for (size_t i = 0; i < srv->nlisten; i++) {
+		const struct sockaddr *sa = (const struct sockaddr *)&srv->listen[i];
+		if (sa->sa_family != family)
+			continue;
+		if (found || addr_is_any(sa)) {
+			log_err("alt-listening-ip needs exactly one listening-ip of its family, "
+				"not a wildcard");
+			return NULL;
+		}
+		found = sa;
+	}
+	if (!found)
+		log_err("alt-listening-ip needs a listening-ip of its family");
+	return found;
+}
+
+/* Fills one RFC 5780 address: ip's address with port. */
+static void nat_addr_set(struct sockaddr_storage *out, const struct sockaddr *ip, uint16_t port)
+{
+	memcpy(out, ip, addr_len(ip));
+	addr_set_port((struct sockaddr *)out, port);
+}
+
+int setup_nat(struct server *srv)
+{
+	const struct conf *c = srv->conf;
+	struct turn_server_cfg *cfg = &srv->turn_cfg;
+	struct sockaddr_storage alt;
+	const struct sockaddr *primary;
+	long alt_port = c->alt_listening_port ? c->alt_listening_port : c->listening_port + 1;
+
+	if (!c->alt_listening_ip || c->no_rfc5780)
+		return 0;
+	if (addr_parse(c->alt_listening_ip, 0, &alt) != 0 || addr_is_any((struct sockaddr *)&alt)) {
+		log_err("alt-listening-ip %s: not a single address", c->alt_listening_ip);
+		return TP_ECONFIG;
+	}
+	if (!(primary = nat_primary(srv, alt.ss_family)))
+		return TP_ECONFIG;
+	if (addr_equal_ip(primary, (struct sockaddr *)&alt)) {
+		log_err("alt-listening-ip %s: the same as listening-ip", c->alt_listening_ip);
+		return TP_ECONFIG;
+	}
+	if (alt_port > 65535 || alt_port == c->listening_port) {
+		log_err("alt-listening-port %ld: must differ from listening-port and be at most "
+			"65535",
+			alt_port);
+		return TP_ECONFIG;
+	}
+	nat_addr_set(&cfg->nat_addr[0], primary, (uint16_t)c->listening_port);
+	nat_addr_set(&cfg->nat_addr[TURN_NAT_PORT], primary, (uint16_t)alt_port);
+	nat_addr_set(&cfg->nat_addr[TURN_NAT_IP], (struct sockaddr *)&alt,
+		     (uint16_t)c->listening_port);
+	nat_addr_set(&cfg->nat_addr[TURN_NAT_IP | TURN_NAT_PORT], (struct sockaddr *)&alt,
+		     (uint16_t)alt_port);
+	cfg->nat = true;
+	return 0;
+}
+
 int setup_policy(struct server *srv)
 {
 	const struct conf *c = srv->conf;
@@ -271,6 +336,9 @@ int setup_policy(struct server *srv)
 		else
 			rc = policy_add_self(p, (struct sockaddr *)&srv->listen[i]);
 	}
+	/* The RFC 5780 alternate address, when there is one. */
+	if (srv->turn_cfg.nat && rc == 0)
+		rc = policy_add_self(p, (struct sockaddr *)&srv->turn_cfg.nat_addr[TURN_NAT_IP]);
 	/* The HTTP listener (metrics, REST credentials) is ours as well: no
 	 * relayed request may reach it. */
 	if (c->http_listen && addr_parse_listen(c->http_listen, &http) == 0 && rc == 0) {
@@ -301,6 +369,9 @@ int setup_policy(struct server *srv)
 	}
 	if (rc == 0)
 		rc = policy_add_self_port(p, (uint16_t)c->listening_port);
+	if (srv->turn_cfg.nat && rc == 0)
+		rc = policy_add_self_port(
+			p, addr_port((struct sockaddr *)&srv->turn_cfg.nat_addr[TURN_NAT_PORT]));
 	p->relay_port_min = (uint16_t)c->min_port;
 	p->relay_port_max = (uint16_t)c->max_port;
 	srv->turn_cfg.policy = p;

@@ -186,6 +186,28 @@ void udp_flush_client(struct worker *w)
 		txq_flush(&w->io_buf->client, &w->stats, TP_UDP);
 }
 
+/* Queues an answer to from->client: from the socket the request came to,
+ * or, for an RFC 5780 CHANGE-REQUEST, from the socket of the address the
+ * core chose (ctx.reply_via). */
+static void queue_reply(struct worker *w, const struct udp_sock *us, const struct turn_from *from,
+			const uint8_t *msg, size_t len)
+{
+	int via = w->ctx.reply_via;
+
+	if (via >= 0) {
+		/* The RFC 5780 sockets are bound to their addresses: no pktinfo. */
+		if (via >= TURN_NAT_ADDRS || w->nat_fd[via] < 0) {
+			STAT_INC(w->stats.tx_errors);
+			return;
+		}
+		txq_add(&w->io_buf->reply, &w->stats, TP_UDP, w->nat_fd[via], from->client, NULL,
+			msg, len);
+		return;
+	}
+	txq_add(&w->io_buf->reply, &w->stats, TP_UDP, us->fd, from->client,
+		us->wildcard ? from->local : NULL, msg, len);
+}
+
 void udp_read_cb(int fd, short what, void *arg)
 {
 	struct udp_sock *us = arg;
@@ -233,9 +255,7 @@ void udp_read_cb(int fd, short what, void *arg)
 			out = turn_server_handle(&w->ctx, &from, pkt, len,
 						 io->reply_buf[io->reply.n]);
 			if (out)
-				txq_add(&io->reply, st, TP_UDP, us->fd, from.client,
-					us->wildcard ? from.local : NULL,
-					io->reply_buf[io->reply.n], out);
+				queue_reply(w, us, &from, io->reply_buf[io->reply.n], out);
 			else if (w->ctx.parked)
 				userdb_park(w, &from, pkt, len);
 		}

@@ -87,8 +87,49 @@ size_t turn_reply_error(struct turn_ctx *ctx, const struct turn_from *from,
 	return turn_reply_finish(ctx, &b, req, auth);
 }
 
+/* Which of the RFC 5780 addresses local is, or -1 (discovery off, or a
+ * listening address outside the set). */
+static int nat_index(const struct turn_server_cfg *cfg, const struct sockaddr *local)
+{
+	if (!cfg->nat || !local)
+		return -1;
+	for (int i = 0; i < TURN_NAT_ADDRS; i++)
+		if (addr_equal(local, (const struct sockaddr *)&cfg->nat_addr[i]))
+			return i;
+	return -1;
+}
+
+/* RFC 5780 §7.2: CHANGE-REQUEST's "change IP" (0x4) and "change port"
+ * (0x2) flags as TURN_NAT_* bits; 0 without the attribute. */
+static unsigned change_bits(const struct stun_msg *msg)
+{
+	uint32_t flags;
+
+	if (stun_msg_u32(msg, STUN_ATTR_CHANGE_REQUEST, &flags) != 0)
+		return 0;
+	return ((flags & 0x4) ? TURN_NAT_IP : 0) | ((flags & 0x2) ? TURN_NAT_PORT : 0);
+}
+
+/* The RFC 5780 attributes: where the answer leaves from (§7.3
+ * RESPONSE-ORIGIN) and where a change of both IP and port would send it
+ * from (§7.4 OTHER-ADDRESS). A classic client gets their RFC 3489 names,
+ * SOURCE-ADDRESS and CHANGED-ADDRESS. */
+static void build_nat_addrs(struct stun_builder *b, const struct turn_server_cfg *cfg,
+			    const struct stun_msg *req, int at, int via)
+{
+	const struct sockaddr *origin = (const struct sockaddr *)&cfg->nat_addr[via];
+	const struct sockaddr *other =
+		(const struct sockaddr *)&cfg->nat_addr[at ^ (TURN_NAT_IP | TURN_NAT_PORT)];
+
+	stun_build_addr(b, req->magic ? STUN_ATTR_RESPONSE_ORIGIN : STUN_ATTR_SOURCE_ADDRESS,
+			origin);
+	stun_build_addr(b, req->magic ? STUN_ATTR_OTHER_ADDRESS : STUN_ATTR_CHANGED_ADDRESS, other);
+}
+
+/* A Binding success. at: the RFC 5780 address the request came to, via:
+ * the one the answer leaves from (both -1 when discovery does not apply). */
 static size_t reply_binding(struct turn_ctx *ctx, const struct turn_from *from,
-			    const struct stun_msg *req, uint8_t *out)
+			    const struct stun_msg *req, int at, int via, uint8_t *out)
 {
 	struct stun_builder b;
 
@@ -102,15 +143,39 @@ static size_t reply_binding(struct turn_ctx *ctx, const struct turn_from *from,
 		STAT_INC(ctx->stats->binding_rfc3489);
 		stun_build_addr(&b, STUN_ATTR_MAPPED_ADDRESS, from->client);
 	}
+	if (at >= 0)
+		build_nat_addrs(&b, ctx->cfg, req, at, via);
 	return turn_reply_finish(ctx, &b, req, NULL);
 }
 
-/* CHANGE-REQUEST asking for a change of IP (0x4) or port (0x2). */
-static bool wants_other_address(const struct stun_msg *msg)
+/*
+ * A Binding request. A CHANGE-REQUEST is honoured only over UDP on one of
+ * the RFC 5780 addresses: the answer still goes to the request's source
+ * (a spoofed source gets the one answer of under 100 bytes any Binding
+ * gets, nowhere else), only the address it leaves from changes.
+ */
+static size_t handle_binding(struct turn_ctx *ctx, const struct turn_from *from,
+			     struct stun_msg *msg, uint8_t *out)
 {
-	uint32_t flags;
+	unsigned change = change_bits(msg);
+	int at = nat_index(ctx->cfg, from->local);
 
-	return stun_msg_u32(msg, STUN_ATTR_CHANGE_REQUEST, &flags) == 0 && (flags & 0x6) != 0;
+	/* RFC 5780 §6.1: a server without an alternate address answers a
+	 * CHANGE-REQUEST with 420. Over TCP there is no other address to
+	 * answer from (the answer can only travel back on the connection the
+	 * request came on), so it gets 420 too. */
+	if (change && (at < 0 || from->tr != TP_UDP))
+		msg->unknown[msg->nunknown++] = STUN_ATTR_CHANGE_REQUEST;
+	/* RFC 5780 §7.5: RESPONSE-PORT is not supported: an answer goes only
+	 * to the address and port the request came from. Comprehension-
+	 * required, so 420 (RFC 8489 §6.3.1.1). */
+	if (stun_msg_find(msg, STUN_ATTR_RESPONSE_PORT))
+		msg->unknown[msg->nunknown++] = STUN_ATTR_RESPONSE_PORT;
+	if (msg->nunknown)
+		return turn_reply_error(ctx, from, msg, STUN_ERR_UNKNOWN_ATTRIBUTE, NULL, out);
+	if (change)
+		ctx->reply_via = at ^ (int)change;
+	return reply_binding(ctx, from, msg, at, at < 0 ? -1 : at ^ (int)change, out);
 }
 
 static bool is_turn_method(uint16_t m)
@@ -127,6 +192,7 @@ size_t turn_server_handle(struct turn_ctx *ctx, const struct turn_from *from, co
 
 	ctx->parked = false;
 	ctx->authed = false;
+	ctx->reply_via = -1;
 	rc = stun_msg_parse(&msg, pkt, len);
 	if (rc != 0) {
 		count_drop(ctx, rc);
@@ -147,17 +213,8 @@ size_t turn_server_handle(struct turn_ctx *ctx, const struct turn_from *from, co
 	if (msg.nunknown) {
 		return turn_reply_error(ctx, from, &msg, STUN_ERR_UNKNOWN_ATTRIBUTE, NULL, out);
 	}
-	if (msg.method == STUN_BINDING) {
-		if (wants_other_address(&msg)) {
-			/* RFC 5780 §7.2: without an alternate address we cannot
-			 * answer from another IP or port: 420 for CHANGE-REQUEST. */
-			msg.unknown[0] = STUN_ATTR_CHANGE_REQUEST;
-			msg.nunknown = 1;
-			return turn_reply_error(ctx, from, &msg, STUN_ERR_UNKNOWN_ATTRIBUTE, NULL,
-						out);
-		}
-		return reply_binding(ctx, from, &msg, out);
-	}
+	if (msg.method == STUN_BINDING)
+		return handle_binding(ctx, from, &msg, out);
 	if (is_turn_method(msg.method) && ctx->cfg->turn && msg.magic)
 		return turn_handle_request(ctx, from, &msg, out);
 	return turn_reply_error(ctx, from, &msg, STUN_ERR_BAD_REQUEST, NULL, out);

@@ -24,6 +24,12 @@ struct turn_quota;
  * (20 + XOR-PEER-ADDRESS 24 + DATA header 4) or the ChannelData header. */
 #define TURN_HEADROOM 48
 
+/* RFC 5780 NAT behaviour discovery: the four addresses an answer may leave
+ * from, indexed by these bits (0: the primary listening address). */
+#define TURN_NAT_PORT 1 /* the alternate port */
+#define TURN_NAT_IP 2   /* the alternate IP */
+#define TURN_NAT_ADDRS 4
+
 /* Settings shared read-only by every worker. */
 struct turn_server_cfg {
 	bool software; /* send SOFTWARE */
@@ -40,9 +46,12 @@ struct turn_server_cfg {
 	unsigned max_lifetime;     /* s */
 	unsigned max_perms;        /* per allocation */
 	unsigned max_chans;
-	uint64_t max_bps;         /* per allocation, bytes/s, 0 = none */
-	uint64_t worker_bps;      /* this worker's share of bps-capacity */
-	bool relay_v4, relay_v6;  /* relay addresses of these families exist */
+	uint64_t max_bps;        /* per allocation, bytes/s, 0 = none */
+	uint64_t worker_bps;     /* this worker's share of bps-capacity */
+	bool relay_v4, relay_v6; /* relay addresses of these families exist */
+	/* RFC 5780 (alt-listening-ip): on, and the addresses by TURN_NAT_*. */
+	bool nat;
+	struct sockaddr_storage nat_addr[TURN_NAT_ADDRS];
 	struct turn_quota *quota; /* shared counters (locked, control path) */
 	/* Shutting down: new allocations get 508 (or 300, see overflow).
 	 * Written by the main thread, read by the workers with relaxed atomic
@@ -166,6 +175,11 @@ struct turn_ctx {
 	/* Set by turn_server_handle when the request it handled passed
 	 * authentication (or no-auth let it through). */
 	bool authed;
+	/* Set by turn_server_handle for a UDP answer to an RFC 5780
+	 * CHANGE-REQUEST: the index in cfg->nat_addr of the address it must
+	 * leave from (still to the request's source); -1: from the address
+	 * the request came to. */
+	int reply_via;
 	/* The fleet quota decision for the request being run again, or NULL. */
 	struct turn_ticket *ticket;
 	unsigned alt_rr; /* round robin over the 300 Try Alternate lists */

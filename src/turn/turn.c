@@ -26,6 +26,7 @@ int turn_ctx_init(struct turn_ctx *ctx, const struct turn_server_cfg *cfg, struc
 	ctx->cfg = cfg;
 	ctx->stats = stats;
 	ctx->io = io;
+	ctx->reply_via = -1;
 	if (rand_bytes(&ctx->ind_txn, sizeof(ctx->ind_txn)) != 0)
 		return TP_ECRYPTO;
 	ctx->ind_txn |= 1; /* xorshift state must not be zero */

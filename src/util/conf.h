@@ -17,6 +17,9 @@ struct conf {
 	/* listeners */
 	struct conf_list listening_ip;
 	long listening_port;
+	char *alt_listening_ip; /* RFC 5780 NAT behaviour discovery */
+	long alt_listening_port;
+	bool no_rfc5780;
 	bool no_udp;
 	bool no_tcp;
 	long relay_threads;

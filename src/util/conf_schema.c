@@ -165,6 +165,24 @@ const struct conf_opt conf_schema[] = {
 	 check_ip},
 	{"listening-port", CONF_INT, "3478", 1, 65535, false, OFF(listening_port), "PORT",
 	 "UDP and TCP port for STUN and TURN.", NULL},
+	{"alt-listening-ip", CONF_STR, NULL, 0, 0, false, OFF(alt_listening_ip), "IP",
+	 "Alternate address for RFC 5780 NAT behaviour discovery, off by default (a "
+	 "server that answers from other addresses helps reflection attacks). With it, "
+	 "the server also listens (UDP and TCP) on listening-ip:alt-listening-port, "
+	 "alt-listening-ip:listening-port and alt-listening-ip:alt-listening-port; "
+	 "Binding answers carry OTHER-ADDRESS and RESPONSE-ORIGIN, and a CHANGE-REQUEST "
+	 "over UDP is answered from the address it asks for, always to the request's "
+	 "source. Needs exactly one listening-ip of the same family, not a wildcard. "
+	 "Without it, a CHANGE-REQUEST gets 420.",
+	 check_ip},
+	{"alt-listening-port", CONF_INT, "0", 0, 65535, false, OFF(alt_listening_port), "PORT",
+	 "Alternate port for RFC 5780 NAT behaviour discovery (with alt-listening-ip). "
+	 "0: listening-port plus one.",
+	 NULL},
+	{"no-rfc5780", CONF_BOOL, "false", 0, 0, false, OFF(no_rfc5780), NULL,
+	 "Turn RFC 5780 NAT behaviour discovery off even when alt-listening-ip is set: "
+	 "no alternate listeners, and a CHANGE-REQUEST gets 420.",
+	 NULL},
 	{"no-udp", CONF_BOOL, "false", 0, 0, false, OFF(no_udp), NULL, "Do not listen on UDP.",
 	 NULL},
 	{"no-tcp", CONF_BOOL, "false", 0, 0, false, OFF(no_tcp), NULL, "Do not listen on TCP.",

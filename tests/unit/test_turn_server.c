@@ -158,6 +158,10 @@ static void test_errors(void)
 		CHECK_INT(stun_msg_parse(&msg, out, n), 0);
 		CHECK_INT(msg.cls, STUN_SUCCESS);
 	}
+	/* RFC 5780 §7.5: RESPONSE-PORT is not supported (answers go only to
+	 * the request's source): 420, with or without an alternate address. */
+	expect_error(STUN_BINDING, STUN_ATTR_RESPONSE_PORT, STUN_ERR_UNKNOWN_ATTRIBUTE,
+		     STUN_ATTR_RESPONSE_PORT);
 	expect_error(0x0123, 0, STUN_ERR_BAD_REQUEST, 0);
 	CHECK_INT(stats.errors[ERR_400], e400 + 1);
 }
@@ -209,6 +213,128 @@ static void test_software_off(void)
 	cfg.software = true;
 }
 
+/* Like handle, to a given local address. */
+static size_t handle_at(enum turn_transport tr, const uint8_t *pkt, size_t len,
+			const struct sockaddr_storage *src, const struct sockaddr_storage *local,
+			uint8_t *out)
+{
+	struct turn_from from = {tr, (const struct sockaddr *)src, (const struct sockaddr *)local,
+				 NULL};
+
+	return turn_server_handle(&ctx, &from, pkt, len, out);
+}
+
+/* A Binding with CHANGE-REQUEST flags (or none: flags > 6), magic or classic. */
+static size_t change_request(uint8_t *buf, uint32_t flags, bool classic)
+{
+	static const uint8_t old_txn[16] = {0xde, 0xad, 0xbe, 0xef, 1, 2,  3,  4,
+					    5,    6,    7,    8,    9, 10, 11, 12};
+	struct stun_builder b;
+	size_t n = 0;
+
+	stun_build_init(&b, buf, 512, STUN_BINDING, STUN_REQUEST, classic ? old_txn : txn);
+	if (flags <= 6)
+		stun_build_u32(&b, STUN_ATTR_CHANGE_REQUEST, flags);
+	CHECK_INT(stun_build_finish(&b, &n), 0);
+	return n;
+}
+
+/* The address attribute type of msg equals want. */
+static bool has_addr(const struct stun_msg *msg, uint16_t type, const struct sockaddr_storage *want)
+{
+	const struct stun_attr *a = stun_msg_find(msg, type);
+	struct sockaddr_storage got;
+
+	return a && stun_attr_get_addr(msg, a, &got) == 0 &&
+	       addr_equal((struct sockaddr *)&got, (const struct sockaddr *)want);
+}
+
+/* RFC 5780 with an alternate address: every arrival address and every
+ * CHANGE-REQUEST, the address the answer must leave from (reply_via),
+ * RESPONSE-ORIGIN and OTHER-ADDRESS; TCP and addresses outside the set
+ * get 420 for CHANGE-REQUEST. */
+static void test_nat(void)
+{
+	static const char *const names[TURN_NAT_ADDRS] = {"192.0.2.254:3478", "192.0.2.254:3479",
+							  "198.51.100.9:3478", "198.51.100.9:3479"};
+	uint8_t req[512], out[TURN_MAX_REPLY];
+	struct sockaddr_storage src = check_addr("192.0.2.7:4242"),
+				other = check_addr("[2001:db8::fe]:3478");
+	struct stun_msg msg;
+	size_t n;
+
+	cfg.nat = true;
+	for (int i = 0; i < TURN_NAT_ADDRS; i++)
+		cfg.nat_addr[i] = check_addr(names[i]);
+	for (int at = 0; at < TURN_NAT_ADDRS; at++) {
+		for (uint32_t flags = 0; flags <= 8; flags += 2) {
+			/* flags 8: no CHANGE-REQUEST at all. */
+			int bits = flags > 6 ? 0
+					     : ((flags & 4) ? TURN_NAT_IP : 0) |
+						       ((flags & 2) ? TURN_NAT_PORT : 0);
+			n = change_request(req, flags, false);
+			n = handle_at(TP_UDP, req, n, &src, &cfg.nat_addr[at], out);
+			CHECK_INT(stun_msg_parse(&msg, out, n), 0);
+			CHECK_INT(msg.cls, STUN_SUCCESS);
+			CHECK_INT(ctx.reply_via, bits ? at ^ bits : -1);
+			CHECK(has_addr(&msg, STUN_ATTR_RESPONSE_ORIGIN, &cfg.nat_addr[at ^ bits]));
+			CHECK(has_addr(&msg, STUN_ATTR_OTHER_ADDRESS, &cfg.nat_addr[at ^ 3]));
+			/* Small: XOR-MAPPED-ADDRESS, the two addresses, SOFTWARE. */
+			CHECK(n <= 20 + 3 * 12 + 24);
+		}
+		/* TCP: one connection, one address pair (RFC 5780 §6.1: 420). */
+		n = change_request(req, 6, false);
+		n = handle_at(TP_TCP, req, n, &src, &cfg.nat_addr[at], out);
+		CHECK_INT(stun_msg_parse(&msg, out, n), 0);
+		CHECK_INT(msg.cls, STUN_ERROR);
+		CHECK_INT(ctx.reply_via, -1);
+		n = change_request(req, 9, false);
+		n = handle_at(TP_TCP, req, n, &src, &cfg.nat_addr[at], out);
+		CHECK_INT(stun_msg_parse(&msg, out, n), 0);
+		CHECK(has_addr(&msg, STUN_ATTR_RESPONSE_ORIGIN, &cfg.nat_addr[at]));
+		CHECK(has_addr(&msg, STUN_ATTR_OTHER_ADDRESS, &cfg.nat_addr[at ^ 3]));
+	}
+	/* RESPONSE-PORT: 420 here too, and the answer leaves as it came. */
+	{
+		struct stun_builder b;
+		const struct stun_attr *a;
+		uint16_t types[4];
+		size_t nt = 0;
+
+		stun_build_init(&b, req, sizeof(req), STUN_BINDING, STUN_REQUEST, txn);
+		stun_build_u32(&b, STUN_ATTR_CHANGE_REQUEST, 6);
+		stun_build_u32(&b, STUN_ATTR_RESPONSE_PORT, 0x12340000);
+		CHECK_INT(stun_build_finish(&b, &n), 0);
+		n = handle_at(TP_UDP, req, n, &src, &cfg.nat_addr[0], out);
+		CHECK_INT(stun_msg_parse(&msg, out, n), 0);
+		CHECK_INT(msg.cls, STUN_ERROR);
+		CHECK_INT(ctx.reply_via, -1);
+		a = stun_msg_find(&msg, STUN_ATTR_UNKNOWN_ATTRIBUTES);
+		CHECK(a && stun_attr_get_unknown(&msg, a, types, 4, &nt) == 0);
+		CHECK(nt == 1 && types[0] == STUN_ATTR_RESPONSE_PORT);
+	}
+	/* A classic (RFC 3489) client: SOURCE-ADDRESS and CHANGED-ADDRESS. */
+	n = change_request(req, 4, true);
+	n = handle_at(TP_UDP, req, n, &src, &cfg.nat_addr[0], out);
+	CHECK_INT(stun_msg_parse(&msg, out, n), 0);
+	CHECK_INT(ctx.reply_via, TURN_NAT_IP);
+	CHECK(has_addr(&msg, STUN_ATTR_SOURCE_ADDRESS, &cfg.nat_addr[TURN_NAT_IP]));
+	CHECK(has_addr(&msg, STUN_ATTR_CHANGED_ADDRESS, &cfg.nat_addr[3]));
+	CHECK(stun_msg_find(&msg, STUN_ATTR_RESPONSE_ORIGIN) == NULL);
+	/* A listening address outside the set: no discovery there. */
+	n = change_request(req, 2, false);
+	n = handle_at(TP_UDP, req, n, &src, &other, out);
+	CHECK_INT(stun_msg_parse(&msg, out, n), 0);
+	CHECK_INT(msg.cls, STUN_ERROR);
+	CHECK_INT(ctx.reply_via, -1);
+	n = change_request(req, 9, false);
+	n = handle_at(TP_UDP, req, n, &src, &other, out);
+	CHECK_INT(stun_msg_parse(&msg, out, n), 0);
+	CHECK(stun_msg_find(&msg, STUN_ATTR_OTHER_ADDRESS) == NULL);
+	CHECK(stun_msg_find(&msg, STUN_ATTR_RESPONSE_ORIGIN) == NULL);
+	cfg.nat = false;
+}
+
 int main(void)
 {
 	test_binding("192.0.2.1:32853");
@@ -217,5 +343,6 @@ int main(void)
 	test_errors();
 	test_no_answer();
 	test_software_off();
+	test_nat();
 	return check_done("test_turn_server");
 }
