@@ -85,6 +85,9 @@ static void on_reload(int sig, short what, void *arg)
 	} else {
 		conf_reload(&d->conf, &next);
 		log_set_level((enum log_level)log_level_parse(d->conf.log_level));
+		/* The certificate files may have changed even if the paths did not. */
+		if (d->srv)
+			tls_reload(d->srv);
 		log_info("configuration reloaded");
 	}
 	conf_cleanup(&next);
@@ -101,6 +104,9 @@ static void log_listeners(const struct server *srv)
 			 srv->conf->no_udp ? "" : "udp",
 			 !srv->conf->no_udp && !srv->conf->no_tcp ? ", " : "",
 			 srv->conf->no_tcp ? "" : "tcp");
+	if (srv->tls)
+		log_info("TURN over TLS on port %ld of each listening address",
+			 srv->conf->tls_listening_port);
 	log_info("%s %s ready with %zu worker threads", PACKAGE_NAME, PACKAGE_VERSION,
 		 srv->nworkers);
 }

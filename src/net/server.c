@@ -134,7 +134,12 @@ static int worker_init(struct server *srv, struct worker *w, unsigned id)
 				return TP_ENOMEM;
 		}
 	}
-	if (w->nudp + w->ntcp == 0) {
+	{
+		int rc = tls_worker_init(w);
+		if (rc != 0)
+			return rc;
+	}
+	if (w->nudp + w->ntcp + w->ntls == 0) {
 		log_err("no listener could be opened");
 		return TP_ESYS;
 	}
@@ -161,6 +166,7 @@ static void worker_cleanup(struct worker *w)
 			event_free(w->tcp[i].retry);
 		evconnlistener_free(w->tcp[i].lev);
 	}
+	tls_worker_cleanup(w);
 	free(w->udp);
 	free(w->tcp);
 	udp_io_free(w->io_buf);
@@ -228,6 +234,7 @@ struct server *server_new(const struct conf *conf)
 		return NULL;
 	}
 	pthread_mutex_init(&srv->limits_lock, NULL);
+	pthread_mutex_init(&srv->tls_lock, NULL);
 	srv->conf = conf;
 	srv->turn_cfg.software = !conf->no_software_attribute;
 	srv->turn_cfg.turn = true;
@@ -239,7 +246,7 @@ struct server *server_new(const struct conf *conf)
 	/* Each of these logs its own reason, except for a lack of memory. */
 	if ((rc = resolve_listen(srv, conf)) != 0 || (rc = setup_relay_addrs(srv)) != 0 ||
 	    (rc = setup_auth(srv)) != 0 || (rc = setup_policy(srv)) != 0 ||
-	    (rc = redis_setup(srv)) != 0)
+	    (rc = redis_setup(srv)) != 0 || (rc = tls_setup(srv)) != 0)
 		goto fail;
 	srv->quota = turn_quota_new((unsigned)conf->user_quota, (unsigned)conf->total_quota);
 	srv->reservations = relay_reservations_new();
@@ -348,6 +355,7 @@ void server_free(struct server *srv)
 	policy_cleanup(&srv->policy);
 	turn_quota_free(srv->quota);
 	relay_reservations_free(srv->reservations);
+	tls_cleanup(srv);
 	srccount_free(srv->tcp_unauth);
 	ratelimit_free(srv->lookup_rl);
 	pthread_mutex_destroy(&srv->limits_lock);
