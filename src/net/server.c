@@ -191,7 +191,7 @@ static void raise_nofile(const struct server *srv)
 	const struct conf *c = srv->conf;
 	uint64_t ports =
 		(uint64_t)(c->max_port - c->min_port + 1) * (srv->nrelay[0] + srv->nrelay[1]);
-	uint64_t tcp = c->no_tcp ? 0 : (uint64_t)c->max_tcp_connections;
+	uint64_t tcp = c->no_tcp && !srv->tls ? 0 : (uint64_t)c->max_tcp_connections;
 	uint64_t need;
 	struct rlimit rl;
 

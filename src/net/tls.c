@@ -77,7 +77,7 @@ static int ctx_keys(SSL_CTX *ctx, const struct conf *c)
  * required. */
 static int ctx_client_ca(SSL_CTX *ctx, const struct conf *c)
 {
-	STACK_OF(X509_NAME) *names;
+	STACK_OF(X509_NAME) * names;
 
 	if (!c->ca_file)
 		return 0;

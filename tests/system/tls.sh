@@ -36,14 +36,17 @@ start_server tls --min-port "$MIN_PORT" --max-port "$MAX_PORT" --allow-loopback-
 	--tls-handshake-timeout "$HS_TIMEOUT" --max-tcp-unauthenticated-per-source "$PER_SOURCE" \
 	--http-listen "$HPORT" --rest-api-key "$KEY" --log-level debug ||
 	{ fail "server start"; finish; }
+MAIN_PID=$SERVER_PID
 
 metric() { curl -s "http://127.0.0.1:$HPORT/metrics" | awk -v m="turnpike_$1" '$1 == m { print $2 }'; }
 
 # s_client VERSION: one handshake with openssl s_client, its output in
 # $TMP/s_client.out; fails when the handshake does.
 s_client() {
-	timeout 5 openssl s_client -connect "127.0.0.1:$TPORT" "-$1" -cipher 'DEFAULT@SECLEVEL=0' \
-		</dev/null >"$TMP/s_client.out" 2>&1
+	local v=$1
+	shift
+	timeout 5 openssl s_client -connect "127.0.0.1:$TPORT" "-$v" -cipher 'DEFAULT@SECLEVEL=0' \
+		"$@" </dev/null >"$TMP/s_client.out" 2>&1
 }
 protocol() { sed -n 's/^New, \(TLSv1\.[0-9]\), .*/\1/p' "$TMP/s_client.out" | head -n 1; }
 subject_cn() { sed -n 's/^subject=.*CN *= *\([^,]*\).*/\1/p' "$TMP/s_client.out" | head -n 1; }
@@ -157,6 +160,38 @@ uclient_done after "$AFTER" 40
 check "turnpike_tls_handshakes_total counts them ($(metric tls_handshakes_total))" \
 	test "$(metric tls_handshakes_total)" -ge 5
 
+# A second server: CA-file (client certificates optional, verified when
+# presented), ec-curve-name and cipher-list.
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
+	-subj /CN=turnpike-test-ca -keyout "$TMP/ca-key.pem" -out "$TMP/ca.pem" >/dev/null 2>&1
+openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=client \
+	-keyout "$TMP/client-key.pem" -out "$TMP/client.csr" >/dev/null 2>&1
+openssl x509 -req -in "$TMP/client.csr" -CA "$TMP/ca.pem" -CAkey "$TMP/ca-key.pem" \
+	-CAcreateserial -days 2 -out "$TMP/client.pem" >/dev/null 2>&1 || fail "client certificate"
+MAIN_TPORT=$TPORT
+TPORT=$("$FREEPORT")
+start_server ca --tls-listening-port "$TPORT" --cert "$TMP/cert-one.pem" \
+	--pkey "$TMP/key-one.pem" --CA-file "$TMP/ca.pem" --ec-curve-name prime256v1 \
+	--cipher-list ECDHE-ECDSA-AES256-GCM-SHA384 || fail "server start (CA-file)"
+CA_PID=$SERVER_PID
+check "CA-file: a client without a certificate is served" s_client tls1_3
+check "CA-file: a client with a certificate the CA signed is served" \
+	s_client tls1_3 -cert "$TMP/client.pem" -key "$TMP/client-key.pem"
+check "... and the server asked for one from that CA" \
+	grep -q "^/\?CN *= *turnpike-test-ca" "$TMP/s_client.out"
+check_fails "CA-file: a client with a certificate from elsewhere is refused" \
+	s_client tls1_2 -cert "$TMP/cert-two.pem" -key "$TMP/key-two.pem"
+check_fails "ec-curve-name prime256v1: a client offering only X25519 is refused" \
+	s_client tls1_3 -groups X25519
+check "ec-curve-name prime256v1: a client offering P-256 is served" s_client tls1_3 -groups P-256
+check "cipher-list: TLS 1.2 uses it" s_client tls1_2
+check "... ($(sed -n 's/^New, TLSv1.2, Cipher is //p' "$TMP/s_client.out"))" \
+	grep -q "^New, TLSv1.2, Cipher is ECDHE-ECDSA-AES256-GCM-SHA384" "$TMP/s_client.out"
+check_fails "cipher-list: a TLS 1.2 client offering only other suites is refused" \
+	s_client tls1_2 -cipher ECDHE-ECDSA-AES128-GCM-SHA256
+check "SIGTERM stops the CA-file server with status 0" stop_server "$CA_PID"
+TPORT=$MAIN_TPORT
+SERVER_PID=$MAIN_PID
 check "server still running" kill -0 "$SERVER_PID"
 # problems: the log's warnings and errors but for the refusal asked for.
 problems() { log_problems "$TMP/tls.log" | grep -v "already holds $PER_SOURCE that have not authenticated"; }
