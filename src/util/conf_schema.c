@@ -192,14 +192,12 @@ const struct conf_opt conf_schema[] = {
 	 NULL},
 	{"pkey", CONF_STR, NULL, 0, 0, true, OFF(pkey), "PATH",
 	 "Private key file (PEM) of cert. Read again on SIGHUP.", NULL},
-	{"cipher-list", CONF_STR,
-	 "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"
-	 "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"
-	 "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305",
-	 0, 0, true, OFF(cipher_list), "LIST",
-	 "TLS 1.2 cipher suites for TURN over TLS, in OpenSSL's cipher list syntax "
-	 "(TLS 1.3 suites are OpenSSL's defaults). TLS 1.0 and 1.1 are never "
-	 "accepted.",
+	{"cipher-list", CONF_STR, "ECDHE+AESGCM:ECDHE+CHACHA20:!PSK", 0, 0, true, OFF(cipher_list),
+	 "LIST",
+	 "TLS 1.2 cipher suites for TURN over TLS, in OpenSSL's cipher list syntax; "
+	 "the default allows only forward-secret AEAD suites (ECDHE with AES-GCM or "
+	 "ChaCha20-Poly1305). TLS 1.3 suites are OpenSSL's defaults. TLS 1.0 and "
+	 "1.1 are never accepted.",
 	 NULL},
 	{"ec-curve-name", CONF_STR, NULL, 0, 0, true, OFF(ec_curve_name), "GROUPS",
 	 "Key exchange groups for TURN over TLS, one name or a colon-separated list "
@@ -280,7 +278,7 @@ const struct conf_opt conf_schema[] = {
 	 "Let the relay reach loopback addresses (127.0.0.0/8, ::1, in any IPv6 "
 	 "spelling), the server's own included, so a test peer can sit beside the "
 	 "server on 127.0.0.1. The server's listening ports (listening-port over "
-	 "UDP and TCP, the http-listen port) stay refused on every loopback "
+	 "UDP and TCP, tls-listening-port, the http-listen port) stay refused on every loopback "
 	 "address. For tests only.",
 	 NULL},
 	{"user-quota", CONF_INT, "0", 0, 1000000, false, OFF(user_quota), "N",

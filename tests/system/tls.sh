@@ -76,6 +76,13 @@ check "credentials lists turns:127.0.0.1:$TPORT?transport=tcp" \
 	grep -qF "\"turns:127.0.0.1:$TPORT?transport=tcp\"" "$TMP/creds.json"
 grep -qF "turns:" "$TMP/ice.json" || sed 's/^/  ice-servers: /' "$TMP/ice.json"
 
+# allow-loopback-peers lets a peer sit beside the server, but not on its
+# TLS port.
+"$CTL" turn "127.0.0.1:$PORT" --secret s3cr3t --peer "127.0.0.1:$TPORT" --count 1 \
+	--timeout 500 >"$TMP/ctl.out" 2>&1
+check "a relay to the server's own TLS port on loopback is refused ($(tail -n 1 "$TMP/ctl.out"))" \
+	grep -q "error 403" "$TMP/ctl.out"
+
 # A client that connects and stalls in the handshake (a record header, then
 # nothing), PER_SOURCE of them from 127.0.0.1: one more is refused at once,
 # and the stalled ones are dropped at the deadline.
