@@ -152,7 +152,7 @@ static int run(struct daemon *d)
 	if (server_start(d->srv) != 0)
 		goto out;
 	/* Secrets from Redis come in on this loop; workers see them next request. */
-	if (server_redis_start(d->srv, d->base) != 0)
+	if (server_redis_start(d->srv, d->base) != 0 || tls_watch_start(d->srv, d->base) != 0)
 		goto out;
 	if (d->http)
 		http_server_set_state(d->http, HTTP_SERVING);

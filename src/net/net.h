@@ -30,6 +30,7 @@ struct srccount;
 struct ratelimit;
 struct ssl_ctx_st;
 struct ssl_st;
+struct tls_watch;
 
 TAILQ_HEAD(tcp_conn_list, tcp_conn);
 
@@ -122,6 +123,7 @@ struct server {
 	 * holds a reference to the one it began on. */
 	struct ssl_ctx_st *tls;
 	pthread_mutex_t tls_lock;
+	struct tls_watch *tls_watch; /* main thread: cert and pkey on disk */
 	struct worker *workers;
 	size_t nworkers;
 };
@@ -208,12 +210,15 @@ void relay_read_cb(int fd, short what, void *arg);
  * line). tls_setup (server_new) builds srv->tls when TLS is on and checks
  * its ports are free; tls_cleanup (server_free) frees it. tls_reload (main
  * thread, SIGHUP) swaps in a context built from the current files, keeping
- * the old one on failure. tls_ssl_new: a connection's SSL (caller owns). */
+ * the old one on failure; tls_watch_start (after server_start) has the
+ * main thread's loop do the same when cert or pkey change on disk.
+ * tls_ssl_new: a connection's SSL (caller owns). */
 bool tls_enabled(const struct conf *c);
 struct ssl_ctx_st *tls_ctx_new(const struct conf *c);
 int tls_setup(struct server *srv);
 void tls_cleanup(struct server *srv);
 void tls_reload(struct server *srv);
+int tls_watch_start(struct server *srv, struct event_base *base);
 struct ssl_st *tls_ssl_new(struct server *srv);
 /* The worker's listeners on tls-listening-port (none when TLS is off). */
 int tls_worker_init(struct worker *w);

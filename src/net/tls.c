@@ -1,6 +1,7 @@
 /* tls.c - TURN over TLS (RFC 8656 §3.1, turns:): the server's SSL_CTX, built
- * once from cert/pkey and swapped on reload, and the per-worker listeners on
- * tls-listening-port. Connections are tcp.c's, with an OpenSSL bufferevent. */
+ * once from cert/pkey and swapped on SIGHUP or when the files change on
+ * disk, and the per-worker listeners on tls-listening-port. Connections are
+ * tcp.c's, with an OpenSSL bufferevent. */
 #include <errno.h>
 #include <event2/event.h>
 #include <event2/listener.h>
@@ -8,6 +9,7 @@
 #include <openssl/ssl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "net/net.h"
@@ -133,8 +135,88 @@ int tls_setup(struct server *srv)
 	return 0;
 }
 
+/* How often the main thread looks at cert and pkey on disk. */
+#define TLS_WATCH_S 2
+
+/* The certificate files as last seen, to reload them when they change. */
+struct tls_watch {
+	struct server *srv;
+	struct event *ev;
+	struct stat cert, pkey;
+	bool changed; /* at the last look: reload once they hold still */
+};
+
+static void look(const char *path, struct stat *st)
+{
+	if (stat(path, st) != 0)
+		memset(st, 0, sizeof(*st));
+}
+
+static bool same_file(const struct stat *a, const struct stat *b)
+{
+	return a->st_dev == b->st_dev && a->st_ino == b->st_ino && a->st_size == b->st_size &&
+	       a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec;
+}
+
+static void watch_cb(int fd, short what, void *arg)
+{
+	struct tls_watch *tw = arg;
+	const struct conf *c = tw->srv->conf;
+	struct stat cert, pkey;
+	(void)fd;
+	(void)what;
+
+	if (!tls_enabled(c))
+		return;
+	look(c->cert, &cert);
+	look(c->pkey, &pkey);
+	/* Renewals write the certificate and the key one after the other:
+	 * reload once neither has changed for a whole interval. */
+	if (!same_file(&cert, &tw->cert) || !same_file(&pkey, &tw->pkey)) {
+		tw->cert = cert;
+		tw->pkey = pkey;
+		tw->changed = true;
+		return;
+	}
+	if (!tw->changed)
+		return;
+	log_info("tls: %s or %s changed on disk", c->cert, c->pkey);
+	tls_reload(tw->srv);
+}
+
+int tls_watch_start(struct server *srv, struct event_base *base)
+{
+	struct timeval tv = {TLS_WATCH_S, 0};
+	struct tls_watch *tw;
+
+	if (!srv->tls)
+		return 0;
+	tw = calloc(1, sizeof(*tw));
+	if (!tw)
+		goto fail;
+	tw->srv = srv;
+	look(srv->conf->cert, &tw->cert);
+	look(srv->conf->pkey, &tw->pkey);
+	tw->ev = event_new(base, -1, EV_PERSIST, watch_cb, tw);
+	if (!tw->ev || event_add(tw->ev, &tv) != 0)
+		goto fail;
+	srv->tls_watch = tw;
+	return 0;
+fail:
+	if (tw && tw->ev)
+		event_free(tw->ev);
+	free(tw);
+	log_err("out of memory watching the certificate files");
+	return TP_ENOMEM;
+}
+
 void tls_cleanup(struct server *srv)
 {
+	if (srv->tls_watch) {
+		event_free(srv->tls_watch->ev);
+		free(srv->tls_watch);
+		srv->tls_watch = NULL;
+	}
 	SSL_CTX_free(srv->tls);
 	srv->tls = NULL;
 	pthread_mutex_destroy(&srv->tls_lock);
@@ -153,6 +235,12 @@ void tls_reload(struct server *srv)
 	if (!tls_enabled(c)) {
 		log_warn("tls: cert, pkey or no-tls changed: TURN over TLS stops after a restart");
 		return;
+	}
+	/* What is loaded now is what the file watch compares with. */
+	if (srv->tls_watch) {
+		look(c->cert, &srv->tls_watch->cert);
+		look(c->pkey, &srv->tls_watch->pkey);
+		srv->tls_watch->changed = false;
 	}
 	ctx = tls_ctx_new(c);
 	if (!ctx) {

@@ -187,11 +187,13 @@ const struct conf_opt conf_schema[] = {
 	{"cert", CONF_STR, NULL, 0, 0, true, OFF(cert), "PATH",
 	 "TLS certificate chain file (PEM, server certificate first). With pkey, "
 	 "turnpiked serves TURN over TLS on tls-listening-port. Read again on "
-	 "SIGHUP: new connections get the new certificate, open ones keep theirs. "
+	 "SIGHUP and when cert or pkey change on disk (looked at every 2 seconds, "
+	 "as certbot renewals replace them): new connections get the new "
+	 "certificate, open ones keep theirs. "
 	 "Not used by the HTTP listener (see http-cert).",
 	 NULL},
 	{"pkey", CONF_STR, NULL, 0, 0, true, OFF(pkey), "PATH",
-	 "Private key file (PEM) of cert. Read again on SIGHUP.", NULL},
+	 "Private key file (PEM) of cert. Read again with cert.", NULL},
 	{"cipher-list", CONF_STR, "ECDHE+AESGCM:ECDHE+CHACHA20:!PSK", 0, 0, true, OFF(cipher_list),
 	 "LIST",
 	 "TLS 1.2 cipher suites for TURN over TLS, in OpenSSL's cipher list syntax; "

@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # tls.sh - TURN over TLS (turns:): coturn's turnutils_uclient relays over TLS
 # to a turnutils_peer with nothing lost; openssl s_client sees TLS 1.3 and
-# 1.2 accepted, TLS 1.1 refused and the configured certificate, and after the
-# files are replaced and SIGHUP the new certificate while a relay begun
-# before goes on; a client stalling in the handshake is dropped at the
-# deadline and one source's unauthenticated connections are capped; with
-# cert, pkey and http-listen, /metrics stays plain HTTP and the credential
-# hook lists turns: URIs.
+# 1.2 accepted, TLS 1.1 refused and the configured certificate, the new one
+# after the files are replaced and SIGHUP (while a relay begun before goes
+# on) or after they change on disk; a client stalling in the handshake is
+# dropped at the deadline and one source's unauthenticated connections are
+# capped; with cert, pkey and http-listen, /metrics stays plain HTTP and the
+# credential hook lists turns: URIs; CA-file, ec-curve-name, cipher-list.
 . "$(dirname "$0")/lib.sh"
 
 for t in turnutils_uclient turnutils_peer openssl curl ss; do
@@ -164,6 +164,13 @@ uclient after 20 -e 127.0.0.1 -r "$PEER"
 AFTER=$UPID
 uclient_done before "$LONG" 500
 uclient_done after "$AFTER" 40
+# A renewal on disk and no signal: new clients get it within a few seconds.
+cp "$TMP/cert-one.pem" "$TMP/cert.pem"
+cp "$TMP/key-one.pem" "$TMP/key.pem"
+cn_is() { s_client tls1_3 && [ "$(subject_cn)" = "$1" ]; }
+check "cert and pkey replaced on disk, no SIGHUP: a new client gets the new certificate" \
+	within 8000 cn_is turnpike-one
+check "... after ${TOOK:-?} ms, logged" grep -q "tls: .* changed on disk" "$TMP/tls.log"
 check "turnpike_tls_handshakes_total counts them ($(metric tls_handshakes_total))" \
 	test "$(metric tls_handshakes_total)" -ge 5
 
