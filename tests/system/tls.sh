@@ -144,7 +144,14 @@ uclient_done() {
 	lost=$(field "$out" 's/.*Total lost packets \([0-9]*\) .*/\1/p')
 	check "$1: uclient finished (status $rc), sent $sent of $3" test "$rc" -eq 0 -a "$sent" = "$3"
 	check "$1: received $recv of $sent, lost $lost" test "$recv" = "$sent" -a "$lost" = 0
-	[ "$rc" -eq 0 ] && [ "$recv" = "$sent" ] || tail -n 8 "$out" | sed "s/^/  $1: /"
+	if [ "$rc" -ne 0 ] || [ "$recv" != "$sent" ]; then
+		tail -n 8 "$out" | sed "s/^/  $1: /"
+		# Where it went: the server's drops and the kernel's UDP errors.
+		curl -s "http://127.0.0.1:$HPORT/metrics" |
+			grep -E '^turnpike_(dropped_total|send_errors_total|relay_)' | grep -v ' 0$' |
+			sed "s/^/  $1: /"
+		grep '^Udp:' /proc/net/snmp | sed "s/^/  $1: /"
+	fi
 }
 
 # A long run over TLS starts; while it relays the certificate files are
