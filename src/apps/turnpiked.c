@@ -85,6 +85,9 @@ static void on_reload(int sig, short what, void *arg)
 	} else {
 		conf_reload(&d->conf, &next);
 		log_set_level((enum log_level)log_level_parse(d->conf.log_level));
+		/* The certificate files may have changed even if the paths did not. */
+		if (d->srv)
+			tls_reload(d->srv);
 		log_info("configuration reloaded");
 	}
 	conf_cleanup(&next);
@@ -110,6 +113,9 @@ static void log_listeners(const struct server *srv)
 					     .nat_addr[TURN_NAT_IP | TURN_NAT_PORT],
 				     true, alt, sizeof(alt)));
 	}
+	if (srv->tls)
+		log_info("TURN over TLS on port %ld of each listening address",
+			 srv->conf->tls_listening_port);
 	log_info("%s %s ready with %zu worker threads", PACKAGE_NAME, PACKAGE_VERSION,
 		 srv->nworkers);
 }
@@ -155,7 +161,7 @@ static int run(struct daemon *d)
 	if (server_start(d->srv) != 0)
 		goto out;
 	/* Secrets from Redis come in on this loop; workers see them next request. */
-	if (server_redis_start(d->srv, d->base) != 0)
+	if (server_redis_start(d->srv, d->base) != 0 || tls_watch_start(d->srv, d->base) != 0)
 		goto out;
 	if (d->http)
 		http_server_set_state(d->http, HTTP_SERVING);

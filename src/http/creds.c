@@ -213,7 +213,7 @@ int http_uris_build(const struct http_uri_src *src, char ***out, size_t *n)
 {
 	struct sockaddr_storage hosts[HOSTS_MAX];
 	size_t nhosts = 0;
-	char host[ADDR_STRLEN], uri[ADDR_STRLEN + 32];
+	char host[ADDR_STRLEN], tls_host[ADDR_STRLEN], uri[ADDR_STRLEN + 32];
 	int rc = 0;
 
 	*out = NULL;
@@ -245,6 +245,13 @@ int http_uris_build(const struct http_uri_src *src, char ***out, size_t *n)
 		}
 		if (rc == 0 && src->tcp) {
 			snprintf(uri, sizeof(uri), "turn:%s?transport=tcp", host);
+			rc = uri_add(out, n, uri);
+		}
+		if (rc == 0 && src->tls) {
+			/* RFC 7065 §3.1: turns: runs over TLS on TCP. */
+			addr_set_port((struct sockaddr *)&hosts[i], src->tls_port);
+			addr_format((struct sockaddr *)&hosts[i], true, tls_host, sizeof(tls_host));
+			snprintf(uri, sizeof(uri), "turns:%s?transport=tcp", tls_host);
 			rc = uri_add(out, n, uri);
 		}
 		if (rc == 0 && src->udp) {

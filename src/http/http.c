@@ -500,31 +500,35 @@ static void request_cb(struct evhttp_request *r, void *arg)
 /* ------------------------------------------------------------------ */
 /* Connections, TLS, the listener. */
 
+/* Logs what failed and OpenSSL's first queued error, in one line. */
+static int tls_fail(const char *what, const char *path)
+{
+	char why[256] = "unknown error";
+	unsigned long e = ERR_get_error();
+
+	if (e)
+		ERR_error_string_n(e, why, sizeof(why));
+	log_err("http: %s%s%s: %s", what, path ? " " : "", path ? path : "", why);
+	ERR_clear_error();
+	return TP_ECRYPTO;
+}
+
 static int tls_init(struct http_server *h)
 {
 	const struct conf *c = h->conf;
-	char why[256];
 
 	h->ssl = SSL_CTX_new(TLS_server_method());
 	if (!h->ssl)
-		goto fail;
+		return tls_fail("cannot create a TLS context", NULL);
 	SSL_CTX_set_min_proto_version(h->ssl, TLS1_2_VERSION);
 	SSL_CTX_set_options(h->ssl, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
-	if (SSL_CTX_use_certificate_chain_file(h->ssl, c->cert) != 1) {
-		log_err("http: cannot load cert %s", c->cert);
-		goto fail;
-	}
-	if (SSL_CTX_use_PrivateKey_file(h->ssl, c->pkey, SSL_FILETYPE_PEM) != 1 ||
-	    SSL_CTX_check_private_key(h->ssl) != 1) {
-		log_err("http: cannot load pkey %s, or it does not match cert", c->pkey);
-		goto fail;
-	}
+	if (SSL_CTX_use_certificate_chain_file(h->ssl, c->http_cert) != 1)
+		return tls_fail("cannot load http-cert", c->http_cert);
+	if (SSL_CTX_use_PrivateKey_file(h->ssl, c->http_pkey, SSL_FILETYPE_PEM) != 1)
+		return tls_fail("cannot load http-pkey", c->http_pkey);
+	if (SSL_CTX_check_private_key(h->ssl) != 1)
+		return tls_fail("http-pkey does not match http-cert", c->http_pkey);
 	return 0;
-fail:
-	ERR_error_string_n(ERR_get_error(), why, sizeof(why));
-	log_err("http: TLS: %s", why);
-	ERR_clear_error();
-	return TP_ECRYPTO;
 }
 
 static int keys_init(struct http_server *h)
@@ -556,6 +560,8 @@ static int uris_init(struct http_server *h)
 		.port = (uint16_t)h->conf->listening_port,
 		.udp = !h->conf->no_udp,
 		.tcp = !h->conf->no_tcp,
+		.tls_port = (uint16_t)h->conf->tls_listening_port,
+		.tls = srv->tls != NULL,
 	};
 	int rc = http_uris_build(&src, &h->uris, &h->nuris);
 
@@ -579,7 +585,7 @@ struct http_server *http_server_new(struct event_base *base, struct server *srv,
 	h->start_time = (uint64_t)time(NULL);
 	h->ports_capacity =
 		(uint64_t)(c->max_port - c->min_port + 1) * (srv->nrelay[0] + srv->nrelay[1]);
-	if (c->cert && tls_init(h) != 0)
+	if (c->http_cert && tls_init(h) != 0)
 		goto fail;
 	if (keys_init(h) != 0 || uris_init(h) != 0)
 		goto fail;

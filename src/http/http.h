@@ -69,7 +69,7 @@ struct http_server;
 
 /*
  * Binds conf->http_listen on base (the main thread's loop), with TLS when
- * conf->cert and conf->pkey are set, and serves from srv: its counters,
+ * conf->http_cert and conf->http_pkey are set, and serves from srv: its counters,
  * listeners, relay addresses and REST secrets. Errors are logged. Returns
  * NULL on failure. The object keeps pointers to conf and srv, which must
  * outlive it. State starts at HTTP_STARTING.
@@ -126,14 +126,17 @@ struct http_uri_src {
 	const size_t *nrelay;
 	uint16_t port;
 	bool udp, tcp;
+	uint16_t tls_port; /* TURN over TLS on it when tls */
+	bool tls;
 };
 
 /*
  * The URIs: the turn-uri list when set; else for every listening address
  * (a wildcard stands for the advertised relay addresses of its family; an
  * address with an external-ip mapping is replaced by it), once each:
- * turn:HOST:PORT?transport=udp, ...?transport=tcp, stun:HOST:PORT, IPv6
- * hosts in brackets. Returns 0 with a malloc'd array of malloc'd strings
+ * turn:HOST:PORT?transport=udp, ...?transport=tcp,
+ * turns:HOST:TLS-PORT?transport=tcp, stun:HOST:PORT, IPv6 hosts in
+ * brackets. Returns 0 with a malloc'd array of malloc'd strings
  * (free with http_uris_free), or TP_ENOMEM.
  */
 int http_uris_build(const struct http_uri_src *src, char ***out, size_t *n);

@@ -396,7 +396,7 @@ static int bind_listener(struct http_server *h)
 		 h->ssl ? "https" : "http", name, h->conn_limit, h->source_limit);
 	if (!h->ssl && (h->nkeys || h->srv->userdb) && !is_loopback(SA(&ss)))
 		log_warn("http: the credential hook is served without TLS on %s: API keys and "
-			 "credentials cross the network in the clear (set cert and pkey)",
+			 "credentials cross the network in the clear (set http-cert and http-pkey)",
 			 name);
 	return 0;
 }

@@ -178,6 +178,17 @@ static void stun_metrics(struct evbuffer *b, const struct turn_stats *st)
 	evbuffer_add_printf(
 		b, P "tcp_connections_closed_total{reason=\"shed_unauthenticated\"} %" PRIu64 "\n",
 		st->tcp_shed);
+	one(b, "tls_connections_accepted_total", "counter",
+	    "TURN over TLS connections accepted (counted among the TCP ones too).",
+	    st->tls_accepted);
+	one(b, "tls_handshakes_total", "counter", "TURN over TLS handshakes completed.",
+	    st->tls_handshakes);
+	head(b, "tls_handshakes_failed_total", "counter",
+	     "TURN over TLS connections closed before the handshake completed, by reason.");
+	evbuffer_add_printf(b, P "tls_handshakes_failed_total{reason=\"error\"} %" PRIu64 "\n",
+			    st->tls_handshake_failed);
+	evbuffer_add_printf(b, P "tls_handshakes_failed_total{reason=\"timeout\"} %" PRIu64 "\n",
+			    st->tls_handshake_timeout);
 }
 
 static void http_metrics(struct evbuffer *b, const struct http_counters *h)

@@ -29,6 +29,9 @@ struct userdb;
 struct srccount;
 struct steer;
 struct ratelimit;
+struct ssl_ctx_st;
+struct ssl_st;
+struct tls_watch;
 
 TAILQ_HEAD(tcp_conn_list, tcp_conn);
 
@@ -44,6 +47,7 @@ struct tcp_listener {
 	struct evconnlistener *lev;
 	struct event *retry; /* re-enables accepting after EMFILE */
 	struct worker *w;
+	bool tls; /* tls-listening-port: connections begin with a TLS handshake */
 };
 
 /* A relay address: bind here, advertise `external` (external-ip). */
@@ -69,10 +73,13 @@ struct worker {
 	int nat_fd[TURN_NAT_ADDRS];
 	struct tcp_listener *tcp;
 	size_t ntcp;
+	struct tcp_listener *tls; /* on tls-listening-port, or NULL */
+	size_t ntls;
 	struct tcp_conn_list conns;
 	struct tcp_conn_list unauthed; /* never authenticated, oldest first */
 	size_t tcp_max;
 	const struct timeval *idle_tv; /* libevent common timeout */
+	const struct timeval *hs_tv;   /* tls-handshake-timeout, likewise */
 	struct event *tick;            /* once a second: expire allocations */
 	unsigned relay_rr[2];          /* round robin over relay addresses */
 	struct store_conn *events;     /* allocation events to Redis, or NULL */
@@ -116,6 +123,12 @@ struct server {
 	struct srccount *tcp_unauth;
 	struct ratelimit *lookup_rl;
 	pthread_mutex_t limits_lock;
+	/* TURN over TLS: the context new connections take (NULL: off). The
+	 * main thread replaces it on reload under tls_lock; each connection
+	 * holds a reference to the one it began on. */
+	struct ssl_ctx_st *tls;
+	pthread_mutex_t tls_lock;
+	struct tls_watch *tls_watch; /* main thread: cert and pkey on disk */
 	struct worker *workers;
 	size_t nworkers;
 };
@@ -214,7 +227,26 @@ void relay_send_peer(void *env, struct turn_alloc *a, const struct sockaddr *pee
 		     const uint8_t *data, size_t len);
 void relay_read_cb(int fd, short what, void *arg);
 
-/* tcp.c */
+/* tls.c: TURN over TLS. tls_ctx_new builds a context from cert, pkey,
+ * cipher-list, ec-curve-name and CA-file (NULL on failure, logged in one
+ * line). tls_setup (server_new) builds srv->tls when TLS is on and checks
+ * its ports are free; tls_cleanup (server_free) frees it. tls_reload (main
+ * thread, SIGHUP) swaps in a context built from the current files, keeping
+ * the old one on failure; tls_watch_start (after server_start) has the
+ * main thread's loop do the same when cert or pkey change on disk.
+ * tls_ssl_new: a connection's SSL (caller owns). */
+bool tls_enabled(const struct conf *c);
+struct ssl_ctx_st *tls_ctx_new(const struct conf *c);
+int tls_setup(struct server *srv);
+void tls_cleanup(struct server *srv);
+void tls_reload(struct server *srv);
+int tls_watch_start(struct server *srv, struct event_base *base);
+struct ssl_st *tls_ssl_new(struct server *srv);
+/* The worker's listeners on tls-listening-port (none when TLS is off). */
+int tls_worker_init(struct worker *w);
+void tls_worker_cleanup(struct worker *w);
+
+/* tcp.c (TCP and TLS connections) */
 void tcp_accept_cb(struct evconnlistener *lev, int fd, struct sockaddr *sa, int salen, void *arg);
 void tcp_accept_error_cb(struct evconnlistener *lev, void *arg);
 void tcp_retry_cb(int fd, short what, void *arg);

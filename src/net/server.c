@@ -169,7 +169,9 @@ static int worker_init(struct server *srv, struct worker *w, unsigned id)
 		if ((rc = open_listeners(w, listener_addr(srv, i))) != 0)
 			return rc;
 	find_nat_fds(w);
-	if (w->nudp + w->ntcp == 0) {
+	if ((rc = tls_worker_init(w)) != 0)
+		return rc;
+	if (w->nudp + w->ntcp + w->ntls == 0) {
 		log_err("no listener could be opened");
 		return TP_ESYS;
 	}
@@ -196,6 +198,7 @@ static void worker_cleanup(struct worker *w)
 			event_free(w->tcp[i].retry);
 		evconnlistener_free(w->tcp[i].lev);
 	}
+	tls_worker_cleanup(w);
 	free(w->udp);
 	free(w->tcp);
 	udp_io_free(w->io_buf);
@@ -220,7 +223,7 @@ static void raise_nofile(const struct server *srv)
 	const struct conf *c = srv->conf;
 	uint64_t ports =
 		(uint64_t)(c->max_port - c->min_port + 1) * (srv->nrelay[0] + srv->nrelay[1]);
-	uint64_t tcp = c->no_tcp ? 0 : (uint64_t)c->max_tcp_connections;
+	uint64_t tcp = c->no_tcp && !srv->tls ? 0 : (uint64_t)c->max_tcp_connections;
 	uint64_t need;
 	struct rlimit rl;
 
@@ -263,6 +266,7 @@ struct server *server_new(const struct conf *conf)
 		return NULL;
 	}
 	pthread_mutex_init(&srv->limits_lock, NULL);
+	pthread_mutex_init(&srv->tls_lock, NULL);
 	srv->conf = conf;
 	srv->turn_cfg.software = !conf->no_software_attribute;
 	srv->turn_cfg.turn = true;
@@ -275,7 +279,7 @@ struct server *server_new(const struct conf *conf)
 	if ((rc = resolve_listen(srv, conf)) != 0 || (rc = setup_relay_addrs(srv)) != 0 ||
 	    (rc = setup_nat(srv)) != 0 || (rc = setup_auth(srv)) != 0 ||
 	    (rc = setup_policy(srv)) != 0 || (rc = setup_alternates(srv)) != 0 ||
-	    (rc = redis_setup(srv)) != 0)
+	    (rc = redis_setup(srv)) != 0 || (rc = tls_setup(srv)) != 0)
 		goto fail;
 	srv->quota = turn_quota_new((unsigned)conf->user_quota, (unsigned)conf->total_quota);
 	srv->reservations = relay_reservations_new();
@@ -384,6 +388,7 @@ void server_free(struct server *srv)
 	policy_cleanup(&srv->policy);
 	turn_quota_free(srv->quota);
 	relay_reservations_free(srv->reservations);
+	tls_cleanup(srv);
 	srccount_free(srv->tcp_unauth);
 	free(srv->alternate);
 	free(srv->overflow);

@@ -1,15 +1,19 @@
-/* tcp.c - TCP client connections: accept under a per-worker cap and a
- * per-source share of connections that have not authenticated (shedding
- * the oldest of those when the table is full), frame STUN messages and
- * ChannelData on the stream (RFC 8489 §6.2.2, RFC 8656 §12.5), answer, and
- * close idle, stalled or malformed connections. */
+/* tcp.c - TCP and TLS client connections: accept under a per-worker cap and
+ * a per-source share of connections that have not authenticated (shedding
+ * the oldest of those when the table is full), complete the TLS handshake
+ * within tls-handshake-timeout, frame STUN messages and ChannelData on the
+ * stream (RFC 8489 §6.2.2, RFC 8656 §12.5), answer, and close idle,
+ * stalled or malformed connections. */
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
 #include <event2/listener.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,15 +35,18 @@ struct tcp_conn {
 	struct event *idle;
 	struct sockaddr_storage peer;
 	struct sockaddr_storage local;
-	bool closing; /* reads stopped; freed once queued answers are sent */
-	bool authed;  /* a request on it authenticated, or it carries an allocation */
-	bool counted; /* in srv->tcp_unauth (max-tcp-unauthenticated-per-source) */
+	bool closing;     /* reads stopped; freed once queued answers are sent */
+	bool authed;      /* a request on it authenticated, or it carries an allocation */
+	bool counted;     /* in srv->tcp_unauth (max-tcp-unauthenticated-per-source) */
+	bool tls;         /* over TLS (tls-listening-port) */
+	bool handshaking; /* TLS: the handshake has not completed */
 	TAILQ_ENTRY(tcp_conn) link;
 	TAILQ_ENTRY(tcp_conn) ulink; /* in w->unauthed while !authed */
 };
 
 static __thread struct log_ratelimit rl_accept = LOG_RATELIMIT_INIT(10, 3);
 static __thread struct log_ratelimit rl_refuse = LOG_RATELIMIT_INIT(10, 3);
+static __thread struct log_ratelimit rl_tls = LOG_RATELIMIT_INIT(10, 3);
 
 /* Counts a connection from sa against its source's share of connections
  * that have not authenticated. The table is the server's, shared by the
@@ -112,6 +119,37 @@ void tcp_conn_free_all(struct worker *w)
 		conn_free(TAILQ_FIRST(&w->conns));
 }
 
+static void chunk_free(const void *data, size_t len, void *arg)
+{
+	(void)len;
+	(void)arg;
+	free((void *)data);
+}
+
+/* Queues one message for c. Over TLS each message gets a chain of its own
+ * in the output buffer, so libevent writes it as its own TLS record:
+ * several messages in one record leave all but the first in the client's
+ * TLS layer, where clients that wait for the socket to become readable
+ * before each read (coturn's turnutils_uclient among them) do not see
+ * them until more data arrives. Returns 0 or -1. */
+static int conn_write(struct tcp_conn *c, const uint8_t *msg, size_t len)
+{
+	struct evbuffer *out = bufferevent_get_output(c->bev);
+	uint8_t *copy;
+
+	if (!c->tls)
+		return bufferevent_write(c->bev, msg, len);
+	copy = malloc(len);
+	if (!copy)
+		return -1;
+	memcpy(copy, msg, len);
+	if (evbuffer_add_reference(out, copy, len, chunk_free, NULL) != 0) {
+		free(copy);
+		return -1;
+	}
+	return 0;
+}
+
 /* Closes c once what is queued for it has been sent, so the answers to the
  * requests before a framing error or the client's FIN are not lost. A
  * client that does not read them is closed by the idle timer. */
@@ -129,9 +167,20 @@ static void idle_cb(int fd, short what, void *arg)
 {
 	struct tcp_conn *c = arg;
 	struct worker *w = c->w;
+	char ip[ADDR_STRLEN];
 	(void)fd;
 	(void)what;
 
+	if (c->handshaking) {
+		STAT_INC(w->stats.tls_handshake_timeout);
+		log_rl(&rl_tls, LOG_LVL_INFO,
+		       "tls: closed a connection from %s: no handshake within "
+		       "tls-handshake-timeout (%ld s)",
+		       addr_format((struct sockaddr *)&c->peer, false, ip, sizeof(ip)),
+		       w->srv->conf->tls_handshake_timeout);
+		conn_free(c);
+		return;
+	}
 	/* A connection carrying an allocation lives by the allocation's
 	 * lifetime, which closes it when it ends. */
 	if (!c->closing && has_alloc(c)) {
@@ -203,7 +252,7 @@ static void read_cb(struct bufferevent *bev, void *arg)
 		}
 		evbuffer_drain(in, (size_t)n);
 		if (len) {
-			if (bufferevent_write(bev, out, len) != 0) {
+			if (conn_write(c, out, len) != 0) {
 				STAT_INC(st->tx_errors);
 			} else {
 				STAT_INC(st->tx_msgs[TP_TCP]);
@@ -235,9 +284,41 @@ static void write_cb(struct bufferevent *bev, void *arg)
 		bufferevent_enable(bev, EV_READ);
 }
 
+/* The TLS handshake completed: from now on the connection lives by
+ * tcp-idle-timeout, as over TCP. */
+static void handshake_done(struct tcp_conn *c)
+{
+	c->handshaking = false;
+	STAT_INC(c->w->stats.tls_handshakes);
+	event_add(c->idle, c->w->idle_tv);
+}
+
+static void handshake_failed(struct tcp_conn *c)
+{
+	char ip[ADDR_STRLEN], why[256] = "connection closed";
+	unsigned long e = bufferevent_get_openssl_error(c->bev);
+
+	if (e)
+		ERR_error_string_n(e, why, sizeof(why));
+	STAT_INC(c->w->stats.tls_handshake_failed);
+	log_rl(&rl_tls, LOG_LVL_INFO, "tls: handshake with %s failed: %s",
+	       addr_format((struct sockaddr *)&c->peer, false, ip, sizeof(ip)), why);
+	conn_free(c);
+}
+
 static void event_cb(struct bufferevent *bev, short what, void *arg)
 {
+	struct tcp_conn *c = arg;
 	(void)bev;
+
+	if (what & BEV_EVENT_CONNECTED) {
+		handshake_done(c);
+		return;
+	}
+	if (c->handshaking) {
+		handshake_failed(c);
+		return;
+	}
 	/* EOF: the client sent all it will, but may still read the answers
 	 * to it. Error: the client is gone. */
 	if ((what & BEV_EVENT_EOF) && !(what & BEV_EVENT_ERROR))
@@ -293,6 +374,25 @@ static bool admit(struct worker *w, const struct sockaddr *sa, bool *counted)
 	return false;
 }
 
+/* The connection's bufferevent: on the socket, or through OpenSSL for a
+ * TLS listener (which then owns the SSL). NULL on failure. */
+static struct bufferevent *bev_new(struct worker *w, int fd, bool tls)
+{
+	struct bufferevent *bev;
+	SSL *ssl;
+
+	if (!tls)
+		return bufferevent_socket_new(w->base, fd, BEV_OPT_CLOSE_ON_FREE);
+	ssl = tls_ssl_new(w->srv);
+	if (!ssl)
+		return NULL;
+	bev = bufferevent_openssl_socket_new(w->base, fd, ssl, BUFFEREVENT_SSL_ACCEPTING,
+					     BEV_OPT_CLOSE_ON_FREE);
+	if (!bev)
+		SSL_free(ssl);
+	return bev;
+}
+
 void tcp_accept_cb(struct evconnlistener *lev, int fd, struct sockaddr *sa, int salen, void *arg)
 {
 	struct tcp_listener *tl = arg;
@@ -320,9 +420,11 @@ void tcp_accept_cb(struct evconnlistener *lev, int fd, struct sockaddr *sa, int 
 		if (getsockname(fd, (struct sockaddr *)&c->local, &llen) != 0)
 			goto fail;
 	}
-	c->bev = bufferevent_socket_new(w->base, fd, BEV_OPT_CLOSE_ON_FREE);
+	c->bev = bev_new(w, fd, tl->tls);
 	if (!c->bev)
 		goto fail;
+	c->tls = tl->tls;
+	c->handshaking = tl->tls;
 	fd = -1;
 	c->idle = evtimer_new(w->base, idle_cb, c);
 	if (!c->idle)
@@ -330,12 +432,15 @@ void tcp_accept_cb(struct evconnlistener *lev, int fd, struct sockaddr *sa, int 
 	bufferevent_setcb(c->bev, read_cb, write_cb, event_cb, c);
 	bufferevent_setwatermark(c->bev, EV_WRITE, TCP_OUT_MAX / 2, 0);
 	bufferevent_setwatermark(c->bev, EV_READ, 0, STUN_MAX_MSG);
-	if (bufferevent_enable(c->bev, EV_READ) != 0 || event_add(c->idle, w->idle_tv) != 0)
+	if (bufferevent_enable(c->bev, EV_READ) != 0 ||
+	    event_add(c->idle, c->handshaking ? w->hs_tv : w->idle_tv) != 0)
 		goto fail;
 	TAILQ_INSERT_TAIL(&w->conns, c, link);
 	TAILQ_INSERT_TAIL(&w->unauthed, c, ulink);
 	STAT_INC(w->stats.tcp_accepted);
 	STAT_INC(w->stats.tcp_active);
+	if (tl->tls)
+		STAT_INC(w->stats.tls_accepted);
 	return;
 fail:
 	log_rl(&rl_accept, LOG_LVL_WARN, "tcp: out of memory accepting a connection");
@@ -359,7 +464,7 @@ void tcp_send_client(struct tcp_conn *c, const uint8_t *msg, size_t len)
 	/* A client that does not read loses data rather than our memory; a
 	 * closing connection takes nothing new. */
 	if (c->closing || evbuffer_get_length(bufferevent_get_output(c->bev)) > TCP_OUT_MAX ||
-	    bufferevent_write(c->bev, msg, len) != 0) {
+	    conn_write(c, msg, len) != 0) {
 		STAT_INC(st->drops[DROP_SEND_FAILED]);
 		return;
 	}

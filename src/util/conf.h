@@ -26,6 +26,15 @@ struct conf {
 	long tcp_idle_timeout;
 	long max_tcp_connections;
 	long max_tcp_unauth_per_source;
+	/* TURN over TLS */
+	long tls_listening_port;
+	bool no_tls;
+	char *cert;
+	char *pkey;
+	char *cipher_list;
+	char *ec_curve_name;
+	char *ca_file;
+	long tls_handshake_timeout;
 	/* behaviour */
 	bool no_software_attribute;
 	/* relay */
@@ -58,8 +67,8 @@ struct conf {
 	long bps_capacity;
 	/* HTTP: metrics, health, the TURN REST credential hook; TLS */
 	char *http_listen;
-	char *cert;
-	char *pkey;
+	char *http_cert;
+	char *http_pkey;
 	long http_max_connections;
 	long http_max_connections_per_source;
 	long http_request_timeout;

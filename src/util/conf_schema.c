@@ -210,6 +210,46 @@ const struct conf_opt conf_schema[] = {
 	 "open before they authenticate; further ones are closed at once. A connection "
 	 "stops counting once a request on it authenticates. 0: no limit.",
 	 NULL},
+	{"tls-listening-port", CONF_INT, "5349", 1, 65535, false, OFF(tls_listening_port), "PORT",
+	 "TCP port for TURN over TLS (turns:), on every listening-ip, served when "
+	 "cert and pkey are set (unless no-tls). The same limits as TCP apply: "
+	 "max-tcp-connections, max-tcp-unauthenticated-per-source, tcp-idle-timeout.",
+	 NULL},
+	{"no-tls", CONF_BOOL, "false", 0, 0, false, OFF(no_tls), NULL,
+	 "Do not serve TURN over TLS even when cert and pkey are set.", NULL},
+	{"cert", CONF_STR, NULL, 0, 0, true, OFF(cert), "PATH",
+	 "TLS certificate chain file (PEM, server certificate first). With pkey, "
+	 "turnpiked serves TURN over TLS on tls-listening-port. Read again on "
+	 "SIGHUP and when cert or pkey change on disk (looked at every 2 seconds, "
+	 "as certbot renewals replace them): new connections get the new "
+	 "certificate, open ones keep theirs. "
+	 "Not used by the HTTP listener (see http-cert).",
+	 NULL},
+	{"pkey", CONF_STR, NULL, 0, 0, true, OFF(pkey), "PATH",
+	 "Private key file (PEM) of cert. Read again with cert.", NULL},
+	{"cipher-list", CONF_STR, "ECDHE+AESGCM:ECDHE+CHACHA20:!PSK", 0, 0, true, OFF(cipher_list),
+	 "LIST",
+	 "TLS 1.2 cipher suites for TURN over TLS, in OpenSSL's cipher list syntax; "
+	 "the default allows only forward-secret AEAD suites (ECDHE with AES-GCM or "
+	 "ChaCha20-Poly1305). TLS 1.3 suites are OpenSSL's defaults. TLS 1.0 and "
+	 "1.1 are never accepted.",
+	 NULL},
+	{"ec-curve-name", CONF_STR, NULL, 0, 0, true, OFF(ec_curve_name), "GROUPS",
+	 "Key exchange groups for TURN over TLS, one name or a colon-separated list "
+	 "in order of preference (for example X25519:prime256v1). Default: "
+	 "OpenSSL's.",
+	 NULL},
+	{"CA-file", CONF_STR, NULL, 0, 0, true, OFF(ca_file), "PATH",
+	 "CA certificates (PEM) to verify client certificates on TURN over TLS. "
+	 "Clients need not present one; one that presents a certificate this CA "
+	 "did not sign fails the handshake. Default: client certificates are not "
+	 "asked for.",
+	 NULL},
+	{"tls-handshake-timeout", CONF_INT, "5", 1, 60, false, OFF(tls_handshake_timeout),
+	 "SECONDS",
+	 "Time a TURN over TLS client has to complete the TLS handshake from the "
+	 "moment it connects; then the connection is closed, counted and logged.",
+	 NULL},
 	{"no-software-attribute", CONF_BOOL, "false", 0, 0, false, OFF(no_software_attribute), NULL,
 	 "Do not send the SOFTWARE attribute (hides the server version).", NULL},
 	{"relay-ip", CONF_LIST, NULL, 0, 0, false, OFF(relay_ip), "IP",
@@ -273,7 +313,7 @@ const struct conf_opt conf_schema[] = {
 	 "Let the relay reach loopback addresses (127.0.0.0/8, ::1, in any IPv6 "
 	 "spelling), the server's own included, so a test peer can sit beside the "
 	 "server on 127.0.0.1. The server's listening ports (listening-port over "
-	 "UDP and TCP, the http-listen port) stay refused on every loopback "
+	 "UDP and TCP, tls-listening-port, the http-listen port) stay refused on every loopback "
 	 "address. For tests only.",
 	 NULL},
 	{"user-quota", CONF_INT, "0", 0, 1000000, false, OFF(user_quota), "N",
@@ -325,14 +365,14 @@ const struct conf_opt conf_schema[] = {
 	 "Serve HTTP on this address: Prometheus metrics at /metrics, /healthz, and "
 	 "the TURN REST credential hook at /api/v1/turn/credentials and "
 	 "/api/v1/turn/ice-servers. A bare PORT listens on 127.0.0.1 only; write "
-	 "IPv6 as [::1]:PORT. HTTPS when cert and pkey are set. Default: off.",
+	 "IPv6 as [::1]:PORT. HTTPS when http-cert and http-pkey are set. Default: off.",
 	 check_http_listen},
-	{"cert", CONF_STR, NULL, 0, 0, false, OFF(cert), "PATH",
-	 "TLS certificate chain file (PEM, server certificate first). With pkey, the "
-	 "HTTP listener speaks HTTPS only.",
+	{"http-cert", CONF_STR, NULL, 0, 0, false, OFF(http_cert), "PATH",
+	 "TLS certificate chain file (PEM, server certificate first) for the HTTP "
+	 "listener. With http-pkey, http-listen speaks HTTPS only.",
 	 NULL},
-	{"pkey", CONF_STR, NULL, 0, 0, false, OFF(pkey), "PATH", "Private key file (PEM) of cert.",
-	 NULL},
+	{"http-pkey", CONF_STR, NULL, 0, 0, false, OFF(http_pkey), "PATH",
+	 "Private key file (PEM) of http-cert.", NULL},
 	{"http-max-connections", CONF_INT, "256", 1, 65536, false, OFF(http_max_connections), "N",
 	 "Most HTTP connections open at once; more are closed at once, counted and "
 	 "logged. Never more than a quarter of the open file limit, so HTTP clients "
@@ -467,6 +507,15 @@ int conf_validate(const struct conf *c, char *err, size_t errlen)
 	}
 	if (!c->cert != !c->pkey) {
 		snprintf(err, errlen, "cert and pkey go together: set both or neither");
+		return TP_EINVAL;
+	}
+	if (!c->http_cert != !c->http_pkey) {
+		snprintf(err, errlen, "http-cert and http-pkey go together: set both or neither");
+		return TP_EINVAL;
+	}
+	if (c->cert && !c->no_tls && !c->no_tcp && c->tls_listening_port == c->listening_port) {
+		snprintf(err, errlen, "tls-listening-port %ld is also listening-port",
+			 c->tls_listening_port);
 		return TP_EINVAL;
 	}
 	if (c->no_auth && (c->user.n || c->use_auth_secret)) {

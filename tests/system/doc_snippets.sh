@@ -88,7 +88,10 @@ for f in "$TMP"/snip/*.conf; do
 	# a loopback relay, a free HTTP port, our own TLS files.
 	args=(--relay-ip 127.0.0.1)
 	[ -z "$(values http-listen "$f")" ] || args+=(--http-listen "$("$FREEPORT")")
-	[ -z "$(values cert "$f")" ] || args+=(--cert "$TMP/cert.pem" --pkey "$TMP/key.pem")
+	[ -z "$(values cert "$f")" ] || args+=(--cert "$TMP/cert.pem" --pkey "$TMP/key.pem"
+		--tls-listening-port "$("$FREEPORT")")
+	[ -z "$(values http-cert "$f")" ] ||
+		args+=(--http-cert "$TMP/cert.pem" --http-pkey "$TMP/key.pem")
 	start_server "$name" -c "$f" "${args[@]}" || { fail "$name: server start"; continue; }
 	while IFS= read -r u; do
 		[ -n "$u" ] || continue

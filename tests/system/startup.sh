@@ -86,15 +86,26 @@ fails_cleanly "a log file that cannot be opened" "cannot open log file $TMP/no/s
 	--log-file "$TMP/no/such/dir.log"
 fails_cleanly "an unknown option" "unknown option '--bogus'" --bogus
 
-# A certificate that cannot be loaded: OpenSSL's reason may follow on a
-# second line; still status 1 and no crash.
-timeout 10 "$TURNPIKED" --listening-ip 127.0.0.1 --listening-port "$PORT" --relay-threads 2 \
-	--http-listen "$HPORT" --cert "$TMP/none.pem" --pkey "$TMP/none.pem" >"$TMP/out" 2>&1
-rc=$?
-check "a cert file that does not exist: exit status 1 ($rc)" test "$rc" -eq 1
-check "and the log says which ($(grep -m1 "error:" "$TMP/out" | sed 's/^[0-9TZ:.-]* //'))" \
-	grep -q "error: http: cannot load cert $TMP/none.pem" "$TMP/out"
-check_fails "and nothing crashed" grep -q "Segmentation\|Sanitizer\|runtime error" "$TMP/out"
+# A certificate that cannot be loaded, for TURN over TLS (cert) and for
+# HTTPS (http-cert): status 1, one line saying which file and OpenSSL's
+# reason, and no crash.
+# bad_cert NAME EXPECTED-LINE OPTIONS...
+bad_cert() {
+	local name=$1 want=$2 rc
+	shift 2
+	timeout 10 "$TURNPIKED" --listening-ip 127.0.0.1 --listening-port "$PORT" \
+		--relay-threads 2 "$@" >"$TMP/out" 2>&1
+	rc=$?
+	check "$name: exit status 1 ($rc)" test "$rc" -eq 1
+	check "and the log says which ($(grep -m1 "error:" "$TMP/out" | sed 's/^[0-9TZ:.-]* //'))" \
+		grep -q "error: $want" "$TMP/out"
+	check "and it is one line" test "$(grep -c "error:" "$TMP/out")" -eq 1
+	check_fails "and nothing crashed" grep -q "Segmentation\|Sanitizer\|runtime error" "$TMP/out"
+}
+bad_cert "a TLS cert file that does not exist" "tls: cannot load cert $TMP/none.pem: .*" \
+	--tls-listening-port "$HPORT" --cert "$TMP/none.pem" --pkey "$TMP/none.pem"
+bad_cert "an HTTPS cert file that does not exist" "http: cannot load http-cert $TMP/none.pem" \
+	--http-listen "$HPORT" --http-cert "$TMP/none.pem" --http-pkey "$TMP/none.pem"
 
 # After all that the port is free again and a server starts on it.
 start_server ok

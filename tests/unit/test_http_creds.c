@@ -198,6 +198,22 @@ static void test_uris(void)
 						   NULL};
 		uris_are(&src, want);
 	}
+	/* TLS on: turns: at the TLS port, transport tcp (RFC 7065 §3.1). */
+	src.tls = true;
+	src.tls_port = 5349;
+	{
+		static const char *const want[] = {"turn:127.0.0.1:3478?transport=udp",
+						   "turn:127.0.0.1:3478?transport=tcp",
+						   "turns:127.0.0.1:5349?transport=tcp",
+						   "stun:127.0.0.1:3478",
+						   "turn:[::1]:3478?transport=udp",
+						   "turn:[::1]:3478?transport=tcp",
+						   "turns:[::1]:5349?transport=tcp",
+						   "stun:[::1]:3478",
+						   NULL};
+		uris_are(&src, want);
+	}
+	src.tls = false;
 	/* UDP off: no turn udp, no stun (stun: means UDP to browsers). */
 	src.udp = false;
 	src.nlisten = 1;
