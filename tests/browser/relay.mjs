@@ -68,7 +68,7 @@ const browser = await chromium.launchPersistentContext(dataDir, {
 	args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
 		'--disable-background-networking', '--disable-component-update', '--disable-sync',
 		'--allow-loopback-in-peer-connection', '--autoplay-policy=no-user-gesture-required',
-		'--disable-features=WebRtcHideLocalIpsWithMdns',
+		'--disable-features=WebRtcHideLocalIpsWithMdns', '--ignore-certificate-errors',
 		'--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1'],
 });
 try {

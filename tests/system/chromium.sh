@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # chromium.sh - headless Chromium (Debian's, driven by playwright-core from
 # npm) calls itself through turnpiked with iceTransportPolicy 'relay': two
-# RTCPeerConnections, a data channel echo and an audio track, over TURN/UDP
-# and TURN/TCP; getStats() must show relay candidates of that protocol on
+# RTCPeerConnections, a data channel echo and an audio track, over TURN/UDP,
+# TURN/TCP and TURN/TLS; getStats() must show relay candidates of that protocol on
 # both sides and audio received. Chromium runs in a private network
 # namespace with only loopback (unshare -n), the server beside it.
 CHROMIUM=/usr/bin/chromium
@@ -46,12 +46,19 @@ if [ -n "${TURNPIKE_SKIP:-}" ]; then
 fi
 ip link set lo up
 
+# A certificate for 127.0.0.1 (turns:); Chromium is told to accept it.
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
+	-subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 \
+	-keyout "$TMP/key.pem" -out "$TMP/cert.pem" >"$TMP/openssl.log" 2>&1 ||
+	{ fail "openssl makes a test certificate"; finish; }
+TLS_PORT=$("$FREEPORT")
 start_server chromium --relay-ip 127.0.0.1 --allow-loopback-peers --realm example.org \
-	--user alice:secret --min-port 20000 --max-port 20199 ||
+	--user alice:secret --min-port 20000 --max-port 20199 \
+	--cert "$TMP/cert.pem" --pkey "$TMP/key.pem" --tls-listening-port "$TLS_PORT" ||
 	{ fail "server start"; finish; }
-timeout 120 node "$BROWSER/relay.mjs" "$CHROMIUM" "$TMP/profile" \
+timeout 150 node "$BROWSER/relay.mjs" "$CHROMIUM" "$TMP/profile" \
 	"turn:127.0.0.1:$PORT?transport=udp" "turn:127.0.0.1:$PORT?transport=tcp" \
-	alice secret >"$TMP/chromium.out" 2>&1
+	"turns:127.0.0.1:$TLS_PORT?transport=tcp" alice secret >"$TMP/chromium.out" 2>&1
 rc=$?
 take_lines "$TMP/chromium.out"
 if [ "$rc" -ne 0 ]; then
