@@ -14,7 +14,6 @@
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
 #include <openssl/crypto.h>
-#include <openssl/err.h>
 #include <openssl/sha.h>
 #include <openssl/ssl.h>
 
@@ -503,13 +502,7 @@ static void request_cb(struct evhttp_request *r, void *arg)
 /* Logs what failed and OpenSSL's first queued error, in one line. */
 static int tls_fail(const char *what, const char *path)
 {
-	char why[256] = "unknown error";
-	unsigned long e = ERR_get_error();
-
-	if (e)
-		ERR_error_string_n(e, why, sizeof(why));
-	log_err("http: %s%s%s: %s", what, path ? " " : "", path ? path : "", why);
-	ERR_clear_error();
+	log_ssl_error("http", what, path);
 	return TP_ECRYPTO;
 }
 

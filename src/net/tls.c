@@ -5,7 +5,6 @@
 #include <errno.h>
 #include <event2/event.h>
 #include <event2/listener.h>
-#include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,18 +17,6 @@
 #include "util/conf.h"
 #include "util/log.h"
 
-/* Logs what failed and OpenSSL's first queued error, in one line. */
-static void log_ssl_error(const char *what, const char *arg)
-{
-	char why[256] = "unknown error";
-	unsigned long e = ERR_get_error();
-
-	if (e)
-		ERR_error_string_n(e, why, sizeof(why));
-	log_err("tls: %s%s%s: %s", what, arg ? " " : "", arg ? arg : "", why);
-	ERR_clear_error();
-}
-
 static int ctx_protocol(SSL_CTX *ctx, const struct conf *c)
 {
 	static const unsigned char sid_ctx[] = "turnpike";
@@ -37,22 +24,22 @@ static int ctx_protocol(SSL_CTX *ctx, const struct conf *c)
 	/* TLS 1.2 and 1.3 only; no renegotiation, no compression. */
 	if (SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) != 1 ||
 	    SSL_CTX_set_max_proto_version(ctx, TLS1_3_VERSION) != 1) {
-		log_ssl_error("cannot restrict the protocol to TLS 1.2 and 1.3", NULL);
+		log_ssl_error("tls", "cannot restrict the protocol to TLS 1.2 and 1.3", NULL);
 		return TP_ECRYPTO;
 	}
 	SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE |
 					 SSL_OP_NO_COMPRESSION);
 	SSL_CTX_set_mode(ctx, SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
 	if (SSL_CTX_set_session_id_context(ctx, sid_ctx, sizeof(sid_ctx) - 1) != 1) {
-		log_ssl_error("cannot set the session context", NULL);
+		log_ssl_error("tls", "cannot set the session context", NULL);
 		return TP_ECRYPTO;
 	}
 	if (c->cipher_list && SSL_CTX_set_cipher_list(ctx, c->cipher_list) != 1) {
-		log_ssl_error("cipher-list", c->cipher_list);
+		log_ssl_error("tls", "cipher-list", c->cipher_list);
 		return TP_ECRYPTO;
 	}
 	if (c->ec_curve_name && SSL_CTX_set1_groups_list(ctx, c->ec_curve_name) != 1) {
-		log_ssl_error("ec-curve-name", c->ec_curve_name);
+		log_ssl_error("tls", "ec-curve-name", c->ec_curve_name);
 		return TP_ECRYPTO;
 	}
 	return 0;
@@ -61,15 +48,15 @@ static int ctx_protocol(SSL_CTX *ctx, const struct conf *c)
 static int ctx_keys(SSL_CTX *ctx, const struct conf *c)
 {
 	if (SSL_CTX_use_certificate_chain_file(ctx, c->cert) != 1) {
-		log_ssl_error("cannot load cert", c->cert);
+		log_ssl_error("tls", "cannot load cert", c->cert);
 		return TP_ECRYPTO;
 	}
 	if (SSL_CTX_use_PrivateKey_file(ctx, c->pkey, SSL_FILETYPE_PEM) != 1) {
-		log_ssl_error("cannot load pkey", c->pkey);
+		log_ssl_error("tls", "cannot load pkey", c->pkey);
 		return TP_ECRYPTO;
 	}
 	if (SSL_CTX_check_private_key(ctx) != 1) {
-		log_ssl_error("pkey does not match cert", c->pkey);
+		log_ssl_error("tls", "pkey does not match cert", c->pkey);
 		return TP_ECRYPTO;
 	}
 	return 0;
@@ -84,12 +71,12 @@ static int ctx_client_ca(SSL_CTX *ctx, const struct conf *c)
 	if (!c->ca_file)
 		return 0;
 	if (SSL_CTX_load_verify_locations(ctx, c->ca_file, NULL) != 1) {
-		log_ssl_error("cannot load CA-file", c->ca_file);
+		log_ssl_error("tls", "cannot load CA-file", c->ca_file);
 		return TP_ECRYPTO;
 	}
 	names = SSL_load_client_CA_file(c->ca_file);
 	if (!names) {
-		log_ssl_error("no CA certificate in CA-file", c->ca_file);
+		log_ssl_error("tls", "no CA certificate in CA-file", c->ca_file);
 		return TP_ECRYPTO;
 	}
 	SSL_CTX_set_client_CA_list(ctx, names);
@@ -102,7 +89,7 @@ SSL_CTX *tls_ctx_new(const struct conf *c)
 	SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
 
 	if (!ctx) {
-		log_ssl_error("cannot create a context", NULL);
+		log_ssl_error("tls", "cannot create a context", NULL);
 		return NULL;
 	}
 	if (ctx_protocol(ctx, c) != 0 || ctx_keys(ctx, c) != 0 || ctx_client_ca(ctx, c) != 0) {

@@ -1,4 +1,5 @@
 /* log.c - leveled logging to stderr, a file or syslog, plus rate limiting. */
+#include <openssl/err.h>
 #include "util/log.h"
 
 #include <errno.h>
@@ -185,4 +186,15 @@ char *log_escape(char *dst, size_t cap, const void *src, size_t len)
 	}
 	dst[o] = '\0';
 	return dst;
+}
+
+void log_ssl_error(const char *who, const char *what, const char *arg)
+{
+	char why[256] = "unknown error";
+	unsigned long e = ERR_get_error();
+
+	if (e)
+		ERR_error_string_n(e, why, sizeof(why));
+	log_err("%s: %s%s%s: %s", who, what, arg ? " " : "", arg ? arg : "", why);
+	ERR_clear_error();
 }

@@ -33,6 +33,9 @@ enum log_level log_get_level(void);
 int log_level_parse(const char *s);
 
 void log_msg(enum log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Logs, as an error in one line, "who: what[ arg]: " and OpenSSL's first
+ * queued error, then clears OpenSSL's queue. */
+void log_ssl_error(const char *who, const char *what, const char *arg);
 void log_vmsg(enum log_level level, const char *fmt, va_list ap)
 	__attribute__((format(printf, 2, 0)));
 

@@ -131,6 +131,19 @@ rss_kb() {
 	awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"
 }
 
+# start_redis: a redis-server on a free loopback port in the temp dir (no
+# persistence), stopped on exit; sets RPORT and REDIS_PID, and waits until
+# it answers. Returns 1 when redis-server or redis-cli is missing.
+start_redis() {
+	command -v redis-server >/dev/null && command -v redis-cli >/dev/null || return 1
+	RPORT=$("$FREEPORT")
+	redis-server --port "$RPORT" --bind 127.0.0.1 --dir "$TMP" --save '' --appendonly no \
+		--daemonize no >>"$TMP/redis.log" 2>&1 &
+	REDIS_PID=$!
+	PIDS="$PIDS $REDIS_PID"
+	within 5000 redis-cli -p "$RPORT" ping >/dev/null 2>&1
+}
+
 # take_lines FILE: another program's "ok - " and "FAIL - " lines, as ours.
 take_lines() {
 	local line

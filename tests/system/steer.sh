@@ -5,17 +5,10 @@
 # drains. A real redis-server on a free loopback port in the temp dir.
 . "$(dirname "$0")/lib.sh"
 
-REDIS=$(command -v redis-server)
-REDIS_CLI=$(command -v redis-cli)
-if [ -z "$REDIS" ] || [ -z "$REDIS_CLI" ]; then
+if ! start_redis; then
 	skip "redis-server or redis-cli not installed"
 	finish
 fi
-RPORT=$("$FREEPORT")
-"$REDIS" --port "$RPORT" --bind 127.0.0.1 --dir "$TMP" --save '' --appendonly no \
-	--daemonize no >>"$TMP/redis.log" 2>&1 &
-PIDS="$PIDS $!"
-within 5000 "$REDIS_CLI" -p "$RPORT" ping >/dev/null 2>&1
 rc=0
 out=$("$TURNPIKED" --announce-address 127.0.0.1:3478 --check-config /dev/null 2>&1) || rc=$?
 check "announce-address without Redis is refused (status $rc: $out)" \
