@@ -164,6 +164,11 @@ static void stun_metrics(struct evbuffer *b, const struct turn_stats *st)
 	    st->tcp_accepted);
 	one(b, "tcp_connections_refused_total", "counter",
 	    "TCP client connections closed at once: over max-tcp-connections.", st->tcp_refused);
+	one(b, "proxy_headers_total", "counter",
+	    "PROXY protocol headers taken from proxy-protocol balancers.", st->proxy_headers);
+	one(b, "proxy_headers_invalid_total", "counter",
+	    "Connections from proxy-protocol balancers closed without a valid PROXY header.",
+	    st->proxy_bad);
 	one(b, "tcp_connections_refused_source_total", "counter",
 	    "TCP client connections closed at once: their source already held "
 	    "max-tcp-unauthenticated-per-source connections that had not authenticated.",

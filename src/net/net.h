@@ -119,7 +119,9 @@ struct server {
 	 * connections before they authenticate (NULL: no limit), and key
 	 * lookups in redis-userdb (NULL: no limit). */
 	struct sockaddr_storage *alternate, *overflow; /* turn_cfg's lists */
-	struct steer *steer; /* main thread: the fleet registry (steer.c), or NULL */
+	struct steer *steer;         /* main thread: the fleet registry (steer.c), or NULL */
+	struct ip_range *proxy_from; /* proxy-protocol: trusted load balancers */
+	size_t nproxy_from;
 	struct srccount *tcp_unauth;
 	struct ratelimit *lookup_rl;
 	pthread_mutex_t limits_lock;
@@ -154,6 +156,9 @@ int setup_policy(struct server *srv);
 /* alternate-server and overflow-server into turn_cfg. Returns 0, TP_ENOMEM
  * or TP_EINVAL (logged). */
 int setup_alternates(struct server *srv);
+/* proxy-protocol into proxy_from. Returns 0, TP_ENOMEM or TP_ECONFIG
+ * (logged). */
+int setup_proxy(struct server *srv);
 /* RFC 5780 (alt-listening-ip): fills turn_cfg.nat and nat_addr, after the
  * listening addresses are known. Returns 0 or TP_ECONFIG (logged). */
 int setup_nat(struct server *srv);

@@ -279,7 +279,8 @@ struct server *server_new(const struct conf *conf)
 	if ((rc = resolve_listen(srv, conf)) != 0 || (rc = setup_relay_addrs(srv)) != 0 ||
 	    (rc = setup_nat(srv)) != 0 || (rc = setup_auth(srv)) != 0 ||
 	    (rc = setup_policy(srv)) != 0 || (rc = setup_alternates(srv)) != 0 ||
-	    (rc = redis_setup(srv)) != 0 || (rc = tls_setup(srv)) != 0)
+	    (rc = setup_proxy(srv)) != 0 || (rc = redis_setup(srv)) != 0 ||
+	    (rc = tls_setup(srv)) != 0)
 		goto fail;
 	srv->quota = turn_quota_new((unsigned)conf->user_quota, (unsigned)conf->total_quota);
 	srv->reservations = relay_reservations_new();
@@ -391,6 +392,7 @@ void server_free(struct server *srv)
 	tls_cleanup(srv);
 	srccount_free(srv->tcp_unauth);
 	free(srv->alternate);
+	free(srv->proxy_from);
 	free(srv->overflow);
 	ratelimit_free(srv->lookup_rl);
 	pthread_mutex_destroy(&srv->limits_lock);

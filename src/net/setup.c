@@ -235,6 +235,25 @@ static int parse_servers(const struct conf_list *l, struct sockaddr_storage **v,
 	return 0;
 }
 
+int setup_proxy(struct server *srv)
+{
+	const struct conf_list *l = &srv->conf->proxy_protocol;
+
+	if (!l->n)
+		return 0;
+	srv->proxy_from = calloc(l->n, sizeof(*srv->proxy_from));
+	if (!srv->proxy_from)
+		return TP_ENOMEM;
+	for (size_t i = 0; i < l->n; i++) {
+		if (policy_range_parse(l->v[i], &srv->proxy_from[i]) != 0) {
+			log_err("proxy-protocol: '%s' is not an address range", l->v[i]);
+			return TP_ECONFIG;
+		}
+	}
+	srv->nproxy_from = l->n;
+	return 0;
+}
+
 int setup_alternates(struct server *srv)
 {
 	const struct conf *c = srv->conf;

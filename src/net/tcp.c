@@ -24,6 +24,8 @@
 #include "util/addr.h"
 #include "util/conf.h"
 #include "util/log.h"
+#include "util/policy.h"
+#include "util/proxy.h"
 #include "util/srccount.h"
 
 /* Stop reading from a client whose answers pile up unread. */
@@ -40,6 +42,8 @@ struct tcp_conn {
 	bool counted;     /* in srv->tcp_unauth (max-tcp-unauthenticated-per-source) */
 	bool tls;         /* over TLS (tls-listening-port) */
 	bool handshaking; /* TLS: the handshake has not completed */
+	bool proxied;     /* from a proxy-protocol balancer: its header comes first */
+	bool tls_after;   /* proxied to a TLS listener: TLS starts after the header */
 	TAILQ_ENTRY(tcp_conn) link;
 	TAILQ_ENTRY(tcp_conn) ulink; /* in w->unauthed while !authed */
 };
@@ -171,6 +175,16 @@ static void idle_cb(int fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 
+	if (c->proxied) {
+		STAT_INC(w->stats.proxy_bad);
+		log_rl(&rl_refuse, LOG_LVL_INFO,
+		       "tcp: closed a connection from %s: no PROXY protocol header within "
+		       "tls-handshake-timeout (%ld s)",
+		       addr_format((struct sockaddr *)&c->peer, false, ip, sizeof(ip)),
+		       w->srv->conf->tls_handshake_timeout);
+		conn_free(c);
+		return;
+	}
 	if (c->handshaking) {
 		STAT_INC(w->stats.tls_handshake_timeout);
 		log_rl(&rl_tls, LOG_LVL_INFO,
@@ -215,6 +229,94 @@ static long frame_len(struct evbuffer *in)
 	return have >= need ? (long)need : 0;
 }
 
+static void read_cb(struct bufferevent *bev, void *arg);
+static void write_cb(struct bufferevent *bev, void *arg);
+static void event_cb(struct bufferevent *bev, short what, void *arg);
+
+/* Starts TLS over the connection's socket bufferevent, once the PROXY
+ * header is read: an OpenSSL filter on top, which also takes the bytes of
+ * the ClientHello already read. Returns 0 or TP_ENOMEM. */
+static int start_tls_after(struct tcp_conn *c)
+{
+	struct worker *w = c->w;
+	struct bufferevent *under = c->bev, *bev;
+	SSL *ssl = tls_ssl_new(w->srv);
+
+	if (!ssl)
+		return TP_ENOMEM;
+	bev = bufferevent_openssl_filter_new(w->base, under, ssl, BUFFEREVENT_SSL_ACCEPTING,
+					     BEV_OPT_CLOSE_ON_FREE);
+	if (!bev) {
+		SSL_free(ssl);
+		return TP_ENOMEM;
+	}
+	c->bev = bev;
+	c->tls = c->handshaking = true;
+	STAT_INC(w->stats.tls_accepted);
+	bufferevent_setcb(bev, read_cb, write_cb, event_cb, c);
+	bufferevent_setwatermark(bev, EV_WRITE, TCP_OUT_MAX / 2, 0);
+	bufferevent_setwatermark(bev, EV_READ, 0, STUN_MAX_MSG);
+	if (bufferevent_enable(bev, EV_READ) != 0)
+		return TP_ENOMEM;
+	if (evbuffer_get_length(bufferevent_get_input(under)))
+		bufferevent_trigger(under, EV_READ, BEV_TRIG_IGNORE_WATERMARKS);
+	return 0;
+}
+
+/*
+ * The PROXY header a balancer sends first (proxy-protocol): takes the
+ * client's address from it into c->peer and counts that source's share.
+ * Returns true when the stream goes on (framing, or TLS first), false when
+ * more bytes are needed or c was closed.
+ */
+static bool proxy_header(struct tcp_conn *c)
+{
+	struct worker *w = c->w;
+	struct evbuffer *in = bufferevent_get_input(c->bev);
+	size_t have = evbuffer_get_length(in), used = 0;
+	struct sockaddr_storage src;
+	char ip[ADDR_STRLEN];
+	int r;
+
+	r = proxy_parse(evbuffer_pullup(in, (ev_ssize_t)(have < PROXY_MAX ? have : PROXY_MAX)),
+			have < PROXY_MAX ? have : PROXY_MAX, &src, &used);
+	if (r == 0)
+		return false;
+	if (r < 0) {
+		STAT_INC(w->stats.proxy_bad);
+		log_rl(&rl_refuse, LOG_LVL_WARN,
+		       "tcp: closed a connection from %s: no valid PROXY protocol header "
+		       "(proxy-protocol)",
+		       addr_format((struct sockaddr *)&c->peer, true, ip, sizeof(ip)));
+		conn_free(c);
+		return false;
+	}
+	evbuffer_drain(in, used);
+	c->proxied = false;
+	STAT_INC(w->stats.proxy_headers);
+	if (src.ss_family != AF_UNSPEC)
+		memcpy(&c->peer, &src, sizeof(src));
+	if (!count(w->srv, (struct sockaddr *)&c->peer, &c->counted)) {
+		STAT_INC(w->stats.tcp_refused_source);
+		log_rl(&rl_refuse, LOG_LVL_WARN,
+		       "tcp: refused a connection from %s (through a balancer): it already "
+		       "holds %ld that have not authenticated (max-tcp-unauthenticated-per-source)",
+		       addr_format((struct sockaddr *)&c->peer, false, ip, sizeof(ip)),
+		       w->srv->conf->max_tcp_unauth_per_source);
+		conn_free(c);
+		return false;
+	}
+	if (!c->tls_after) {
+		event_add(c->idle, w->idle_tv); /* unauthenticated TCP from now */
+		return true;
+	}
+	/* TLS from here; the filter reads on (the handshake deadline runs). */
+	c->tls_after = false;
+	if (start_tls_after(c) != 0)
+		conn_free(c);
+	return false;
+}
+
 static void read_cb(struct bufferevent *bev, void *arg)
 {
 	struct tcp_conn *c = arg;
@@ -227,6 +329,8 @@ static void read_cb(struct bufferevent *bev, void *arg)
 	long n;
 
 	worker_clock(w);
+	if (c->proxied && !proxy_header(c))
+		return;
 	while ((n = frame_len(in)) > 0) {
 		const uint8_t *pkt = evbuffer_pullup(in, n);
 		size_t len;
@@ -350,11 +454,14 @@ static bool shed_one(struct worker *w)
  * connections that have not authenticated, then room in the worker's table
  * (made by shedding if need be). *counted: whether the source's count took
  * it. */
-static bool admit(struct worker *w, const struct sockaddr *sa, bool *counted)
+static bool admit(struct worker *w, const struct sockaddr *sa, bool proxied, bool *counted)
 {
 	char ip[ADDR_STRLEN];
 
-	if (!count(w->srv, sa, counted)) {
+	/* A balancer's connections are counted by the client its PROXY
+	 * header names (proxy_header). */
+	*counted = false;
+	if (!proxied && !count(w->srv, sa, counted)) {
 		STAT_INC(w->stats.tcp_refused_source);
 		log_rl(&rl_refuse, LOG_LVL_WARN,
 		       "tcp: refused a connection from %s: it already holds %ld that have not "
@@ -399,10 +506,12 @@ void tcp_accept_cb(struct evconnlistener *lev, int fd, struct sockaddr *sa, int 
 	struct worker *w = tl->w;
 	struct tcp_conn *c = NULL;
 	bool counted = false;
+	bool proxied = w->srv->nproxy_from &&
+		       policy_in_ranges(w->srv->proxy_from, w->srv->nproxy_from, sa);
 	int one = 1;
 	(void)lev;
 
-	if (!admit(w, sa, &counted)) {
+	if (!admit(w, sa, proxied, &counted)) {
 		close(fd);
 		return;
 	}
@@ -420,11 +529,13 @@ void tcp_accept_cb(struct evconnlistener *lev, int fd, struct sockaddr *sa, int 
 		if (getsockname(fd, (struct sockaddr *)&c->local, &llen) != 0)
 			goto fail;
 	}
-	c->bev = bev_new(w, fd, tl->tls);
+	/* Behind a balancer, TLS starts after its PROXY header. */
+	c->bev = bev_new(w, fd, tl->tls && !proxied);
 	if (!c->bev)
 		goto fail;
-	c->tls = tl->tls;
-	c->handshaking = tl->tls;
+	c->proxied = proxied;
+	c->tls_after = tl->tls && proxied;
+	c->tls = c->handshaking = tl->tls && !proxied;
 	fd = -1;
 	c->idle = evtimer_new(w->base, idle_cb, c);
 	if (!c->idle)
@@ -433,13 +544,13 @@ void tcp_accept_cb(struct evconnlistener *lev, int fd, struct sockaddr *sa, int 
 	bufferevent_setwatermark(c->bev, EV_WRITE, TCP_OUT_MAX / 2, 0);
 	bufferevent_setwatermark(c->bev, EV_READ, 0, STUN_MAX_MSG);
 	if (bufferevent_enable(c->bev, EV_READ) != 0 ||
-	    event_add(c->idle, c->handshaking ? w->hs_tv : w->idle_tv) != 0)
+	    event_add(c->idle, c->handshaking || proxied ? w->hs_tv : w->idle_tv) != 0)
 		goto fail;
 	TAILQ_INSERT_TAIL(&w->conns, c, link);
 	TAILQ_INSERT_TAIL(&w->unauthed, c, ulink);
 	STAT_INC(w->stats.tcp_accepted);
 	STAT_INC(w->stats.tcp_active);
-	if (tl->tls)
+	if (c->tls)
 		STAT_INC(w->stats.tls_accepted);
 	return;
 fail:

@@ -118,6 +118,8 @@ struct turn_stats {
 	uint64_t tcp_refused;        /* over max-tcp-connections */
 	uint64_t tcp_refused_source; /* over max-tcp-unauthenticated-per-source */
 	uint64_t tcp_shed;           /* closed to admit a new one (never authenticated) */
+	uint64_t proxy_headers;      /* PROXY protocol headers taken (proxy-protocol) */
+	uint64_t proxy_bad;          /* balancer connections closed: no valid header */
 	uint64_t tcp_active;
 	uint64_t tcp_closed_idle;
 	uint64_t tcp_closed_bad;        /* malformed framing */

@@ -54,6 +54,7 @@ struct conf {
 	/* peer policy */
 	struct conf_list denied_peer_ip;
 	struct conf_list allowed_peer_ip;
+	struct conf_list proxy_protocol;
 	bool allow_loopback_peers;
 	/* quotas and limits */
 	long user_quota;

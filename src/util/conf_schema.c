@@ -309,6 +309,15 @@ const struct conf_opt conf_schema[] = {
 	 "denied-peer-ip refuses them (for example a private network the relay "
 	 "serves). Same forms as denied-peer-ip.",
 	 check_range},
+	{"proxy-protocol", CONF_LIST, NULL, 0, 0, false, OFF(proxy_protocol), "RANGE",
+	 "Load balancers in front of the TCP and TLS listeners (an address, CIDR "
+	 "prefix or FIRST-LAST range; repeat for several): their connections must "
+	 "start with a PROXY protocol header, version 1 or 2 (HAProxy's send-proxy or "
+	 "send-proxy-v2), and the client address it names is the one authentication, "
+	 "quotas, the per-source limits and the logs see. A connection from them "
+	 "without a valid header within tls-handshake-timeout is closed; a header "
+	 "from any other address is not taken (the connection is closed as malformed).",
+	 check_range},
 	{"allow-loopback-peers", CONF_BOOL, "false", 0, 0, false, OFF(allow_loopback_peers), NULL,
 	 "Let the relay reach loopback addresses (127.0.0.0/8, ::1, in any IPv6 "
 	 "spelling), the server's own included, so a test peer can sit beside the "

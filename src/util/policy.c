@@ -560,3 +560,11 @@ void policy_cleanup(struct peer_policy *p)
 	free(p->self_ports);
 	memset(p, 0, sizeof(*p));
 }
+
+bool policy_in_ranges(const struct ip_range *r, size_t n, const struct sockaddr *sa)
+{
+	uint8_t key[16];
+	uint16_t port;
+
+	return key_of(sa, key, &port) && in_ranges(key, r, n);
+}

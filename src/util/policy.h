@@ -66,6 +66,9 @@ struct peer_policy {
  * the IPv4 addresses in it ("::/0" is every address).
  */
 int policy_range_parse(const char *s, struct ip_range *out);
+/* Whether sa (in its canonical form, see policy_canonicalize) lies in one
+ * of the n ranges. */
+bool policy_in_ranges(const struct ip_range *r, size_t n, const struct sockaddr *sa);
 
 /*
  * Canonical form of an address for checks: IPv4-mapped (::ffff:0:0/96),
