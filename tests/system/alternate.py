@@ -12,6 +12,7 @@ import os
 import signal
 import socket
 import struct
+import subprocess
 import sys
 import time
 
@@ -147,6 +148,10 @@ def overflow(args, port):
            "overflow: while draining, 300 to the overflow server")
     finally:
         srv.send_signal(signal.SIGINT)  # the second signal ends the drain
+        try:
+            srv.wait(10)  # before stop() signals again: no race
+        except subprocess.TimeoutExpired:
+            pass
         stop(srv, log)
 
 

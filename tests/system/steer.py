@@ -94,7 +94,11 @@ def main():
     finally:
         for srv, log in srvs.values():
             if srv.poll() is None:
-                srv.send_signal(signal.SIGINT)
+                srv.send_signal(signal.SIGINT)  # ends a drain, or stops
+                try:
+                    srv.wait(10)  # before stop() signals again: no race
+                except subprocess.TimeoutExpired:
+                    pass
             stop(srv, log)
     return ok.finish()
 
