@@ -285,8 +285,7 @@ int tcprelay_connect(void *env, struct turn_alloc *a, struct turn_tcpconn *tc)
 
 /* ---- peers connecting in (RFC 6062 §5.3) ---- */
 
-static void accept_cb(struct evconnlistener *lev, int fd, struct sockaddr *sa, int salen,
-		      void *arg)
+static void accept_cb(struct evconnlistener *lev, int fd, struct sockaddr *sa, int salen, void *arg)
 {
 	struct tcprelay_listener *tl = arg;
 	struct worker *w = tl->w;

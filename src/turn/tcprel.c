@@ -13,6 +13,7 @@
 #include "util/rand.h"
 
 static __thread struct log_ratelimit rl_quota = LOG_RATELIMIT_INIT(10, 3);
+static __thread struct log_ratelimit rl_refuse = LOG_RATELIMIT_INIT(10, 3);
 
 struct turn_tcpconn *turn_tcp_find(const struct turn_ctx *ctx, uint32_t id)
 {
@@ -237,7 +238,13 @@ struct turn_tcpconn *turn_tcp_incoming(struct turn_ctx *ctx, struct turn_alloc *
 	/* RFC 6062 §5.3: only from a peer the client gave a permission, and
 	 * within the peer policy (per port for our own addresses). */
 	if (!p || (p->self && policy_check(ctx->cfg->policy, peer) != POLICY_ALLOW)) {
+		char who[ADDR_STRLEN];
+
 		STAT_INC(ctx->stats->drops[DROP_NO_PERMISSION]);
+		log_rl(&rl_refuse, LOG_LVL_INFO,
+		       "tcp relay: closed a connection from %s to a relayed address: no "
+		       "permission for it",
+		       addr_format(peer, true, who, sizeof(who)));
 		return NULL;
 	}
 	tc = tc_new(ctx, a, peer, TURN_TCP_PENDING);
@@ -259,9 +266,8 @@ struct turn_tcpconn *turn_tcp_incoming(struct turn_ctx *ctx, struct turn_alloc *
 	return tc;
 }
 
-size_t turn_tcp_bind(struct turn_ctx *ctx, const struct turn_from *from,
-		     const struct stun_msg *msg, struct turn_tcpconn *tc, struct turn_auth *auth,
-		     uint8_t *out)
+size_t turn_tcp_bind(struct turn_ctx *ctx, const struct turn_from *from, const struct stun_msg *msg,
+		     struct turn_tcpconn *tc, struct turn_auth *auth, uint8_t *out)
 {
 	struct stun_builder b;
 	size_t len;

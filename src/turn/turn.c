@@ -507,8 +507,8 @@ static size_t handle_allocate(struct turn_ctx *ctx, const struct turn_from *from
 	if (!rtr || stun_attr_get_transport(msg, rtr, &proto) != 0)
 		return turn_reply_error(ctx, from, msg, STUN_ERR_BAD_REQUEST, auth, out);
 	/* RFC 6062 §5.1: TCP relays for clients on TCP (or TLS) only. */
-	if (proto != PROTO_UDP &&
-	    (proto != PROTO_TCP || (from->tr != TP_TCP && from->tr != TP_TLS)))
+	if (proto != PROTO_UDP && (proto != PROTO_TCP || !ctx->io->tcp_connect ||
+				   (from->tr != TP_TCP && from->tr != TP_TLS)))
 		return turn_reply_error(ctx, from, msg, STUN_ERR_UNSUPPORTED_TRANSPORT, auth, out);
 	rt = stun_msg_find(msg, STUN_ATTR_RESERVATION_TOKEN);
 	ep = stun_msg_find(msg, STUN_ATTR_EVEN_PORT);
