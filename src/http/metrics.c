@@ -116,6 +116,19 @@ static void turn_metrics(struct evbuffer *b, const struct turn_stats *st,
 	    "Allocate requests refused (508) because the process had no file descriptor left for a "
 	    "relay socket.",
 	    st->fd_exhausted);
+	head(b, "tcp_relay_connections_total", "counter",
+	     "RFC 6062 peer connections: opened by Connect, failed (447), offered by "
+	     "ConnectionAttempt, bound to a client data connection, dropped unbound after 30 s.");
+	evbuffer_add_printf(b, P "tcp_relay_connections_total{event=\"connect\"} %" PRIu64 "\n",
+			    st->tcp_connects);
+	evbuffer_add_printf(b, P "tcp_relay_connections_total{event=\"failed\"} %" PRIu64 "\n",
+			    st->tcp_connect_failed);
+	evbuffer_add_printf(b, P "tcp_relay_connections_total{event=\"attempt\"} %" PRIu64 "\n",
+			    st->tcp_attempts);
+	evbuffer_add_printf(b, P "tcp_relay_connections_total{event=\"bound\"} %" PRIu64 "\n",
+			    st->tcp_bound);
+	evbuffer_add_printf(b, P "tcp_relay_connections_total{event=\"unbound\"} %" PRIu64 "\n",
+			    st->tcp_unbound);
 	head(b, "quota_rejections_total", "counter",
 	     "Allocate requests refused by user-quota (486) or total-quota (508).");
 	evbuffer_add_printf(b, P "quota_rejections_total{quota=\"user\"} %" PRIu64 "\n",

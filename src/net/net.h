@@ -32,6 +32,9 @@ struct ratelimit;
 struct ssl_ctx_st;
 struct ssl_st;
 struct tls_watch;
+struct tcprelay;
+struct tcprelay_listener;
+struct bufferevent;
 
 TAILQ_HEAD(tcp_conn_list, tcp_conn);
 
@@ -85,6 +88,7 @@ struct worker {
 	struct store_conn *events;     /* allocation events to Redis, or NULL */
 	size_t interim_cursor;         /* where the interim event walk goes on */
 	struct userdb *userdb;         /* users and fleet quota from Redis, or NULL */
+	struct tcprelay *tcprelay;     /* ConnectionBinds handed over by other workers */
 };
 
 /* Everything the workers share, read-only once they run (the quota and
@@ -133,6 +137,7 @@ struct server {
 	struct tls_watch *tls_watch; /* main thread: cert and pkey on disk */
 	struct worker *workers;
 	size_t nworkers;
+	unsigned tcp_peers; /* RFC 6062 peer connections open (turn_cfg.tcp_peers) */
 };
 
 /* Creates the workers and binds every listener (errors are logged).
@@ -231,6 +236,29 @@ void relay_close(void *env, struct turn_alloc *a);
 void relay_send_peer(void *env, struct turn_alloc *a, const struct sockaddr *peer,
 		     const uint8_t *data, size_t len);
 void relay_read_cb(int fd, short what, void *arg);
+/* A TCP allocation's listener on its relayed address, or NULL. */
+struct tcprelay_listener *relay_tcp_listener(const struct turn_alloc *a);
+
+/* tcprelay.c: RFC 6062 TCP relay sockets. listen/unlisten: the listener on
+ * a TCP allocation's relayed address bind (relay.c, with the relay
+ * socket); connect/close: the turn_io hooks; attach: after a successful
+ * ConnectionBind, the client connection (its bufferevent, with anything
+ * queued) becomes tc's data connection, piped to the peer. */
+struct tcprelay_listener *tcprelay_listen(struct worker *w, struct turn_alloc *a,
+					  const struct sockaddr *bind);
+void tcprelay_unlisten(struct tcprelay_listener *tl);
+int tcprelay_connect(void *env, struct turn_alloc *a, struct turn_tcpconn *tc);
+void tcprelay_close(void *env, struct turn_tcpconn *tc);
+void tcprelay_attach(struct worker *w, struct turn_tcpconn *tc, struct bufferevent *client);
+/* The worker a ConnectionBind in pkt belongs to when it is not w, or -1. */
+int tcprelay_owner(const struct worker *w, const uint8_t *pkt, size_t len);
+/* Gives a client connection (fd, and the bytes read from it so far) to
+ * worker to, which adopts it (tcp_conn_adopt). Returns 0, TP_ENOMEM or
+ * TP_EAGAIN (its inbox is full); on error the caller still owns fd. */
+int tcprelay_hand_over(struct worker *to, int fd, const struct sockaddr_storage *peer,
+		       const struct sockaddr_storage *local, const uint8_t *data, size_t len);
+int tcprelay_worker_init(struct worker *w);
+void tcprelay_worker_cleanup(struct worker *w);
 
 /* tls.c: TURN over TLS. tls_ctx_new builds a context from cert, pkey,
  * cipher-list, ec-curve-name and CA-file (NULL on failure, logged in one
@@ -259,5 +287,9 @@ void tcp_conn_free_all(struct worker *w);
 /* Writes a message to a TCP client; drops it (counted) when the client
  * does not read. */
 void tcp_send_client(struct tcp_conn *c, const uint8_t *msg, size_t len);
+/* A client connection handed over by another worker (tcprelay.c): takes
+ * fd as its own and runs the bytes already read from it. */
+void tcp_conn_adopt(struct worker *w, int fd, const struct sockaddr_storage *peer,
+		    const struct sockaddr_storage *local, const uint8_t *data, size_t len);
 
 #endif

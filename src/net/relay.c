@@ -30,6 +30,7 @@ struct relay_sock {
 	struct event *ev;
 	struct worker *w;
 	struct turn_alloc *a;
+	struct tcprelay_listener *tcp; /* RFC 6062: a TCP allocation's listener */
 };
 
 struct reservation {
@@ -263,6 +264,17 @@ int relay_open(void *env, struct turn_alloc *a, int family, bool dont_fragment, 
 		}
 		odd_fd = -1;
 	}
+	if (a->tcp) {
+		/* RFC 6062 §5.1: a TCP allocation listens on its relayed
+		 * address; the UDP socket holds the port. */
+		memcpy(&bound, &ra->bind, sizeof(bound));
+		addr_set_port((struct sockaddr *)&bound, port);
+		rs->tcp = tcprelay_listen(w, a, (struct sockaddr *)&bound);
+		if (!rs->tcp) {
+			rc = TP_EAGAIN;
+			goto fail;
+		}
+	}
 	{
 		/* The first relay, or a dual allocation's second (turn/ made
 		 * room for it in a->dual). */
@@ -291,6 +303,7 @@ static void sock_close(struct relay_sock *rs)
 {
 	if (!rs)
 		return;
+	tcprelay_unlisten(rs->tcp);
 	event_free(rs->ev);
 	close(rs->fd);
 	free(rs);
@@ -306,6 +319,13 @@ void relay_close(void *env, struct turn_alloc *a)
 		sock_close(a->dual->relay);
 		a->dual->relay = NULL;
 	}
+}
+
+struct tcprelay_listener *relay_tcp_listener(const struct turn_alloc *a)
+{
+	const struct relay_sock *rs = a->relay;
+
+	return rs ? rs->tcp : NULL;
 }
 
 void relay_send_peer(void *env, struct turn_alloc *a, const struct sockaddr *peer,

@@ -143,11 +143,15 @@ static int worker_init(struct server *srv, struct worker *w, unsigned id)
 	w->io.relay_open = relay_open;
 	w->io.relay_close = relay_close;
 	w->io.send_peer = relay_send_peer;
+	w->io.tcp_connect = tcprelay_connect;
+	w->io.tcp_close = tcprelay_close;
 	w->io.env = w;
 	if (srv->statsdb)
 		w->io.overflow_pick = steer_pick;
 	if (turn_ctx_init(&w->ctx, &srv->turn_cfg, &w->stats, &w->io) != 0)
 		return TP_ENOMEM;
+	w->ctx.tcp_shard = id;
+	w->ctx.tcp_nshards = (uint32_t)srv->nworkers;
 	worker_clock(w);
 	w->tcp_max = (size_t)conf->max_tcp_connections / srv->nworkers;
 	if (w->tcp_max == 0)
@@ -158,7 +162,7 @@ static int worker_init(struct server *srv, struct worker *w, unsigned id)
 	w->tcp = calloc(listener_count(srv), sizeof(*w->tcp));
 	if (!w->base || !w->io_buf || !w->udp || !w->tcp)
 		return TP_ENOMEM;
-	if (redis_worker_init(w) != 0)
+	if (redis_worker_init(w) != 0 || tcprelay_worker_init(w) != 0)
 		return TP_ENOMEM;
 	w->idle_tv = event_base_init_common_timeout(w->base, &idle);
 	w->tick = event_new(w->base, -1, EV_PERSIST, tick_cb, w);
@@ -185,6 +189,7 @@ static void worker_cleanup(struct worker *w)
 	/* Allocations first: they hold relay sockets and refer to conns. */
 	turn_ctx_cleanup(&w->ctx);
 	tcp_conn_free_all(w);
+	tcprelay_worker_cleanup(w);
 	redis_worker_cleanup(w);
 	if (w->tick)
 		event_free(w->tick);
@@ -298,6 +303,9 @@ struct server *server_new(const struct conf *conf)
 		goto fail;
 	}
 	srv->turn_cfg.quota = srv->quota;
+	/* RFC 6062 peer connections: as many as client TCP connections. */
+	srv->turn_cfg.max_tcp_peers = (unsigned)conf->max_tcp_connections;
+	srv->turn_cfg.tcp_peers = &srv->tcp_peers;
 	if (n == 0) {
 		n = sysconf(_SC_NPROCESSORS_ONLN);
 		if (n < 1)

@@ -229,6 +229,9 @@ static long frame_len(struct evbuffer *in)
 	return have >= need ? (long)need : 0;
 }
 
+static bool rfc6062_foreign_bind(struct tcp_conn *c, const uint8_t *pkt, size_t len);
+static void rfc6062_to_data(struct tcp_conn *c, struct turn_tcpconn *tc);
+
 static void read_cb(struct bufferevent *bev, void *arg);
 static void write_cb(struct bufferevent *bev, void *arg);
 static void event_cb(struct bufferevent *bev, short what, void *arg);
@@ -337,6 +340,8 @@ static void read_cb(struct bufferevent *bev, void *arg)
 
 		STAT_INC(st->rx_msgs[TP_TCP]);
 		STAT_ADD(st->rx_bytes[TP_TCP], (uint64_t)n);
+		if (pkt[0] <= 3 && rfc6062_foreign_bind(c, pkt, (size_t)n))
+			return; /* c is gone: another worker takes the connection */
 		if (pkt[0] >= 64) {
 			/* Data keeps no connection alive by itself: one that
 			 * carries an allocation lives by it (see idle_cb). */
@@ -362,6 +367,10 @@ static void read_cb(struct bufferevent *bev, void *arg)
 				STAT_INC(st->tx_msgs[TP_TCP]);
 				STAT_ADD(st->tx_bytes[TP_TCP], len);
 			}
+		}
+		if (w->ctx.bound) {
+			rfc6062_to_data(c, w->ctx.bound);
+			return; /* c is gone: the connection is a data connection */
 		}
 	}
 	if (n < 0) {
@@ -601,4 +610,117 @@ void tcp_retry_cb(int fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	evconnlistener_enable(tl->lev);
+}
+
+/* ---- RFC 6062 hand-over to tcprelay.c ----
+ * After a successful ConnectionBind (§5.4) a connection leaves the STUN
+ * framing, the idle timer and this table: its bufferevent, with the
+ * answer queued and whatever the client sent after it, becomes a data
+ * connection piped to the peer. A ConnectionBind for an id of another
+ * worker moves the connection (its descriptor and the bytes read so far)
+ * to that worker first; over TLS it cannot (the session stays on its
+ * thread), so TLS data connections need relay-threads 1, or a balancer
+ * that keeps a client's connections on one worker. */
+
+static void rfc6062_to_data(struct tcp_conn *c, struct turn_tcpconn *tc)
+{
+	struct worker *w = c->w;
+	struct bufferevent *bev = c->bev;
+
+	w->ctx.bound = NULL;
+	userdb_forget_conn(w, c);
+	mark_authed(c);
+	TAILQ_REMOVE(&w->conns, c, link);
+	event_free(c->idle);
+	free(c);
+	STAT_DEC(w->stats.tcp_active);
+	tcprelay_attach(w, tc, bev);
+}
+
+static bool rfc6062_foreign_bind(struct tcp_conn *c, const uint8_t *pkt, size_t len)
+{
+	struct worker *w = c->w;
+	struct evbuffer *in = bufferevent_get_input(c->bev);
+	size_t have = evbuffer_get_length(in);
+	int owner, fd;
+
+	/* A TLS session cannot change threads: over TLS, the ConnectionBind
+	 * is answered here (400, an id this worker does not know). */
+	if ((owner = tcprelay_owner(w, pkt, len)) < 0 || c->closing || c->tls || has_alloc(c))
+		return false;
+	fd = dup(bufferevent_getfd(c->bev));
+	if (fd < 0)
+		return false; /* answered here: 400, unknown id */
+	if (tcprelay_hand_over(&w->srv->workers[owner], fd, &c->peer, &c->local,
+			       evbuffer_pullup(in, (ssize_t)have), have) != 0) {
+		close(fd);
+		return false;
+	}
+	conn_free(c);
+	return true;
+}
+
+/* Puts bytes read by another worker in front of what bev reads next (the
+ * socket bufferevent keeps its input's end frozen between reads). */
+static bool input_add(struct bufferevent *bev, const uint8_t *data, size_t len)
+{
+	struct evbuffer *in = bufferevent_get_input(bev);
+	int rc;
+
+	evbuffer_unfreeze(in, 0);
+	rc = evbuffer_add(in, data, len);
+	evbuffer_freeze(in, 0);
+	return rc == 0;
+}
+
+void tcp_conn_adopt(struct worker *w, int fd, const struct sockaddr_storage *peer,
+		    const struct sockaddr_storage *local, const uint8_t *data, size_t len)
+{
+	struct tcp_conn *c = NULL;
+	bool counted = false;
+
+	/* The same admission as at accept: the source's share of connections
+	 * that have not authenticated, and room in the table. */
+	if (!admit(w, (const struct sockaddr *)peer, false, &counted))
+		goto fail;
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		goto fail;
+	c->w = w;
+	c->counted = counted;
+	counted = false;
+	c->peer = *peer;
+	c->local = *local;
+	c->bev = bufferevent_socket_new(w->base, fd, BEV_OPT_CLOSE_ON_FREE);
+	if (!c->bev)
+		goto fail;
+	fd = -1;
+	c->idle = evtimer_new(w->base, idle_cb, c);
+	if (!c->idle || !input_add(c->bev, data, len))
+		goto fail;
+	bufferevent_setcb(c->bev, read_cb, write_cb, event_cb, c);
+	bufferevent_setwatermark(c->bev, EV_WRITE, TCP_OUT_MAX / 2, 0);
+	bufferevent_setwatermark(c->bev, EV_READ, 0, STUN_MAX_MSG);
+	if (bufferevent_enable(c->bev, EV_READ) != 0 || event_add(c->idle, w->idle_tv) != 0)
+		goto fail;
+	TAILQ_INSERT_TAIL(&w->conns, c, link);
+	TAILQ_INSERT_TAIL(&w->unauthed, c, ulink);
+	STAT_INC(w->stats.tcp_active);
+	log_debug("tcp: worker %u takes a connection over for its ConnectionBind", w->id);
+	read_cb(c->bev, c);
+	return;
+fail:
+	if (c) {
+		log_rl(&rl_accept, LOG_LVL_WARN,
+		       "tcp: out of memory taking a connection over for its ConnectionBind");
+		if (c->idle)
+			event_free(c->idle);
+		if (c->bev)
+			bufferevent_free(c->bev);
+		counted = c->counted;
+		free(c);
+	}
+	uncount(w->srv, (const struct sockaddr *)peer, &counted);
+	if (fd >= 0)
+		close(fd);
 }

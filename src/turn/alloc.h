@@ -37,6 +37,8 @@ struct turn_chan {
 };
 
 /* Token bucket in bytes; rate 0 means unlimited. */
+struct turn_tcpconn;
+
 struct turn_bucket {
 	uint64_t rate;   /* bytes per second */
 	uint64_t tokens; /* scaled by 1000 (byte-milliseconds) */
@@ -70,6 +72,11 @@ struct turn_alloc {
 	struct turn_chan *chans;
 	uint16_t nchans, cap_chans;
 	struct turn_bucket bucket;
+	/* RFC 6062: a TCP allocation (REQUESTED-TRANSPORT 6) and its peer
+	 * data connections (turn/tcprel.c). */
+	bool tcp;
+	uint16_t ntcp;
+	struct turn_tcpconn *tcpconns;
 	/* The last answer, for retransmitted requests (RFC 8656 §7.2 etc.). */
 	uint8_t last_txn[12];
 	uint16_t last_len;

@@ -84,6 +84,12 @@ void turn_handle_send(struct turn_ctx *ctx, const struct turn_from *from,
 		STAT_INC(ctx->stats->drops[DROP_BAD_INDICATION]);
 		return;
 	}
+	/* RFC 6062: data to peers of a TCP allocation goes on the data
+	 * connections, never in Send indications. */
+	if (a->tcp) {
+		STAT_INC(ctx->stats->drops[DROP_BAD_INDICATION]);
+		return;
+	}
 	if (!permitted(ctx, a, (struct sockaddr *)&peer))
 		return;
 	to_peer(ctx, a, (struct sockaddr *)&peer, stun_attr_value(msg, data), data->len);
@@ -147,6 +153,11 @@ size_t turn_peer_data(struct turn_ctx *ctx, struct turn_alloc *a, const struct s
 	/* Room for the largest header in front, within STUN's 16-bit length. */
 	if (len > 0xffff - TURN_HEADROOM) {
 		STAT_INC(st->drops[DROP_OVERSIZE]);
+		return 0;
+	}
+	/* RFC 6062: a TCP allocation relays no datagrams. */
+	if (a->tcp) {
+		STAT_INC(ctx->stats->drops[DROP_UNEXPECTED]);
 		return 0;
 	}
 	if (!permitted(ctx, a, peer) || !admit(ctx, a, len))

@@ -181,7 +181,7 @@ static size_t handle_binding(struct turn_ctx *ctx, const struct turn_from *from,
 static bool is_turn_method(uint16_t m)
 {
 	return m == TURN_ALLOCATE || m == TURN_REFRESH || m == TURN_CREATE_PERMISSION ||
-	       m == TURN_CHANNEL_BIND;
+	       m == TURN_CHANNEL_BIND || m == TURN_CONNECT || m == TURN_CONNECTION_BIND;
 }
 
 size_t turn_server_handle(struct turn_ctx *ctx, const struct turn_from *from, const uint8_t *pkt,
@@ -192,6 +192,7 @@ size_t turn_server_handle(struct turn_ctx *ctx, const struct turn_from *from, co
 
 	ctx->parked = false;
 	ctx->authed = false;
+	ctx->bound = NULL;
 	ctx->reply_via = -1;
 	rc = stun_msg_parse(&msg, pkt, len);
 	if (rc != 0) {

@@ -66,6 +66,10 @@ struct turn_server_cfg {
 		const struct sockaddr_storage *v;
 		size_t n;
 	} alternate, overflow;
+	/* RFC 6062: peer data connections over all workers, at most
+	 * max_tcp_peers (atomic counter owned by net). */
+	unsigned max_tcp_peers;
+	unsigned *tcp_peers;
 };
 
 /* Where a message came from: the client's side of the 5-tuple. */
@@ -102,6 +106,34 @@ enum turn_event {
 	TURN_EV_DELETED, /* Refresh with LIFETIME 0 */
 	TURN_EV_EXPIRED,
 	TURN_EV_CLOSED /* its TCP connection closed */
+};
+
+/* RFC 6062 TCP relay: a peer data connection of a TCP allocation, from
+ * Connect (§5.2) or from a peer connecting to the relayed address (§5.3),
+ * until the client binds a data connection to it (§5.4) and after. */
+#define TURN_TCP_BIND_MS (30 * 1000) /* §5.2, §5.3: unbound ids are dropped */
+#define TURN_TCP_PER_ALLOC 64        /* peer connections per allocation */
+#define TURN_TCP_REPLY 160           /* a prepared Connect answer */
+
+enum turn_tcp_state {
+	TURN_TCP_CONNECTING = 0, /* Connect: the connection to the peer is being opened */
+	TURN_TCP_PENDING,        /* up, waiting for ConnectionBind until deadline_ms */
+	TURN_TCP_BOUND           /* piped to a client data connection (net's) */
+};
+
+struct turn_tcpconn {
+	uint32_t id; /* CONNECTION-ID; id % ctx->tcp_nshards == ctx->tcp_shard */
+	enum turn_tcp_state state;
+	struct sockaddr_storage peer;
+	uint64_t deadline_ms;
+	struct turn_alloc *a;
+	void *net; /* net's handle of the peer connection */
+	/* While CONNECTING: the answers to the Connect, signed when it was
+	 * received: [0] success with CONNECTION-ID, [1] 447. */
+	uint8_t reply[2][TURN_TCP_REPLY];
+	uint16_t rlen[2];
+	struct turn_tcpconn *next, **prev; /* the worker's list */
+	struct turn_tcpconn *anext;        /* the allocation's list */
 };
 
 /* What the core asks of the network layer. */
@@ -155,6 +187,15 @@ struct turn_io {
 	 * take (the least loaded of the fleet). Returns 0 with *out, or
 	 * TP_ENOTFOUND. */
 	int (*overflow_pick)(void *env, int family, struct sockaddr_storage *out);
+	/*
+	 * RFC 6062: opens a TCP connection from a's relayed address to
+	 * tc->peer and sets tc->net; reports the outcome later with
+	 * turn_tcp_connected. Returns 0 or an error (the Connect gets 447).
+	 */
+	int (*tcp_connect)(void *env, struct turn_alloc *a, struct turn_tcpconn *tc);
+	/* Closes tc's peer connection and its data connection, if bound. The
+	 * core frees tc afterwards; net calls nothing more about it. */
+	void (*tcp_close)(void *env, struct turn_tcpconn *tc);
 };
 
 /* One worker's view: settings, counters, its allocations, the clock. */
@@ -183,6 +224,14 @@ struct turn_ctx {
 	/* The fleet quota decision for the request being run again, or NULL. */
 	struct turn_ticket *ticket;
 	unsigned alt_rr; /* round robin over the 300 Try Alternate lists */
+	/* RFC 6062: this worker's peer data connections; connection ids are
+	 * this worker's when id % tcp_nshards == tcp_shard (net sets both), so
+	 * a ConnectionBind reaching another worker can be handed over. */
+	struct turn_tcpconn *tcpconns;
+	uint32_t tcp_shard, tcp_nshards;
+	/* Set by turn_server_handle when a ConnectionBind succeeded: the
+	 * connection it came on becomes tcpconn's data connection. */
+	struct turn_tcpconn *bound;
 };
 
 /* Initialises the per-worker part. Returns 0 or TP_ENOMEM. */
@@ -218,6 +267,26 @@ size_t turn_peer_data(struct turn_ctx *ctx, struct turn_alloc *a, const struct s
 
 /* Expires allocations whose lifetime ended; call about once a second. */
 void turn_ctx_expire(struct turn_ctx *ctx);
+
+/* ---- RFC 6062 TCP relay (turn/tcprel.c) ---- */
+
+/* The connection to tc's peer is up (ok) or failed. Writes the answer to
+ * the Connect for a's client (a->conn) into out (TURN_MAX_REPLY bytes) and
+ * returns its length. On failure tc is freed (net has closed its side). */
+size_t turn_tcp_connected(struct turn_ctx *ctx, struct turn_tcpconn *tc, bool ok, uint8_t *out);
+/*
+ * A peer connected to a's relayed address (RFC 6062 §5.3). Returns the new
+ * connection (net sets its net handle) with the ConnectionAttempt
+ * indication for a's client in out and *len, or NULL: refused (no
+ * permission, over a quota: counted), net closes the connection.
+ */
+struct turn_tcpconn *turn_tcp_incoming(struct turn_ctx *ctx, struct turn_alloc *a,
+				       const struct sockaddr *peer, uint8_t *out, size_t *len);
+/* net's side of tc closed (peer or data connection): frees tc. */
+void turn_tcp_closed(struct turn_ctx *ctx, struct turn_tcpconn *tc);
+/* The CONNECTION-ID of a ConnectionBind request, if pkt is one (for the
+ * hand-over between workers). Returns false otherwise. */
+bool turn_tcp_bind_id(const uint8_t *pkt, size_t len, uint32_t *id);
 
 /* Frees the allocation of a closing TCP connection. */
 void turn_alloc_release(struct turn_ctx *ctx, struct turn_alloc *a);

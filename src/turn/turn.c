@@ -16,6 +16,7 @@
 #include "util/log.h"
 
 #define PROTO_UDP 17
+#define PROTO_TCP 6
 #define TURN_PARKED 1  /* not a STUN code: the request waits for the store */
 #define TURN_DROPPED 2 /* not a STUN code: no answer at all (counted) */
 
@@ -44,6 +45,8 @@ static void emit(struct turn_ctx *ctx, struct turn_alloc *a, enum turn_event ev)
 static void alloc_free(struct turn_ctx *ctx, struct turn_alloc *a)
 {
 	turn_table_remove(&ctx->table, a);
+	/* RFC 6062: its peer data connections end with it. */
+	turn_tcp_free_all(ctx, a);
 	ctx->io->relay_close(ctx->io->env, a);
 	if (ctx->cfg->quota)
 		turn_quota_give(ctx->cfg->quota, a->username + a->quota_off, a->quota_len);
@@ -83,6 +86,7 @@ void turn_ctx_expire(struct turn_ctx *ctx)
 		emit(ctx, a, TURN_EV_EXPIRED);
 		alloc_free(ctx, a);
 	}
+	turn_tcp_expire(ctx);
 }
 
 /* The allocation on this 5-tuple. RFC 8656 §7: one whose lifetime has ended
@@ -132,6 +136,15 @@ static int store_key(struct turn_ctx *ctx, const struct turn_from *from, const s
 		return STUN_ERR_SERVER_ERROR;
 	default:
 		break;
+	}
+	/* A ConnectionBind cannot wait for the store: it must become a data
+	 * connection where it stands. It proves the key of its allocation,
+	 * which authenticated a moment ago (RFC 6062 §5.4). */
+	if (msg->method == TURN_CONNECTION_BIND && a && a->ulen == req->ulen &&
+	    memcmp(a->username, req->username, a->ulen) == 0 && a->key.alg == req->alg &&
+	    a->key.len) {
+		*key = a->key;
+		return 0;
 	}
 	rc = ctx->io->key_lookup
 		     ? ctx->io->key_lookup(ctx->io->env, from, req->username, req->ulen, msg->len)
@@ -204,6 +217,13 @@ static int authenticate(struct turn_ctx *ctx, const struct turn_from *from,
 	if (cfg->no_auth)
 		return 0;
 	rc = auth_request_check(msg, cfg->nonce_key, store, from->client, ctx->unix_s, &auth->req);
+	/* RFC 6062 §5.4: a ConnectionBind comes on a new connection from the
+	 * client's next port, with the nonce the control connection got
+	 * (coturn's client does so): that one is good too. */
+	if (rc == STUN_ERR_STALE_NONCE && a && msg->method == TURN_CONNECTION_BIND)
+		rc = auth_request_check(msg, cfg->nonce_key, store,
+					(const struct sockaddr *)&a->client, ctx->unix_s,
+					&auth->req);
 	switch (rc) {
 	case 0:
 		break;
@@ -280,8 +300,8 @@ static bool family_served(const struct turn_ctx *ctx, int family)
 
 /* Checks a peer address from the request against the relay's family and
  * the peer policy. Returns 0 or the error code (400, 443, 403). */
-static int check_peer(struct turn_ctx *ctx, const struct turn_alloc *a, const struct stun_msg *msg,
-		      const struct stun_attr *attr, struct sockaddr_storage *peer, bool *self)
+int turn_check_peer(struct turn_ctx *ctx, const struct turn_alloc *a, const struct stun_msg *msg,
+		    const struct stun_attr *attr, struct sockaddr_storage *peer, bool *self)
 {
 	enum policy_verdict v;
 
@@ -486,12 +506,18 @@ static size_t handle_allocate(struct turn_ctx *ctx, const struct turn_from *from
 	rtr = stun_msg_find(msg, STUN_ATTR_REQUESTED_TRANSPORT);
 	if (!rtr || stun_attr_get_transport(msg, rtr, &proto) != 0)
 		return turn_reply_error(ctx, from, msg, STUN_ERR_BAD_REQUEST, auth, out);
-	if (proto != PROTO_UDP)
+	/* RFC 6062 §5.1: TCP relays for clients on TCP (or TLS) only. */
+	if (proto != PROTO_UDP && (proto != PROTO_TCP || !ctx->io->tcp_connect ||
+				   (from->tr != TP_TCP && from->tr != TP_TLS)))
 		return turn_reply_error(ctx, from, msg, STUN_ERR_UNSUPPORTED_TRANSPORT, auth, out);
 	rt = stun_msg_find(msg, STUN_ATTR_RESERVATION_TOKEN);
 	ep = stun_msg_find(msg, STUN_ATTR_EVEN_PORT);
 	raf = stun_msg_find(msg, STUN_ATTR_REQUESTED_ADDRESS_FAMILY);
 	aaf = stun_msg_find(msg, STUN_ATTR_ADDITIONAL_ADDRESS_FAMILY);
+	/* §5.1: EVEN-PORT, RESERVATION-TOKEN and DONT-FRAGMENT mean nothing
+	 * for TCP: 400. A dual TCP allocation is not offered either. */
+	if (proto == PROTO_TCP && (rt || ep || aaf || stun_msg_find(msg, STUN_ATTR_DONT_FRAGMENT)))
+		return turn_reply_error(ctx, from, msg, STUN_ERR_BAD_REQUEST, auth, out);
 	/* A token names a held port: it goes with neither EVEN-PORT nor a
 	 * family request; the two family attributes exclude each other. */
 	if ((rt && (ep || raf || aaf)) || (raf && aaf))
@@ -570,6 +596,7 @@ static size_t handle_allocate(struct turn_ctx *ctx, const struct turn_from *from
 	}
 	turn_bucket_init(&a->bucket, ctx->cfg->max_bps, ctx->now_ms);
 	a->fleet = fleet;
+	a->tcp = proto == PROTO_TCP;
 	rc = ctx->io->relay_open(ctx->io->env, a, family,
 				 stun_msg_find(msg, STUN_ATTR_DONT_FRAGMENT), ep != NULL, reserve,
 				 &token, rt != NULL);
@@ -689,7 +716,7 @@ static size_t handle_permission(struct turn_ctx *ctx, const struct turn_from *fr
 	for (unsigned i = 0; i < msg->nattrs; i++) {
 		if (msg->attrs[i].type != STUN_ATTR_XOR_PEER_ADDRESS)
 			continue;
-		code = check_peer(ctx, a, msg, &msg->attrs[i], &peers[n], &self[n]);
+		code = turn_check_peer(ctx, a, msg, &msg->attrs[i], &peers[n], &self[n]);
 		if (code)
 			return turn_reply_error(ctx, from, msg, code, auth, out);
 		n++;
@@ -724,9 +751,10 @@ static size_t handle_channel_bind(struct turn_ctx *ctx, const struct turn_from *
 	bool self;
 	int code, rc;
 
-	if (!cn || !pa || stun_attr_get_channel(msg, cn, &num) != 0)
+	/* RFC 6062 §5.1: a TCP allocation has no channels. */
+	if (!cn || !pa || a->tcp || stun_attr_get_channel(msg, cn, &num) != 0)
 		return turn_reply_error(ctx, from, msg, STUN_ERR_BAD_REQUEST, auth, out);
-	code = check_peer(ctx, a, msg, pa, &peer, &self);
+	code = turn_check_peer(ctx, a, msg, pa, &peer, &self);
 	if (code)
 		return turn_reply_error(ctx, from, msg, code, auth, out);
 	/* A bind refused for want of a permission must not hold the channel. */
@@ -749,13 +777,26 @@ size_t turn_handle_request(struct turn_ctx *ctx, const struct turn_from *from,
 			   const struct stun_msg *msg, uint8_t *out)
 {
 	struct turn_alloc *a = NULL;
+	struct turn_tcpconn *tc = NULL;
 	struct turn_auth auth;
+	uint32_t cid;
 	const char *quota_user = NULL;
 	size_t quota_len = 0, len;
 	int code;
 
-	if (msg->method != TURN_ALLOCATE)
+	ctx->bound = NULL;
+	if (msg->method == TURN_CONNECTION_BIND) {
+		/* RFC 6062 §5.4: on a new connection; the credentials must be
+		 * those of the allocation the id belongs to (441 otherwise). */
+		if (stun_msg_u32(msg, STUN_ATTR_CONNECTION_ID, &cid) == 0)
+			tc = turn_tcp_find(ctx, cid);
+		if (tc && tc->a->expiry_ms > ctx->now_ms)
+			a = tc->a;
+		else
+			tc = NULL;
+	} else if (msg->method != TURN_ALLOCATE) {
 		a = find(ctx, from);
+	}
 	/* Held to the end: auth.req and quota_user may point into it. */
 	auth.store = turn_store_get(ctx->cfg);
 	code = authenticate(ctx, from, msg, a, &auth, &quota_user, &quota_len);
@@ -774,6 +815,9 @@ size_t turn_handle_request(struct turn_ctx *ctx, const struct turn_from *from,
 	case TURN_ALLOCATE:
 		len = handle_allocate(ctx, from, msg, &auth, quota_user, quota_len, out);
 		break;
+	case TURN_CONNECTION_BIND:
+		len = turn_tcp_bind(ctx, from, msg, tc, &auth, out);
+		break;
 	default:
 		if (!a) {
 			len = turn_reply_error(ctx, from, msg, STUN_ERR_ALLOCATION_MISMATCH, &auth,
@@ -784,6 +828,8 @@ size_t turn_handle_request(struct turn_ctx *ctx, const struct turn_from *from,
 			len = handle_refresh(ctx, from, msg, a, &auth, out);
 		else if (msg->method == TURN_CREATE_PERMISSION)
 			len = handle_permission(ctx, from, msg, a, &auth, out);
+		else if (msg->method == TURN_CONNECT)
+			len = turn_tcp_connect(ctx, from, msg, a, &auth, out);
 		else
 			len = handle_channel_bind(ctx, from, msg, a, &auth, out);
 		break;

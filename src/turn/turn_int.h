@@ -44,4 +44,21 @@ size_t turn_handle_request(struct turn_ctx *ctx, const struct turn_from *from,
 void turn_handle_send(struct turn_ctx *ctx, const struct turn_from *from,
 		      const struct stun_msg *msg);
 
+/* The peer address attr of a request, checked against a's families and
+ * the peer policy (turn.c). Returns 0 or the error code (400, 443, 403). */
+int turn_check_peer(struct turn_ctx *ctx, const struct turn_alloc *a, const struct stun_msg *msg,
+		    const struct stun_attr *attr, struct sockaddr_storage *peer, bool *self);
+
+/* RFC 6062 (tcprel.c). */
+struct turn_tcpconn *turn_tcp_find(const struct turn_ctx *ctx, uint32_t id);
+size_t turn_tcp_connect(struct turn_ctx *ctx, const struct turn_from *from,
+			const struct stun_msg *msg, struct turn_alloc *a, struct turn_auth *auth,
+			uint8_t *out);
+size_t turn_tcp_bind(struct turn_ctx *ctx, const struct turn_from *from, const struct stun_msg *msg,
+		     struct turn_tcpconn *tc, struct turn_auth *auth, uint8_t *out);
+/* Closes (through io) and frees every peer connection of a. */
+void turn_tcp_free_all(struct turn_ctx *ctx, struct turn_alloc *a);
+/* Drops peer connections left unbound past their deadline. */
+void turn_tcp_expire(struct turn_ctx *ctx);
+
 #endif

@@ -2,7 +2,7 @@
 # turn_uclient.sh - coturn's load client turnutils_uclient relays through
 # turnpiked to a turnutils_peer and between two relays of its own: UDP and
 # TCP to the server, channels and Send indications, long-term and REST
-# credentials, an IPv6 relay and DONT-FRAGMENT. Nothing may be lost; wrong
+# credentials, an IPv6 relay, DONT-FRAGMENT and RFC 6062 TCP relays. Nothing may be lost; wrong
 # credentials must not get an allocation.
 . "$(dirname "$0")/lib.sh"
 
@@ -138,6 +138,10 @@ launch rest-udp-channel-peer "${REST[@]}" "${P4[@]}" 127.0.0.1
 launch rest-tcp-channel-peer -t "${REST[@]}" "${P4[@]}" 127.0.0.1
 launch rest-udp-channel-c2c -y "${REST[@]}" 127.0.0.1
 launch lt-udp-dont-fragment -g "${LT[@]}" "${P4[@]}" 127.0.0.1
+# RFC 6062 TCP relay (-T: TCP to the server, TCP allocations, client to
+# client): each client Connects to the other's relayed address, the other
+# gets a ConnectionAttempt, both bind data connections.
+launch lt-tcp-relay-c2c -T "${LT[@]}" 127.0.0.1
 if [ -n "$PEER6" ]; then
 	# IPv6 all the way: to the server on ::1, an IPv6 relay (-x asks with
 	# REQUESTED-ADDRESS-FAMILY), the peer on ::1. -c: RTP sessions only.
@@ -149,7 +153,7 @@ if [ -n "$PEER6" ]; then
 fi
 while [ ${#job_of[@]} -gt 0 ]; do reap_one; done
 check "${#run_names[@]} load runs took $(($(date +%s) - started)) s, $JOBS at a time" \
-	test ${#run_names[@]} -eq 14
+	test ${#run_names[@]} -eq 15
 
 # field FILE SED-EXPR: the last value the expression prints, or "?".
 field() {

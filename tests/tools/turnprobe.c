@@ -1057,7 +1057,10 @@ static int scen_errors(int argc, char **argv)
 	(void)argc;
 	(void)argv;
 
-	alloc_case(&tcp, 442, "errors: REQUESTED-TRANSPORT TCP");
+	/* RFC 6062 §5.1: TCP relays for clients on TCP only. */
+	alloc_case(&tcp, opt.tcp ? 0 : 442,
+		   opt.tcp ? "errors: REQUESTED-TRANSPORT TCP over TCP (RFC 6062)"
+			   : "errors: REQUESTED-TRANSPORT TCP over UDP");
 	alloc_case(&none, 400, "errors: no REQUESTED-TRANSPORT");
 	alloc_case(&v6, 440, "errors: REQUESTED-ADDRESS-FAMILY IPv6 without an IPv6 relay");
 	alloc_case(&bad_fam, 440, "errors: REQUESTED-ADDRESS-FAMILY 0x03");

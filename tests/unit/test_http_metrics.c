@@ -54,7 +54,7 @@ static void check_labels(const char *p, const char *end)
 	static const char *const names[] = {"transport", "direction", "result", "code",
 					    "cause",     "verdict",   "quota",  "reason",
 					    "endpoint",  "status",    "le",     "version",
-					    "openssl",   "libevent",  "db"};
+					    "openssl",   "libevent",  "db",     "event"};
 
 	while (p < end && *p != '}') {
 		size_t n = strcspn(p, "=");
@@ -155,6 +155,7 @@ static void test_values(void)
 	st.policy_denied[POLICY_DENY_PRIVATE] = 13;
 	st.errors[ERR_508] = 17;
 	st.quota_user = 19;
+	st.tcp_bound = 29;
 	st.quota_total = 23;
 	st.relay_pkts_in[TP_UDP] = 100;
 	st.relay_bytes_out[TP_TCP] = 4096;
@@ -216,6 +217,8 @@ static void test_values(void)
 	LINE(t, "turnpike_error_responses_total{code=\"508\"} 17");
 	LINE(t, "turnpike_quota_rejections_total{quota=\"user\"} 19");
 	LINE(t, "turnpike_quota_rejections_total{quota=\"total\"} 23");
+	LINE(t, "turnpike_tcp_relay_connections_total{event=\"bound\"} 29");
+	LINE(t, "turnpike_tcp_relay_connections_total{event=\"unbound\"} 0");
 	LINE(t, "turnpike_relay_packets_total{direction=\"client_to_peer\",transport=\"udp\"} 100");
 	LINE(t, "turnpike_relay_bytes_total{direction=\"peer_to_client\",transport=\"tcp\"} 4096");
 	LINE(t, "turnpike_relay_ports_in_use 6");

@@ -1,4 +1,5 @@
-/* test_turn_turn.c - unit tests for src/turn/turn.c through turn_server_handle:
+/* test_turn_turn.c - unit tests for src/turn/turn.c (and tcprel.c, RFC 6062)
+ * through turn_server_handle:
  * authentication of TURN requests (RFC 8489 §9.2.4), Allocate, Refresh,
  * CreatePermission, ChannelBind, Send and the peer path (RFC 8656), quotas
  * and max-bps, on a fake clock with a fake network layer. */
@@ -52,6 +53,8 @@ struct req {
 	bool even_port, reserve; /* EVEN-PORT and its R bit */
 	bool has_token;          /* RESERVATION-TOKEN */
 	bool dont_fragment;
+	bool has_conn_id; /* CONNECTION-ID (RFC 6062) */
+	uint32_t conn_id;
 	/* Credentials: user NULL sends none. */
 	const char *user;
 	const struct auth_key *key;
@@ -106,6 +109,8 @@ static size_t build(const struct client *c, struct req *r, uint8_t *buf, size_t 
 	}
 	if (r->has_data)
 		stun_build_attr(&b, STUN_ATTR_DATA, r->data, r->dlen);
+	if (r->has_conn_id)
+		stun_build_u32(&b, STUN_ATTR_CONNECTION_ID, r->conn_id);
 	if (r->user) {
 		stun_build_string(&b, STUN_ATTR_USERNAME, r->user);
 		stun_build_string(&b, STUN_ATTR_REALM, r->realm ? r->realm : REALM);
@@ -1365,6 +1370,191 @@ static void test_draining(void)
 	release_all();
 }
 
+/* ---- RFC 6062 TCP relay (turn/tcprel.c) ---- */
+
+static struct {
+	unsigned connects, closes;
+	struct turn_tcpconn *last;
+	int fail; /* next tcp_connect's result */
+} tcp_log;
+
+static int fake_tcp_connect(void *env, struct turn_alloc *a, struct turn_tcpconn *tc)
+{
+	(void)env;
+	(void)a;
+	if (tcp_log.fail) {
+		int rc = tcp_log.fail;
+		tcp_log.fail = 0;
+		return rc;
+	}
+	tcp_log.connects++;
+	tcp_log.last = tc;
+	tc->net = &tcp_log;
+	return 0;
+}
+
+static void fake_tcp_close(void *env, struct turn_tcpconn *tc)
+{
+	(void)env;
+	CHECK(tc->net == &tcp_log);
+	tcp_log.closes++;
+}
+
+/* A Connect to peer: its code (0: the connection is being opened, no
+ * answer yet). */
+static int tcp_connect(const struct client *c, const char *peer)
+{
+	struct req r = alice(TURN_CONNECT);
+	uint8_t out[TURN_MAX_REPLY];
+	struct stun_msg m;
+	size_t n;
+
+	r.peers[0] = peer;
+	n = send_req(c, &r, out);
+	return n ? answer(&r, out, n, &m) : 0;
+}
+
+static int tcp_bind(const struct client *c, uint32_t id)
+{
+	struct req r = alice(TURN_CONNECTION_BIND);
+	uint8_t out[TURN_MAX_REPLY];
+	struct stun_msg m;
+
+	r.has_conn_id = true;
+	r.conn_id = id;
+	return ask(c, &r, &m, out);
+}
+
+static void test_tcp_relay(void)
+{
+	struct turn_io io = fake_io;
+	const struct turn_io *saved = ctx.io;
+	struct client c, d, u;
+	struct req r = alice(TURN_ALLOCATE);
+	uint8_t out[TURN_MAX_REPLY];
+	struct turn_tcpconn *tc, *late;
+	struct turn_alloc *a;
+	struct stun_msg m;
+	uint32_t id;
+	size_t n;
+	unsigned live;
+
+	io.tcp_connect = fake_tcp_connect;
+	io.tcp_close = fake_tcp_close;
+	ctx.io = &io;
+	ctx.tcp_nshards = 4;
+	ctx.tcp_shard = 3;
+	client_init(&c, TP_TCP, "192.0.2.60:40001");
+	client_init(&d, TP_TCP, "192.0.2.60:40002");
+	client_init(&u, TP_UDP, "192.0.2.60:40003");
+
+	/* §5.1: TCP over UDP still 442; TCP with EVEN-PORT 400. */
+	r.transport = PROTO_TCP;
+	CHECK_INT(ask(&u, &r, &m, out), 442);
+	r = alice(TURN_ALLOCATE);
+	r.transport = PROTO_TCP;
+	r.even_port = true;
+	CHECK_INT(ask(&c, &r, &m, out), 400);
+	r = alice(TURN_ALLOCATE);
+	r.transport = PROTO_TCP;
+	CHECK_INT(ask(&c, &r, &m, out), 0);
+	a = alloc_of(&c);
+	CHECK(a && a->tcp);
+	if (!a)
+		goto out;
+	/* ChannelBind on a TCP allocation: 400. */
+	CHECK_INT(bind_chan(&c, 0x4001, "45.33.40.7:8080"), 400);
+
+	/* §5.2: Connect, answered once the connection is up. */
+	CHECK_INT(tcp_connect(&c, "45.33.40.7:8080"), 0);
+	CHECK_INT(tcp_log.connects, 1);
+	tc = tcp_log.last;
+	CHECK(tc && tc->state == TURN_TCP_CONNECTING && tc->id % 4 == 3);
+	if (!tc)
+		goto out;
+	id = tc->id;
+	CHECK_INT(tcp_connect(&c, "45.33.40.7:8080"), 446);
+	/* The peer policy as for UDP. */
+	CHECK_INT(tcp_connect(&c, "0.0.0.0:80"), 403);
+	CHECK_INT(tcp_connect(&c, OWN_IP ":3478"), 403);
+	CHECK_INT(tcp_connect(&c, "10.0.0.1:80"), 403);
+	CHECK_INT(tcp_log.connects, 1);
+	n = turn_tcp_connected(&ctx, tc, true, out);
+	CHECK_INT(stun_msg_parse(&m, out, n), 0);
+	{
+		uint32_t got = 0;
+		CHECK(m.method == TURN_CONNECT && m.cls == STUN_SUCCESS);
+		CHECK_INT(stun_msg_u32(&m, STUN_ATTR_CONNECTION_ID, &got), 0);
+		CHECK_INT(got, id);
+		CHECK(signed_with(&m, &alice_md5, false));
+	}
+	/* §5.4: bound on a new connection, once; not on the control one. */
+	CHECK_INT(tcp_bind(&c, id), 400);
+	CHECK_INT(tcp_bind(&u, id), 400);
+	CHECK_INT(tcp_bind(&d, id + 4), 400);
+	CHECK_INT(tcp_bind(&d, id), 0);
+	CHECK(ctx.bound == tc && tc->state == TURN_TCP_BOUND);
+	CHECK_INT(tcp_bind(&d, id), 400);
+	CHECK(ctx.bound == NULL);
+
+	/* A failed connection: 447, and the peer may be tried again. */
+	CHECK_INT(tcp_connect(&c, "45.33.40.8:8080"), 0);
+	n = turn_tcp_connected(&ctx, tcp_log.last, false, out);
+	CHECK(n > 0 && stun_msg_parse(&m, out, n) == 0 && m.cls == STUN_ERROR);
+	tcp_log.fail = TP_ESYS;
+	CHECK_INT(tcp_connect(&c, "45.33.40.8:8080"), 447);
+
+	/* §5.2: unbound for 30 s: closed and forgotten. */
+	CHECK_INT(tcp_connect(&c, "45.33.40.9:8080"), 0);
+	late = tcp_log.last;
+	turn_tcp_connected(&ctx, late, true, out);
+	id = late->id;
+	ctx.now_ms += 29000;
+	turn_ctx_expire(&ctx);
+	CHECK_INT(tcp_log.closes, 0);
+	ctx.now_ms += 2000;
+	turn_ctx_expire(&ctx);
+	CHECK_INT(tcp_log.closes, 1);
+	CHECK_INT(tcp_bind(&d, id), 400);
+
+	/* §5.3: a peer connecting in needs a permission. */
+	{
+		struct sockaddr_storage p = sa("45.33.40.20:5555");
+		struct turn_tcpconn *in;
+		uint32_t got = 0;
+
+		CHECK(turn_tcp_incoming(&ctx, a, SA(&p), out, &n) == NULL);
+		CHECK_INT(permit(&c, "45.33.40.20:1"), 0);
+		in = turn_tcp_incoming(&ctx, a, SA(&p), out, &n);
+		CHECK(in != NULL);
+		CHECK_INT(stun_msg_parse(&m, out, n), 0);
+		CHECK(m.method == TURN_CONNECTION_ATTEMPT && m.cls == STUN_INDICATION);
+		CHECK_INT(stun_msg_u32(&m, STUN_ATTR_CONNECTION_ID, &got), 0);
+		CHECK(in && got == in->id && in->state == TURN_TCP_PENDING);
+		if (in)
+			in->net = &tcp_log; /* what net does with the accepted socket */
+	}
+
+	/* At most TURN_TCP_PER_ALLOC per allocation, then 508. */
+	live = a->ntcp;
+	for (unsigned i = live; i < TURN_TCP_PER_ALLOC; i++) {
+		char peer[64];
+		snprintf(peer, sizeof(peer), "45.33.40.30:%u", 1000 + i);
+		CHECK_INT(tcp_connect(&c, peer), 0);
+	}
+	CHECK_INT(a->ntcp, TURN_TCP_PER_ALLOC);
+	CHECK_INT(tcp_connect(&c, "45.33.40.31:1"), 508);
+
+	/* The allocation ends: every peer connection closes with it. */
+	live = a->ntcp;
+	tcp_log.closes = 0;
+	turn_alloc_release(&ctx, a);
+	CHECK_INT(tcp_log.closes, live);
+	CHECK(ctx.tcpconns == NULL);
+out:
+	ctx.io = saved;
+}
+
 int main(void)
 {
 	uint8_t addr_key[16] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16};
@@ -1435,6 +1625,7 @@ int main(void)
 		test_max_bps();
 		test_no_auth();
 		test_draining();
+		test_tcp_relay();
 	}
 
 	turn_ctx_cleanup(&ctx);
