@@ -30,6 +30,8 @@ struct srccount;
 struct ratelimit;
 struct ssl_ctx_st;
 struct ssl_st;
+struct ssl_method_st;
+struct dtls_worker;
 struct tls_watch;
 
 TAILQ_HEAD(tcp_conn_list, tcp_conn);
@@ -72,6 +74,7 @@ struct worker {
 	size_t ntcp;
 	struct tcp_listener *tls; /* on tls-listening-port, or NULL */
 	size_t ntls;
+	struct dtls_worker *dtls; /* UDP on tls-listening-port, or NULL */
 	struct tcp_conn_list conns;
 	struct tcp_conn_list unauthed; /* never authenticated, oldest first */
 	size_t tcp_max;
@@ -122,6 +125,7 @@ struct server {
 	 * main thread replaces it on reload under tls_lock; each connection
 	 * holds a reference to the one it began on. */
 	struct ssl_ctx_st *tls;
+	struct ssl_ctx_st *dtls; /* TURN over DTLS (dtls.c), likewise */
 	pthread_mutex_t tls_lock;
 	struct tls_watch *tls_watch; /* main thread: cert and pkey on disk */
 	struct worker *workers;
@@ -212,8 +216,14 @@ void relay_read_cb(int fd, short what, void *arg);
  * thread, SIGHUP) swaps in a context built from the current files, keeping
  * the old one on failure; tls_watch_start (after server_start) has the
  * main thread's loop do the same when cert or pkey change on disk.
- * tls_ssl_new: a connection's SSL (caller owns). */
+ * tls_ssl_new: a connection's SSL (caller owns). tls_ctx_common: a
+ * context of method for versions min..max (named in versions, for the
+ * log) with what TLS and DTLS share: cert, pkey, cipher-list,
+ * ec-curve-name, CA-file (NULL on failure, logged). tls_cleanup frees the
+ * DTLS context too; tls_reload rebuilds it with TLS's. */
 bool tls_enabled(const struct conf *c);
+struct ssl_ctx_st *tls_ctx_common(const struct ssl_method_st *method, int min_version,
+				  int max_version, const char *versions, const struct conf *c);
 struct ssl_ctx_st *tls_ctx_new(const struct conf *c);
 int tls_setup(struct server *srv);
 void tls_cleanup(struct server *srv);
@@ -232,5 +242,12 @@ void tcp_conn_free_all(struct worker *w);
 /* Writes a message to a TCP client; drops it (counted) when the client
  * does not read. */
 void tcp_send_client(struct tcp_conn *c, const uint8_t *msg, size_t len);
+/* udp.c: sends one datagram now from us (from src on a wildcard socket).
+ * Returns 0, or -1 when the kernel refused it (counted in tx_errors). */
+int udp_send_one(struct udp_sock *us, const struct sockaddr *to, const struct sockaddr *src,
+		 const uint8_t *data, size_t len);
+/* udp.c: the local address h's datagram was sent to (pktinfo on wildcard
+ * sockets). */
+void udp_local_of(const struct udp_sock *us, struct msghdr *h, struct sockaddr_storage *out);
 
 #endif

@@ -10,6 +10,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include "net/dtls.h"
 #include "net/net.h"
 #include "turnpike/err.h"
 #include "util/ratelimit.h"
@@ -136,10 +137,12 @@ static int worker_init(struct server *srv, struct worker *w, unsigned id)
 	}
 	{
 		int rc = tls_worker_init(w);
+		if (rc == 0)
+			rc = dtls_worker_init(w);
 		if (rc != 0)
 			return rc;
 	}
-	if (w->nudp + w->ntcp + w->ntls == 0) {
+	if (w->nudp + w->ntcp + w->ntls + dtls_worker_listeners(w) == 0) {
 		log_err("no listener could be opened");
 		return TP_ESYS;
 	}
@@ -153,6 +156,7 @@ static void worker_cleanup(struct worker *w)
 	/* Allocations first: they hold relay sockets and refer to conns. */
 	turn_ctx_cleanup(&w->ctx);
 	tcp_conn_free_all(w);
+	dtls_worker_cleanup(w);
 	redis_worker_cleanup(w);
 	if (w->tick)
 		event_free(w->tick);
@@ -246,7 +250,8 @@ struct server *server_new(const struct conf *conf)
 	/* Each of these logs its own reason, except for a lack of memory. */
 	if ((rc = resolve_listen(srv, conf)) != 0 || (rc = setup_relay_addrs(srv)) != 0 ||
 	    (rc = setup_auth(srv)) != 0 || (rc = setup_policy(srv)) != 0 ||
-	    (rc = redis_setup(srv)) != 0 || (rc = tls_setup(srv)) != 0)
+	    (rc = redis_setup(srv)) != 0 || (rc = tls_setup(srv)) != 0 ||
+	    (rc = dtls_setup(srv)) != 0)
 		goto fail;
 	srv->quota = turn_quota_new((unsigned)conf->user_quota, (unsigned)conf->total_quota);
 	srv->reservations = relay_reservations_new();
@@ -356,6 +361,7 @@ void server_free(struct server *srv)
 	turn_quota_free(srv->quota);
 	relay_reservations_free(srv->reservations);
 	tls_cleanup(srv);
+	dtls_cleanup();
 	srccount_free(srv->tcp_unauth);
 	ratelimit_free(srv->lookup_rl);
 	pthread_mutex_destroy(&srv->limits_lock);
