@@ -10,6 +10,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "net/dtls.h"
 #include "net/net.h"
 #include "turnpike/err.h"
 #include "util/addr.h"
@@ -268,7 +269,7 @@ int setup_policy(struct server *srv)
 	}
 	if (rc == 0)
 		rc = policy_add_self_port(p, (uint16_t)c->listening_port);
-	if (rc == 0 && tls_enabled(c))
+	if (rc == 0 && (tls_enabled(c) || dtls_enabled(c)))
 		rc = policy_add_self_port(p, (uint16_t)c->tls_listening_port);
 	p->relay_port_min = (uint16_t)c->min_port;
 	p->relay_port_max = (uint16_t)c->max_port;

@@ -179,9 +179,16 @@ check "no-dtls: TLS is still served" s_client tls1_3
 check "SIGTERM stops the no-dtls server with status 0" stop_server "$SERVER_PID"
 TPORT=$("$FREEPORT")
 start_server notls --tls-listening-port "$TPORT" --cert "$TMP/cert.pem" --pkey "$TMP/key.pem" \
-	--no-tls || fail "server start (no-tls)"
+	--no-tls --allow-loopback-peers --use-auth-secret --static-auth-secret s3cr3t ||
+	fail "server start (no-tls)"
 check "no-tls: DTLS is still served" s_client dtls1_2
 check_fails "no-tls: a TLS client is refused" s_client tls1_3
+# allow-loopback-peers lets a peer sit beside the server, but not on its
+# DTLS port.
+"$CTL" turn "127.0.0.1:$PORT" --secret s3cr3t --peer "127.0.0.1:$TPORT" --count 1 \
+	--timeout 500 >"$TMP/ctl.out" 2>&1
+check "no-tls: a relay to the server's own DTLS port on loopback is refused ($(tail -n 1 "$TMP/ctl.out"))" \
+	grep -q "error 403" "$TMP/ctl.out"
 check "SIGTERM stops the no-tls server with status 0" stop_server "$SERVER_PID"
 
 kill -TERM "$PEER_PID" 2>/dev/null
