@@ -38,6 +38,7 @@ struct tcp_conn {
 	bool closing;     /* reads stopped; freed once queued answers are sent */
 	bool authed;      /* a request on it authenticated, or it carries an allocation */
 	bool counted;     /* in srv->tcp_unauth (max-tcp-unauthenticated-per-source) */
+	bool tls;         /* over TLS (tls-listening-port) */
 	bool handshaking; /* TLS: the handshake has not completed */
 	TAILQ_ENTRY(tcp_conn) link;
 	TAILQ_ENTRY(tcp_conn) ulink; /* in w->unauthed while !authed */
@@ -116,6 +117,37 @@ void tcp_conn_free_all(struct worker *w)
 {
 	while (!TAILQ_EMPTY(&w->conns))
 		conn_free(TAILQ_FIRST(&w->conns));
+}
+
+static void chunk_free(const void *data, size_t len, void *arg)
+{
+	(void)len;
+	(void)arg;
+	free((void *)data);
+}
+
+/* Queues one message for c. Over TLS each message gets a chain of its own
+ * in the output buffer, so libevent writes it as its own TLS record:
+ * several messages in one record leave all but the first in the client's
+ * TLS layer, where clients that wait for the socket to become readable
+ * before each read (coturn's turnutils_uclient among them) do not see
+ * them until more data arrives. Returns 0 or -1. */
+static int conn_write(struct tcp_conn *c, const uint8_t *msg, size_t len)
+{
+	struct evbuffer *out = bufferevent_get_output(c->bev);
+	uint8_t *copy;
+
+	if (!c->tls)
+		return bufferevent_write(c->bev, msg, len);
+	copy = malloc(len);
+	if (!copy)
+		return -1;
+	memcpy(copy, msg, len);
+	if (evbuffer_add_reference(out, copy, len, chunk_free, NULL) != 0) {
+		free(copy);
+		return -1;
+	}
+	return 0;
 }
 
 /* Closes c once what is queued for it has been sent, so the answers to the
@@ -220,7 +252,7 @@ static void read_cb(struct bufferevent *bev, void *arg)
 		}
 		evbuffer_drain(in, (size_t)n);
 		if (len) {
-			if (bufferevent_write(bev, out, len) != 0) {
+			if (conn_write(c, out, len) != 0) {
 				STAT_INC(st->tx_errors);
 			} else {
 				STAT_INC(st->tx_msgs[TP_TCP]);
@@ -391,6 +423,7 @@ void tcp_accept_cb(struct evconnlistener *lev, int fd, struct sockaddr *sa, int 
 	c->bev = bev_new(w, fd, tl->tls);
 	if (!c->bev)
 		goto fail;
+	c->tls = tl->tls;
 	c->handshaking = tl->tls;
 	fd = -1;
 	c->idle = evtimer_new(w->base, idle_cb, c);
@@ -431,7 +464,7 @@ void tcp_send_client(struct tcp_conn *c, const uint8_t *msg, size_t len)
 	/* A client that does not read loses data rather than our memory; a
 	 * closing connection takes nothing new. */
 	if (c->closing || evbuffer_get_length(bufferevent_get_output(c->bev)) > TCP_OUT_MAX ||
-	    bufferevent_write(c->bev, msg, len) != 0) {
+	    conn_write(c, msg, len) != 0) {
 		STAT_INC(st->drops[DROP_SEND_FAILED]);
 		return;
 	}
