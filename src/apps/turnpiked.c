@@ -116,6 +116,9 @@ static void log_listeners(const struct server *srv)
 	if (srv->tls)
 		log_info("TURN over TLS on port %ld of each listening address",
 			 srv->conf->tls_listening_port);
+	if (srv->dtls)
+		log_info("TURN over DTLS on UDP port %ld of each listening address",
+			 srv->conf->tls_listening_port);
 	log_info("%s %s ready with %zu worker threads", PACKAGE_NAME, PACKAGE_VERSION,
 		 srv->nworkers);
 }

@@ -144,6 +144,42 @@ static void turn_metrics(struct evbuffer *b, const struct turn_stats *st,
 				    st->policy_denied[v]);
 }
 
+static void dtls_metrics(struct evbuffer *b, const struct turn_stats *st)
+{
+	one(b, "dtls_cookies_sent_total", "counter",
+	    "DTLS HelloVerifyRequests sent to ClientHellos without a valid cookie (nothing "
+	    "is kept for them).",
+	    st->dtls_cookies);
+	one(b, "dtls_sessions_active", "gauge", "TURN over DTLS sessions held now.",
+	    st->dtls_active);
+	one(b, "dtls_sessions_accepted_total", "counter",
+	    "TURN over DTLS sessions begun (a ClientHello with a valid cookie).",
+	    st->dtls_accepted);
+	head(b, "dtls_sessions_refused_total", "counter",
+	     "ClientHellos with a valid cookie refused, by reason.");
+	evbuffer_add_printf(b, P "dtls_sessions_refused_total{reason=\"full\"} %" PRIu64 "\n",
+			    st->dtls_refused);
+	evbuffer_add_printf(b, P "dtls_sessions_refused_total{reason=\"source\"} %" PRIu64 "\n",
+			    st->dtls_refused_source);
+	one(b, "dtls_handshakes_total", "counter", "TURN over DTLS handshakes completed.",
+	    st->dtls_handshakes);
+	head(b, "dtls_handshakes_failed_total", "counter",
+	     "TURN over DTLS sessions closed before the handshake completed, by reason.");
+	evbuffer_add_printf(b, P "dtls_handshakes_failed_total{reason=\"error\"} %" PRIu64 "\n",
+			    st->dtls_handshake_failed);
+	evbuffer_add_printf(b, P "dtls_handshakes_failed_total{reason=\"timeout\"} %" PRIu64 "\n",
+			    st->dtls_handshake_timeout);
+	head(b, "dtls_sessions_closed_total", "counter",
+	     "TURN over DTLS sessions closed after the handshake, by reason.");
+	evbuffer_add_printf(b, P "dtls_sessions_closed_total{reason=\"idle\"} %" PRIu64 "\n",
+			    st->dtls_closed_idle);
+	evbuffer_add_printf(b, P "dtls_sessions_closed_total{reason=\"peer\"} %" PRIu64 "\n",
+			    st->dtls_closed_peer);
+	evbuffer_add_printf(
+		b, P "dtls_sessions_closed_total{reason=\"shed_unauthenticated\"} %" PRIu64 "\n",
+		st->dtls_shed);
+}
+
 static void stun_metrics(struct evbuffer *b, const struct turn_stats *st)
 {
 	by_transport(b, "binding_requests_total", "counter", "STUN Binding requests answered.",
@@ -207,6 +243,7 @@ static void stun_metrics(struct evbuffer *b, const struct turn_stats *st)
 			    st->tls_handshake_failed);
 	evbuffer_add_printf(b, P "tls_handshakes_failed_total{reason=\"timeout\"} %" PRIu64 "\n",
 			    st->tls_handshake_timeout);
+	dtls_metrics(b, st);
 }
 
 static void http_metrics(struct evbuffer *b, const struct http_counters *h)

@@ -31,6 +31,8 @@ struct steer;
 struct ratelimit;
 struct ssl_ctx_st;
 struct ssl_st;
+struct ssl_method_st;
+struct dtls_worker;
 struct tls_watch;
 struct tcprelay;
 struct tcprelay_listener;
@@ -78,6 +80,7 @@ struct worker {
 	size_t ntcp;
 	struct tcp_listener *tls; /* on tls-listening-port, or NULL */
 	size_t ntls;
+	struct dtls_worker *dtls; /* UDP on tls-listening-port, or NULL */
 	struct tcp_conn_list conns;
 	struct tcp_conn_list unauthed; /* never authenticated, oldest first */
 	size_t tcp_max;
@@ -133,6 +136,7 @@ struct server {
 	 * main thread replaces it on reload under tls_lock; each connection
 	 * holds a reference to the one it began on. */
 	struct ssl_ctx_st *tls;
+	struct ssl_ctx_st *dtls; /* TURN over DTLS (dtls.c), likewise */
 	pthread_mutex_t tls_lock;
 	struct tls_watch *tls_watch; /* main thread: cert and pkey on disk */
 	struct worker *workers;
@@ -267,8 +271,14 @@ void tcprelay_worker_cleanup(struct worker *w);
  * thread, SIGHUP) swaps in a context built from the current files, keeping
  * the old one on failure; tls_watch_start (after server_start) has the
  * main thread's loop do the same when cert or pkey change on disk.
- * tls_ssl_new: a connection's SSL (caller owns). */
+ * tls_ssl_new: a connection's SSL (caller owns). tls_ctx_common: a
+ * context of method for versions min..max (named in versions, for the
+ * log) with what TLS and DTLS share: cert, pkey, cipher-list,
+ * ec-curve-name, CA-file (NULL on failure, logged). tls_cleanup frees the
+ * DTLS context too; tls_reload rebuilds it with TLS's. */
 bool tls_enabled(const struct conf *c);
+struct ssl_ctx_st *tls_ctx_common(const struct ssl_method_st *method, int min_version,
+				  int max_version, const char *versions, const struct conf *c);
 struct ssl_ctx_st *tls_ctx_new(const struct conf *c);
 int tls_setup(struct server *srv);
 void tls_cleanup(struct server *srv);
@@ -291,5 +301,12 @@ void tcp_send_client(struct tcp_conn *c, const uint8_t *msg, size_t len);
  * fd as its own and runs the bytes already read from it. */
 void tcp_conn_adopt(struct worker *w, int fd, const struct sockaddr_storage *peer,
 		    const struct sockaddr_storage *local, const uint8_t *data, size_t len);
+/* udp.c: sends one datagram now from us (from src on a wildcard socket).
+ * Returns 0, or -1 when the kernel refused it (counted in tx_errors). */
+int udp_send_one(struct udp_sock *us, const struct sockaddr *to, const struct sockaddr *src,
+		 const uint8_t *data, size_t len);
+/* udp.c: the local address h's datagram was sent to (pktinfo on wildcard
+ * sockets). */
+void udp_local_of(const struct udp_sock *us, struct msghdr *h, struct sockaddr_storage *out);
 
 #endif

@@ -356,7 +356,8 @@ void relay_read_cb(int fd, short what, void *arg)
 	struct worker *w = rs->w;
 	struct udp_io *io = w->io_buf;
 	struct turn_alloc *a = rs->a;
-	bool stream = a->transport != TP_UDP;
+	/* RFC 8656 §12.5: ChannelData is padded on streams only. */
+	bool stream = a->transport == TP_TCP || a->transport == TP_TLS;
 	const struct turn_from to = {a->transport, (struct sockaddr *)&a->client,
 				     (struct sockaddr *)&a->local, a->conn};
 	(void)what;

@@ -10,6 +10,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include "net/dtls.h"
 #include "net/net.h"
 #include "turnpike/err.h"
 #include "util/ratelimit.h"
@@ -173,9 +174,9 @@ static int worker_init(struct server *srv, struct worker *w, unsigned id)
 		if ((rc = open_listeners(w, listener_addr(srv, i))) != 0)
 			return rc;
 	find_nat_fds(w);
-	if ((rc = tls_worker_init(w)) != 0)
+	if ((rc = tls_worker_init(w)) != 0 || (rc = dtls_worker_init(w)) != 0)
 		return rc;
-	if (w->nudp + w->ntcp + w->ntls == 0) {
+	if (w->nudp + w->ntcp + w->ntls + dtls_worker_listeners(w) == 0) {
 		log_err("no listener could be opened");
 		return TP_ESYS;
 	}
@@ -190,6 +191,7 @@ static void worker_cleanup(struct worker *w)
 	turn_ctx_cleanup(&w->ctx);
 	tcp_conn_free_all(w);
 	tcprelay_worker_cleanup(w);
+	dtls_worker_cleanup(w);
 	redis_worker_cleanup(w);
 	if (w->tick)
 		event_free(w->tick);
@@ -285,7 +287,7 @@ struct server *server_new(const struct conf *conf)
 	    (rc = setup_nat(srv)) != 0 || (rc = setup_auth(srv)) != 0 ||
 	    (rc = setup_policy(srv)) != 0 || (rc = setup_alternates(srv)) != 0 ||
 	    (rc = setup_proxy(srv)) != 0 || (rc = redis_setup(srv)) != 0 ||
-	    (rc = tls_setup(srv)) != 0)
+	    (rc = tls_setup(srv)) != 0 || (rc = dtls_setup(srv)) != 0)
 		goto fail;
 	srv->quota = turn_quota_new((unsigned)conf->user_quota, (unsigned)conf->total_quota);
 	srv->reservations = relay_reservations_new();
@@ -398,6 +400,7 @@ void server_free(struct server *srv)
 	turn_quota_free(srv->quota);
 	relay_reservations_free(srv->reservations);
 	tls_cleanup(srv);
+	dtls_cleanup();
 	srccount_free(srv->tcp_unauth);
 	free(srv->alternate);
 	free(srv->proxy_from);

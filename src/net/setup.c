@@ -10,6 +10,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "net/dtls.h"
 #include "net/net.h"
 #include "turnpike/err.h"
 #include "util/addr.h"
@@ -391,7 +392,7 @@ int setup_policy(struct server *srv)
 	if (srv->turn_cfg.nat && rc == 0)
 		rc = policy_add_self_port(
 			p, addr_port((struct sockaddr *)&srv->turn_cfg.nat_addr[TURN_NAT_PORT]));
-	if (rc == 0 && tls_enabled(c))
+	if (rc == 0 && (tls_enabled(c) || dtls_enabled(c)))
 		rc = policy_add_self_port(p, (uint16_t)c->tls_listening_port);
 	p->relay_port_min = (uint16_t)c->min_port;
 	p->relay_port_max = (uint16_t)c->max_port;

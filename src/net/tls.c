@@ -1,7 +1,8 @@
 /* tls.c - TURN over TLS (RFC 8656 §3.1, turns:): the server's SSL_CTX, built
- * once from cert/pkey and swapped on SIGHUP or when the files change on
- * disk, and the per-worker listeners on tls-listening-port. Connections are
- * tcp.c's, with an OpenSSL bufferevent. */
+ * once from cert/pkey and swapped (with DTLS's, see dtls.c) on SIGHUP or
+ * when the files change on disk, and the per-worker listeners on
+ * tls-listening-port. Connections are tcp.c's, with an OpenSSL
+ * bufferevent. */
 #include <errno.h>
 #include <event2/event.h>
 #include <event2/listener.h>
@@ -11,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "net/dtls.h"
 #include "net/net.h"
 #include "turnpike/err.h"
 #include "util/addr.h"
@@ -21,12 +23,7 @@ static int ctx_protocol(SSL_CTX *ctx, const struct conf *c)
 {
 	static const unsigned char sid_ctx[] = "turnpike";
 
-	/* TLS 1.2 and 1.3 only; no renegotiation, no compression. */
-	if (SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) != 1 ||
-	    SSL_CTX_set_max_proto_version(ctx, TLS1_3_VERSION) != 1) {
-		log_ssl_error("tls", "cannot restrict the protocol to TLS 1.2 and 1.3", NULL);
-		return TP_ECRYPTO;
-	}
+	/* No renegotiation, no compression. */
 	SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE |
 					 SSL_OP_NO_COMPRESSION);
 	SSL_CTX_set_mode(ctx, SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
@@ -84,19 +81,33 @@ static int ctx_client_ca(SSL_CTX *ctx, const struct conf *c)
 	return 0;
 }
 
-SSL_CTX *tls_ctx_new(const struct conf *c)
+SSL_CTX *tls_ctx_common(const SSL_METHOD *method, int min_version, int max_version,
+			const char *versions, const struct conf *c)
 {
-	SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
+	SSL_CTX *ctx = SSL_CTX_new(method);
 
 	if (!ctx) {
 		log_ssl_error("tls", "cannot create a context", NULL);
 		return NULL;
 	}
-	if (ctx_protocol(ctx, c) != 0 || ctx_keys(ctx, c) != 0 || ctx_client_ca(ctx, c) != 0) {
-		SSL_CTX_free(ctx);
-		return NULL;
+	if (SSL_CTX_set_min_proto_version(ctx, min_version) != 1 ||
+	    SSL_CTX_set_max_proto_version(ctx, max_version) != 1) {
+		log_ssl_error("tls", "cannot restrict the protocol to", versions);
+		goto fail;
 	}
+	if (ctx_protocol(ctx, c) != 0 || ctx_keys(ctx, c) != 0 || ctx_client_ca(ctx, c) != 0)
+		goto fail;
 	return ctx;
+fail:
+	SSL_CTX_free(ctx);
+	return NULL;
+}
+
+SSL_CTX *tls_ctx_new(const struct conf *c)
+{
+	/* TLS 1.2 and 1.3 only. */
+	return tls_ctx_common(TLS_server_method(), TLS1_2_VERSION, TLS1_3_VERSION,
+			      "TLS 1.2 and 1.3", c);
 }
 
 bool tls_enabled(const struct conf *c)
@@ -153,7 +164,7 @@ static void watch_cb(int fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 
-	if (!tls_enabled(c))
+	if (!c->cert || !c->pkey)
 		return;
 	look(c->cert, &cert);
 	look(c->pkey, &pkey);
@@ -176,7 +187,7 @@ int tls_watch_start(struct server *srv, struct event_base *base)
 	struct timeval tv = {TLS_WATCH_S, 0};
 	struct tls_watch *tw;
 
-	if (!srv->tls)
+	if (!srv->tls && !srv->dtls)
 		return 0;
 	tw = calloc(1, sizeof(*tw));
 	if (!tw)
@@ -206,40 +217,61 @@ void tls_cleanup(struct server *srv)
 	}
 	SSL_CTX_free(srv->tls);
 	srv->tls = NULL;
+	SSL_CTX_free(srv->dtls);
+	srv->dtls = NULL;
 	pthread_mutex_destroy(&srv->tls_lock);
+}
+
+/* Says which of TLS and DTLS a reload cannot change without a restart.
+ * Returns whether the running contexts are to be rebuilt. */
+static bool reload_wanted(const struct server *srv)
+{
+	const struct conf *c = srv->conf;
+	bool tls = tls_enabled(c), dtls = dtls_enabled(c);
+
+	if (!srv->tls && tls)
+		log_warn("tls: cert and pkey set: TURN over TLS starts after a restart");
+	if (srv->tls && !tls)
+		log_warn("tls: cert, pkey or no-tls changed: TURN over TLS stops after a restart");
+	if (!srv->dtls && dtls)
+		log_warn("dtls: cert and pkey set: TURN over DTLS starts after a restart");
+	if (srv->dtls && !dtls)
+		log_warn("dtls: cert, pkey or no-dtls changed: TURN over DTLS stops after a "
+			 "restart");
+	return (srv->tls && tls) || (srv->dtls && dtls);
 }
 
 void tls_reload(struct server *srv)
 {
 	const struct conf *c = srv->conf;
-	SSL_CTX *ctx, *old;
+	SSL_CTX *tls = NULL, *dtls = NULL, *old_tls, *old_dtls;
 
-	if (!srv->tls) {
-		if (tls_enabled(c))
-			log_warn("tls: cert and pkey set: TURN over TLS starts after a restart");
+	if (!reload_wanted(srv))
 		return;
-	}
-	if (!tls_enabled(c)) {
-		log_warn("tls: cert, pkey or no-tls changed: TURN over TLS stops after a restart");
-		return;
-	}
 	/* What is loaded now is what the file watch compares with. */
 	if (srv->tls_watch) {
 		look(c->cert, &srv->tls_watch->cert);
 		look(c->pkey, &srv->tls_watch->pkey);
 		srv->tls_watch->changed = false;
 	}
-	ctx = tls_ctx_new(c);
-	if (!ctx) {
+	if ((srv->tls && tls_enabled(c) && !(tls = tls_ctx_new(c))) ||
+	    (srv->dtls && dtls_enabled(c) && !(dtls = dtls_ctx_new(c)))) {
+		SSL_CTX_free(tls);
 		log_err("tls: reload failed; new connections keep the running certificate");
 		return;
 	}
-	/* Open connections hold a reference to the context they began on. */
+	/* Open connections and sessions hold a reference to the context they
+	 * began on. */
 	pthread_mutex_lock(&srv->tls_lock);
-	old = srv->tls;
-	srv->tls = ctx;
+	old_tls = tls ? srv->tls : NULL;
+	old_dtls = dtls ? srv->dtls : NULL;
+	if (tls)
+		srv->tls = tls;
+	if (dtls)
+		srv->dtls = dtls;
 	pthread_mutex_unlock(&srv->tls_lock);
-	SSL_CTX_free(old);
+	SSL_CTX_free(old_tls);
+	SSL_CTX_free(old_dtls);
 	log_info("tls: certificate reloaded from %s", c->cert);
 }
 

@@ -144,7 +144,7 @@ void worker_clock(struct worker *w)
 
 /* The local address a datagram was sent to: from pktinfo on wildcard
  * sockets, else the socket's own. */
-static void local_of(const struct udp_sock *us, struct msghdr *h, struct sockaddr_storage *out)
+void udp_local_of(const struct udp_sock *us, struct msghdr *h, struct sockaddr_storage *out)
 {
 	struct cmsghdr *c;
 
@@ -166,6 +166,29 @@ static void local_of(const struct udp_sock *us, struct msghdr *h, struct sockadd
 			return;
 		}
 	}
+}
+
+int udp_send_one(struct udp_sock *us, const struct sockaddr *to, const struct sockaddr *src,
+		 const uint8_t *data, size_t len)
+{
+	union udp_ctl ctl;
+	struct iovec iov = {(void *)data, len};
+	struct msghdr h;
+
+	memset(&h, 0, sizeof(h));
+	h.msg_name = (void *)to;
+	h.msg_namelen = addr_len(to);
+	h.msg_iov = &iov;
+	h.msg_iovlen = 1;
+	if (us->wildcard && src)
+		set_source(&h, &ctl, src);
+	while (sendmsg(us->fd, &h, MSG_DONTWAIT) < 0) {
+		if (errno == EINTR)
+			continue;
+		STAT_INC(us->w->stats.tx_errors);
+		return -1;
+	}
+	return 0;
 }
 
 void udp_queue_peer(struct worker *w, int fd, const struct sockaddr *peer, const uint8_t *data,
@@ -242,7 +265,7 @@ void udp_read_cb(int fd, short what, void *arg)
 				STAT_INC(st->drops[DROP_OVERSIZE]);
 				continue;
 			}
-			local_of(us, h, &local);
+			udp_local_of(us, h, &local);
 			/* RFC 7983 demultiplexing on the first byte. */
 			if (len && pkt[0] >= 64 && pkt[0] <= 127) {
 				turn_client_chandata(&w->ctx, &from, pkt, len);

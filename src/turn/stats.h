@@ -128,13 +128,24 @@ struct turn_stats {
 	uint64_t proxy_bad;          /* balancer connections closed: no valid header */
 	uint64_t tcp_active;
 	uint64_t tcp_closed_idle;
-	uint64_t tcp_closed_bad;        /* malformed framing */
-	uint64_t tls_accepted;          /* TLS connections accepted (in tcp_accepted too) */
-	uint64_t tls_handshakes;        /* TLS handshakes completed */
-	uint64_t tls_handshake_failed;  /* closed: the handshake failed */
-	uint64_t tls_handshake_timeout; /* closed: tls-handshake-timeout passed */
-	uint64_t events_published;      /* allocation events Redis took */
-	uint64_t events_dropped;        /* not sent (Redis away, queue full) or failed */
+	uint64_t tcp_closed_bad;         /* malformed framing */
+	uint64_t tls_accepted;           /* TLS connections accepted (in tcp_accepted too) */
+	uint64_t tls_handshakes;         /* TLS handshakes completed */
+	uint64_t tls_handshake_failed;   /* closed: the handshake failed */
+	uint64_t tls_handshake_timeout;  /* closed: tls-handshake-timeout passed */
+	uint64_t dtls_cookies;           /* HelloVerifyRequests sent */
+	uint64_t dtls_accepted;          /* sessions begun (a ClientHello with a valid cookie) */
+	uint64_t dtls_active;            /* sessions held now */
+	uint64_t dtls_refused;           /* over max-tcp-connections, all authenticated */
+	uint64_t dtls_refused_source;    /* over max-tcp-unauthenticated-per-source */
+	uint64_t dtls_shed;              /* closed to admit a new one (never authenticated) */
+	uint64_t dtls_handshakes;        /* DTLS handshakes completed */
+	uint64_t dtls_handshake_failed;  /* closed: the handshake failed */
+	uint64_t dtls_handshake_timeout; /* closed: tls-handshake-timeout passed */
+	uint64_t dtls_closed_idle;       /* closed: tcp-idle-timeout passed */
+	uint64_t dtls_closed_peer;       /* closed: close_notify or a fatal alert */
+	uint64_t events_published;       /* allocation events Redis took */
+	uint64_t events_dropped;         /* not sent (Redis away, queue full) or failed */
 	/* Long-term keys and fleet quota from redis-userdb. */
 	uint64_t parked;                 /* requests parked waiting for Redis */
 	uint64_t park_refused;           /* no room to park: 508 */

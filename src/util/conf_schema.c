@@ -211,15 +211,23 @@ const struct conf_opt conf_schema[] = {
 	 "stops counting once a request on it authenticates. 0: no limit.",
 	 NULL},
 	{"tls-listening-port", CONF_INT, "5349", 1, 65535, false, OFF(tls_listening_port), "PORT",
-	 "TCP port for TURN over TLS (turns:), on every listening-ip, served when "
-	 "cert and pkey are set (unless no-tls). The same limits as TCP apply: "
-	 "max-tcp-connections, max-tcp-unauthenticated-per-source, tcp-idle-timeout.",
+	 "TCP port for TURN over TLS (turns:) and UDP port for TURN over DTLS "
+	 "(RFC 7350), on every listening-ip, served when cert and pkey are set "
+	 "(unless no-tls, no-dtls). The same limits as TCP apply, a DTLS session "
+	 "counting as a connection: max-tcp-connections, "
+	 "max-tcp-unauthenticated-per-source, tcp-idle-timeout, "
+	 "tls-handshake-timeout.",
 	 NULL},
 	{"no-tls", CONF_BOOL, "false", 0, 0, false, OFF(no_tls), NULL,
 	 "Do not serve TURN over TLS even when cert and pkey are set.", NULL},
+	{"no-dtls", CONF_BOOL, "false", 0, 0, false, OFF(no_dtls), NULL,
+	 "Do not serve TURN over DTLS even when cert and pkey are set. DTLS 1.2 "
+	 "only; a client gets a stateless cookie (HelloVerifyRequest, bound to its "
+	 "address and valid for a minute) before the server keeps anything for it.",
+	 NULL},
 	{"cert", CONF_STR, NULL, 0, 0, true, OFF(cert), "PATH",
 	 "TLS certificate chain file (PEM, server certificate first). With pkey, "
-	 "turnpiked serves TURN over TLS on tls-listening-port. Read again on "
+	 "turnpiked serves TURN over TLS and DTLS on tls-listening-port. Read again on "
 	 "SIGHUP and when cert or pkey change on disk (looked at every 2 seconds, "
 	 "as certbot renewals replace them): new connections get the new "
 	 "certificate, open ones keep theirs. "
@@ -229,18 +237,18 @@ const struct conf_opt conf_schema[] = {
 	 "Private key file (PEM) of cert. Read again with cert.", NULL},
 	{"cipher-list", CONF_STR, "ECDHE+AESGCM:ECDHE+CHACHA20:!PSK", 0, 0, true, OFF(cipher_list),
 	 "LIST",
-	 "TLS 1.2 cipher suites for TURN over TLS, in OpenSSL's cipher list syntax; "
+	 "TLS 1.2 cipher suites for TURN over TLS and DTLS 1.2, in OpenSSL's cipher list syntax; "
 	 "the default allows only forward-secret AEAD suites (ECDHE with AES-GCM or "
 	 "ChaCha20-Poly1305). TLS 1.3 suites are OpenSSL's defaults. TLS 1.0 and "
 	 "1.1 are never accepted.",
 	 NULL},
 	{"ec-curve-name", CONF_STR, NULL, 0, 0, true, OFF(ec_curve_name), "GROUPS",
-	 "Key exchange groups for TURN over TLS, one name or a colon-separated list "
+	 "Key exchange groups for TURN over TLS and DTLS, one name or a colon-separated list "
 	 "in order of preference (for example X25519:prime256v1). Default: "
 	 "OpenSSL's.",
 	 NULL},
 	{"CA-file", CONF_STR, NULL, 0, 0, true, OFF(ca_file), "PATH",
-	 "CA certificates (PEM) to verify client certificates on TURN over TLS. "
+	 "CA certificates (PEM) to verify client certificates on TURN over TLS and DTLS. "
 	 "Clients need not present one; one that presents a certificate this CA "
 	 "did not sign fails the handshake. Default: client certificates are not "
 	 "asked for.",
@@ -248,7 +256,8 @@ const struct conf_opt conf_schema[] = {
 	{"tls-handshake-timeout", CONF_INT, "5", 1, 60, false, OFF(tls_handshake_timeout),
 	 "SECONDS",
 	 "Time a TURN over TLS client has to complete the TLS handshake from the "
-	 "moment it connects; then the connection is closed, counted and logged.",
+	 "moment it connects (a DTLS client: from its ClientHello with a valid "
+	 "cookie); then the connection or session is closed, counted and logged.",
 	 NULL},
 	{"no-software-attribute", CONF_BOOL, "false", 0, 0, false, OFF(no_software_attribute), NULL,
 	 "Do not send the SOFTWARE attribute (hides the server version).", NULL},
@@ -524,6 +533,11 @@ int conf_validate(const struct conf *c, char *err, size_t errlen)
 	}
 	if (c->cert && !c->no_tls && !c->no_tcp && c->tls_listening_port == c->listening_port) {
 		snprintf(err, errlen, "tls-listening-port %ld is also listening-port",
+			 c->tls_listening_port);
+		return TP_EINVAL;
+	}
+	if (c->cert && !c->no_dtls && !c->no_udp && c->tls_listening_port == c->listening_port) {
+		snprintf(err, errlen, "tls-listening-port %ld is also listening-port (UDP, DTLS)",
 			 c->tls_listening_port);
 		return TP_EINVAL;
 	}
