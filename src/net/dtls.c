@@ -728,12 +728,7 @@ static void read_cb(int fd, short what, void *arg)
 	for (int round = 0; round < UDP_ROUNDS; round++) {
 		int n;
 
-		for (int i = 0; i < UDP_BATCH; i++) {
-			io->rx[i].msg_hdr.msg_namelen = sizeof(io->rx_addr[i]);
-			io->rx[i].msg_hdr.msg_controllen = us->wildcard ? UDP_CTL_LEN : 0;
-			io->rx[i].msg_hdr.msg_flags = 0;
-		}
-		n = recvmmsg(fd, io->rx, UDP_BATCH, MSG_DONTWAIT, NULL);
+		n = udp_recv_batch(us, fd);
 		if (n <= 0)
 			break;
 		for (int i = 0; i < n; i++) {

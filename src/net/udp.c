@@ -132,6 +132,18 @@ void txq_add(struct txq *q, struct turn_stats *st, enum turn_transport tr, int f
 	}
 }
 
+int udp_recv_batch(struct udp_sock *us, int fd)
+{
+	struct udp_io *io = us->w->io_buf;
+
+	for (int i = 0; i < UDP_BATCH; i++) {
+		io->rx[i].msg_hdr.msg_namelen = sizeof(io->rx_addr[i]);
+		io->rx[i].msg_hdr.msg_controllen = us->wildcard ? UDP_CTL_LEN : 0;
+		io->rx[i].msg_hdr.msg_flags = 0;
+	}
+	return recvmmsg(fd, io->rx, UDP_BATCH, MSG_DONTWAIT, NULL);
+}
+
 void worker_clock(struct worker *w)
 {
 	struct timespec mono, wall;
@@ -243,12 +255,7 @@ void udp_read_cb(int fd, short what, void *arg)
 	for (int round = 0; round < UDP_ROUNDS; round++) {
 		int n;
 
-		for (int i = 0; i < UDP_BATCH; i++) {
-			io->rx[i].msg_hdr.msg_namelen = sizeof(io->rx_addr[i]);
-			io->rx[i].msg_hdr.msg_controllen = us->wildcard ? UDP_CTL_LEN : 0;
-			io->rx[i].msg_hdr.msg_flags = 0;
-		}
-		n = recvmmsg(fd, io->rx, UDP_BATCH, MSG_DONTWAIT, NULL);
+		n = udp_recv_batch(us, fd);
 		if (n <= 0)
 			break;
 		for (int i = 0; i < n; i++) {

@@ -53,6 +53,9 @@ void txq_add(struct txq *q, struct turn_stats *st, enum turn_transport tr, int f
 	     const struct sockaddr *to, const struct sockaddr *src, const uint8_t *data,
 	     size_t len);
 void txq_flush(struct txq *q, struct turn_stats *st, enum turn_transport tr);
+/* Receives a batch on us's socket fd into the worker's listener buffers
+ * (io->rx, with pktinfo room on wildcard sockets). Returns recvmmsg's. */
+int udp_recv_batch(struct udp_sock *us, int fd);
 
 /* send.c: answers the client to->conn stands for: a UDP datagram joins q
  * (msg must stay valid until q is flushed), a TCP message is copied onto

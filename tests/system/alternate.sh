@@ -28,11 +28,9 @@ PIDS="$PIDS $!"
 sleep 0.2
 timeout 30 turnutils_uclient -p "$A_PORT" -e 127.0.0.1 -r "$PEER_PORT" -m 2 -l 100 -n 20 \
 	-u alice -w secret -z 5 127.0.0.1 >"$TMP/uclient.out" 2>&1
-sent=$(sed -n 's/.*start_mclient: tot_send_msgs=\([0-9]*\).*/\1/p' "$TMP/uclient.out" | tail -n 1)
-got=$(sed -n 's/.*start_mclient: tot_send_msgs=[0-9]*, tot_recv_msgs=\([0-9]*\).*/\1/p' \
-	"$TMP/uclient.out" | tail -n 1)
-check "turnutils_uclient, sent to server a, relays through server b (${got:-0} of ${sent:-0} back)" \
-	test "${sent:-0}" -gt 0 -a "${got:-0}" = "${sent:-0}"
+uclient_counts "$TMP/uclient.out"
+check "turnutils_uclient, sent to server a, relays through server b ($GOT of $SENT back)" \
+	test "$SENT" -gt 0 -a "$GOT" = "$SENT"
 n300=$(metric "$HA" 'turnpike_error_responses_total{code="300"}')
 check "server a answered 300 Try Alternate (${n300:-0} times)" test "${n300:-0}" -ge 1
 check "server a made no allocation" \

@@ -144,6 +144,16 @@ start_redis() {
 	within 5000 redis-cli -p "$RPORT" ping >/dev/null 2>&1
 }
 
+# uclient_counts FILE: SENT and GOT, the totals turnutils_uclient printed
+# last in FILE (0 when it printed none).
+uclient_counts() {
+	SENT=$(sed -n 's/.*start_mclient: tot_send_msgs=\([0-9]*\).*/\1/p' "$1" | tail -n 1)
+	GOT=$(sed -n 's/.*start_mclient: tot_send_msgs=[0-9]*, tot_recv_msgs=\([0-9]*\).*/\1/p' \
+		"$1" | tail -n 1)
+	SENT=${SENT:-0}
+	GOT=${GOT:-0}
+}
+
 # take_lines FILE: another program's "ok - " and "FAIL - " lines, as ours.
 take_lines() {
 	local line

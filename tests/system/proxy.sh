@@ -42,11 +42,9 @@ PIDS="$PIDS $!"
 within 5000 bash -c "exec 3<>/dev/tcp/127.0.0.1/$HP" 2>/dev/null
 timeout 30 turnutils_uclient -t -p "$HP" -e 127.0.0.1 -r "$PEER_PORT" -m 2 -l 100 -n 20 \
 	-u alice -w secret -z 5 127.0.0.1 >"$TMP/uclient.out" 2>&1
-sent=$(sed -n 's/.*start_mclient: tot_send_msgs=\([0-9]*\).*/\1/p' "$TMP/uclient.out" | tail -n 1)
-got=$(sed -n 's/.*start_mclient: tot_send_msgs=[0-9]*, tot_recv_msgs=\([0-9]*\).*/\1/p' \
-	"$TMP/uclient.out" | tail -n 1)
-check "turnutils_uclient over TCP through HAProxy relays (${got:-0} of ${sent:-0} back)" \
-	test "${sent:-0}" -gt 0 -a "${got:-0}" = "${sent:-0}"
+uclient_counts "$TMP/uclient.out"
+check "turnutils_uclient over TCP through HAProxy relays ($GOT of $SENT back)" \
+	test "$SENT" -gt 0 -a "$GOT" = "$SENT"
 n=$(curl -s --max-time 5 "http://127.0.0.1:$HTTP/metrics" |
 	awk '$1 == "turnpike_proxy_headers_total" { print $2 }')
 check "the server took HAProxy's PROXY v2 headers (${n:-0})" test "${n:-0}" -ge 1
