@@ -175,22 +175,15 @@ static void idle_cb(int fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 
-	if (c->proxied) {
-		STAT_INC(w->stats.proxy_bad);
-		log_rl(&rl_refuse, LOG_LVL_INFO,
-		       "tcp: closed a connection from %s: no PROXY protocol header within "
-		       "tls-handshake-timeout (%ld s)",
+	/* Before the stream starts: a balancer's PROXY header, then TLS's
+	 * handshake, each within tls-handshake-timeout. */
+	if (c->proxied || c->handshaking) {
+		STAT_INC(*(c->proxied ? &w->stats.proxy_bad : &w->stats.tls_handshake_timeout));
+		log_rl(c->proxied ? &rl_refuse : &rl_tls, LOG_LVL_INFO,
+		       "tcp: closed a connection from %s: no %s within tls-handshake-timeout "
+		       "(%ld s)",
 		       addr_format((struct sockaddr *)&c->peer, false, ip, sizeof(ip)),
-		       w->srv->conf->tls_handshake_timeout);
-		conn_free(c);
-		return;
-	}
-	if (c->handshaking) {
-		STAT_INC(w->stats.tls_handshake_timeout);
-		log_rl(&rl_tls, LOG_LVL_INFO,
-		       "tls: closed a connection from %s: no handshake within "
-		       "tls-handshake-timeout (%ld s)",
-		       addr_format((struct sockaddr *)&c->peer, false, ip, sizeof(ip)),
+		       c->proxied ? "PROXY protocol header" : "handshake",
 		       w->srv->conf->tls_handshake_timeout);
 		conn_free(c);
 		return;

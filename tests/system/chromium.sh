@@ -47,9 +47,7 @@ fi
 ip link set lo up
 
 # A certificate for 127.0.0.1 (turns:); Chromium is told to accept it.
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
-	-subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 \
-	-keyout "$TMP/key.pem" -out "$TMP/cert.pem" >"$TMP/openssl.log" 2>&1 ||
+make_cert 127.0.0.1 "$TMP/cert.pem" "$TMP/key.pem" ||
 	{ fail "openssl makes a test certificate"; finish; }
 TLS_PORT=$("$FREEPORT")
 start_server chromium --relay-ip 127.0.0.1 --allow-loopback-peers --realm example.org \

@@ -63,9 +63,7 @@ values() {
 # allocate ARGS...: one Allocate with turnpikectl on the server at PORT.
 allocate() { "$CTL" turn "127.0.0.1:$PORT" "$@" >/dev/null; }
 
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
-	-subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 \
-	-keyout "$TMP/key.pem" -out "$TMP/cert.pem" >/dev/null 2>&1
+make_cert 127.0.0.1 "$TMP/cert.pem" "$TMP/key.pem"
 
 for f in "$TMP"/snip/*.conf; do
 	name=$(basename "$f" .conf)

@@ -21,9 +21,7 @@ BURST=20000
 HELLO=$top_srcdir/tests/system/dtls_hello.py
 
 for n in one two; do
-	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
-		-subj "/CN=turnpike-$n" -keyout "$TMP/key-$n.pem" -out "$TMP/cert-$n.pem" \
-		>/dev/null 2>&1 || fail "openssl req ($n)"
+	make_cert "turnpike-$n" "$TMP/cert-$n.pem" "$TMP/key-$n.pem" || fail "openssl req ($n)"
 done
 cp "$TMP/cert-one.pem" "$TMP/cert.pem"
 cp "$TMP/key-one.pem" "$TMP/key.pem"

@@ -154,6 +154,16 @@ uclient_counts() {
 	GOT=${GOT:-0}
 }
 
+# make_cert CN CERT KEY: a self-signed P-256 test certificate for CN (with
+# an IP subjectAltName when CN is an address), valid two days. Fails, with
+# openssl's words in $TMP/openssl.log, when openssl does.
+make_cert() {
+	local san=()
+	[[ $1 =~ ^[0-9.]+$|: ]] && san=(-addext "subjectAltName=IP:$1")
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
+		-subj "/CN=$1" "${san[@]}" -keyout "$3" -out "$2" >>"$TMP/openssl.log" 2>&1
+}
+
 # take_lines FILE: another program's "ok - " and "FAIL - " lines, as ours.
 take_lines() {
 	local line

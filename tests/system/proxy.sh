@@ -4,8 +4,7 @@
 # no header, a bad one or silence closes; an untrusted header is not taken.
 . "$(dirname "$0")/lib.sh"
 
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
-	-subj /CN=127.0.0.1 -keyout "$TMP/key.pem" -out "$TMP/cert.pem" >"$TMP/openssl.log" 2>&1 ||
+make_cert 127.0.0.1 "$TMP/cert.pem" "$TMP/key.pem" ||
 	{ fail "openssl makes a test certificate"; finish; }
 run_py proxy.py --tls-port "$("$FREEPORT")" --cert "$TMP/cert.pem" --key "$TMP/key.pem"
 

@@ -22,9 +22,7 @@ KEY=tls-test-api-key-0123456789
 
 # Two self-signed certificates told apart by their names.
 for n in one two; do
-	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
-		-subj "/CN=turnpike-$n" -keyout "$TMP/key-$n.pem" -out "$TMP/cert-$n.pem" \
-		>/dev/null 2>&1 || fail "openssl req ($n)"
+	make_cert "turnpike-$n" "$TMP/cert-$n.pem" "$TMP/key-$n.pem" || fail "openssl req ($n)"
 done
 cp "$TMP/cert-one.pem" "$TMP/cert.pem"
 cp "$TMP/key-one.pem" "$TMP/key.pem"
@@ -183,8 +181,7 @@ check "turnpike_tls_handshakes_total counts them ($(metric tls_handshakes_total)
 
 # A second server: CA-file (client certificates optional, verified when
 # presented), ec-curve-name and cipher-list.
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
-	-subj /CN=turnpike-test-ca -keyout "$TMP/ca-key.pem" -out "$TMP/ca.pem" >/dev/null 2>&1
+make_cert turnpike-test-ca "$TMP/ca.pem" "$TMP/ca-key.pem"
 openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=client \
 	-keyout "$TMP/client-key.pem" -out "$TMP/client.csr" >/dev/null 2>&1
 openssl x509 -req -in "$TMP/client.csr" -CA "$TMP/ca.pem" -CAkey "$TMP/ca-key.pem" \
