@@ -91,6 +91,10 @@ struct conf {
 	char *log_file;
 	char *log_level;
 	bool syslog;
+	/* process */
+	char *pidfile;
+	char *proc_user;
+	char *proc_group;
 	/* where the values came from */
 	char *config_path;
 };

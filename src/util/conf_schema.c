@@ -485,6 +485,20 @@ const struct conf_opt conf_schema[] = {
 	 "Least severe messages logged: error, warning, info or debug.", check_log_level},
 	{"syslog", CONF_BOOL, "false", 0, 0, false, OFF(syslog), NULL,
 	 "Log to syslog (facility daemon) instead of log-file.", NULL},
+	{"pidfile", CONF_STR, NULL, 0, 0, false, OFF(pidfile), "PATH",
+	 "Write the process id to this file once listening, and remove it on exit "
+	 "(when the process may still do so after proc-user). Under systemd "
+	 "(Type=notify) no pid file is needed.",
+	 NULL},
+	{"proc-user", CONF_STR, NULL, 0, 0, false, OFF(proc_user), "USER",
+	 "Started as root, switch to this user (name or number) once every "
+	 "listener is bound, so privileged ports such as 443 work without running "
+	 "as root; its primary group unless proc-group. Certificates and key files "
+	 "must be readable by it for reloads. A start-up failure when the switch "
+	 "fails.",
+	 NULL},
+	{"proc-group", CONF_STR, NULL, 0, 0, false, OFF(proc_group), "GROUP",
+	 "The group (name or number) to switch to, with proc-user or alone.", NULL},
 	{NULL, 0, NULL, 0, 0, false, 0, NULL, NULL, NULL}};
 
 int conf_validate(const struct conf *c, char *err, size_t errlen)

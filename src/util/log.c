@@ -3,11 +3,13 @@
 #include "util/log.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
+#include <sys/stat.h>
 #include <sys/time.h>
 
 #include "turnpike/err.h"
@@ -15,6 +17,8 @@
 static enum log_level log_level = LOG_LVL_INFO;
 static enum log_dest log_dest = LOG_DEST_STDERR;
 static FILE *log_file;
+/* stderr is systemd's journal: no timestamps, a <priority> prefix. */
+static bool log_journal;
 static char *log_path;
 static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
 
@@ -43,6 +47,22 @@ enum log_level log_get_level(void)
 	return __atomic_load_n(&log_level, __ATOMIC_RELAXED);
 }
 
+/* systemd sets JOURNAL_STREAM to "DEVICE:INODE" of the stream it connected
+ * to stderr; when stderr is still that stream, the journal stamps the time
+ * and reads the priority from a "<N>" prefix (sd-daemon(3)). */
+static bool stderr_is_journal(void)
+{
+	const char *js = getenv("JOURNAL_STREAM");
+	unsigned long long dev, ino;
+	struct stat st;
+	char end;
+
+	if (!js || sscanf(js, "%llu:%llu%c", &dev, &ino, &end) != 2)
+		return false;
+	return fstat(2, &st) == 0 && (unsigned long long)st.st_dev == dev &&
+	       (unsigned long long)st.st_ino == ino;
+}
+
 int log_open(enum log_level level, enum log_dest dest, const char *path)
 {
 	int rc = 0;
@@ -59,6 +79,7 @@ int log_open(enum log_level level, enum log_dest dest, const char *path)
 		rc = log_reopen();
 	} else {
 		log_dest = LOG_DEST_STDERR;
+		log_journal = stderr_is_journal();
 	}
 	return rc;
 }
@@ -115,10 +136,13 @@ void log_vmsg(enum log_level level, const char *fmt, va_list ap)
 	}
 	gettimeofday(&tv, NULL);
 	gmtime_r(&tv.tv_sec, &tm);
-	n = snprintf(line, sizeof(line),
-		     "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ %s: ", tm.tm_year + 1900, tm.tm_mon + 1,
-		     tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (long)(tv.tv_usec / 1000),
-		     level_name[level]);
+	if (log_journal && !log_file)
+		n = snprintf(line, sizeof(line), "<%d>%s: ", syslog_prio[level], level_name[level]);
+	else
+		n = snprintf(line, sizeof(line),
+			     "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ %s: ", tm.tm_year + 1900,
+			     tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+			     (long)(tv.tv_usec / 1000), level_name[level]);
 	if (n < 0)
 		return;
 	vsnprintf(line + n, sizeof(line) - (size_t)n, fmt, ap);
