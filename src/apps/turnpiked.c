@@ -266,7 +266,14 @@ int main(int argc, char **argv)
 	}
 	if (conf_parse_args(&d.conf, argc, argv, DEFAULT_CONFIG, &action, err, sizeof(err)) != 0 ||
 	    store_conf_check(&d.conf, err, sizeof(err)) != 0) {
-		fprintf(stderr, "turnpiked: error: %s\n", err);
+		/* --check-config lists every problem of the file, one a line. */
+		if (action == CONF_CHECK && d.conf.problems.n > 1) {
+			for (size_t i = 0; i < d.conf.problems.n; i++)
+				fprintf(stderr, "turnpiked: error: %s\n", d.conf.problems.v[i]);
+			fprintf(stderr, "turnpiked: %zu problems\n", d.conf.problems.n);
+		} else {
+			fprintf(stderr, "turnpiked: error: %s\n", err);
+		}
 		goto out;
 	}
 	switch (action) {
@@ -287,6 +294,8 @@ int main(int argc, char **argv)
 		rc = 0;
 		goto out;
 	case CONF_CHECK:
+		for (size_t i = 0; i < d.conf.notices.n; i++)
+			printf("notice: %s\n", d.conf.notices.v[i]);
 		printf("%s: configuration OK\n", d.conf.config_path);
 		rc = 0;
 		goto out;
@@ -307,6 +316,8 @@ int main(int argc, char **argv)
 		log_warn("no configuration file %s: running on the defaults and the command "
 			 "line",
 			 DEFAULT_CONFIG);
+	for (size_t i = 0; i < d.conf.notices.n; i++)
+		log_info("config: %s", d.conf.notices.v[i]);
 	rc = run(&d);
 out:
 	conf_cleanup(&d.conf);

@@ -281,6 +281,8 @@ struct server *server_new(const struct conf *conf)
 	srv->turn_cfg.max_lifetime = (unsigned)conf->max_allocate_lifetime;
 	srv->turn_cfg.max_perms = (unsigned)conf->max_permissions;
 	srv->turn_cfg.max_chans = (unsigned)conf->max_channels;
+	srv->turn_cfg.no_udp_relay = conf->no_udp_relay;
+	srv->turn_cfg.no_tcp_relay = conf->no_tcp_relay;
 	srv->turn_cfg.max_bps = (uint64_t)conf->max_bps;
 	/* Each of these logs its own reason, except for a lack of memory. */
 	if ((rc = resolve_listen(srv, conf)) != 0 || (rc = setup_relay_addrs(srv)) != 0 ||

@@ -46,9 +46,10 @@ struct turn_server_cfg {
 	unsigned max_lifetime;     /* s */
 	unsigned max_perms;        /* per allocation */
 	unsigned max_chans;
-	uint64_t max_bps;        /* per allocation, bytes/s, 0 = none */
-	uint64_t worker_bps;     /* this worker's share of bps-capacity */
-	bool relay_v4, relay_v6; /* relay addresses of these families exist */
+	bool no_udp_relay, no_tcp_relay; /* REQUESTED-TRANSPORT refused: 442 */
+	uint64_t max_bps;                /* per allocation, bytes/s, 0 = none */
+	uint64_t worker_bps;             /* this worker's share of bps-capacity */
+	bool relay_v4, relay_v6;         /* relay addresses of these families exist */
 	/* RFC 5780 (alt-listening-ip): on, and the addresses by TURN_NAT_*. */
 	bool nat;
 	struct sockaddr_storage nat_addr[TURN_NAT_ADDRS];

@@ -506,9 +506,13 @@ static size_t handle_allocate(struct turn_ctx *ctx, const struct turn_from *from
 	rtr = stun_msg_find(msg, STUN_ATTR_REQUESTED_TRANSPORT);
 	if (!rtr || stun_attr_get_transport(msg, rtr, &proto) != 0)
 		return turn_reply_error(ctx, from, msg, STUN_ERR_BAD_REQUEST, auth, out);
-	/* RFC 6062 §5.1: TCP relays for clients on TCP (or TLS) only. */
-	if (proto != PROTO_UDP && (proto != PROTO_TCP || !ctx->io->tcp_connect ||
-				   (from->tr != TP_TCP && from->tr != TP_TLS)))
+	/* RFC 6062 §5.1: TCP relays for clients on TCP (or TLS) only; the
+	 * operator may turn either kind of relay off (coturn's no-udp-relay,
+	 * no-tcp-relay). */
+	if ((proto == PROTO_UDP && ctx->cfg->no_udp_relay) ||
+	    (proto == PROTO_TCP && ctx->cfg->no_tcp_relay) ||
+	    (proto != PROTO_UDP && (proto != PROTO_TCP || !ctx->io->tcp_connect ||
+				    (from->tr != TP_TCP && from->tr != TP_TLS))))
 		return turn_reply_error(ctx, from, msg, STUN_ERR_UNSUPPORTED_TRANSPORT, auth, out);
 	rt = stun_msg_find(msg, STUN_ATTR_RESERVATION_TOKEN);
 	ep = stun_msg_find(msg, STUN_ATTR_EVEN_PORT);

@@ -276,6 +276,14 @@ const struct conf_opt conf_schema[] = {
 	 "Lowest UDP port for relay sockets.", NULL},
 	{"max-port", CONF_INT, "65535", 1, 65535, false, OFF(max_port), "PORT",
 	 "Highest UDP port for relay sockets.", NULL},
+	{"no-udp-relay", CONF_BOOL, "false", 0, 0, false, OFF(no_udp_relay), NULL,
+	 "Refuse allocations of UDP relays (REQUESTED-TRANSPORT UDP) with 442, "
+	 "as coturn's no-udp-relay.",
+	 NULL},
+	{"no-tcp-relay", CONF_BOOL, "false", 0, 0, false, OFF(no_tcp_relay), NULL,
+	 "Refuse RFC 6062 TCP relays (REQUESTED-TRANSPORT TCP) with 442, as "
+	 "coturn's no-tcp-relay.",
+	 NULL},
 	{"max-allocate-lifetime", CONF_INT, "3600", 600, 86400, false, OFF(max_allocate_lifetime),
 	 "SECONDS",
 	 "Longest lifetime an Allocate or Refresh may ask for; longer requests are "
