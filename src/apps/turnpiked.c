@@ -93,6 +93,7 @@ static void on_reload(int sig, short what, void *arg)
 	} else {
 		conf_reload(&d->conf, &next);
 		log_set_level((enum log_level)log_level_parse(d->conf.log_level));
+		log_set_format((enum log_format)log_format_parse(d->conf.log_format));
 		/* The certificate files may have changed even if the paths did not. */
 		if (d->srv)
 			tls_reload(d->srv);
@@ -310,6 +311,7 @@ int main(int argc, char **argv)
 						    : LOG_DEST_STDERR,
 		     d.conf.log_file) != 0)
 		goto out;
+	log_set_format((enum log_format)log_format_parse(d.conf.log_format));
 	if (d.conf.config_path)
 		log_info("configuration from %s", d.conf.config_path);
 	else

@@ -146,7 +146,9 @@ static int worker_init(struct server *srv, struct worker *w, unsigned id)
 	w->io.send_peer = relay_send_peer;
 	w->io.tcp_connect = tcprelay_connect;
 	w->io.tcp_close = tcprelay_close;
+	w->io.event = session_on_event;
 	w->io.env = w;
+	w->session_rl = (struct log_ratelimit)LOG_RATELIMIT_INIT(1, 100);
 	if (srv->statsdb)
 		w->io.overflow_pick = steer_pick;
 	if (turn_ctx_init(&w->ctx, &srv->turn_cfg, &w->stats, &w->io) != 0)

@@ -12,6 +12,7 @@
 #include "auth/auth.h"
 #include "turn/alloc.h"
 #include "turn/stats.h"
+#include "util/log.h"
 
 struct auth_kcache;
 struct peer_policy;
@@ -106,7 +107,8 @@ enum turn_event {
 	TURN_EV_REFRESHED,
 	TURN_EV_DELETED, /* Refresh with LIFETIME 0 */
 	TURN_EV_EXPIRED,
-	TURN_EV_CLOSED /* its TCP connection closed */
+	TURN_EV_CLOSED,  /* its TCP connection closed */
+	TURN_EV_SHUTDOWN /* the server stops (turn_ctx_cleanup) */
 };
 
 /* RFC 6062 TCP relay: a peer data connection of a TCP allocation, from
@@ -225,6 +227,10 @@ struct turn_ctx {
 	/* The fleet quota decision for the request being run again, or NULL. */
 	struct turn_ticket *ticket;
 	unsigned alt_rr; /* round robin over the 300 Try Alternate lists */
+	/* Refusals logged at info: at most a few a second per worker; set
+	 * when the request's refusal has been logged with its reason. */
+	struct log_ratelimit refuse_rl;
+	bool refusal_logged;
 	/* RFC 6062: this worker's peer data connections; connection ids are
 	 * this worker's when id % tcp_nshards == tcp_shard (net sets both), so
 	 * a ConnectionBind reaching another worker can be handed over. */

@@ -92,6 +92,7 @@ struct conf {
 	/* logging */
 	char *log_file;
 	char *log_level;
+	char *log_format;
 	bool syslog;
 	/* process */
 	char *pidfile;

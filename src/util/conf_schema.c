@@ -87,6 +87,15 @@ static int check_log_level(const char *val, char *err, size_t errlen)
 	return 0;
 }
 
+static int check_log_format(const char *val, char *err, size_t errlen)
+{
+	if (log_format_parse(val) < 0) {
+		snprintf(err, errlen, "'%s' is not text or json", val);
+		return TP_EINVAL;
+	}
+	return 0;
+}
+
 static int check_http_listen(const char *val, char *err, size_t errlen)
 {
 	struct sockaddr_storage ss;
@@ -491,6 +500,13 @@ const struct conf_opt conf_schema[] = {
 	 "Write the log to this file ('-' for standard error). SIGHUP reopens it.", NULL},
 	{"log-level", CONF_STR, "info", 0, 0, true, OFF(log_level), "LEVEL",
 	 "Least severe messages logged: error, warning, info or debug.", check_log_level},
+	{"log-format", CONF_STR, "text", 0, 0, true, OFF(log_format), "FORMAT",
+	 "text: a line of text a message (a timestamp, the level, the message); json: "
+	 "one JSON object a line with time, level and msg, and for allocation starts "
+	 "and ends the event's fields (the JSON published on redis-statsdb) under "
+	 "event. Under systemd's journal, text lines drop the timestamp and carry "
+	 "the priority.",
+	 check_log_format},
 	{"syslog", CONF_BOOL, "false", 0, 0, false, OFF(syslog), NULL,
 	 "Log to syslog (facility daemon) instead of log-file.", NULL},
 	{"pidfile", CONF_STR, NULL, 0, 0, false, OFF(pidfile), "PATH",
