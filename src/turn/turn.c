@@ -632,7 +632,8 @@ static size_t handle_allocate(struct turn_ctx *ctx, const struct turn_from *from
 		}
 		a->key = auth->key;
 	}
-	turn_bucket_init(&a->bucket, ctx->cfg->max_bps, ctx->now_ms);
+	turn_bucket_init(&a->bucket_up, ctx->cfg->max_bps, ctx->now_ms);
+	turn_bucket_init(&a->bucket_down, ctx->cfg->max_bps, ctx->now_ms);
 	a->fleet = fleet;
 	a->tcp = proto == PROTO_TCP;
 	rc = ctx->io->relay_open(ctx->io->env, a, family,

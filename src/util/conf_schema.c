@@ -389,8 +389,10 @@ const struct conf_opt conf_schema[] = {
 	{"max-channels", CONF_INT, "256", 1, 4096, false, OFF(max_channels), "N",
 	 "Most channels one allocation may bind; more get 508.", NULL},
 	{"max-bps", CONF_INT, "0", 0, 1000000000, false, OFF(max_bps), "BYTES/S",
-	 "Bandwidth of one allocation, in bytes per second, both directions "
-	 "together; packets beyond it are dropped. 0: no limit.",
+	 "Bandwidth of one allocation, in bytes per second, for each direction on "
+	 "its own (client to peers, peers to client, as coturn counts it); "
+	 "datagrams beyond it are dropped. RFC 6062 TCP relays are not limited. "
+	 "0: no limit.",
 	 NULL},
 	{"bps-capacity", CONF_INT, "0", 0, 2000000000, false, OFF(bps_capacity), "BYTES/S",
 	 "Bandwidth of the whole server, in bytes per second of relayed payload, "
