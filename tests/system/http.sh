@@ -457,6 +457,17 @@ curl -s --max-time 5 --cacert "$TMP/cert.pem" "$HTTPS/metrics" -o "$TMP/mt"
 if command -v promtool >/dev/null; then
 	check "HTTPS /metrics passes promtool" eval 'promtool check metrics <"$TMP/mt" >/dev/null 2>&1'
 fi
+pm() { awk -v m="$1" '$1 == m { print $2 }' "$TMP/mt"; }
+check "process_open_fds $(pm process_open_fds) of process_max_fds $(pm process_max_fds) (the server's: $(ls "/proc/$TLS_PID/fd" | wc -l))" \
+	test "$(pm process_open_fds)" -ge 5 -a "$(pm process_open_fds)" -le $(($(ls "/proc/$TLS_PID/fd" | wc -l) + 3)) \
+	-a "$(pm process_max_fds)" = "$(awk '/^Max open files/ { print $4 }' "/proc/$TLS_PID/limits")"
+check "process_resident_memory_bytes $(pm process_resident_memory_bytes) is about VmRSS ($(rss_kb "$TLS_PID") KiB)" \
+	awk -v a="$(pm process_resident_memory_bytes)" -v b="$(rss_kb "$TLS_PID")" \
+	'BEGIN { d = a / 1024 - b; exit !(b > 1000 && d < b / 5 && -d < b / 5) }'
+check "process_start_time_seconds is turnpike_start_time_seconds ($(pm process_start_time_seconds))" \
+	test "$(pm process_start_time_seconds)" = "$(pm turnpike_start_time_seconds)"
+check "process_cpu_seconds_total is a number ($(pm process_cpu_seconds_total))" \
+	grep -qE '^[0-9]+\.[0-9]{2}$' <<<"$(pm process_cpu_seconds_total)"
 # Eight requests at once: three spend the bucket, and one token comes back
 # every 333 ms, so a slow machine may see a few more pass: no more than the
 # time they took allows.
