@@ -96,7 +96,8 @@ static void check_format(const char *text)
 			sscanf(p + 7, "%127s", family);
 			families++;
 			type[0] = '\0';
-			CHECK(!strncmp(family, "turnpike_", 9));
+			/* Ours, or the standard process_* of client libraries. */
+			CHECK(!strncmp(family, "turnpike_", 9) || !strncmp(family, "process_", 8));
 			/* Each family appears once. */
 			char decl[160];
 			snprintf(decl, sizeof(decl), "# HELP %s ", family);
