@@ -106,11 +106,15 @@ struct turn_stats {
 	uint64_t perms_created;
 	uint64_t chans_bound;
 	/* RFC 6062 TCP relay: peer connections by how they went. */
-	uint64_t tcp_connects;                    /* Connect opened a connection to a peer */
-	uint64_t tcp_connect_failed;              /* ... which failed (447) */
-	uint64_t tcp_attempts;                    /* ConnectionAttempt: a peer connected in */
-	uint64_t tcp_bound;                       /* ConnectionBind piped one to a client */
-	uint64_t tcp_unbound;                     /* dropped unbound after 30 s */
+	uint64_t tcp_connects;       /* Connect opened a connection to a peer */
+	uint64_t tcp_connect_failed; /* ... which failed (447) */
+	uint64_t tcp_attempts;       /* ConnectionAttempt: a peer connected in */
+	uint64_t tcp_bound;          /* ConnectionBind piped one to a client */
+	uint64_t tcp_unbound;        /* dropped unbound after 30 s */
+	/* ConnectionBinds that reached another worker than their id's. */
+	uint64_t tcp_binds_moved;       /* TCP connections taken over by the id's worker */
+	uint64_t tls_binds_moved;       /* ... TLS ones, with their session */
+	uint64_t tcp_binds_move_failed; /* closed: could not move */
 	uint64_t relay_pkts_in[TP_TRANSPORT_MAX]; /* client -> peer */
 	uint64_t relay_bytes_in[TP_TRANSPORT_MAX];
 	uint64_t relay_pkts_out[TP_TRANSPORT_MAX]; /* peer -> client */
