@@ -185,6 +185,8 @@ static void dtls_metrics(struct evbuffer *b, const struct turn_stats *st)
 			    st->dtls_closed_idle);
 	evbuffer_add_printf(b, P "dtls_sessions_closed_total{reason=\"peer\"} %" PRIu64 "\n",
 			    st->dtls_closed_peer);
+	evbuffer_add_printf(b, P "dtls_sessions_closed_total{reason=\"reconnect\"} %" PRIu64 "\n",
+			    st->dtls_closed_reconnect);
 	evbuffer_add_printf(
 		b, P "dtls_sessions_closed_total{reason=\"shed_unauthenticated\"} %" PRIu64 "\n",
 		st->dtls_shed);

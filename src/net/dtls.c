@@ -622,12 +622,18 @@ static void sess_begin(struct dtls_worker *dw, struct dtls_sess *s)
 	handshake_step(s);
 }
 
-/* A datagram from an address without a session: RFC 6347 §4.2.1, a
- * ClientHello without a valid cookie gets a HelloVerifyRequest and the
- * server keeps nothing; one with a valid cookie begins a session. */
+/* A datagram from an address without a session, or a new ClientHello
+ * from the client of the session old: RFC 6347 §4.2.1, a ClientHello
+ * without a valid cookie gets a HelloVerifyRequest and the server keeps
+ * nothing (old goes on); one with a valid cookie begins a session, which
+ * replaces old (§4.2.8: the client restarted on the same address and
+ * port). */
 static void listen_input(struct dtls_worker *dw, struct udp_sock *us, const struct sockaddr *client,
-			 const struct sockaddr *local, const uint8_t *pkt, size_t len)
+			 const struct sockaddr *local, const uint8_t *pkt, size_t len,
+			 struct dtls_sess *old)
 {
+	char ip[ADDR_STRLEN];
+
 	struct dtls_sess *s;
 	int r;
 
@@ -655,7 +661,24 @@ static void listen_input(struct dtls_worker *dw, struct udp_sock *us, const stru
 		ERR_clear_error();
 		return;
 	}
+	if (old) {
+		/* Its allocation goes with it, as a closed TCP connection's. */
+		STAT_INC(dw->w->stats.dtls_closed_reconnect);
+		log_debug("dtls: %s began a new session: the old one is closed",
+			  addr_format(client, true, ip, sizeof(ip)));
+		sess_free(old, false);
+	}
 	sess_begin(dw, s);
+}
+
+/* Whether pkt starts with a ClientHello in an epoch 0 handshake record:
+ * on a session past its handshake, a client that started again (RFC 6347
+ * §4.2.8). */
+static bool client_hello(const uint8_t *pkt, size_t len)
+{
+	/* content type 22, version 254.x, epoch 0; handshake type 1 */
+	return len > 13 && pkt[0] == 22 && pkt[1] == 254 && pkt[3] == 0 && pkt[4] == 0 &&
+	       pkt[13] == 1;
 }
 
 static void timer_cb(int fd, short what, void *arg)
@@ -743,11 +766,12 @@ static void read_cb(int fd, short what, void *arg)
 			}
 			udp_local_of(us, h, &local);
 			s = table_find(w->dtls, client, SA(&local));
-			if (s)
+			if (s &&
+			    (s->handshaking || !client_hello(io->rx_buf[i], io->rx[i].msg_len)))
 				sess_input(s, io->rx_buf[i], io->rx[i].msg_len);
 			else
 				listen_input(w->dtls, us, client, SA(&local), io->rx_buf[i],
-					     io->rx[i].msg_len);
+					     io->rx[i].msg_len, s);
 		}
 		if (n < UDP_BATCH)
 			break;

@@ -157,7 +157,8 @@ struct bufferevent *tcp_move_bev(struct event_base *base, struct tcp_move *mv)
 		mv->fd = -1;
 	} else if (!mv->filter) {
 		/* The SSL's socket BIO is on mv->fd already. */
-		bev = bufferevent_openssl_socket_new(base, mv->fd, mv->ssl, BUFFEREVENT_SSL_OPEN, 0);
+		bev = bufferevent_openssl_socket_new(base, mv->fd, mv->ssl, BUFFEREVENT_SSL_OPEN,
+						     0);
 		if (!bev)
 			return NULL;
 		mv->fd = -1;

@@ -148,6 +148,7 @@ struct turn_stats {
 	uint64_t dtls_handshake_timeout; /* closed: tls-handshake-timeout passed */
 	uint64_t dtls_closed_idle;       /* closed: tcp-idle-timeout passed */
 	uint64_t dtls_closed_peer;       /* closed: close_notify or a fatal alert */
+	uint64_t dtls_closed_reconnect;  /* closed: its client began a new one (RFC 6347 §4.2.8) */
 	uint64_t events_published;       /* allocation events Redis took */
 	uint64_t events_dropped;         /* not sent (Redis away, queue full) or failed */
 	/* Long-term keys and fleet quota from redis-userdb. */

@@ -6,7 +6,9 @@
 # that stalls after the cookie exchange is dropped at tls-handshake-timeout;
 # coturn's turnutils_uclient relays over DTLS to a turnutils_peer with
 # nothing lost; a new certificate reaches DTLS clients after SIGHUP;
-# no-dtls turns DTLS off and no-tls leaves it on.
+# no-dtls turns DTLS off and no-tls leaves it on; a client restarting on
+# the same address and port reconnects at once, and a spoofed ClientHello
+# leaves the live session relaying (dtls_reconnect.py).
 . "$(dirname "$0")/lib.sh"
 
 for t in turnutils_uclient turnutils_peer openssl curl ss python3; do
@@ -224,4 +226,7 @@ check "SIGTERM stops the no-tls server with status 0" stop_server "$SERVER_PID"
 kill -TERM "$PEER_PID" 2>/dev/null
 wait "$PEER_PID" 2>/dev/null
 forget_pid "$PEER_PID"
+
+# RFC 6347 §4.2.8: a new ClientHello on a live session (its own server).
+run_py dtls_reconnect.py --tls-port "$("$FREEPORT")" --cert "$TMP/cert.pem" --key "$TMP/key.pem"
 finish
