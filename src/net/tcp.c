@@ -44,6 +44,8 @@ struct tcp_conn {
 	bool handshaking; /* TLS: the handshake has not completed */
 	bool proxied;     /* from a proxy-protocol balancer: its header comes first */
 	bool tls_after;   /* proxied to a TLS listener: TLS starts after the header */
+	bool moving;      /* a ConnectionBind for worker move_to: moves once flushed */
+	unsigned move_to;
 	TAILQ_ENTRY(tcp_conn) link;
 	TAILQ_ENTRY(tcp_conn) ulink; /* in w->unauthed while !authed */
 };
@@ -112,7 +114,7 @@ static void conn_free(struct tcp_conn *c)
 		turn_alloc_release(&w->ctx, a);
 	TAILQ_REMOVE(&w->conns, c, link);
 	event_free(c->idle);
-	bufferevent_free(c->bev);
+	tcp_bev_free(c->bev);
 	free(c);
 	STAT_DEC(w->stats.tcp_active);
 }
@@ -223,6 +225,7 @@ static long frame_len(struct evbuffer *in)
 }
 
 static bool rfc6062_foreign_bind(struct tcp_conn *c, const uint8_t *pkt, size_t len);
+static void rfc6062_move(struct tcp_conn *c);
 static void rfc6062_to_data(struct tcp_conn *c, struct turn_tcpconn *tc);
 
 static void read_cb(struct bufferevent *bev, void *arg);
@@ -240,8 +243,9 @@ static int start_tls_after(struct tcp_conn *c)
 
 	if (!ssl)
 		return TP_ENOMEM;
-	bev = bufferevent_openssl_filter_new(w->base, under, ssl, BUFFEREVENT_SSL_ACCEPTING,
-					     BEV_OPT_CLOSE_ON_FREE);
+	/* The connection owns the SSL and the socket bufferevent below
+	 * (tcp_bev_free), not the filter: see tcpmove.c. */
+	bev = bufferevent_openssl_filter_new(w->base, under, ssl, BUFFEREVENT_SSL_ACCEPTING, 0);
 	if (!bev) {
 		SSL_free(ssl);
 		return TP_ENOMEM;
@@ -334,7 +338,7 @@ static void read_cb(struct bufferevent *bev, void *arg)
 		STAT_INC(st->rx_msgs[TP_TCP]);
 		STAT_ADD(st->rx_bytes[TP_TCP], (uint64_t)n);
 		if (pkt[0] <= 3 && rfc6062_foreign_bind(c, pkt, (size_t)n))
-			return; /* c is gone: another worker takes the connection */
+			return; /* another worker takes the connection (c may be gone) */
 		if (pkt[0] >= 64) {
 			/* Data keeps no connection alive by itself: one that
 			 * carries an allocation lives by it (see idle_cb). */
@@ -383,6 +387,11 @@ static void write_cb(struct bufferevent *bev, void *arg)
 	if (c->closing) {
 		if (evbuffer_get_length(bufferevent_get_output(bev)) == 0)
 			conn_free(c);
+		return;
+	}
+	if (c->moving) {
+		if (evbuffer_get_length(bufferevent_get_output(bev)) == 0)
+			rfc6062_move(c);
 		return;
 	}
 	/* Output drained below the low watermark: read again. */
@@ -483,8 +492,9 @@ static bool admit(struct worker *w, const struct sockaddr *sa, bool proxied, boo
 	return false;
 }
 
-/* The connection's bufferevent: on the socket, or through OpenSSL for a
- * TLS listener (which then owns the SSL). NULL on failure. */
+/* The connection's bufferevent: on the socket (which it closes when
+ * freed), or through OpenSSL for a TLS listener (the connection owns the
+ * SSL and the socket, see tcp_bev_free). NULL on failure. */
 static struct bufferevent *bev_new(struct worker *w, int fd, bool tls)
 {
 	struct bufferevent *bev;
@@ -495,8 +505,7 @@ static struct bufferevent *bev_new(struct worker *w, int fd, bool tls)
 	ssl = tls_ssl_new(w->srv);
 	if (!ssl)
 		return NULL;
-	bev = bufferevent_openssl_socket_new(w->base, fd, ssl, BUFFEREVENT_SSL_ACCEPTING,
-					     BEV_OPT_CLOSE_ON_FREE);
+	bev = bufferevent_openssl_socket_new(w->base, fd, ssl, BUFFEREVENT_SSL_ACCEPTING, 0);
 	if (!bev)
 		SSL_free(ssl);
 	return bev;
@@ -560,8 +569,7 @@ fail:
 	if (c) {
 		if (c->idle)
 			event_free(c->idle);
-		if (c->bev)
-			bufferevent_free(c->bev);
+		tcp_bev_free(c->bev);
 		counted = c->counted;
 		free(c);
 	}
@@ -610,10 +618,10 @@ void tcp_retry_cb(int fd, short what, void *arg)
  * framing, the idle timer and this table: its bufferevent, with the
  * answer queued and whatever the client sent after it, becomes a data
  * connection piped to the peer. A ConnectionBind for an id of another
- * worker moves the connection (its descriptor and the bytes read so far)
- * to that worker first; over TLS it cannot (the session stays on its
- * thread), so TLS data connections need relay-threads 1, or a balancer
- * that keeps a client's connections on one worker. */
+ * worker moves the connection there first, unanswered: its socket, over
+ * TLS its live session, and the bytes read (and decrypted) from the
+ * ConnectionBind on (tcpmove.c). The owner answers it, so the answer is
+ * written once, before any relayed data. */
 
 static void rfc6062_to_data(struct tcp_conn *c, struct turn_tcpconn *tc)
 {
@@ -630,51 +638,69 @@ static void rfc6062_to_data(struct tcp_conn *c, struct turn_tcpconn *tc)
 	tcprelay_attach(w, tc, bev);
 }
 
-static bool rfc6062_foreign_bind(struct tcp_conn *c, const uint8_t *pkt, size_t len)
+/* Moves c, flushed, to worker c->move_to; c is gone after. A connection
+ * that cannot move (out of memory, the worker's inbox full) is closed. */
+static void rfc6062_move(struct tcp_conn *c)
 {
 	struct worker *w = c->w;
-	struct evbuffer *in = bufferevent_get_input(c->bev);
-	size_t have = evbuffer_get_length(in);
-	int owner, fd;
+	struct tcp_move *mv;
+	char ip[ADDR_STRLEN];
+	int rc = TP_ENOMEM;
 
-	/* A TLS session cannot change threads: over TLS, the ConnectionBind
-	 * is answered here (400, an id this worker does not know). */
-	if ((owner = tcprelay_owner(w, pkt, len)) < 0 || c->closing || c->tls || has_alloc(c))
-		return false;
-	fd = dup(bufferevent_getfd(c->bev));
-	if (fd < 0)
-		return false; /* answered here: 400, unknown id */
-	if (tcprelay_hand_over(&w->srv->workers[owner], fd, &c->peer, &c->local,
-			       evbuffer_pullup(in, (ssize_t)have), have) != 0) {
-		close(fd);
-		return false;
+	/* A request parked on Redis may have made an allocation on c since:
+	 * then the ConnectionBind is answered here (400). */
+	if (has_alloc(c)) {
+		c->moving = false;
+		bufferevent_enable(c->bev, EV_READ);
+		bufferevent_trigger(c->bev, EV_READ,
+				    BEV_TRIG_IGNORE_WATERMARKS | BEV_TRIG_DEFER_CALLBACKS);
+		return;
+	}
+	mv = tcp_move_take(c->bev, &c->peer, &c->local);
+	if (mv) {
+		c->bev = NULL; /* freed: the socket and the SSL are mv's */
+		rc = tcprelay_hand_over(&w->srv->workers[c->move_to], mv);
+		if (rc != 0)
+			tcp_move_free(mv);
+	}
+	if (rc != 0) {
+		STAT_INC(w->stats.tcp_binds_move_failed);
+		log_rl(&rl_accept, LOG_LVL_WARN,
+		       "tcp: closed %s's connection: its ConnectionBind could not move to worker "
+		       "%u (%s)",
+		       addr_format((struct sockaddr *)&c->peer, false, ip, sizeof(ip)), c->move_to,
+		       tp_strerror(rc));
 	}
 	conn_free(c);
+}
+
+/* Whether the message in pkt is a ConnectionBind for an id of another
+ * worker: c then stops reading here and moves there, now or once what
+ * is queued for it has been written (c may be gone). */
+static bool rfc6062_foreign_bind(struct tcp_conn *c, const uint8_t *pkt, size_t len)
+{
+	int owner;
+
+	if ((owner = tcprelay_owner(c->w, pkt, len)) < 0 || c->closing || c->handshaking ||
+	    c->proxied || has_alloc(c))
+		return false;
+	c->moving = true;
+	c->move_to = (unsigned)owner;
+	bufferevent_disable(c->bev, EV_READ);
+	/* Answers to the requests before it go out from here first. */
+	if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0)
+		rfc6062_move(c);
 	return true;
 }
 
-/* Puts bytes read by another worker in front of what bev reads next (the
- * socket bufferevent keeps its input's end frozen between reads). */
-static bool input_add(struct bufferevent *bev, const uint8_t *data, size_t len)
-{
-	struct evbuffer *in = bufferevent_get_input(bev);
-	int rc;
-
-	evbuffer_unfreeze(in, 0);
-	rc = evbuffer_add(in, data, len);
-	evbuffer_freeze(in, 0);
-	return rc == 0;
-}
-
-void tcp_conn_adopt(struct worker *w, int fd, const struct sockaddr_storage *peer,
-		    const struct sockaddr_storage *local, const uint8_t *data, size_t len)
+void tcp_conn_adopt(struct worker *w, struct tcp_move *mv)
 {
 	struct tcp_conn *c = NULL;
-	bool counted = false;
+	bool counted = false, tls = mv->ssl != NULL;
 
 	/* The same admission as at accept: the source's share of connections
 	 * that have not authenticated, and room in the table. */
-	if (!admit(w, (const struct sockaddr *)peer, false, &counted))
+	if (!admit(w, (const struct sockaddr *)&mv->peer, false, &counted))
 		goto fail;
 	c = calloc(1, sizeof(*c));
 	if (!c)
@@ -682,25 +708,29 @@ void tcp_conn_adopt(struct worker *w, int fd, const struct sockaddr_storage *pee
 	c->w = w;
 	c->counted = counted;
 	counted = false;
-	c->peer = *peer;
-	c->local = *local;
-	c->bev = bufferevent_socket_new(w->base, fd, BEV_OPT_CLOSE_ON_FREE);
-	if (!c->bev)
-		goto fail;
-	fd = -1;
+	c->peer = mv->peer;
+	c->local = mv->local;
+	c->tls = tls;
+	c->bev = tcp_move_bev(w->base, mv);
 	c->idle = evtimer_new(w->base, idle_cb, c);
-	if (!c->idle || !input_add(c->bev, data, len))
+	if (!c->bev || !c->idle)
 		goto fail;
 	bufferevent_setcb(c->bev, read_cb, write_cb, event_cb, c);
 	bufferevent_setwatermark(c->bev, EV_WRITE, TCP_OUT_MAX / 2, 0);
 	bufferevent_setwatermark(c->bev, EV_READ, 0, STUN_MAX_MSG);
-	if (bufferevent_enable(c->bev, EV_READ) != 0 || event_add(c->idle, w->idle_tv) != 0)
+	if (event_add(c->idle, w->idle_tv) != 0)
 		goto fail;
 	TAILQ_INSERT_TAIL(&w->conns, c, link);
 	TAILQ_INSERT_TAIL(&w->unauthed, c, ulink);
 	STAT_INC(w->stats.tcp_active);
-	log_debug("tcp: worker %u takes a connection over for its ConnectionBind", w->id);
-	read_cb(c->bev, c);
+	STAT_INC(*(tls ? &w->stats.tls_binds_moved : &w->stats.tcp_binds_moved));
+	log_debug("tcp: worker %u takes a %s connection over for its ConnectionBind", w->id,
+		  tls ? "TLS" : "TCP");
+	tcp_move_free(mv);
+	/* The bytes it brought are read from the loop, as if just arrived:
+	 * enabling an OpenSSL filter may already run callbacks that free c. */
+	bufferevent_trigger(c->bev, EV_READ, BEV_TRIG_IGNORE_WATERMARKS | BEV_TRIG_DEFER_CALLBACKS);
+	bufferevent_enable(c->bev, EV_READ);
 	return;
 fail:
 	if (c) {
@@ -708,12 +738,10 @@ fail:
 		       "tcp: out of memory taking a connection over for its ConnectionBind");
 		if (c->idle)
 			event_free(c->idle);
-		if (c->bev)
-			bufferevent_free(c->bev);
+		tcp_bev_free(c->bev);
 		counted = c->counted;
 		free(c);
 	}
-	uncount(w->srv, (const struct sockaddr *)peer, &counted);
-	if (fd >= 0)
-		close(fd);
+	uncount(w->srv, (const struct sockaddr *)&mv->peer, &counted);
+	tcp_move_free(mv);
 }
