@@ -459,20 +459,34 @@ void peer_agent_pair_update(struct peer_agent *a, struct ice_pair *p)
 				  a->npairs, last_error(a));
 }
 
+/* A relay pair waits for its permission (RFC 8656 §9): a check sent
+ * before it is installed is dropped by the server and costs an RTO. */
+static bool sendable(const struct ice_pair *p)
+{
+	const struct peer_sock *s = p->local->sock;
+
+	return s->kind != PEER_SOCK_RELAY ||
+	       peer_turn_permission(s->turn, (const struct sockaddr *)&p->remote->addr) != 0;
+}
+
 static struct ice_pair *next_pair(struct peer_agent *a)
 {
 	struct ice_pair *best = NULL;
 
-	while (a->ntrig) {
-		struct ice_pair *p = a->trig[0];
-		memmove(a->trig, a->trig + 1, --a->ntrig * sizeof(a->trig[0]));
+	for (size_t i = 0; i < a->ntrig; i++) {
+		struct ice_pair *p = a->trig[i];
+		if (p->state == ICE_WAITING && !sendable(p))
+			continue;
+		memmove(a->trig + i, a->trig + i + 1, (a->ntrig - i - 1) * sizeof(a->trig[0]));
+		a->ntrig--;
+		i--;
 		p->triggered = false;
 		if (p->state == ICE_WAITING)
 			return p;
 	}
 	for (int want = ICE_WAITING; want >= ICE_FROZEN && !best; want--)
 		for (size_t i = 0; i < a->npairs; i++)
-			if ((int)a->pairs[i].state == want &&
+			if ((int)a->pairs[i].state == want && sendable(&a->pairs[i]) &&
 			    (!best || a->pairs[i].priority > best->priority))
 				best = &a->pairs[i];
 	return best;

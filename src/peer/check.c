@@ -202,6 +202,16 @@ static bool username_ok(const struct peer_agent *a, const struct stun_msg *m)
 	return u && u->len == wl && CRYPTO_memcmp(stun_attr_value(m, u), want, wl) == 0;
 }
 
+/* The USERNAME starts with "our ufrag:" (before the peer's is known). */
+static bool lufrag_ok(const struct peer_agent *a, const struct stun_msg *m)
+{
+	const struct stun_attr *u = stun_msg_find(m, STUN_ATTR_USERNAME);
+	size_t ll = strlen(a->lufrag);
+
+	return u && u->len > ll && CRYPTO_memcmp(stun_attr_value(m, u), a->lufrag, ll) == 0 &&
+	       stun_attr_value(m, u)[ll] == ':';
+}
+
 static struct ice_cand *remote_for(struct peer_agent *a, const struct sockaddr *from,
 				   const struct stun_msg *m)
 {
@@ -247,11 +257,24 @@ void peer_check_request(struct peer_agent *a, struct peer_sock *s, const struct 
 	/* RFC 7983 peers send FINGERPRINT; §7.2.2 requires it of checks. */
 	if (m->fp < 0)
 		return;
-	if (!a->remote_known)
-		return; /* the peer retransmits; we answer once we know it */
 	/* RFC 8489 §9.1.3 */
 	if (!stun_msg_find(m, STUN_ATTR_USERNAME) || m->mi < 0) {
 		answer(a, s, from, m, STUN_ERR_BAD_REQUEST);
+		return;
+	}
+	if (!a->remote_known) {
+		/* §7.3: the peer's description is not here yet. Answer a check
+		 * that names our ufrag and is signed with our password; the
+		 * pair comes with the description (the peer checks again). A
+		 * nomination waits for then: its retransmission finds us ready. */
+		if (stun_msg_find(m, STUN_ATTR_USE_CANDIDATE))
+			return;
+		if (lufrag_ok(a, m) &&
+		    stun_msg_check_integrity(m, (const uint8_t *)a->lpwd, strlen(a->lpwd)) == 0 &&
+		    m->nunknown == 0)
+			answer(a, s, from, m, 0);
+		else
+			answer(a, s, from, m, STUN_ERR_UNAUTHORIZED);
 		return;
 	}
 	if (!username_ok(a, m) ||

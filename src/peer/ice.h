@@ -201,6 +201,9 @@ struct peer_sock *peer_turn_sock(struct peer_turn *t);
 /* CreatePermission for peer's IP unless installed or pending (RFC 8656
  * §9); refreshed every 4 minutes while the allocation lives. */
 void peer_turn_permit(struct peer_turn *t, const struct sockaddr *peer);
+/* 1: a permission for peer's IP is installed; 0: asked, not answered;
+ * -1: none (never asked, refused, or no allocation). */
+int peer_turn_permission(const struct peer_turn *t, const struct sockaddr *peer);
 /* ChannelBind (RFC 8656 §11) to peer; data to it goes as ChannelData once
  * bound; refreshed every 4 minutes. */
 void peer_turn_bind(struct peer_turn *t, const struct sockaddr *peer);

@@ -721,6 +721,16 @@ void peer_turn_permit(struct peer_turn *t, const struct sockaddr *peer)
 	request(t, TURN_CREATE_PERMISSION, peer, 0, 0);
 }
 
+int peer_turn_permission(const struct peer_turn *t, const struct sockaddr *peer)
+{
+	if (t->st != TURN_ST_READY)
+		return -1;
+	for (size_t i = 0; i < t->nperms; i++)
+		if (addr_equal_ip((const struct sockaddr *)&t->perms[i].ip, peer))
+			return t->perms[i].ok ? 1 : t->perms[i].pending ? 0 : -1;
+	return -1;
+}
+
 void peer_turn_bind(struct peer_turn *t, const struct sockaddr *peer)
 {
 	size_t i;
