@@ -162,18 +162,19 @@ static void build_body(struct stun_builder *b, const struct turn_req *r)
 		stun_build_u32(b, STUN_ATTR_LIFETIME, (uint32_t)r->lifetime);
 		break;
 	case TURN_CREATE_PERMISSION:
-		stun_build_xor_addr(b, STUN_ATTR_XOR_PEER_ADDRESS, (const struct sockaddr *)&r->peer);
+		stun_build_xor_addr(b, STUN_ATTR_XOR_PEER_ADDRESS,
+				    (const struct sockaddr *)&r->peer);
 		break;
 	case TURN_CHANNEL_BIND:
 		stun_build_channel(b, r->chan);
-		stun_build_xor_addr(b, STUN_ATTR_XOR_PEER_ADDRESS, (const struct sockaddr *)&r->peer);
+		stun_build_xor_addr(b, STUN_ATTR_XOR_PEER_ADDRESS,
+				    (const struct sockaddr *)&r->peer);
 		break;
 	}
 }
 
 /* Builds r's request with the credentials we have (RFC 8489 §9.2.3). */
-static int build_req(struct peer_turn *t, struct turn_req *r, uint8_t *buf, size_t cap,
-		     size_t *len)
+static int build_req(struct peer_turn *t, struct turn_req *r, uint8_t *buf, size_t cap, size_t *len)
 {
 	struct stun_builder b;
 	uint8_t txn[16];
@@ -352,15 +353,16 @@ static void refused(struct peer_turn *t, struct turn_req *r, int code, const cha
 			fail(t, "TURN server %s: Refresh %s", t->srv.uri, why);
 		break;
 	case TURN_CREATE_PERMISSION:
-		log_msg(LOG_LVL_WARN, "TURN server %s: CreatePermission for %s %s", t->srv.uri, addr,
-			why);
+		log_msg(LOG_LVL_WARN, "TURN server %s: CreatePermission for %s %s", t->srv.uri,
+			addr, why);
 		for (i = 0; i < t->nperms; i++)
 			if (addr_equal_ip((const struct sockaddr *)&t->perms[i].ip,
 					  (const struct sockaddr *)&r->peer))
 				t->perms[i].pending = false;
 		break;
 	case TURN_CHANNEL_BIND:
-		log_msg(LOG_LVL_WARN, "TURN server %s: ChannelBind to %s %s", t->srv.uri, addr, why);
+		log_msg(LOG_LVL_WARN, "TURN server %s: ChannelBind to %s %s", t->srv.uri, addr,
+			why);
 		for (i = 0; i < t->nchans; i++)
 			if (t->chans[i].num == r->chan)
 				t->chans[i].pending = false;
@@ -444,8 +446,8 @@ static void frame_in(struct peer_turn *t, const uint8_t *buf, size_t len)
 		for (size_t i = 0; i < t->nchans; i++)
 			if (t->chans[i].num == chan && t->chans[i].bound) {
 				peer_agent_input(t->a, &t->sock,
-						 (const struct sockaddr *)&t->chans[i].peer, payload,
-						 plen);
+						 (const struct sockaddr *)&t->chans[i].peer,
+						 payload, plen);
 				return;
 			}
 		return;
@@ -526,7 +528,8 @@ static void write_cb(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	if (!t->connected) {
 		if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &el) != 0 || err != 0) {
-			fail(t, "TURN server %s: connect: %s", t->srv.uri, strerror(err ? err : errno));
+			fail(t, "TURN server %s: connect: %s", t->srv.uri,
+			     strerror(err ? err : errno));
 			return;
 		}
 		t->connected = true;
@@ -605,9 +608,8 @@ int peer_turn_start(struct peer_turn *t)
 			 t->srv.uri);
 		return TP_EINVAL;
 	}
-	t->fd = socket(sa->sa_family, (t->tcp ? SOCK_STREAM : SOCK_DGRAM) | SOCK_NONBLOCK |
-					      SOCK_CLOEXEC,
-		       0);
+	t->fd = socket(sa->sa_family,
+		       (t->tcp ? SOCK_STREAM : SOCK_DGRAM) | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (t->fd < 0)
 		goto err;
 	if (t->tcp)
@@ -753,7 +755,8 @@ void peer_turn_bind(struct peer_turn *t, const struct sockaddr *peer)
 bool peer_turn_bound(const struct peer_turn *t, const struct sockaddr *peer)
 {
 	for (size_t i = 0; i < t->nchans; i++)
-		if (t->chans[i].bound && addr_equal((const struct sockaddr *)&t->chans[i].peer, peer))
+		if (t->chans[i].bound &&
+		    addr_equal((const struct sockaddr *)&t->chans[i].peer, peer))
 			return true;
 	return false;
 }
@@ -771,7 +774,8 @@ int peer_turn_send(struct peer_turn *t, const struct sockaddr *peer, const uint8
 		return TP_ECLOSED;
 	peer_turn_permit(t, peer);
 	for (size_t i = 0; i < t->nchans; i++) {
-		if (!t->chans[i].bound || !addr_equal((const struct sockaddr *)&t->chans[i].peer, peer))
+		if (!t->chans[i].bound ||
+		    !addr_equal((const struct sockaddr *)&t->chans[i].peer, peer))
 			continue;
 		/* RFC 8656 §12.4 */
 		wire_wr_init(&w, out, sizeof(out));
