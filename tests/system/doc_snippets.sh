@@ -122,6 +122,15 @@ check "README.md has a turnpike-peer config and calls ($npeer)" test -n "$peer_c
 if [ ! -x "$PEER_BIN" ]; then
 	skip "turnpike-peer not built: its README calls are not run"
 elif [ -n "$peer_conf" ]; then
+	# The man page's OPTIONS document every option --help lists.
+	missing=""
+	sed -n '/^\.SH OPTIONS/,/^\.SH OUTPUT/p' "$top_srcdir/man/turnpike-peer.1" >"$TMP/options.roff"
+	for o in $("$PEER_BIN" --help | grep -o -- '--[a-z][a-z-]*' | sort -u); do
+		# as roff writes it: \-\-name
+		grep -qF -- "$(sed 's/-/\\-/g' <<<"$o")" "$TMP/options.roff" || missing="$missing $o"
+	done
+	check "man/turnpike-peer.1 documents every option of --help${missing:+ (not:$missing)}" \
+		test -z "$missing"
 	HPORT=$("$FREEPORT")
 	# Test-only: loopback relays and peers, the hook on a free port.
 	start_server peer-doc -c "$peer_conf" --relay-ip 127.0.0.1 --allow-loopback-peers \
