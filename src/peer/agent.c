@@ -914,9 +914,10 @@ out:
 			snprintf(sum->error, sizeof(sum->error), "%s", tp_strerror(rc));
 		sum->ok = false;
 	}
-	peer_txns_clear(&a->txns);
+	/* The relays first: they cancel their own transactions. */
 	for (size_t i = 0; i < a->nturns; i++)
 		peer_turn_free(a->turns[i]);
+	peer_txns_clear(&a->txns);
 	for (size_t i = 0; i < a->nhosts; i++)
 		peer_sock_free(a->hosts[i]);
 	if (a->ta)

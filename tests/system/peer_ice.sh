@@ -3,7 +3,7 @@
 # loopback (issue 11): relay-only on both sides gives a relay/relay pair
 # and every --data datagram comes back; --policy all gives a host pair;
 # one relay-only side gives a relay pair; TURN over TCP gives
-# relay_protocol tcp. Failures end within the timeout with a clear error:
+# relay_protocol tcp, and over TLS (turns:) relay_protocol tls. Failures end within the timeout with a clear error:
 # a tampered ice-pwd, and a fake agent (peer_ice.py) that never answers
 # and sends malformed checks.
 . "$(dirname "$0")/lib.sh"
@@ -16,11 +16,12 @@ KEY=peer-ice-test-api-key-0123456789
 DATA=50
 TIMEOUT=10
 
-HPORT=$("$FREEPORT") || { fail "no free port"; finish; }
+make_cert 127.0.0.1 "$TMP/cert.pem" "$TMP/key.pem" || { fail "openssl req"; finish; }
+HPORT=$("$FREEPORT") && TPORT=$("$FREEPORT") || { fail "no free port"; finish; }
 start_server peer --min-port "$MIN_PORT" --max-port "$MAX_PORT" --relay-ip 127.0.0.1 \
 	--allow-loopback-peers --realm example.org --use-auth-secret --static-auth-secret s3cr3t \
-	--http-listen "127.0.0.1:$HPORT" --rest-api-key "$KEY" --no-tls ||
-	{ fail "server start"; finish; }
+	--http-listen "127.0.0.1:$HPORT" --rest-api-key "$KEY" --tls-listening-port "$TPORT" \
+	--cert "$TMP/cert.pem" --pkey "$TMP/key.pem" || { fail "server start"; finish; }
 HOOK="http://127.0.0.1:$HPORT/api/v1/turn/ice-servers?key=$KEY"
 
 # REST credentials (TURN REST API): "expiry:user", base64(HMAC-SHA1(secret)).
@@ -127,7 +128,20 @@ connected tcp relay relay tcp
 check "tcp: b's relay_protocol is tcp too" \
 	test "$(field tcp_b 'j["selected"]["relay_protocol"]')" = tcp
 
-# 5. A tampered ice-pwd in the answer: A's checks are signed wrong, B's
+# 5. TLS to the server (turns:), trusting the test certificate through
+# OpenSSL's SSL_CERT_FILE; then with nothing trusted, a clear refusal.
+TLS=(--ice-servers "turns:127.0.0.1:$TPORT?transport=tcp" --user "$RUSER" --password "$RPASS")
+export SSL_CERT_FILE=$TMP/cert.pem
+call tls --policy relay "${TLS[@]}" -- --policy relay "${TLS[@]}"
+connected tls relay relay tls
+export SSL_CERT_FILE=/dev/null
+call untrusted --policy relay "${TLS[@]}" -- --policy relay "${TLS[@]}"
+unset SSL_CERT_FILE
+check "untrusted certificate: exit status 1" test "$RC_untrusted_a" = 1
+check "untrusted certificate: the error names it ($(field untrusted_a 'j["error"]'))" \
+	grep -q 'TLS handshake failed: self-signed certificate' "$TMP/untrusted_a.json"
+
+# 6. A tampered ice-pwd in the answer: A's checks are signed wrong, B's
 # answers do not verify for A; both fail within the timeout.
 rm -f "$TMP/bad-a.sdp" "$TMP/bad-b.sdp" "$TMP/bad-b2.sdp"
 t0=$(now_ms)
@@ -152,7 +166,7 @@ check "tampered ice-pwd: a says its checks were refused ($(field bad_a 'j["error
 check "tampered ice-pwd: both ended within the timeout (${took} ms)" \
 	test "$took" -lt $(((TIMEOUT + 3) * 1000))
 
-# 6. A peer that never answers and sends malformed checks (both roles).
+# 7. A peer that never answers and sends malformed checks (both roles).
 for role in offer answer; do
 	rm -f "$TMP/fake-$role-l.sdp" "$TMP/fake-$role-r.sdp"
 	t0=$(now_ms)
