@@ -33,7 +33,7 @@
 #define PROBE_LEN 100
 #define PROBE_WAIT_MS 2000 /* echoes of the last probes */
 #define BYE_EVERY_MS 100
-#define BYE_WAIT_MS 2000
+#define BYE_WAIT_MS 3000 /* after the peer's last probe or goodbye */
 /* The probe datagrams of --data: a first byte no protocol of RFC 7983 uses
  * (192-255), so they never meet STUN, DTLS or SRTP. */
 #define PROBE_PING 0xF0
@@ -203,7 +203,7 @@ static void probe_input(struct peer_agent *a, struct peer_sock *s, const struct 
 	lo = wire_rd_u32(&r);
 	if (r.err)
 		return;
-	/* Probes count only from a candidate of the peer's (ICE's consent). */
+	a->peer_last = peer_now_ms();
 	switch (kind) {
 	case PROBE_PING:
 		probe_send(a, s, from, PROBE_ECHO, seq, ((uint64_t)hi << 32) | lo);
@@ -279,7 +279,7 @@ static void data_cb(evutil_socket_t fd, short what, void *arg)
 		peer_agent_finish(a, true, NULL);
 		return;
 	}
-	if (now - a->step_since > BYE_WAIT_MS) {
+	if (now - (a->peer_last > a->step_since ? a->peer_last : a->step_since) > BYE_WAIT_MS) {
 		peer_agent_finish(a, true, NULL); /* proven; the peer went quiet */
 		return;
 	}

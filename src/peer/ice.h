@@ -297,7 +297,7 @@ struct peer_agent {
 	size_t local_sdp_len;
 	/* --data probes. */
 	int data_step;
-	double step_since;
+	double step_since, peer_last; /* when the peer's last probe came */
 	unsigned data_seq;
 	bool bye_sent_acked, bye_received;
 	double *rtts;

@@ -23,6 +23,9 @@ start_server peer --min-port "$MIN_PORT" --max-port "$MAX_PORT" --relay-ip 127.0
 	--http-listen "127.0.0.1:$HPORT" --rest-api-key "$KEY" --tls-listening-port "$TPORT" \
 	--cert "$TMP/cert.pem" --pkey "$TMP/key.pem" || { fail "server start"; finish; }
 HOOK="http://127.0.0.1:$HPORT/api/v1/turn/ice-servers?key=$KEY"
+# The hook lists turns: too: trust the test certificate (OpenSSL reads
+# SSL_CERT_FILE for its default trust store).
+export SSL_CERT_FILE=$TMP/cert.pem
 
 # REST credentials (TURN REST API): "expiry:user", base64(HMAC-SHA1(secret)).
 RUSER="$(($(date +%s) + 3600)):peer"
@@ -131,12 +134,11 @@ check "tcp: b's relay_protocol is tcp too" \
 # 5. TLS to the server (turns:), trusting the test certificate through
 # OpenSSL's SSL_CERT_FILE; then with nothing trusted, a clear refusal.
 TLS=(--ice-servers "turns:127.0.0.1:$TPORT?transport=tcp" --user "$RUSER" --password "$RPASS")
-export SSL_CERT_FILE=$TMP/cert.pem
 call tls --policy relay "${TLS[@]}" -- --policy relay "${TLS[@]}"
 connected tls relay relay tls
 export SSL_CERT_FILE=/dev/null
 call untrusted --policy relay "${TLS[@]}" -- --policy relay "${TLS[@]}"
-unset SSL_CERT_FILE
+export SSL_CERT_FILE=$TMP/cert.pem
 check "untrusted certificate: exit status 1" test "$RC_untrusted_a" = 1
 check "untrusted certificate: the error names it ($(field untrusted_a 'j["error"]'))" \
 	grep -q 'TLS handshake failed: self-signed certificate' "$TMP/untrusted_a.json"
