@@ -178,6 +178,15 @@ def main():
          struct.pack("!HHI", BINDING_REQ, 8, MAGIC) + os.urandom(12) +
          struct.pack("!HH", A_USERNAME, 200) + b"abcd", None),
     ]
+    # RFC 8445 §7.3.1.1: our check claims turnpike-peer's own role with a
+    # tie-breaker that loses to any of its own: it must answer 487, signed.
+    if a.role == "offer":
+        same = attr(A_CONTROLLING, struct.pack("!Q", 0))
+    else:
+        same = attr(A_CONTROLLED, struct.pack("!Q", 2**64 - 1))
+    ans = ask(sock, peer, check_msg(BINDING_REQ, [user, prio, same], key=key), 0.5)
+    ok(error_of(ans) == 487 and mi_ok(ans, key) and fp_ok(ans),
+       f"a role conflict it wins is answered 487, signed (got {error_of(ans) if ans else 'nothing'})")
     for what, msg, want in cases:
         ans = ask(sock, peer, msg, 0.3)
         if want is None:

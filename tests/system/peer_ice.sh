@@ -3,9 +3,11 @@
 # loopback (issue 11): relay-only on both sides gives a relay/relay pair
 # and every --data datagram comes back; --policy all gives a host pair;
 # one relay-only side gives a relay pair; TURN over TCP gives
-# relay_protocol tcp, and over TLS (turns:) relay_protocol tls. Failures end within the timeout with a clear error:
-# a tampered ice-pwd, and a fake agent (peer_ice.py) that never answers
-# and sends malformed checks.
+# relay_protocol tcp, and over TLS (turns:) relay_protocol tls; two
+# offerers settle their role conflict. Failures end within the timeout
+# with a clear error:
+# a tampered ice-pwd, a remote description that is not SDP, and a fake
+# agent (peer_ice.py) that never answers and sends malformed checks.
 . "$(dirname "$0")/lib.sh"
 
 PEER=$top_builddir/turnpike-peer
@@ -73,7 +75,7 @@ call() {
 	rm -f "$TMP/$name-a.sdp" "$TMP/$name-b.sdp"
 	peer "${name}_a" offer --local-sdp "$TMP/$name-a.sdp" --remote-sdp "$TMP/$name-b.sdp" \
 		--data "$DATA" "${a[@]}"
-	peer "${name}_b" answer --local-sdp "$TMP/$name-b.sdp" --remote-sdp "$TMP/$name-a.sdp" \
+	peer "${name}_b" "${ROLE_B:-answer}" --local-sdp "$TMP/$name-b.sdp" --remote-sdp "$TMP/$name-a.sdp" \
 		--data "$DATA" "${b[@]}"
 	reap "${name}_a"
 	reap "${name}_b"
@@ -130,6 +132,24 @@ call tcp --policy relay "${TCP[@]}" -- --policy relay "${TCP[@]}"
 connected tcp relay relay tcp
 check "tcp: b's relay_protocol is tcp too" \
 	test "$(field tcp_b 'j["selected"]["relay_protocol"]')" = tcp
+
+# 4b. Both sides offer: a role conflict (RFC 8445 §7.3.1.1). The
+# tie-breakers settle it (a 487 answer, or a switch); one side turns
+# controlled. peer_ice.py checks the 487 itself.
+ROLE_B=offer call conflict --policy all "${URI[@]}" -- --policy all "${URI[@]}"
+connected conflict host host None
+check "conflict: one side ended controlled" \
+	test "$(field conflict_a 'j["role"]') $(field conflict_b 'j["role"]')" != \
+	"controlling controlling"
+
+# 4c. A remote description that is not SDP: a clear error, no crash.
+printf 'v=0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 0\r\nnot sdp at all\r\n' >"$TMP/junk.sdp"
+peer junk offer --local-sdp "$TMP/junk-l.sdp" --remote-sdp "$TMP/junk.sdp" --policy all
+reap junk
+echo "  junk: $(cat "$TMP/junk.json" 2>/dev/null)"
+check "bad remote SDP: exit status 1" test "$RC_junk" = 1
+check "bad remote SDP: the error says so ($(field junk 'j["error"]'))" \
+	grep -q '"error": "remote description: ' "$TMP/junk.json"
 
 # 5. TLS to the server (turns:), trusting the test certificate through
 # OpenSSL's SSL_CERT_FILE; then with nothing trusted, a clear refusal.
