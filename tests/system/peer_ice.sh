@@ -4,7 +4,8 @@
 # and every --data datagram comes back; --policy all gives a host pair;
 # one relay-only side gives a relay pair; TURN over TCP gives
 # relay_protocol tcp, and over TLS (turns:) relay_protocol tls; two
-# offerers settle their role conflict. Failures end within the timeout
+# offerers settle their role conflict; a peer that stops answering loses
+# consent (RFC 7675). Failures end within the timeout
 # with a clear error:
 # a tampered ice-pwd, a remote description that is not SDP, and a fake
 # agent (peer_ice.py) that never answers and sends malformed checks.
@@ -207,6 +208,37 @@ for role in offer answer; do
 		grep -q '"error": "timeout: no pair selected' "$TMP/fake_$role.json"
 	check "silent peer ($role): ended within the timeout (${took} ms)" test "$took" -lt 7000
 done
+
+# 8. Consent freshness (RFC 7675): once the relayed call is up (both
+# channels bound, as turnpiked counts them), B is stopped; A's consent
+# checks go unanswered and A declares the call failed after 30 s, before
+# its --data run (60 s of probes) would end.
+metric() { curl -s "http://127.0.0.1:$HPORT/metrics" | awk -v m="turnpike_$1" '$1 == m { print $2 }'; }
+bound_since() { [ "$(metric channels_bound_total)" -ge $(($1 + 2)) ]; }
+before=$(metric channels_bound_total)
+rm -f "$TMP/consent-a.sdp" "$TMP/consent-b.sdp"
+peer consent_a offer --local-sdp "$TMP/consent-a.sdp" --remote-sdp "$TMP/consent-b.sdp" \
+	--policy relay "${URI[@]}" --data 3000 --timeout 90
+peer consent_b answer --local-sdp "$TMP/consent-b.sdp" --remote-sdp "$TMP/consent-a.sdp" \
+	--policy relay "${URI[@]}" --data 3000 --timeout 90
+if check "consent: both sides bound their channel" within 10000 bound_since "$before"; then
+	kill -STOP "$PID_consent_b"
+	t0=$(now_ms)
+	reap consent_a
+	took=$(($(now_ms) - t0))
+	kill -CONT "$PID_consent_b"
+	echo "  consent a: $(cat "$TMP/consent_a.json" 2>/dev/null)"
+	check "consent: a exits 1" test "$RC_consent_a" = 1
+	check "consent: a says consent was lost ($(field consent_a 'j["error"]'))" \
+		grep -q '"error": "consent lost' "$TMP/consent_a.json"
+	check "consent: after 30 s, within 40 s of the stop ($took ms)" \
+		test "$took" -ge 29000 -a "$took" -lt 40000
+else
+	kill -CONT "$PID_consent_b"
+	reap consent_a
+fi
+kill -TERM "$PID_consent_b" 2>/dev/null # it may have ended on its own
+reap consent_b
 
 check "turnpiked still running" kill -0 "$SERVER_PID"
 check "SIGTERM stops turnpiked with status 0" stop_server "$SERVER_PID"
