@@ -207,6 +207,8 @@ for role in offer answer; do
 	check "silent peer ($role): the error says no pair was selected" \
 		grep -q '"error": "timeout: no pair selected' "$TMP/fake_$role.json"
 	check "silent peer ($role): ended within the timeout (${took} ms)" test "$took" -lt 7000
+	check "silent peer ($role): one peer-reflexive remote candidate learnt" \
+		test "$(field "fake_$role" 'j["remote_candidates"]["prflx"]')" = 1
 done
 
 # 8. Consent freshness (RFC 7675): once the relayed call is up (both
