@@ -171,12 +171,20 @@ out:
 /* ------------------------------------------------------------------ */
 /* Answering checks (RFC 8445 §7.3). */
 
+/* Refused checks are logged, at most 3 per 10 s. */
+static struct log_ratelimit rl_refuse = LOG_RATELIMIT_INIT(10, 3);
+
 static void answer(struct peer_agent *a, struct peer_sock *s, const struct sockaddr *to,
 		   const struct stun_msg *req, int code)
 {
 	struct stun_builder b;
 	uint8_t buf[256];
+	char from[ADDR_STRLEN];
 	size_t len;
+
+	if (code && code != STUN_ERR_ROLE_CONFLICT)
+		log_rl(&rl_refuse, LOG_LVL_WARN, "check from %s refused: %d %s",
+		       addr_format(to, true, from, sizeof(from)), code, stun_error_reason(code));
 
 	stun_build_init(&b, buf, sizeof(buf), STUN_BINDING, code ? STUN_ERROR : STUN_SUCCESS,
 			req->txn);
@@ -326,6 +334,7 @@ void peer_check_request(struct peer_agent *a, struct peer_sock *s, const struct 
 {
 	uint64_t theirs;
 	uint32_t prio = 0;
+	bool user_ok;
 
 	/* RFC 7983 peers send FINGERPRINT; §7.2.2 requires it of checks. */
 	if (m->fp < 0)
@@ -335,21 +344,11 @@ void peer_check_request(struct peer_agent *a, struct peer_sock *s, const struct 
 		answer(a, s, from, m, STUN_ERR_BAD_REQUEST);
 		return;
 	}
-	if (!a->remote_known) {
-		/* §7.3: the peer's description is not here yet. Answer a check
-		 * that names our ufrag and is signed with our password, and
-		 * keep what it means (its pair, a nomination) for then. */
-		if (lufrag_ok(a, m) &&
-		    stun_msg_check_integrity(m, (const uint8_t *)a->lpwd, strlen(a->lpwd)) == 0 &&
-		    m->nunknown == 0 && stun_msg_u32(m, STUN_ATTR_PRIORITY, &prio) == 0) {
-			answer(a, s, from, m, 0);
-			keep_early(a, s, from, prio, stun_msg_find(m, STUN_ATTR_USE_CANDIDATE));
-		} else {
-			answer(a, s, from, m, STUN_ERR_UNAUTHORIZED);
-		}
-		return;
-	}
-	if (!username_ok(a, m) ||
+	/* §7.3: before the peer's description is here only our half of the
+	 * USERNAME can be checked; what the check means (its pair, a
+	 * nomination) is kept for then. */
+	user_ok = a->remote_known ? username_ok(a, m) : lufrag_ok(a, m);
+	if (!user_ok ||
 	    stun_msg_check_integrity(m, (const uint8_t *)a->lpwd, strlen(a->lpwd)) != 0) {
 		answer(a, s, from, m, STUN_ERR_UNAUTHORIZED);
 		return;
@@ -380,5 +379,8 @@ void peer_check_request(struct peer_agent *a, struct peer_sock *s, const struct 
 		}
 	}
 	answer(a, s, from, m, 0);
-	learn(a, s, from, prio, stun_msg_find(m, STUN_ATTR_USE_CANDIDATE));
+	if (a->remote_known)
+		learn(a, s, from, prio, stun_msg_find(m, STUN_ATTR_USE_CANDIDATE));
+	else
+		keep_early(a, s, from, prio, stun_msg_find(m, STUN_ATTR_USE_CANDIDATE));
 }
