@@ -1,0 +1,927 @@
+/* agent.c - turnpike-peer's ICE agent (RFC 8445 full agent) on one
+ * libevent base: gathering ends in a description, the exchange runs in a
+ * helper thread (the signal.h calls block) while the loop keeps its timers,
+ * then the checklist is paced at Ta, the controlling agent nominates
+ * (regular nomination), the selected pair is kept with consent freshness
+ * (RFC 7675) and proven with --data probes. Part 2 hangs DTLS timers and
+ * RTP pacing on the same base, and its demultiplexing in
+ * peer_agent_input. */
+#include <errno.h>
+#include <event2/event.h>
+#include <fcntl.h>
+#include <openssl/crypto.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "peer/ice.h"
+#include "peer/signal.h"
+#include "turnpike/err.h"
+#include "turnpike/wire.h"
+#include "util/addr.h"
+#include "util/log.h"
+#include "util/rand.h"
+
+#define GATHER_MAX_MS 5000   /* gathering gives up on slow servers */
+#define NOMINATE_WAIT_MS 300 /* better pairs may still succeed */
+#define CONSENT_MS 5000      /* RFC 7675 §5.1: every 5 s, randomised */
+#define PROBE_EVERY_MS 20
+#define PROBE_LEN 100
+#define PROBE_WAIT_MS 2000 /* echoes of the last probes */
+#define BYE_EVERY_MS 100
+#define BYE_WAIT_MS 2000
+/* The probe datagrams of --data: a first byte no protocol of RFC 7983 uses
+ * (192-255), so they never meet STUN, DTLS or SRTP. */
+#define PROBE_PING 0xF0
+#define PROBE_ECHO 0xF1
+#define PROBE_BYE 0xF2
+#define PROBE_BYE_ACK 0xF3
+
+static struct timeval tv_ms(double ms)
+{
+	struct timeval tv;
+
+	if (ms < 0)
+		ms = 0;
+	tv.tv_sec = (time_t)(ms / 1000);
+	tv.tv_usec = (suseconds_t)((ms - (double)tv.tv_sec * 1000) * 1000);
+	return tv;
+}
+
+double peer_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+struct event_base *peer_agent_base(struct peer_agent *a)
+{
+	return a->base;
+}
+
+struct peer_txns *peer_agent_txns(struct peer_agent *a)
+{
+	return &a->txns;
+}
+
+void peer_agent_finish(struct peer_agent *a, bool ok, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (a->phase == PHASE_DONE)
+		return;
+	a->phase = PHASE_DONE;
+	a->sum->ok = ok;
+	if (!ok && fmt) {
+		va_start(ap, fmt);
+		vsnprintf(a->sum->error, sizeof(a->sum->error), fmt, ap);
+		va_end(ap);
+		log_msg(LOG_LVL_ERR, "%s", a->sum->error);
+	}
+	event_base_loopexit(a->base, NULL);
+}
+
+/* ------------------------------------------------------------------ */
+/* Candidates and pairs. */
+
+struct ice_cand *peer_agent_add_local(struct peer_agent *a, enum sdp_cand_type type,
+				      const struct sockaddr *addr, const struct sockaddr *base,
+				      const struct sockaddr *server, uint16_t local_pref,
+				      struct peer_sock *sock, bool relay_tcp)
+{
+	struct ice_cand *c;
+	char buf[ADDR_STRLEN];
+
+	for (size_t i = 0; i < a->nlocal; i++)
+		if (a->local[i].sock == sock && addr_equal((const struct sockaddr *)&a->local[i].addr, addr))
+			return NULL;
+	if (a->nlocal == ICE_MAX_LOCAL)
+		return NULL;
+	c = &a->local[a->nlocal++];
+	memset(c, 0, sizeof(*c));
+	c->type = type;
+	memcpy(&c->addr, addr, addr_len(addr));
+	memcpy(&c->base, base, addr_len(base));
+	c->local_pref = local_pref;
+	c->priority = ice_cand_priority(type, local_pref, 1);
+	c->sock = sock;
+	ice_foundation(type, base, server, relay_tcp, c->foundation);
+	/* RFC 8839 §5.1: rel-addr is the base of a reflexive candidate and the
+	 * mapped address of a relayed one. */
+	c->raddr.ss_family = AF_UNSPEC;
+	if (type == SDP_SRFLX || type == SDP_PRFLX)
+		c->raddr = c->base;
+	else if (type == SDP_RELAY && sock->turn) {
+		c->raddr = *peer_turn_mapped(sock->turn);
+		if (c->raddr.ss_family == AF_UNSPEC)
+			c->raddr.ss_family = addr->sa_family;
+	}
+	a->sum->cand[type]++;
+	log_msg(LOG_LVL_INFO, "local candidate %s %s (priority %u)", sdp_cand_type_name(type),
+		addr_format(addr, true, buf, sizeof(buf)), c->priority);
+	return c;
+}
+
+struct ice_pair *peer_agent_pair(struct peer_agent *a, struct ice_cand *l, struct ice_cand *r,
+				 bool *added)
+{
+	struct ice_pair *p;
+
+	if (added)
+		*added = false;
+	for (size_t i = 0; i < a->npairs; i++)
+		if (a->pairs[i].local == l && a->pairs[i].remote == r)
+			return &a->pairs[i];
+	if (a->npairs == ICE_MAX_PAIRS || l->addr.ss_family != r->addr.ss_family)
+		return NULL;
+	p = &a->pairs[a->npairs++];
+	memset(p, 0, sizeof(*p));
+	p->local = l;
+	p->remote = r;
+	p->priority = ice_pair_prio_for(p, a->controlling);
+	p->state = ICE_WAITING;
+	if (added)
+		*added = true;
+	return p;
+}
+
+void peer_agent_trigger(struct peer_agent *a, struct ice_pair *p)
+{
+	if (p->triggered || a->ntrig == ICE_MAX_PAIRS)
+		return;
+	p->triggered = true;
+	a->trig[a->ntrig++] = p;
+}
+
+static struct ice_pair *best_valid(struct peer_agent *a)
+{
+	struct ice_pair *best = NULL;
+
+	for (size_t i = 0; i < a->npairs; i++)
+		if (a->pairs[i].valid && (!best || a->pairs[i].priority > best->priority))
+			best = &a->pairs[i];
+	return best;
+}
+
+/* ------------------------------------------------------------------ */
+/* Data probes and the goodbye. */
+
+static void probe_send(struct peer_agent *a, struct peer_sock *s, const struct sockaddr *to,
+		       uint8_t kind, uint32_t seq, uint64_t stamp)
+{
+	uint8_t buf[PROBE_LEN];
+	struct wire_wr w;
+
+	memset(buf, 0, sizeof(buf));
+	wire_wr_init(&w, buf, sizeof(buf));
+	wire_wr_u8(&w, kind);
+	wire_wr_u32(&w, seq);
+	wire_wr_u32(&w, (uint32_t)(stamp >> 32));
+	wire_wr_u32(&w, (uint32_t)stamp);
+	peer_sock_send(s, to, buf, kind == PROBE_PING || kind == PROBE_ECHO ? sizeof(buf) : w.pos);
+	(void)a;
+}
+
+static void probe_input(struct peer_agent *a, struct peer_sock *s, const struct sockaddr *from,
+			const uint8_t *buf, size_t len)
+{
+	struct wire_rd r;
+	uint8_t kind;
+	uint32_t seq, hi, lo;
+
+	wire_rd_init(&r, buf, len);
+	kind = wire_rd_u8(&r);
+	seq = wire_rd_u32(&r);
+	hi = wire_rd_u32(&r);
+	lo = wire_rd_u32(&r);
+	if (r.err)
+		return;
+	/* Probes count only from a candidate of the peer's (ICE's consent). */
+	switch (kind) {
+	case PROBE_PING:
+		probe_send(a, s, from, PROBE_ECHO, seq, ((uint64_t)hi << 32) | lo);
+		a->sum->data_answered++;
+		break;
+	case PROBE_ECHO:
+		if (seq < a->data_seq && a->rtts && a->rtts[seq] < 0) {
+			a->rtts[seq] = peer_now_ms() - (double)(((uint64_t)hi << 32) | lo) / 1000.0;
+			a->sum->data_received++;
+		}
+		break;
+	case PROBE_BYE:
+		a->bye_received = true;
+		probe_send(a, s, from, PROBE_BYE_ACK, 0, 0);
+		break;
+	case PROBE_BYE_ACK:
+		a->bye_sent_acked = true;
+		break;
+	}
+	if (a->phase == PHASE_CONNECTED && a->bye_received && a->bye_sent_acked)
+		peer_agent_finish(a, true, NULL);
+}
+
+enum data_step { STEP_PROBES = 0, STEP_ECHOES, STEP_BYE };
+
+static void data_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct peer_agent *a = arg;
+	struct ice_pair *sel = a->selected;
+	struct timeval tv;
+	double now = peer_now_ms();
+
+	(void)fd;
+	(void)what;
+	if (a->phase != PHASE_CONNECTED)
+		return;
+	if (a->data_step == STEP_PROBES && a->data_seq < a->o->data) {
+		probe_send(a, sel->local->sock, (const struct sockaddr *)&sel->remote->addr, PROBE_PING,
+			   a->data_seq, (uint64_t)(now * 1000));
+		a->data_seq++;
+		a->sum->data_sent++;
+		tv = tv_ms(PROBE_EVERY_MS);
+		evtimer_add(a->data_timer, &tv);
+		return;
+	}
+	if (a->data_step == STEP_PROBES) {
+		a->data_step = STEP_ECHOES;
+		a->step_since = now;
+	}
+	if (a->data_step == STEP_ECHOES) {
+		if (a->sum->data_received < a->data_seq && now - a->step_since < PROBE_WAIT_MS) {
+			tv = tv_ms(PROBE_EVERY_MS);
+			evtimer_add(a->data_timer, &tv);
+			return;
+		}
+		if (a->o->data && a->sum->data_received == 0) {
+			peer_agent_finish(a, false, "no --data probe came back over the selected pair "
+						    "(%u sent)",
+					  a->sum->data_sent);
+			return;
+		}
+		a->data_step = STEP_BYE;
+		a->step_since = now;
+	}
+	/* Both sides keep answering until each knows the other is done, so
+	 * neither leaves while the other still checks or probes. */
+	if (a->bye_received && a->bye_sent_acked) {
+		peer_agent_finish(a, true, NULL);
+		return;
+	}
+	if (now - a->step_since > BYE_WAIT_MS) {
+		peer_agent_finish(a, true, NULL); /* proven; the peer went quiet */
+		return;
+	}
+	if (!a->bye_sent_acked)
+		probe_send(a, sel->local->sock, (const struct sockaddr *)&sel->remote->addr, PROBE_BYE,
+			   0, 0);
+	tv = tv_ms(BYE_EVERY_MS);
+	evtimer_add(a->data_timer, &tv);
+}
+
+/* ------------------------------------------------------------------ */
+/* Consent freshness (RFC 7675). */
+
+static void consent_done(void *arg, struct peer_txn *t, const struct stun_msg *m,
+			 const struct sockaddr *from)
+{
+	struct peer_agent *a = arg;
+
+	(void)t;
+	a->consent_txn = NULL;
+	/* §5.1: a success answer from the peer, signed with its password. */
+	if (m && m->cls == STUN_SUCCESS && from &&
+	    addr_equal(from, (const struct sockaddr *)&a->selected->remote->addr) &&
+	    stun_msg_check_integrity(m, (const uint8_t *)a->rpwd, strlen(a->rpwd)) == 0)
+		a->consent_last = peer_now_ms();
+}
+
+static void consent_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct peer_agent *a = arg;
+	struct ice_pair *sel = a->selected;
+	struct stun_builder b;
+	uint8_t buf[256], txn[16];
+	char user[SDP_UFRAG_MAX * 2 + 2];
+	uint32_t jitter = 0;
+	struct timeval tv;
+	size_t len;
+
+	(void)fd;
+	(void)what;
+	if (a->phase != PHASE_CONNECTED)
+		return;
+	if (peer_now_ms() - a->consent_last > a->o->consent_ms) {
+		peer_agent_finish(a, false, "consent lost: no answer on the selected pair for %d ms "
+					    "(RFC 7675)",
+				  a->o->consent_ms);
+		return;
+	}
+	if (!a->consent_txn && stun_txn_new(txn) == 0) {
+		snprintf(user, sizeof(user), "%s:%s", a->rufrag, a->lufrag);
+		stun_build_init(&b, buf, sizeof(buf), STUN_BINDING, STUN_REQUEST, txn);
+		stun_build_string(&b, STUN_ATTR_USERNAME, user);
+		stun_build_u32(&b, STUN_ATTR_PRIORITY,
+			       ice_cand_priority(SDP_PRFLX, sel->local->local_pref, 1));
+		if (a->controlling)
+			stun_build_u64(&b, STUN_ATTR_ICE_CONTROLLING, a->tiebreaker);
+		else
+			stun_build_u64(&b, STUN_ATTR_ICE_CONTROLLED, a->tiebreaker);
+		stun_build_integrity(&b, (const uint8_t *)a->rpwd, strlen(a->rpwd));
+		stun_build_fingerprint(&b);
+		if (stun_build_finish(&b, &len) == 0)
+			peer_txn_start(&a->txns, peer_sock_send, sel->local->sock, false,
+				       (const struct sockaddr *)&sel->remote->addr, buf, len,
+				       consent_done, a, &a->consent_txn);
+	}
+	/* §5.1: 0.8 to 1.2 times the interval. */
+	rand_uniform(CONSENT_MS * 2 / 5, &jitter);
+	tv = tv_ms(CONSENT_MS * 4 / 5 + jitter);
+	if (tv.tv_sec * 1000 > a->o->consent_ms)
+		tv = tv_ms(a->o->consent_ms / 2);
+	evtimer_add(a->consent_timer, &tv);
+}
+
+/* ------------------------------------------------------------------ */
+/* Checks, nomination, selection. */
+
+static void select_pair(struct peer_agent *a, struct ice_pair *p)
+{
+	struct timeval tv;
+	char l[ADDR_STRLEN], r[ADDR_STRLEN];
+
+	a->selected = p;
+	a->phase = PHASE_CONNECTED;
+	a->sum->connect_ms = peer_now_ms() - a->t_checks;
+	log_msg(LOG_LVL_INFO, "selected %s %s -> %s %s", sdp_cand_type_name(p->local->type),
+		addr_format((const struct sockaddr *)&p->local->addr, true, l, sizeof(l)),
+		sdp_cand_type_name(p->remote->type),
+		addr_format((const struct sockaddr *)&p->remote->addr, true, r, sizeof(r)));
+	/* RFC 8445 §8.1.2: checks end; the pairs still in flight are dropped. */
+	event_del(a->ta);
+	for (size_t i = 0; i < a->npairs; i++) {
+		peer_txn_cancel(a->pairs[i].txn);
+		a->pairs[i].txn = NULL;
+	}
+	/* RFC 8656 §11: a channel for the selected pair through a relay. */
+	if (p->local->sock->kind == PEER_SOCK_RELAY)
+		peer_turn_bind(p->local->sock->turn, (const struct sockaddr *)&p->remote->addr);
+	a->consent_last = peer_now_ms();
+	tv = tv_ms(CONSENT_MS);
+	evtimer_add(a->consent_timer, &tv);
+	a->data_step = STEP_PROBES;
+	tv = tv_ms(0);
+	evtimer_add(a->data_timer, &tv);
+}
+
+static void nominate(struct peer_agent *a)
+{
+	struct ice_pair *v = best_valid(a);
+
+	if (!v || !a->controlling || a->phase != PHASE_CHECK)
+		return;
+	for (size_t i = 0; i < a->npairs; i++)
+		if (a->pairs[i].nominating && a->pairs[i].txn)
+			return; /* one nomination at a time */
+	/* RFC 8445 §8.1.1: a new check on the valid pair with USE-CANDIDATE. */
+	v->nominating = true;
+	if (peer_check_send(a, v) != 0)
+		v->nominating = false;
+}
+
+static void nominate_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	nominate(arg);
+}
+
+/* True while a pair better than v may still become valid. */
+static bool better_pending(struct peer_agent *a, const struct ice_pair *v)
+{
+	for (size_t i = 0; i < a->npairs; i++) {
+		const struct ice_pair *p = &a->pairs[i];
+		if (p->priority > v->priority && p->state != ICE_FAILED &&
+		    p->state != ICE_SUCCEEDED)
+			return true;
+	}
+	return false;
+}
+
+static const char *last_error(struct peer_agent *a)
+{
+	static char buf[64];
+
+	for (size_t i = 0; i < a->npairs; i++) {
+		int e = a->pairs[i].last_error;
+		if (e == -1)
+			return "an answer failed MESSAGE-INTEGRITY (wrong ice-pwd?)";
+		if (e > 0) {
+			snprintf(buf, sizeof(buf), "the peer answered %d %s", e, stun_error_reason(e));
+			return buf;
+		}
+	}
+	return "no answers";
+}
+
+void peer_agent_pair_update(struct peer_agent *a, struct ice_pair *p)
+{
+	struct ice_pair *v;
+	size_t failed = 0;
+	struct timeval tv;
+
+	(void)p;
+	if (a->phase != PHASE_CHECK)
+		return;
+	for (size_t i = 0; i < a->npairs; i++)
+		if (a->pairs[i].nominated && a->pairs[i].valid) {
+			select_pair(a, &a->pairs[i]);
+			return;
+		}
+	if ((v = best_valid(a)) && a->controlling) {
+		if (!better_pending(a, v))
+			nominate(a);
+		else if (!evtimer_pending(a->nominate_timer, NULL)) {
+			tv = tv_ms(NOMINATE_WAIT_MS);
+			evtimer_add(a->nominate_timer, &tv);
+		}
+	}
+	for (size_t i = 0; i < a->npairs; i++)
+		failed += a->pairs[i].state == ICE_FAILED;
+	if (a->npairs && failed == a->npairs)
+		peer_agent_finish(a, false, "connectivity checks failed: all %zu candidate pairs "
+					    "failed (%s)",
+				  a->npairs, last_error(a));
+}
+
+/* A relay pair waits for its permission (RFC 8656 §9): a check sent
+ * before it is installed is dropped by the server and costs an RTO. */
+static bool sendable(const struct ice_pair *p)
+{
+	const struct peer_sock *s = p->local->sock;
+
+	return s->kind != PEER_SOCK_RELAY ||
+	       peer_turn_permission(s->turn, (const struct sockaddr *)&p->remote->addr) != 0;
+}
+
+static struct ice_pair *next_pair(struct peer_agent *a)
+{
+	struct ice_pair *best = NULL;
+
+	for (size_t i = 0; i < a->ntrig; i++) {
+		struct ice_pair *p = a->trig[i];
+		if (p->state == ICE_WAITING && !sendable(p))
+			continue;
+		memmove(a->trig + i, a->trig + i + 1, (a->ntrig - i - 1) * sizeof(a->trig[0]));
+		a->ntrig--;
+		i--;
+		p->triggered = false;
+		if (p->state == ICE_WAITING)
+			return p;
+	}
+	for (int want = ICE_WAITING; want >= ICE_FROZEN && !best; want--)
+		for (size_t i = 0; i < a->npairs; i++)
+			if ((int)a->pairs[i].state == want && sendable(&a->pairs[i]) &&
+			    (!best || a->pairs[i].priority > best->priority))
+				best = &a->pairs[i];
+	return best;
+}
+
+/* RFC 8445 §6.1.4.2: one check per Ta, triggered ones first. */
+static void ta_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct peer_agent *a = arg;
+	struct ice_pair *p;
+
+	(void)fd;
+	(void)what;
+	if (a->phase != PHASE_CHECK)
+		return;
+	if ((p = next_pair(a)) && peer_check_send(a, p) != 0)
+		p->state = ICE_FAILED;
+	if (p)
+		peer_agent_pair_update(a, p);
+}
+
+/* ------------------------------------------------------------------ */
+/* The description exchange. */
+
+static void *signal_thread(void *arg)
+{
+	struct peer_agent *a = arg;
+	int left = a->o->timeout_ms - (int)(peer_now_ms() - a->t0);
+	char one = 1;
+
+	if (left < 1)
+		left = 1;
+	if (a->o->signal_url)
+		a->sig_rc = peer_signal_redis(a->o->signal_url, a->o->controlling, a->local_sdp,
+					      a->local_sdp_len, left, &a->sig_text, &a->sig_len,
+					      a->sig_err, sizeof(a->sig_err));
+	else
+		a->sig_rc = peer_signal_read(a->o->remote_sdp, left, &a->sig_text, &a->sig_len,
+					     a->sig_err, sizeof(a->sig_err));
+	while (write(a->sig_pipe[1], &one, 1) < 0 && errno == EINTR)
+		;
+	return NULL;
+}
+
+static void start_checks(struct peer_agent *a, const struct sdp_desc *d)
+{
+	struct timeval tv = tv_ms(ICE_TA_MS);
+	size_t n = 0;
+
+	snprintf(a->rufrag, sizeof(a->rufrag), "%s", d->ufrag);
+	snprintf(a->rpwd, sizeof(a->rpwd), "%s", d->pwd);
+	for (size_t i = 0; i < d->ncand && a->nremote < SDP_MAX_CANDIDATES; i++) {
+		const struct sdp_candidate *sc = &d->cand[i];
+		struct ice_cand *c;
+
+		if (sc->transport != SDP_UDP || sc->component != 1)
+			continue;
+		c = &a->remote[a->nremote++];
+		memset(c, 0, sizeof(*c));
+		c->type = sc->type;
+		c->addr = sc->addr;
+		c->base = sc->addr;
+		c->raddr = sc->raddr;
+		c->priority = sc->priority;
+		snprintf(c->foundation, sizeof(c->foundation), "%s", sc->foundation);
+		a->sum->remote_cand[sc->type]++;
+	}
+	a->remote_known = true;
+	if (a->nremote == 0) {
+		peer_agent_finish(a, false, "the remote description has no usable candidate "
+					    "(%zu ignored)",
+				  d->ignored);
+		return;
+	}
+	/* RFC 8445 §6.1.2.2: every local with every remote of its family. */
+	for (size_t i = 0; i < a->nlocal; i++)
+		for (size_t j = 0; j < a->nremote && n < ICE_MAX_PAIRS; j++) {
+			struct ice_pair *p = &a->pairs[n];
+			if (a->local[i].addr.ss_family != a->remote[j].addr.ss_family)
+				continue;
+			memset(p, 0, sizeof(*p));
+			p->local = &a->local[i];
+			p->remote = &a->remote[j];
+			p->priority = ice_pair_prio_for(p, a->controlling);
+			n++;
+		}
+	ice_pairs_sort(a->pairs, n);
+	/* §6.1.2.4: a server-reflexive local candidate is checked from its
+	 * base, so its pairs are the host's. */
+	for (size_t i = 0; i < n; i++)
+		if (a->pairs[i].local->type == SDP_SRFLX)
+			for (size_t k = 0; k < a->nlocal; k++)
+				if (a->local[k].type == SDP_HOST &&
+				    a->local[k].sock == a->pairs[i].local->sock)
+					a->pairs[i].local = &a->local[k];
+	for (size_t i = 0; i < n; i++)
+		a->pairs[i].priority = ice_pair_prio_for(&a->pairs[i], a->controlling);
+	ice_pairs_sort(a->pairs, n);
+	n = ice_pairs_prune(a->pairs, n);
+	a->npairs = n;
+	ice_pairs_initial_states(a->pairs, n);
+	if (n == 0) {
+		peer_agent_finish(a, false, "no candidate pair: the remote candidates' address "
+					    "families do not match ours");
+		return;
+	}
+	/* RFC 8656 §9: the relays must let the peer's checks in. */
+	for (size_t i = 0; i < a->nturns; i++)
+		for (size_t j = 0; j < a->nremote; j++)
+			if (peer_turn_state(a->turns[i]) == TURN_ST_READY &&
+			    peer_turn_relayed(a->turns[i])->ss_family == a->remote[j].addr.ss_family)
+				peer_turn_permit(a->turns[i], (const struct sockaddr *)&a->remote[j].addr);
+	a->phase = PHASE_CHECK;
+	a->t_checks = peer_now_ms();
+	log_msg(LOG_LVL_INFO, "checking %zu pairs as the %s agent", n,
+		a->controlling ? "controlling" : "controlled");
+	evtimer_add(a->ta, &tv);
+	ta_cb(-1, 0, a);
+}
+
+static void signal_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct peer_agent *a = arg;
+	static struct sdp_desc d; /* large: not on the stack */
+	char err[256], one;
+
+	(void)what;
+	if (read(fd, &one, 1) != 1)
+		return;
+	a->sig_done = true;
+	if (a->phase != PHASE_SIGNAL)
+		return;
+	if (a->sig_rc != 0) {
+		peer_agent_finish(a, false, "remote description: %s",
+				  a->sig_err[0] ? a->sig_err : tp_strerror(a->sig_rc));
+		return;
+	}
+	if (sdp_parse(a->sig_text, a->sig_len, &d, err, sizeof(err)) != 0) {
+		peer_agent_finish(a, false, "remote description: %s", err);
+		return;
+	}
+	start_checks(a, &d);
+}
+
+static int write_local(struct peer_agent *a)
+{
+	static struct sdp_desc d;
+	uint64_t sess;
+	int n;
+
+	memset(&d, 0, sizeof(d));
+	snprintf(d.ufrag, sizeof(d.ufrag), "%s", a->lufrag);
+	snprintf(d.pwd, sizeof(d.pwd), "%s", a->lpwd);
+	/* Part 2 adds a=fingerprint; a=setup as RFC 8842 §5.2 asks already. */
+	d.setup = a->o->controlling ? SDP_SETUP_ACTPASS : SDP_SETUP_ACTIVE;
+	snprintf(d.mid, sizeof(d.mid), "0");
+	d.rtcp_mux = true;
+	d.end_of_candidates = true;
+	for (size_t i = 0; i < a->nlocal && d.ncand < SDP_MAX_CANDIDATES; i++) {
+		const struct ice_cand *c = &a->local[i];
+		struct sdp_candidate *sc = &d.cand[d.ncand++];
+
+		snprintf(sc->foundation, sizeof(sc->foundation), "%s", c->foundation);
+		sc->component = 1;
+		sc->transport = SDP_UDP;
+		sc->priority = c->priority;
+		sc->addr = c->addr;
+		sc->type = c->type;
+		sc->raddr = c->raddr;
+		sc->tcptype = SDP_TCP_NONE;
+	}
+	if (rand_bytes(&sess, sizeof(sess)) != 0)
+		return TP_ECRYPTO;
+	n = sdp_write(&d, sess >> 1, a->local_sdp, sizeof(a->local_sdp));
+	if (n < 0)
+		return n;
+	a->local_sdp_len = (size_t)n;
+	return 0;
+}
+
+void peer_agent_gathered(struct peer_agent *a)
+{
+	pthread_t th;
+	char err[256];
+	int rc;
+
+	if (a->phase != PHASE_GATHER)
+		return;
+	evtimer_del(a->gather_timer);
+	a->phase = PHASE_SIGNAL;
+	a->sum->gather_ms = peer_now_ms() - a->t0;
+	if (a->nlocal == 0) {
+		const char *why = a->nturns ? peer_turn_error(a->turns[0]) : "";
+		if (a->o->policy == PEER_POLICY_RELAY)
+			peer_agent_finish(a, false, "no relayed candidate (policy relay)%s%s",
+					  why[0] ? ": " : "", why);
+		else
+			peer_agent_finish(a, false, "no candidates gathered%s%s", why[0] ? ": " : "",
+					  why);
+		return;
+	}
+	if ((rc = write_local(a)) != 0) {
+		peer_agent_finish(a, false, "local description: %s", tp_strerror(rc));
+		return;
+	}
+	if (!a->o->signal_url &&
+	    peer_signal_write(a->o->local_sdp, a->local_sdp, a->local_sdp_len, err, sizeof(err)) != 0) {
+		peer_agent_finish(a, false, "local description: %s", err);
+		return;
+	}
+	if (pipe2(a->sig_pipe, O_CLOEXEC) != 0 ||
+	    !(a->signal_ev = event_new(a->base, a->sig_pipe[0], EV_READ | EV_PERSIST, signal_cb, a))) {
+		peer_agent_finish(a, false, "signalling: %s", strerror(errno));
+		return;
+	}
+	event_add(a->signal_ev, NULL);
+	if (pthread_create(&th, NULL, signal_thread, a) != 0) {
+		peer_agent_finish(a, false, "signalling: cannot start a thread");
+		return;
+	}
+	pthread_detach(th);
+	a->sig_started = true;
+}
+
+static void gather_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct peer_agent *a = arg;
+
+	(void)fd;
+	(void)what;
+	log_msg(LOG_LVL_WARN, "gathering: %u requests unanswered after %d ms; going on",
+		a->gather_pending, GATHER_MAX_MS);
+	peer_agent_gathered(a);
+}
+
+static void deadline_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct peer_agent *a = arg;
+	size_t failed = 0, waiting = 0, valid = 0;
+
+	(void)fd;
+	(void)what;
+	for (size_t i = 0; i < a->npairs; i++) {
+		failed += a->pairs[i].state == ICE_FAILED;
+		waiting += a->pairs[i].state != ICE_FAILED && a->pairs[i].state != ICE_SUCCEEDED;
+		valid += a->pairs[i].valid;
+	}
+	switch (a->phase) {
+	case PHASE_GATHER:
+		peer_agent_finish(a, false, "timeout while gathering candidates");
+		break;
+	case PHASE_SIGNAL:
+		peer_agent_finish(a, false, "timeout waiting for the remote description");
+		break;
+	case PHASE_CHECK:
+		peer_agent_finish(a, false,
+				  "timeout: no pair selected after %u checks (%zu pairs: %zu valid, "
+				  "%zu failed, %zu unanswered; %s)",
+				  a->sum->checks, a->npairs, valid, failed, waiting, last_error(a));
+		break;
+	case PHASE_CONNECTED:
+		peer_agent_finish(a, false, "timeout while exchanging data on the selected pair");
+		break;
+	case PHASE_DONE:
+		break;
+	}
+}
+
+/* ------------------------------------------------------------------ */
+/* The RFC 7983 demultiplexer. */
+
+void peer_agent_input(struct peer_agent *a, struct peer_sock *s, const struct sockaddr *from,
+		      const uint8_t *buf, size_t len)
+{
+	struct stun_msg m;
+
+	if (len == 0 || a->phase == PHASE_DONE)
+		return;
+	if (buf[0] <= 3) { /* STUN */
+		if (stun_msg_parse(&m, buf, len) != 0 || !m.magic) {
+			a->dropped++;
+			return;
+		}
+		if (m.cls == STUN_REQUEST && m.method == STUN_BINDING)
+			peer_check_request(a, s, from, &m);
+		else if (m.cls == STUN_SUCCESS || m.cls == STUN_ERROR)
+			peer_txns_answer(&a->txns, &m, from);
+		return;
+	}
+	if (buf[0] >= PROBE_PING && buf[0] <= PROBE_BYE_ACK && a->remote_known) {
+		probe_input(a, s, from, buf, len);
+		return;
+	}
+	/* 20-63 DTLS and 128-191 RTP/RTCP come with part 2. */
+	a->dropped++;
+}
+
+/* ------------------------------------------------------------------ */
+
+/* RFC 8445 §5.3: ice-chars are ALPHA / DIGIT / "+" / "/". */
+static int random_ice_chars(char *out, size_t n)
+{
+	static const char set[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	uint8_t raw[64];
+
+	if (n > sizeof(raw) || rand_bytes(raw, n) != 0)
+		return TP_ECRYPTO;
+	for (size_t i = 0; i < n; i++)
+		out[i] = set[raw[i] & 63];
+	out[n] = '\0';
+	return 0;
+}
+
+static void summarise(struct peer_agent *a)
+{
+	struct peer_summary *s = a->sum;
+	struct ice_pair *p = a->selected;
+	double sum = 0;
+
+	s->controlling = a->controlling;
+	s->data_asked = a->o->data > 0;
+	if (p) {
+		s->have_selected = true;
+		s->sel_local = p->local->type;
+		s->sel_remote = p->remote->type;
+		addr_format((const struct sockaddr *)&p->local->addr, true, s->sel_local_addr,
+			    sizeof(s->sel_local_addr));
+		addr_format((const struct sockaddr *)&p->remote->addr, true, s->sel_remote_addr,
+			    sizeof(s->sel_remote_addr));
+		if (p->local->sock->kind == PEER_SOCK_RELAY) {
+			static const char *names[] = {"udp", "tcp", "tls"};
+			struct peer_turn *t = p->local->sock->turn;
+			s->relay_protocol = names[peer_turn_server(t)->transport];
+			s->channel_bound =
+				peer_turn_bound(t, (const struct sockaddr *)&p->remote->addr);
+		}
+	}
+	if (a->rtts && s->data_received) {
+		for (unsigned i = 0; i < a->data_seq; i++)
+			if (a->rtts[i] >= 0)
+				sum += a->rtts[i];
+		s->rtt_ms = sum / s->data_received;
+	}
+}
+
+int peer_agent_run(const struct peer_agent_opts *o, struct peer_summary *sum)
+{
+	struct peer_agent *a;
+	struct timeval tv;
+	int rc = TP_ENOMEM;
+
+	memset(sum, 0, sizeof(*sum));
+	if (!(a = calloc(1, sizeof(*a)))) {
+		snprintf(sum->error, sizeof(sum->error), "out of memory");
+		return TP_ENOMEM;
+	}
+	a->o = o;
+	a->sum = sum;
+	a->controlling = o->controlling;
+	a->sig_pipe[0] = a->sig_pipe[1] = -1;
+	a->t0 = peer_now_ms();
+	if (!(a->base = event_base_new()))
+		goto out;
+	a->txns.base = a->base;
+	if (o->data && !(a->rtts = malloc(o->data * sizeof(double))))
+		goto out;
+	for (unsigned i = 0; i < o->data; i++)
+		a->rtts[i] = -1;
+	a->ta = event_new(a->base, -1, EV_PERSIST, ta_cb, a);
+	a->deadline = evtimer_new(a->base, deadline_cb, a);
+	a->gather_timer = evtimer_new(a->base, gather_timer_cb, a);
+	a->nominate_timer = evtimer_new(a->base, nominate_cb, a);
+	a->consent_timer = evtimer_new(a->base, consent_cb, a);
+	a->data_timer = evtimer_new(a->base, data_cb, a);
+	if (!a->ta || !a->deadline || !a->gather_timer || !a->nominate_timer || !a->consent_timer ||
+	    !a->data_timer)
+		goto out;
+	/* RFC 8445 §5.3: at least 24 bits of ufrag, 128 of password. */
+	if (random_ice_chars(a->lufrag, 8) != 0 || random_ice_chars(a->lpwd, 24) != 0 ||
+	    rand_bytes(&a->tiebreaker, sizeof(a->tiebreaker)) != 0) {
+		rc = TP_ECRYPTO;
+		goto out;
+	}
+	tv = tv_ms(o->timeout_ms);
+	evtimer_add(a->deadline, &tv);
+	tv = tv_ms(o->timeout_ms / 2 < GATHER_MAX_MS ? o->timeout_ms / 2 : GATHER_MAX_MS);
+	evtimer_add(a->gather_timer, &tv);
+	if ((rc = peer_gather_start(a)) != 0) {
+		peer_agent_finish(a, false, "gathering: %s", tp_strerror(rc));
+		goto out;
+	}
+	if (a->phase != PHASE_DONE)
+		event_base_dispatch(a->base);
+	if (a->phase != PHASE_DONE)
+		peer_agent_finish(a, false, "internal error: the loop ended early");
+	summarise(a);
+	rc = sum->ok ? 0 : TP_ETIMEDOUT;
+out:
+	if (rc == TP_ENOMEM || rc == TP_ECRYPTO) {
+		if (!sum->error[0])
+			snprintf(sum->error, sizeof(sum->error), "%s", tp_strerror(rc));
+		sum->ok = false;
+	}
+	peer_txns_clear(&a->txns);
+	for (size_t i = 0; i < a->nturns; i++)
+		peer_turn_free(a->turns[i]);
+	for (size_t i = 0; i < a->nhosts; i++)
+		peer_sock_free(a->hosts[i]);
+	if (a->ta)
+		event_free(a->ta);
+	if (a->deadline)
+		event_free(a->deadline);
+	if (a->gather_timer)
+		event_free(a->gather_timer);
+	if (a->nominate_timer)
+		event_free(a->nominate_timer);
+	if (a->consent_timer)
+		event_free(a->consent_timer);
+	if (a->data_timer)
+		event_free(a->data_timer);
+	if (a->signal_ev)
+		event_free(a->signal_ev);
+	if (a->base)
+		event_base_free(a->base);
+	free(a->rtts);
+	/* A signalling thread still blocked in its read owns a: leave both to
+	 * the process's exit (the read is bounded by the timeout anyway). */
+	if (!a->sig_started || a->sig_done) {
+		if (a->sig_pipe[0] >= 0)
+			close(a->sig_pipe[0]);
+		if (a->sig_pipe[1] >= 0)
+			close(a->sig_pipe[1]);
+		free(a->sig_text);
+		OPENSSL_cleanse(a, sizeof(*a));
+		free(a);
+	}
+	return rc;
+}
