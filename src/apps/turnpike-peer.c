@@ -85,7 +85,8 @@ int main(int argc, char **argv)
 		case 'o':
 		case 'a':
 			if (role >= 0 && role != (c == 'o')) {
-				fprintf(stderr, "turnpike-peer: --offer and --answer exclude each other\n");
+				fprintf(stderr,
+					"turnpike-peer: --offer and --answer exclude each other\n");
 				return 2;
 			}
 			role = c == 'o';
@@ -101,7 +102,8 @@ int main(int argc, char **argv)
 			break;
 		case 'i':
 			if (nsrcs == URIS_MAX) {
-				fprintf(stderr, "turnpike-peer: at most %d --ice-servers\n", URIS_MAX);
+				fprintf(stderr, "turnpike-peer: at most %d --ice-servers\n",
+					URIS_MAX);
 				return 2;
 			}
 			srcs[nsrcs++] = optarg;
@@ -115,7 +117,8 @@ int main(int argc, char **argv)
 		case 'H':
 			if (o.nhost_ips == PEER_HOST_IPS_MAX ||
 			    addr_parse(optarg, 0, &o.host_ips[o.nhost_ips]) != 0) {
-				fprintf(stderr, "turnpike-peer: bad or too many --host-ip: %s\n", optarg);
+				fprintf(stderr, "turnpike-peer: bad or too many --host-ip: %s\n",
+					optarg);
 				return 2;
 			}
 			o.nhost_ips++;
@@ -145,7 +148,8 @@ int main(int argc, char **argv)
 		case 'd':
 			n = strtoul(optarg, &end, 10);
 			if (*end || !*optarg || n > 100000) {
-				fprintf(stderr, "turnpike-peer: bad --data (0..100000): %s\n", optarg);
+				fprintf(stderr, "turnpike-peer: bad --data (0..100000): %s\n",
+					optarg);
 				return 2;
 			}
 			o.data = (unsigned)n;
@@ -167,10 +171,10 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	for (size_t i = 0; i < nsrcs; i++) {
-		rc = is_uri(srcs[i])
-			     ? peer_servers_add_uri(&o.servers, srcs[i], user, pass, err, sizeof(err))
-			     : peer_servers_load(&o.servers, srcs[i], o.timeout_ms, false, err,
-						 sizeof(err));
+		rc = is_uri(srcs[i]) ? peer_servers_add_uri(&o.servers, srcs[i], user, pass, err,
+							    sizeof(err))
+				     : peer_servers_load(&o.servers, srcs[i], o.timeout_ms, false,
+							 err, sizeof(err));
 		if (rc != 0) {
 			fprintf(stderr, "turnpike-peer: --ice-servers %s: %s\n", srcs[i], err);
 			return 2;

@@ -33,7 +33,7 @@
 #define PROBE_LEN 100
 #define PROBE_WAIT_MS 2000 /* echoes of the last probes */
 #define BYE_EVERY_MS 100
-#define BYE_WAIT_MS 2000
+#define BYE_WAIT_MS 3000 /* after the peer's last probe or goodbye */
 /* The probe datagrams of --data: a first byte no protocol of RFC 7983 uses
  * (192-255), so they never meet STUN, DTLS or SRTP. */
 #define PROBE_PING 0xF0
@@ -99,7 +99,8 @@ struct ice_cand *peer_agent_add_local(struct peer_agent *a, enum sdp_cand_type t
 	char buf[ADDR_STRLEN];
 
 	for (size_t i = 0; i < a->nlocal; i++)
-		if (a->local[i].sock == sock && addr_equal((const struct sockaddr *)&a->local[i].addr, addr))
+		if (a->local[i].sock == sock &&
+		    addr_equal((const struct sockaddr *)&a->local[i].addr, addr))
 			return NULL;
 	if (a->nlocal == ICE_MAX_LOCAL)
 		return NULL;
@@ -202,7 +203,7 @@ static void probe_input(struct peer_agent *a, struct peer_sock *s, const struct 
 	lo = wire_rd_u32(&r);
 	if (r.err)
 		return;
-	/* Probes count only from a candidate of the peer's (ICE's consent). */
+	a->peer_last = peer_now_ms();
 	switch (kind) {
 	case PROBE_PING:
 		probe_send(a, s, from, PROBE_ECHO, seq, ((uint64_t)hi << 32) | lo);
@@ -226,7 +227,11 @@ static void probe_input(struct peer_agent *a, struct peer_sock *s, const struct 
 		peer_agent_finish(a, true, NULL);
 }
 
-enum data_step { STEP_PROBES = 0, STEP_ECHOES, STEP_BYE };
+enum data_step {
+	STEP_PROBES = 0,
+	STEP_ECHOES,
+	STEP_BYE
+};
 
 static void data_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -240,8 +245,8 @@ static void data_cb(evutil_socket_t fd, short what, void *arg)
 	if (a->phase != PHASE_CONNECTED)
 		return;
 	if (a->data_step == STEP_PROBES && a->data_seq < a->o->data) {
-		probe_send(a, sel->local->sock, (const struct sockaddr *)&sel->remote->addr, PROBE_PING,
-			   a->data_seq, (uint64_t)(now * 1000));
+		probe_send(a, sel->local->sock, (const struct sockaddr *)&sel->remote->addr,
+			   PROBE_PING, a->data_seq, (uint64_t)(now * 1000));
 		a->data_seq++;
 		a->sum->data_sent++;
 		tv = tv_ms(PROBE_EVERY_MS);
@@ -259,8 +264,9 @@ static void data_cb(evutil_socket_t fd, short what, void *arg)
 			return;
 		}
 		if (a->o->data && a->sum->data_received == 0) {
-			peer_agent_finish(a, false, "no --data probe came back over the selected pair "
-						    "(%u sent)",
+			peer_agent_finish(a, false,
+					  "no --data probe came back over the selected pair "
+					  "(%u sent)",
 					  a->sum->data_sent);
 			return;
 		}
@@ -273,13 +279,13 @@ static void data_cb(evutil_socket_t fd, short what, void *arg)
 		peer_agent_finish(a, true, NULL);
 		return;
 	}
-	if (now - a->step_since > BYE_WAIT_MS) {
+	if (now - (a->peer_last > a->step_since ? a->peer_last : a->step_since) > BYE_WAIT_MS) {
 		peer_agent_finish(a, true, NULL); /* proven; the peer went quiet */
 		return;
 	}
 	if (!a->bye_sent_acked)
-		probe_send(a, sel->local->sock, (const struct sockaddr *)&sel->remote->addr, PROBE_BYE,
-			   0, 0);
+		probe_send(a, sel->local->sock, (const struct sockaddr *)&sel->remote->addr,
+			   PROBE_BYE, 0, 0);
 	tv = tv_ms(BYE_EVERY_MS);
 	evtimer_add(a->data_timer, &tv);
 }
@@ -317,8 +323,9 @@ static void consent_cb(evutil_socket_t fd, short what, void *arg)
 	if (a->phase != PHASE_CONNECTED)
 		return;
 	if (peer_now_ms() - a->consent_last > a->o->consent_ms) {
-		peer_agent_finish(a, false, "consent lost: no answer on the selected pair for %d ms "
-					    "(RFC 7675)",
+		peer_agent_finish(a, false,
+				  "consent lost: no answer on the selected pair for %d ms "
+				  "(RFC 7675)",
 				  a->o->consent_ms);
 		return;
 	}
@@ -422,7 +429,8 @@ static const char *last_error(struct peer_agent *a)
 		if (e == -1)
 			return "an answer failed MESSAGE-INTEGRITY (wrong ice-pwd?)";
 		if (e > 0) {
-			snprintf(buf, sizeof(buf), "the peer answered %d %s", e, stun_error_reason(e));
+			snprintf(buf, sizeof(buf), "the peer answered %d %s", e,
+				 stun_error_reason(e));
 			return buf;
 		}
 	}
@@ -454,8 +462,9 @@ void peer_agent_pair_update(struct peer_agent *a, struct ice_pair *p)
 	for (size_t i = 0; i < a->npairs; i++)
 		failed += a->pairs[i].state == ICE_FAILED;
 	if (a->npairs && failed == a->npairs)
-		peer_agent_finish(a, false, "connectivity checks failed: all %zu candidate pairs "
-					    "failed (%s)",
+		peer_agent_finish(a, false,
+				  "connectivity checks failed: all %zu candidate pairs "
+				  "failed (%s)",
 				  a->npairs, last_error(a));
 }
 
@@ -556,8 +565,9 @@ static void start_checks(struct peer_agent *a, const struct sdp_desc *d)
 	}
 	a->remote_known = true;
 	if (a->nremote == 0) {
-		peer_agent_finish(a, false, "the remote description has no usable candidate "
-					    "(%zu ignored)",
+		peer_agent_finish(a, false,
+				  "the remote description has no usable candidate "
+				  "(%zu ignored)",
 				  d->ignored);
 		return;
 	}
@@ -589,16 +599,19 @@ static void start_checks(struct peer_agent *a, const struct sdp_desc *d)
 	a->npairs = n;
 	ice_pairs_initial_states(a->pairs, n);
 	if (n == 0) {
-		peer_agent_finish(a, false, "no candidate pair: the remote candidates' address "
-					    "families do not match ours");
+		peer_agent_finish(a, false,
+				  "no candidate pair: the remote candidates' address "
+				  "families do not match ours");
 		return;
 	}
 	/* RFC 8656 §9: the relays must let the peer's checks in. */
 	for (size_t i = 0; i < a->nturns; i++)
 		for (size_t j = 0; j < a->nremote; j++)
 			if (peer_turn_state(a->turns[i]) == TURN_ST_READY &&
-			    peer_turn_relayed(a->turns[i])->ss_family == a->remote[j].addr.ss_family)
-				peer_turn_permit(a->turns[i], (const struct sockaddr *)&a->remote[j].addr);
+			    peer_turn_relayed(a->turns[i])->ss_family ==
+				    a->remote[j].addr.ss_family)
+				peer_turn_permit(a->turns[i],
+						 (const struct sockaddr *)&a->remote[j].addr);
 	a->phase = PHASE_CHECK;
 	a->t_checks = peer_now_ms();
 	log_msg(LOG_LVL_INFO, "checking %zu pairs as the %s agent", n,
@@ -684,21 +697,22 @@ void peer_agent_gathered(struct peer_agent *a)
 			peer_agent_finish(a, false, "no relayed candidate (policy relay)%s%s",
 					  why[0] ? ": " : "", why);
 		else
-			peer_agent_finish(a, false, "no candidates gathered%s%s", why[0] ? ": " : "",
-					  why);
+			peer_agent_finish(a, false, "no candidates gathered%s%s",
+					  why[0] ? ": " : "", why);
 		return;
 	}
 	if ((rc = write_local(a)) != 0) {
 		peer_agent_finish(a, false, "local description: %s", tp_strerror(rc));
 		return;
 	}
-	if (!a->o->signal_url &&
-	    peer_signal_write(a->o->local_sdp, a->local_sdp, a->local_sdp_len, err, sizeof(err)) != 0) {
+	if (!a->o->signal_url && peer_signal_write(a->o->local_sdp, a->local_sdp, a->local_sdp_len,
+						   err, sizeof(err)) != 0) {
 		peer_agent_finish(a, false, "local description: %s", err);
 		return;
 	}
 	if (pipe2(a->sig_pipe, O_CLOEXEC) != 0 ||
-	    !(a->signal_ev = event_new(a->base, a->sig_pipe[0], EV_READ | EV_PERSIST, signal_cb, a))) {
+	    !(a->signal_ev =
+		      event_new(a->base, a->sig_pipe[0], EV_READ | EV_PERSIST, signal_cb, a))) {
 		peer_agent_finish(a, false, "signalling: %s", strerror(errno));
 		return;
 	}
@@ -742,10 +756,19 @@ static void deadline_cb(evutil_socket_t fd, short what, void *arg)
 		peer_agent_finish(a, false, "timeout waiting for the remote description");
 		break;
 	case PHASE_CHECK:
-		peer_agent_finish(a, false,
-				  "timeout: no pair selected after %u checks (%zu pairs: %zu valid, "
-				  "%zu failed, %zu unanswered; %s)",
-				  a->sum->checks, a->npairs, valid, failed, waiting, last_error(a));
+		if (valid && !a->controlling) {
+			peer_agent_finish(
+				a, false,
+				"timeout: the controlling agent nominated none of our %zu "
+				"valid pairs (%u checks)",
+				valid, a->sum->checks);
+			break;
+		}
+		peer_agent_finish(
+			a, false,
+			"timeout: no pair selected after %u checks (%zu pairs: %zu valid, "
+			"%zu failed, %zu unanswered; %s)",
+			a->sum->checks, a->npairs, valid, failed, waiting, last_error(a));
 		break;
 	case PHASE_CONNECTED:
 		peer_agent_finish(a, false, "timeout while exchanging data on the selected pair");
@@ -789,7 +812,8 @@ void peer_agent_input(struct peer_agent *a, struct peer_sock *s, const struct so
 /* RFC 8445 §5.3: ice-chars are ALPHA / DIGIT / "+" / "/". */
 static int random_ice_chars(char *out, size_t n)
 {
-	static const char set[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	static const char set[] =
+		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 	uint8_t raw[64];
 
 	if (n > sizeof(raw) || rand_bytes(raw, n) != 0)
@@ -890,9 +914,10 @@ out:
 			snprintf(sum->error, sizeof(sum->error), "%s", tp_strerror(rc));
 		sum->ok = false;
 	}
-	peer_txns_clear(&a->txns);
+	/* The relays first: they cancel their own transactions. */
 	for (size_t i = 0; i < a->nturns; i++)
 		peer_turn_free(a->turns[i]);
+	peer_txns_clear(&a->txns);
 	for (size_t i = 0; i < a->nhosts; i++)
 		peer_sock_free(a->hosts[i]);
 	if (a->ta)

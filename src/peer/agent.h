@@ -13,20 +13,23 @@
 
 #define PEER_HOST_IPS_MAX 16
 
-enum peer_policy { PEER_POLICY_ALL = 0, PEER_POLICY_RELAY };
+enum peer_policy {
+	PEER_POLICY_ALL = 0,
+	PEER_POLICY_RELAY
+};
 
 struct peer_agent_opts {
-	bool controlling;         /* --offer */
-	const char *local_sdp;    /* --local-sdp PATH or "-" */
-	const char *remote_sdp;   /* --remote-sdp PATH or "-" */
-	const char *signal_url;   /* --signal redis://HOST:PORT/ROOM */
+	bool controlling;       /* --offer */
+	const char *local_sdp;  /* --local-sdp PATH or "-" */
+	const char *remote_sdp; /* --remote-sdp PATH or "-" */
+	const char *signal_url; /* --signal redis://HOST:PORT/ROOM */
 	struct peer_servers servers;
 	struct sockaddr_storage host_ips[PEER_HOST_IPS_MAX]; /* --host-ip */
 	size_t nhost_ips;
 	enum peer_policy policy;
-	int timeout_ms;    /* --timeout: the whole run */
-	unsigned data;     /* --data N */
-	int consent_ms;    /* consent lost after this long without an answer
+	int timeout_ms; /* --timeout: the whole run */
+	unsigned data;  /* --data N */
+	int consent_ms; /* consent lost after this long without an answer
 			    * (RFC 7675 §5.1: 30 s) */
 };
 

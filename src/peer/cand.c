@@ -59,8 +59,8 @@ static size_t put_ip(uint8_t *out, const struct sockaddr *sa)
 	return 16;
 }
 
-void ice_foundation(enum sdp_cand_type t, const struct sockaddr *base, const struct sockaddr *server,
-		    bool relay_tcp, char *out)
+void ice_foundation(enum sdp_cand_type t, const struct sockaddr *base,
+		    const struct sockaddr *server, bool relay_tcp, char *out)
 {
 	static const uint8_t k[16] = "turnpike-found.";
 	uint8_t in[40];
@@ -71,7 +71,8 @@ void ice_foundation(enum sdp_cand_type t, const struct sockaddr *base, const str
 	n += put_ip(in + n, base);
 	n += put_ip(in + n, server);
 	in[n++] = relay_tcp ? 6 : 17;
-	snprintf(out, SDP_FOUNDATION_MAX + 1, "%u", (unsigned)(addr_siphash(k, in, n) & 0x7fffffff));
+	snprintf(out, SDP_FOUNDATION_MAX + 1, "%u",
+		 (unsigned)(addr_siphash(k, in, n) & 0x7fffffff));
 }
 
 static int pair_cmp(const void *x, const void *y)

@@ -56,7 +56,8 @@ int peer_check_send(struct peer_agent *a, struct ice_pair *p)
 	stun_build_init(&b, buf, sizeof(buf), STUN_BINDING, STUN_REQUEST, txn);
 	stun_build_string(&b, STUN_ATTR_USERNAME, user);
 	/* §7.1.1: the priority a peer-reflexive candidate would get. */
-	stun_build_u32(&b, STUN_ATTR_PRIORITY, ice_cand_priority(SDP_PRFLX, p->local->local_pref, 1));
+	stun_build_u32(&b, STUN_ATTR_PRIORITY,
+		       ice_cand_priority(SDP_PRFLX, p->local->local_pref, 1));
 	if (a->controlling) {
 		stun_build_u64(&b, STUN_ATTR_ICE_CONTROLLING, a->tiebreaker);
 		if (p->nominating)
@@ -71,7 +72,8 @@ int peer_check_send(struct peer_agent *a, struct ice_pair *p)
 	peer_txn_cancel(p->txn);
 	p->txn = NULL;
 	rc = peer_txn_start(&a->txns, peer_sock_send, p->local->sock, false,
-			    (const struct sockaddr *)&p->remote->addr, buf, len, check_done, p, &p->txn);
+			    (const struct sockaddr *)&p->remote->addr, buf, len, check_done, p,
+			    &p->txn);
 	if (rc != 0)
 		return rc;
 	p->state = ICE_IN_PROGRESS;
@@ -107,17 +109,19 @@ static void check_done(void *arg, struct peer_txn *t, const struct stun_msg *m,
 		p->state = ICE_FAILED; /* §7.2.5.2.1: no answer */
 		goto out;
 	}
-	/* §7.2.5.2: answers are signed with the password we signed with. */
-	if (stun_msg_check_integrity(m, (const uint8_t *)a->rpwd, strlen(a->rpwd)) != 0) {
+	/* §7.2.5.2: answers are signed with the password we signed with;
+	 * only a 400 or 401 (the peer could not check ours) comes unsigned. */
+	if ((ea = stun_msg_find(m, STUN_ATTR_ERROR_CODE)))
+		stun_attr_get_error(m, ea, &code, &reason, &rlen);
+	if ((m->mi >= 0 || m->cls == STUN_SUCCESS ||
+	     (code != STUN_ERR_BAD_REQUEST && code != STUN_ERR_UNAUTHORIZED)) &&
+	    stun_msg_check_integrity(m, (const uint8_t *)a->rpwd, strlen(a->rpwd)) != 0) {
 		log_msg(LOG_LVL_INFO, "check answer without valid MESSAGE-INTEGRITY: pair failed");
 		p->last_error = -1;
 		p->state = ICE_FAILED;
 		goto out;
 	}
 	if (m->cls == STUN_ERROR) {
-		ea = stun_msg_find(m, STUN_ATTR_ERROR_CODE);
-		if (ea)
-			stun_attr_get_error(m, ea, &code, &reason, &rlen);
 		p->last_error = code;
 		if (code == STUN_ERR_ROLE_CONFLICT) {
 			/* §7.2.5.1: take the other role, check the pair again. */
@@ -321,8 +325,8 @@ void peer_check_request(struct peer_agent *a, struct peer_sock *s, const struct 
 			p->nominated = true;
 	}
 	/* §7.3.1.4 triggered checks. */
-	if (a->phase == PHASE_CHECK &&
-	    (added || p->state == ICE_WAITING || p->state == ICE_FROZEN || p->state == ICE_FAILED)) {
+	if (a->phase == PHASE_CHECK && (added || p->state == ICE_WAITING ||
+					p->state == ICE_FROZEN || p->state == ICE_FAILED)) {
 		p->state = ICE_WAITING;
 		peer_agent_trigger(a, p);
 	}

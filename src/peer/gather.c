@@ -59,8 +59,8 @@ static void add_host(struct peer_agent *a, const struct sockaddr *ip)
 	}
 	a->hosts[a->nhosts] = s;
 	peer_agent_add_local(a, SDP_HOST, (const struct sockaddr *)&s->local,
-			     (const struct sockaddr *)&s->local, NULL, ice_host_local_pref(a->nhosts),
-			     s, false);
+			     (const struct sockaddr *)&s->local, NULL,
+			     ice_host_local_pref(a->nhosts), s, false);
 	a->nhosts++;
 }
 

@@ -23,9 +23,9 @@ struct peer_turn;
 
 #define ICE_MAX_LOCAL 32
 #define ICE_MAX_REMOTE (SDP_MAX_CANDIDATES + 16) /* signalled + peer-reflexive */
-#define ICE_MAX_PAIRS 100                         /* RFC 8445 §6.1.2.5 limit */
-#define ICE_TA_MS 50                              /* RFC 8445 §14.2 pacing */
-#define ICE_PKT_MAX 1500                          /* datagrams we build */
+#define ICE_MAX_PAIRS 100                        /* RFC 8445 §6.1.2.5 limit */
+#define ICE_TA_MS 50                             /* RFC 8445 §14.2 pacing */
+#define ICE_PKT_MAX 1500                         /* datagrams we build */
 
 /* ------------------------------------------------------------------ */
 /* Candidates and pairs (cand.c: pure functions, unit-tested). */
@@ -40,8 +40,8 @@ struct peer_sock;
 
 struct ice_cand {
 	enum sdp_cand_type type;
-	struct sockaddr_storage addr; /* transport address */
-	struct sockaddr_storage base; /* local: the base (RFC 8445 §5.1.1.3) */
+	struct sockaddr_storage addr;  /* transport address */
+	struct sockaddr_storage base;  /* local: the base (RFC 8445 §5.1.1.3) */
 	struct sockaddr_storage raddr; /* related address for the SDP, or AF_UNSPEC */
 	uint32_t priority;
 	char foundation[SDP_FOUNDATION_MAX + 1];
@@ -49,7 +49,13 @@ struct ice_cand {
 	struct peer_sock *sock; /* local: where it sends from */
 };
 
-enum ice_pair_state { ICE_FROZEN = 0, ICE_WAITING, ICE_IN_PROGRESS, ICE_SUCCEEDED, ICE_FAILED };
+enum ice_pair_state {
+	ICE_FROZEN = 0,
+	ICE_WAITING,
+	ICE_IN_PROGRESS,
+	ICE_SUCCEEDED,
+	ICE_FAILED
+};
 
 struct peer_txn;
 
@@ -57,12 +63,12 @@ struct ice_pair {
 	struct ice_cand *local, *remote;
 	uint64_t priority;
 	enum ice_pair_state state;
-	bool valid;       /* in the valid list (RFC 8445 §7.2.5.3.2) */
-	bool nominated;   /* RFC 8445 §8.1.1 */
-	bool use_cand;    /* controlled: the peer asked, nominate when valid */
-	bool nominating;  /* controlling: the check in flight carries USE-CANDIDATE */
-	bool triggered;   /* queued for a triggered check */
-	int last_error;   /* STUN error code of the last answer, or 0 */
+	bool valid;      /* in the valid list (RFC 8445 §7.2.5.3.2) */
+	bool nominated;  /* RFC 8445 §8.1.1 */
+	bool use_cand;   /* controlled: the peer asked, nominate when valid */
+	bool nominating; /* controlling: the check in flight carries USE-CANDIDATE */
+	bool triggered;  /* queued for a triggered check */
+	int last_error;  /* STUN error code of the last answer, or 0 */
 	struct peer_txn *txn;
 };
 
@@ -78,8 +84,8 @@ uint64_t ice_pair_prio_for(const struct ice_pair *p, bool controlling);
 /* RFC 8445 §5.1.1.3: equal for candidates of one type, one base IP, one
  * STUN/TURN server IP and one transport; server may be NULL (host). Writes
  * a short decimal string into out (SDP_FOUNDATION_MAX + 1 bytes). */
-void ice_foundation(enum sdp_cand_type t, const struct sockaddr *base, const struct sockaddr *server,
-		    bool relay_tcp, char *out);
+void ice_foundation(enum sdp_cand_type t, const struct sockaddr *base,
+		    const struct sockaddr *server, bool relay_tcp, char *out);
 /* Sorts pairs by priority, highest first (RFC 8445 §6.1.2.3), a stable order
  * for equal ones. */
 void ice_pairs_sort(struct ice_pair *pairs, size_t n);
@@ -143,13 +149,14 @@ struct peer_txns {
  * callback runs or peer_txn_cancel, or TP_ENOMEM / TP_EINVAL. A send
  * failure counts as a lost datagram. */
 int peer_txn_start(struct peer_txns *ts, peer_send_fn send, void *ctx, bool reliable,
-		   const struct sockaddr *dst, const uint8_t *req, size_t len, peer_txn_fn fn, void *arg,
-		   struct peer_txn **out);
+		   const struct sockaddr *dst, const uint8_t *req, size_t len, peer_txn_fn fn,
+		   void *arg, struct peer_txn **out);
 /* Forgets t without calling its callback. NULL is a no-op. */
 void peer_txn_cancel(struct peer_txn *t);
 /* Hands an answer (success or error class) to its transaction: true when
  * one matched (its callback has run and it is gone). */
-bool peer_txns_answer(struct peer_txns *ts, const struct stun_msg *resp, const struct sockaddr *from);
+bool peer_txns_answer(struct peer_txns *ts, const struct stun_msg *resp,
+		      const struct sockaddr *from);
 /* Cancels every transaction. */
 void peer_txns_clear(struct peer_txns *ts);
 
@@ -157,13 +164,16 @@ void peer_txns_clear(struct peer_txns *ts);
 /* Sockets the agent sends from (sock.c): a host UDP socket, or a TURN
  * relay. Everything that arrives goes to peer_agent_input. */
 
-enum peer_sock_kind { PEER_SOCK_UDP = 0, PEER_SOCK_RELAY };
+enum peer_sock_kind {
+	PEER_SOCK_UDP = 0,
+	PEER_SOCK_RELAY
+};
 
 struct peer_sock {
 	enum peer_sock_kind kind;
 	struct peer_agent *agent;
-	int fd;            /* UDP */
-	struct event *ev;  /* UDP */
+	int fd;                        /* UDP */
+	struct event *ev;              /* UDP */
 	struct sockaddr_storage local; /* bound address, or the relayed one */
 	struct peer_turn *turn;        /* relay */
 };
@@ -179,7 +189,12 @@ int peer_sock_send(void *sock, const struct sockaddr *dst, const uint8_t *buf, s
 /* ------------------------------------------------------------------ */
 /* TURN client (turnc.c): one allocation on one server, over UDP or TCP. */
 
-enum peer_turn_state { TURN_ST_CONNECTING = 0, TURN_ST_ALLOCATING, TURN_ST_READY, TURN_ST_FAILED };
+enum peer_turn_state {
+	TURN_ST_CONNECTING = 0,
+	TURN_ST_ALLOCATING,
+	TURN_ST_READY,
+	TURN_ST_FAILED
+};
 
 /* Called once when the allocation succeeds or fails (t->error says why). */
 typedef void (*peer_turn_ready_fn)(struct peer_agent *a, struct peer_turn *t);
@@ -209,7 +224,8 @@ int peer_turn_permission(const struct peer_turn *t, const struct sockaddr *peer)
 void peer_turn_bind(struct peer_turn *t, const struct sockaddr *peer);
 /* Relays one datagram to peer: ChannelData when bound, else a Send
  * indication. Returns 0, TP_ENOSPC, TP_ESYS, TP_ECLOSED (no allocation). */
-int peer_turn_send(struct peer_turn *t, const struct sockaddr *peer, const uint8_t *buf, size_t len);
+int peer_turn_send(struct peer_turn *t, const struct sockaddr *peer, const uint8_t *buf,
+		   size_t len);
 /* True when a channel to peer is bound (for the report and the tests). */
 bool peer_turn_bound(const struct peer_turn *t, const struct sockaddr *peer);
 
@@ -232,7 +248,13 @@ void peer_check_request(struct peer_agent *a, struct peer_sock *s, const struct 
 int peer_check_send(struct peer_agent *a, struct ice_pair *p);
 
 /* The agent (agent.c owns it; gather.c and check.c work on it). */
-enum peer_phase { PHASE_GATHER = 0, PHASE_SIGNAL, PHASE_CHECK, PHASE_CONNECTED, PHASE_DONE };
+enum peer_phase {
+	PHASE_GATHER = 0,
+	PHASE_SIGNAL,
+	PHASE_CHECK,
+	PHASE_CONNECTED,
+	PHASE_DONE
+};
 
 struct peer_agent {
 	struct event_base *base;
@@ -275,7 +297,7 @@ struct peer_agent {
 	size_t local_sdp_len;
 	/* --data probes. */
 	int data_step;
-	double step_since;
+	double step_since, peer_last; /* when the peer's last probe came */
 	unsigned data_seq;
 	bool bye_sent_acked, bye_received;
 	double *rtts;

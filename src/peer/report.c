@@ -49,7 +49,8 @@ void peer_summary_write(const struct peer_summary *s, FILE *f)
 	fprintf(f, ", \"checks\": %u", s->checks);
 	if (s->have_selected) {
 		fprintf(f,
-			", \"selected\": {\"local\": \"%s\", \"remote\": \"%s\", \"protocol\": \"udp\", "
+			", \"selected\": {\"local\": \"%s\", \"remote\": \"%s\", \"protocol\": "
+			"\"udp\", "
 			"\"relay_protocol\": ",
 			sdp_cand_type_name(s->sel_local), sdp_cand_type_name(s->sel_remote));
 		if (s->relay_protocol)
@@ -65,7 +66,9 @@ void peer_summary_write(const struct peer_summary *s, FILE *f)
 		fputs(", \"selected\": null", f);
 	}
 	if (s->data_asked) {
-		fprintf(f, ", \"data\": {\"sent\": %u, \"received\": %u, \"answered\": %u, \"rtt_ms\": ",
+		fprintf(f,
+			", \"data\": {\"sent\": %u, \"received\": %u, \"answered\": %u, "
+			"\"rtt_ms\": ",
 			s->data_sent, s->data_received, s->data_answered);
 		if (s->data_received)
 			fprintf(f, "%.3f}", s->rtt_ms);

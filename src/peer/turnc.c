@@ -2,13 +2,18 @@
  * allocation on one server over UDP or TCP, on the agent's event base.
  * Allocate with the 401 dance (RFC 8489 §9.2), Refresh before expiry,
  * CreatePermission per peer IP, ChannelBind for the selected pair, Send /
- * Data indications and ChannelData. Requests are transactions of txn.c;
- * nothing waits. */
+ * Data indications and ChannelData; over TLS (turns:) the server's
+ * certificate is verified against the system's trust store (OpenSSL's
+ * default paths, so SSL_CERT_FILE works) and the URI's host. Requests are
+ * transactions of txn.c; nothing waits. */
 #include <errno.h>
 #include <event2/event.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <openssl/crypto.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -48,7 +53,9 @@ struct peer_turn {
 	struct peer_server srv;
 	peer_turn_ready_fn ready;
 	enum peer_turn_state st;
-	bool tcp, connected;
+	bool tcp, tcp_up, connected; /* connected: application bytes may go */
+	SSL_CTX *ctx;                /* turns: */
+	SSL *ssl;
 	int fd;
 	struct event *rev, *wev, *refresh_ev, *perm_ev;
 	uint8_t rx[STUN_MAX_MSG + 4];
@@ -87,8 +94,23 @@ static void fail(struct peer_turn *t, const char *fmt, ...) __attribute__((forma
 static void flush(struct peer_turn *t)
 {
 	while (t->wlen > 0) {
-		ssize_t n = send(t->fd, t->wbuf, t->wlen, MSG_NOSIGNAL);
+		ssize_t n;
 
+		if (t->ssl) {
+			int r = SSL_write(t->ssl, t->wbuf, (int)t->wlen);
+			if (r <= 0) {
+				int e = SSL_get_error(t->ssl, r);
+				if (e == SSL_ERROR_WANT_WRITE || e == SSL_ERROR_WANT_READ) {
+					event_add(t->wev, NULL);
+					return;
+				}
+				fail(t, "TURN server %s: TLS write failed", t->srv.uri);
+				return;
+			}
+			n = r;
+		} else {
+			n = send(t->fd, t->wbuf, t->wlen, MSG_NOSIGNAL);
+		}
 		if (n < 0) {
 			if (errno == EAGAIN || errno == EWOULDBLOCK) {
 				event_add(t->wev, NULL);
@@ -162,18 +184,19 @@ static void build_body(struct stun_builder *b, const struct turn_req *r)
 		stun_build_u32(b, STUN_ATTR_LIFETIME, (uint32_t)r->lifetime);
 		break;
 	case TURN_CREATE_PERMISSION:
-		stun_build_xor_addr(b, STUN_ATTR_XOR_PEER_ADDRESS, (const struct sockaddr *)&r->peer);
+		stun_build_xor_addr(b, STUN_ATTR_XOR_PEER_ADDRESS,
+				    (const struct sockaddr *)&r->peer);
 		break;
 	case TURN_CHANNEL_BIND:
 		stun_build_channel(b, r->chan);
-		stun_build_xor_addr(b, STUN_ATTR_XOR_PEER_ADDRESS, (const struct sockaddr *)&r->peer);
+		stun_build_xor_addr(b, STUN_ATTR_XOR_PEER_ADDRESS,
+				    (const struct sockaddr *)&r->peer);
 		break;
 	}
 }
 
 /* Builds r's request with the credentials we have (RFC 8489 §9.2.3). */
-static int build_req(struct peer_turn *t, struct turn_req *r, uint8_t *buf, size_t cap,
-		     size_t *len)
+static int build_req(struct peer_turn *t, struct turn_req *r, uint8_t *buf, size_t cap, size_t *len)
 {
 	struct stun_builder b;
 	uint8_t txn[16];
@@ -352,15 +375,16 @@ static void refused(struct peer_turn *t, struct turn_req *r, int code, const cha
 			fail(t, "TURN server %s: Refresh %s", t->srv.uri, why);
 		break;
 	case TURN_CREATE_PERMISSION:
-		log_msg(LOG_LVL_WARN, "TURN server %s: CreatePermission for %s %s", t->srv.uri, addr,
-			why);
+		log_msg(LOG_LVL_WARN, "TURN server %s: CreatePermission for %s %s", t->srv.uri,
+			addr, why);
 		for (i = 0; i < t->nperms; i++)
 			if (addr_equal_ip((const struct sockaddr *)&t->perms[i].ip,
 					  (const struct sockaddr *)&r->peer))
 				t->perms[i].pending = false;
 		break;
 	case TURN_CHANNEL_BIND:
-		log_msg(LOG_LVL_WARN, "TURN server %s: ChannelBind to %s %s", t->srv.uri, addr, why);
+		log_msg(LOG_LVL_WARN, "TURN server %s: ChannelBind to %s %s", t->srv.uri, addr,
+			why);
 		for (i = 0; i < t->nchans; i++)
 			if (t->chans[i].num == r->chan)
 				t->chans[i].pending = false;
@@ -444,8 +468,8 @@ static void frame_in(struct peer_turn *t, const uint8_t *buf, size_t len)
 		for (size_t i = 0; i < t->nchans; i++)
 			if (t->chans[i].num == chan && t->chans[i].bound) {
 				peer_agent_input(t->a, &t->sock,
-						 (const struct sockaddr *)&t->chans[i].peer, payload,
-						 plen);
+						 (const struct sockaddr *)&t->chans[i].peer,
+						 payload, plen);
 				return;
 			}
 		return;
@@ -479,6 +503,60 @@ static size_t stream_frame_len(const uint8_t *buf, size_t len)
 	return stun_msg_peek_len(buf, len);
 }
 
+static bool frames(struct peer_turn *t);
+
+/* Drives the TLS handshake; once done, the queued requests go. */
+static void tls_step(struct peer_turn *t)
+{
+	int r = SSL_do_handshake(t->ssl), e;
+	long v;
+
+	if (r == 1) {
+		t->connected = true;
+		flush(t);
+		return;
+	}
+	e = SSL_get_error(t->ssl, r);
+	if (e == SSL_ERROR_WANT_READ)
+		return; /* the read event is always on */
+	if (e == SSL_ERROR_WANT_WRITE) {
+		event_add(t->wev, NULL);
+		return;
+	}
+	v = SSL_get_verify_result(t->ssl);
+	fail(t, "TURN server %s: TLS handshake failed%s%s", t->srv.uri, v != X509_V_OK ? ": " : "",
+	     v != X509_V_OK ? X509_verify_cert_error_string(v) : "");
+	ERR_clear_error();
+}
+
+/* turns: (RFC 7065): TLS 1.2 or later, the server's certificate checked
+ * against the trust store and the URI's host (an IP literal against its
+ * IP subjectAltName). */
+static void tls_begin(struct peer_turn *t)
+{
+	struct sockaddr_storage ip;
+
+	if (!(t->ctx = SSL_CTX_new(TLS_client_method())) ||
+	    !SSL_CTX_set_min_proto_version(t->ctx, TLS1_2_VERSION) ||
+	    !SSL_CTX_set_default_verify_paths(t->ctx) || !(t->ssl = SSL_new(t->ctx))) {
+		fail(t, "TURN server %s: TLS set-up failed", t->srv.uri);
+		return;
+	}
+	SSL_set_verify(t->ssl, SSL_VERIFY_PEER, NULL);
+	SSL_set_mode(t->ssl, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+	if (addr_parse(t->srv.host, 0, &ip) == 0) {
+		char lit[ADDR_STRLEN];
+		addr_format((const struct sockaddr *)&ip, false, lit, sizeof(lit));
+		X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(t->ssl), lit);
+	} else {
+		SSL_set_tlsext_host_name(t->ssl, t->srv.host);
+		SSL_set1_host(t->ssl, t->srv.host);
+	}
+	SSL_set_fd(t->ssl, t->fd);
+	SSL_set_connect_state(t->ssl);
+	tls_step(t);
+}
+
 static void read_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct peer_turn *t = arg;
@@ -494,27 +572,53 @@ static void read_cb(evutil_socket_t fd, short what, void *arg)
 		}
 		return;
 	}
-	n = recv(fd, t->rx + t->rx_len, sizeof(t->rx) - t->rx_len, 0);
-	if (n < 0 && (errno == EAGAIN || errno == EINTR))
-		return;
-	if (n <= 0) {
-		fail(t, "TURN server %s closed the connection", t->srv.uri);
+	if (t->ssl && !t->connected) {
+		tls_step(t);
 		return;
 	}
-	t->rx_len += (size_t)n;
+	/* TLS keeps decrypted records of its own: read until it wants more. */
+	do {
+		if (t->ssl) {
+			int r = SSL_read(t->ssl, t->rx + t->rx_len,
+					 (int)(sizeof(t->rx) - t->rx_len));
+			int e = r > 0 ? SSL_ERROR_NONE : SSL_get_error(t->ssl, r);
+			if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE)
+				return;
+			n = r > 0 ? r : 0;
+		} else {
+			n = recv(fd, t->rx + t->rx_len, sizeof(t->rx) - t->rx_len, 0);
+			if (n < 0 && (errno == EAGAIN || errno == EINTR))
+				return;
+		}
+		if (n <= 0) {
+			fail(t, "TURN server %s closed the connection", t->srv.uri);
+			return;
+		}
+		t->rx_len += (size_t)n;
+		if (!frames(t))
+			return;
+	} while (t->ssl && t->st != TURN_ST_FAILED);
+}
+
+/* Hands every whole frame in rx to frame_in; false after a failure. */
+static bool frames(struct peer_turn *t)
+{
 	while (t->rx_len >= 4) {
 		size_t need = stream_frame_len(t->rx, t->rx_len);
 
 		if (need == 0) {
 			fail(t, "TURN server %s: broken stream framing", t->srv.uri);
-			return;
+			return false;
 		}
 		if (t->rx_len < need)
 			break;
 		frame_in(t, t->rx, need);
 		memmove(t->rx, t->rx + need, t->rx_len - need);
 		t->rx_len -= need;
+		if (t->st == TURN_ST_FAILED)
+			return false;
 	}
+	return true;
 }
 
 static void write_cb(evutil_socket_t fd, short what, void *arg)
@@ -524,12 +628,22 @@ static void write_cb(evutil_socket_t fd, short what, void *arg)
 	socklen_t el = sizeof(err);
 
 	(void)what;
-	if (!t->connected) {
+	if (!t->tcp_up) {
 		if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &el) != 0 || err != 0) {
-			fail(t, "TURN server %s: connect: %s", t->srv.uri, strerror(err ? err : errno));
+			fail(t, "TURN server %s: connect: %s", t->srv.uri,
+			     strerror(err ? err : errno));
+			return;
+		}
+		t->tcp_up = true;
+		if (t->srv.transport == PEER_SRV_TLS) {
+			tls_begin(t);
 			return;
 		}
 		t->connected = true;
+	}
+	if (t->ssl && !t->connected) {
+		tls_step(t);
+		return;
 	}
 	flush(t);
 }
@@ -600,21 +714,15 @@ int peer_turn_start(struct peer_turn *t)
 	const struct sockaddr *sa = (const struct sockaddr *)&t->srv.addr;
 	int one = 1;
 
-	if (t->srv.transport == PEER_SRV_TLS) {
-		snprintf(t->error, sizeof(t->error), "TURN server %s: turns: is not supported yet",
-			 t->srv.uri);
-		return TP_EINVAL;
-	}
-	t->fd = socket(sa->sa_family, (t->tcp ? SOCK_STREAM : SOCK_DGRAM) | SOCK_NONBLOCK |
-					      SOCK_CLOEXEC,
-		       0);
+	t->fd = socket(sa->sa_family,
+		       (t->tcp ? SOCK_STREAM : SOCK_DGRAM) | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (t->fd < 0)
 		goto err;
 	if (t->tcp)
 		setsockopt(t->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	if (connect(t->fd, sa, addr_len(sa)) != 0 && errno != EINPROGRESS)
 		goto err;
-	t->connected = !t->tcp;
+	t->connected = t->tcp_up = !t->tcp;
 	t->rev = event_new(base, t->fd, EV_READ | EV_PERSIST, read_cb, t);
 	t->wev = event_new(base, t->fd, EV_WRITE, write_cb, t);
 	if (!t->rev || !t->wev)
@@ -663,6 +771,12 @@ void peer_turn_free(struct peer_turn *t)
 		event_free(t->refresh_ev);
 	if (t->perm_ev)
 		event_free(t->perm_ev);
+	if (t->ssl) {
+		if (t->connected)
+			SSL_shutdown(t->ssl); /* close_notify, not waited for */
+		SSL_free(t->ssl);
+	}
+	SSL_CTX_free(t->ctx);
 	if (t->fd >= 0)
 		close(t->fd);
 	OPENSSL_cleanse(t->srv.credential, sizeof(t->srv.credential));
@@ -753,7 +867,8 @@ void peer_turn_bind(struct peer_turn *t, const struct sockaddr *peer)
 bool peer_turn_bound(const struct peer_turn *t, const struct sockaddr *peer)
 {
 	for (size_t i = 0; i < t->nchans; i++)
-		if (t->chans[i].bound && addr_equal((const struct sockaddr *)&t->chans[i].peer, peer))
+		if (t->chans[i].bound &&
+		    addr_equal((const struct sockaddr *)&t->chans[i].peer, peer))
 			return true;
 	return false;
 }
@@ -771,7 +886,8 @@ int peer_turn_send(struct peer_turn *t, const struct sockaddr *peer, const uint8
 		return TP_ECLOSED;
 	peer_turn_permit(t, peer);
 	for (size_t i = 0; i < t->nchans; i++) {
-		if (!t->chans[i].bound || !addr_equal((const struct sockaddr *)&t->chans[i].peer, peer))
+		if (!t->chans[i].bound ||
+		    !addr_equal((const struct sockaddr *)&t->chans[i].peer, peer))
 			continue;
 		/* RFC 8656 §12.4 */
 		wire_wr_init(&w, out, sizeof(out));

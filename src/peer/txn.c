@@ -63,8 +63,8 @@ static void txn_timer_cb(evutil_socket_t fd, short what, void *arg)
 }
 
 int peer_txn_start(struct peer_txns *ts, peer_send_fn send, void *ctx, bool reliable,
-		   const struct sockaddr *dst, const uint8_t *req, size_t len, peer_txn_fn fn, void *arg,
-		   struct peer_txn **out)
+		   const struct sockaddr *dst, const uint8_t *req, size_t len, peer_txn_fn fn,
+		   void *arg, struct peer_txn **out)
 {
 	struct peer_txn *t;
 
@@ -83,8 +83,9 @@ int peer_txn_start(struct peer_txns *ts, peer_send_fn send, void *ctx, bool reli
 	memcpy(t->buf, req, len);
 	t->len = len;
 	if (dst)
-		memcpy(&t->dst, dst, dst->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6)
-								: sizeof(struct sockaddr_in));
+		memcpy(&t->dst, dst,
+		       dst->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6)
+						  : sizeof(struct sockaddr_in));
 	t->send = send;
 	t->ctx = ctx;
 	t->reliable = reliable;
@@ -109,7 +110,8 @@ void peer_txn_cancel(struct peer_txn *t)
 		free_txn(t);
 }
 
-bool peer_txns_answer(struct peer_txns *ts, const struct stun_msg *resp, const struct sockaddr *from)
+bool peer_txns_answer(struct peer_txns *ts, const struct stun_msg *resp,
+		      const struct sockaddr *from)
 {
 	struct peer_txn *t;
 	peer_txn_fn fn;

@@ -61,7 +61,8 @@ static void test_foundation(void)
 {
 	struct sockaddr_storage b1 = check_addr("10.0.0.1:1000"), b1p = check_addr("10.0.0.1:2000");
 	struct sockaddr_storage b2 = check_addr("10.0.0.2:1000"), s1 = check_addr("192.0.2.1:3478");
-	struct sockaddr_storage s2 = check_addr("192.0.2.2:3478"), v6 = check_addr("[2001:db8::1]:5");
+	struct sockaddr_storage s2 = check_addr("192.0.2.2:3478"),
+				v6 = check_addr("[2001:db8::1]:5");
 	char f1[SDP_FOUNDATION_MAX + 1], f2[SDP_FOUNDATION_MAX + 1];
 
 	/* RFC 8445 §5.1.1.3: same type, base IP, server IP, transport. */
@@ -127,7 +128,8 @@ static void test_order(void)
 	CHECK_INT(n, 4);
 	for (size_t i = 0; i < n; i++)
 		for (size_t j = i + 1; j < n; j++)
-			CHECK(!(pairs[i].local == pairs[j].local && pairs[i].remote == pairs[j].remote));
+			CHECK(!(pairs[i].local == pairs[j].local &&
+				pairs[i].remote == pairs[j].remote));
 
 	/* §6.1.2.6: one Waiting pair per foundation, the highest; others Frozen. */
 	ice_pairs_initial_states(pairs, n);
