@@ -448,8 +448,10 @@ static int read_records(struct peer_dtls *d)
 
 int peer_dtls_input(struct peer_dtls *d, const uint8_t *buf, size_t len)
 {
-	if (d->state == PEER_DTLS_FAILED || d->state == PEER_DTLS_CLOSED)
-		return d->state == PEER_DTLS_FAILED ? TP_ECRYPTO : 0;
+	if (d->state == PEER_DTLS_FAILED)
+		return TP_ECRYPTO;
+	if (d->peer_closed) /* nothing more to read (RFC 5246 §7.2.1) */
+		return 0;
 	if (len == 0 || len > 65535)
 		return 0;
 	if (BIO_write(d->rbio, buf, (int)len) != (int)len)
