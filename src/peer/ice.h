@@ -301,7 +301,8 @@ struct peer_agent {
 	unsigned data_seq;
 	bool bye_sent_acked, bye_received;
 	double *rtts;
-	unsigned dropped; /* datagrams of no protocol we speak */
+	unsigned dropped;         /* datagrams of no protocol we speak */
+	struct peer_media *media; /* DTLS-SRTP and RTP (media.c), when asked */
 };
 
 /* Ends the run: ok, or failed with a reason (printf format). */
