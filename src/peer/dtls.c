@@ -294,6 +294,7 @@ struct peer_dtls *peer_dtls_new(const struct peer_dtls_opts *o, char *err, size_
 {
 	struct peer_dtls *d = NULL;
 	BIO *wbio = NULL;
+	bool rbio_owned = false;
 
 	if (!o->cert || !o->send || !o->remote_fp || o->remote_fp_len == 0 ||
 	    o->remote_fp_len > EVP_MAX_MD_SIZE) {
@@ -347,8 +348,9 @@ struct peer_dtls *peer_dtls_new(const struct peer_dtls_opts *o, char *err, size_
 		goto fail;
 	BIO_set_mem_eof_return(d->rbio, -1); /* empty: retry, not EOF */
 	BIO_set_data(wbio, d);
-	SSL_set_bio(d->ssl, d->rbio, wbio);
+	SSL_set_bio(d->ssl, d->rbio, wbio); /* the SSL owns both now */
 	wbio = NULL;
+	rbio_owned = true;
 	SSL_set_app_data(d->ssl, d);
 	SSL_set_mtu(d->ssl, (long)(o->mtu ? o->mtu : DEFAULT_MTU));
 	DTLS_set_link_mtu(d->ssl, (long)(o->mtu ? o->mtu : DEFAULT_MTU));
@@ -362,7 +364,7 @@ fail:
 	snprintf(err, errlen, "DTLS: cannot set up the endpoint (OpenSSL)");
 	ERR_clear_error();
 	BIO_free(wbio);
-	if (d && !d->ssl)
+	if (d && !rbio_owned)
 		BIO_free(d->rbio);
 	peer_dtls_free(d);
 	return NULL;
