@@ -3,7 +3,7 @@
  * helper thread (the signal.h calls block) while the loop keeps its timers,
  * then the checklist is paced at Ta, the controlling agent nominates
  * (regular nomination), the selected pair is kept with consent freshness
- * (RFC 7675) and proven with --data probes. Part 2 hangs DTLS timers and
+ * (RFC 7675) and proven with --data probes (probe.c). Part 2 hangs DTLS timers and
  * RTP pacing on the same base, and its demultiplexing in
  * peer_agent_input. */
 #include <errno.h>
@@ -28,20 +28,8 @@
 
 #define GATHER_MAX_MS 5000   /* gathering gives up on slow servers */
 #define NOMINATE_WAIT_MS 300 /* better pairs may still succeed */
-#define CONSENT_MS 5000      /* RFC 7675 §5.1: every 5 s, randomised */
-#define PROBE_EVERY_MS 20
-#define PROBE_LEN 100
-#define PROBE_WAIT_MS 2000 /* echoes of the last probes */
-#define BYE_EVERY_MS 100
-#define BYE_WAIT_MS 3000 /* after the peer's last probe or goodbye */
-/* The probe datagrams of --data: a first byte no protocol of RFC 7983 uses
- * (192-255), so they never meet STUN, DTLS or SRTP. */
-#define PROBE_PING 0xF0
-#define PROBE_ECHO 0xF1
-#define PROBE_BYE 0xF2
-#define PROBE_BYE_ACK 0xF3
 
-static struct timeval tv_ms(double ms)
+struct timeval peer_tv_ms(double ms)
 {
 	struct timeval tv;
 
@@ -171,198 +159,14 @@ static struct ice_pair *best_valid(struct peer_agent *a)
 }
 
 /* ------------------------------------------------------------------ */
-/* Data probes and the goodbye. */
-
-static void probe_send(struct peer_agent *a, struct peer_sock *s, const struct sockaddr *to,
-		       uint8_t kind, uint32_t seq, uint64_t stamp)
-{
-	uint8_t buf[PROBE_LEN];
-	struct wire_wr w;
-
-	memset(buf, 0, sizeof(buf));
-	wire_wr_init(&w, buf, sizeof(buf));
-	wire_wr_u8(&w, kind);
-	wire_wr_u32(&w, seq);
-	wire_wr_u32(&w, (uint32_t)(stamp >> 32));
-	wire_wr_u32(&w, (uint32_t)stamp);
-	peer_sock_send(s, to, buf, kind == PROBE_PING || kind == PROBE_ECHO ? sizeof(buf) : w.pos);
-	(void)a;
-}
-
-static void probe_input(struct peer_agent *a, struct peer_sock *s, const struct sockaddr *from,
-			const uint8_t *buf, size_t len)
-{
-	struct wire_rd r;
-	uint8_t kind;
-	uint32_t seq, hi, lo;
-
-	wire_rd_init(&r, buf, len);
-	kind = wire_rd_u8(&r);
-	seq = wire_rd_u32(&r);
-	hi = wire_rd_u32(&r);
-	lo = wire_rd_u32(&r);
-	if (r.err)
-		return;
-	a->peer_last = peer_now_ms();
-	switch (kind) {
-	case PROBE_PING:
-		probe_send(a, s, from, PROBE_ECHO, seq, ((uint64_t)hi << 32) | lo);
-		a->sum->data_answered++;
-		break;
-	case PROBE_ECHO:
-		if (seq < a->data_seq && a->rtts && a->rtts[seq] < 0) {
-			a->rtts[seq] = peer_now_ms() - (double)(((uint64_t)hi << 32) | lo) / 1000.0;
-			a->sum->data_received++;
-		}
-		break;
-	case PROBE_BYE:
-		a->bye_received = true;
-		probe_send(a, s, from, PROBE_BYE_ACK, 0, 0);
-		break;
-	case PROBE_BYE_ACK:
-		a->bye_sent_acked = true;
-		break;
-	}
-	if (a->phase == PHASE_CONNECTED && a->bye_received && a->bye_sent_acked)
-		peer_agent_finish(a, true, NULL);
-}
-
-enum data_step {
-	STEP_PROBES = 0,
-	STEP_ECHOES,
-	STEP_BYE
-};
-
-static void data_cb(evutil_socket_t fd, short what, void *arg)
-{
-	struct peer_agent *a = arg;
-	struct ice_pair *sel = a->selected;
-	struct timeval tv;
-	double now = peer_now_ms();
-
-	(void)fd;
-	(void)what;
-	if (a->phase != PHASE_CONNECTED)
-		return;
-	if (a->data_step == STEP_PROBES && a->data_seq < a->o->data) {
-		probe_send(a, sel->local->sock, (const struct sockaddr *)&sel->remote->addr,
-			   PROBE_PING, a->data_seq, (uint64_t)(now * 1000));
-		a->data_seq++;
-		a->sum->data_sent++;
-		tv = tv_ms(PROBE_EVERY_MS);
-		evtimer_add(a->data_timer, &tv);
-		return;
-	}
-	if (a->data_step == STEP_PROBES) {
-		a->data_step = STEP_ECHOES;
-		a->step_since = now;
-	}
-	if (a->data_step == STEP_ECHOES) {
-		if (a->sum->data_received < a->data_seq && now - a->step_since < PROBE_WAIT_MS) {
-			tv = tv_ms(PROBE_EVERY_MS);
-			evtimer_add(a->data_timer, &tv);
-			return;
-		}
-		if (a->o->data && a->sum->data_received == 0) {
-			peer_agent_finish(a, false,
-					  "no --data probe came back over the selected pair "
-					  "(%u sent)",
-					  a->sum->data_sent);
-			return;
-		}
-		a->data_step = STEP_BYE;
-		a->step_since = now;
-	}
-	/* Both sides keep answering until each knows the other is done, so
-	 * neither leaves while the other still checks or probes. */
-	if (a->bye_received && a->bye_sent_acked) {
-		peer_agent_finish(a, true, NULL);
-		return;
-	}
-	if (now - (a->peer_last > a->step_since ? a->peer_last : a->step_since) > BYE_WAIT_MS) {
-		peer_agent_finish(a, true, NULL); /* proven; the peer went quiet */
-		return;
-	}
-	if (!a->bye_sent_acked)
-		probe_send(a, sel->local->sock, (const struct sockaddr *)&sel->remote->addr,
-			   PROBE_BYE, 0, 0);
-	tv = tv_ms(BYE_EVERY_MS);
-	evtimer_add(a->data_timer, &tv);
-}
-
-/* ------------------------------------------------------------------ */
-/* Consent freshness (RFC 7675). */
-
-static void consent_done(void *arg, struct peer_txn *t, const struct stun_msg *m,
-			 const struct sockaddr *from)
-{
-	struct peer_agent *a = arg;
-
-	(void)t;
-	a->consent_txn = NULL;
-	/* §5.1: a success answer from the peer, signed with its password. */
-	if (m && m->cls == STUN_SUCCESS && from &&
-	    addr_equal(from, (const struct sockaddr *)&a->selected->remote->addr) &&
-	    stun_msg_check_integrity(m, (const uint8_t *)a->rpwd, strlen(a->rpwd)) == 0)
-		a->consent_last = peer_now_ms();
-}
-
-static void consent_cb(evutil_socket_t fd, short what, void *arg)
-{
-	struct peer_agent *a = arg;
-	struct ice_pair *sel = a->selected;
-	struct stun_builder b;
-	uint8_t buf[256], txn[16];
-	char user[SDP_UFRAG_MAX * 2 + 2];
-	uint32_t jitter = 0;
-	struct timeval tv;
-	size_t len;
-
-	(void)fd;
-	(void)what;
-	if (a->phase != PHASE_CONNECTED)
-		return;
-	if (peer_now_ms() - a->consent_last > a->o->consent_ms) {
-		peer_agent_finish(a, false,
-				  "consent lost: no answer on the selected pair for %d ms "
-				  "(RFC 7675)",
-				  a->o->consent_ms);
-		return;
-	}
-	if (!a->consent_txn && stun_txn_new(txn) == 0) {
-		snprintf(user, sizeof(user), "%s:%s", a->rufrag, a->lufrag);
-		stun_build_init(&b, buf, sizeof(buf), STUN_BINDING, STUN_REQUEST, txn);
-		stun_build_string(&b, STUN_ATTR_USERNAME, user);
-		stun_build_u32(&b, STUN_ATTR_PRIORITY,
-			       ice_cand_priority(SDP_PRFLX, sel->local->local_pref, 1));
-		if (a->controlling)
-			stun_build_u64(&b, STUN_ATTR_ICE_CONTROLLING, a->tiebreaker);
-		else
-			stun_build_u64(&b, STUN_ATTR_ICE_CONTROLLED, a->tiebreaker);
-		stun_build_integrity(&b, (const uint8_t *)a->rpwd, strlen(a->rpwd));
-		stun_build_fingerprint(&b);
-		if (stun_build_finish(&b, &len) == 0)
-			peer_txn_start(&a->txns, peer_sock_send, sel->local->sock, false,
-				       (const struct sockaddr *)&sel->remote->addr, buf, len,
-				       consent_done, a, &a->consent_txn);
-	}
-	/* §5.1: 0.8 to 1.2 times the interval. */
-	rand_uniform(CONSENT_MS * 2 / 5, &jitter);
-	tv = tv_ms(CONSENT_MS * 4 / 5 + jitter);
-	if (tv.tv_sec * 1000 > a->o->consent_ms)
-		tv = tv_ms(a->o->consent_ms / 2);
-	evtimer_add(a->consent_timer, &tv);
-}
-
-/* ------------------------------------------------------------------ */
 /* Media (issue 12, media.c): DTLS-SRTP and RTP on the selected pair, then
  * the --data probes and the goodbye as without media. */
 
 static void data_start(struct peer_agent *a)
 {
-	struct timeval tv = tv_ms(0);
+	struct timeval tv = peer_tv_ms(0);
 
-	a->data_step = STEP_PROBES;
+	a->data_step = 0;
 	evtimer_add(a->data_timer, &tv);
 }
 
@@ -417,7 +221,7 @@ static void select_pair(struct peer_agent *a, struct ice_pair *p)
 	if (p->local->sock->kind == PEER_SOCK_RELAY)
 		peer_turn_bind(p->local->sock->turn, (const struct sockaddr *)&p->remote->addr);
 	a->consent_last = peer_now_ms();
-	tv = tv_ms(CONSENT_MS);
+	tv = peer_tv_ms(PEER_CONSENT_MS);
 	evtimer_add(a->consent_timer, &tv);
 	if (a->media)
 		media_start(a);
@@ -494,7 +298,7 @@ void peer_agent_pair_update(struct peer_agent *a, struct ice_pair *p)
 		if (!better_pending(a, v))
 			nominate(a);
 		else if (!evtimer_pending(a->nominate_timer, NULL)) {
-			tv = tv_ms(NOMINATE_WAIT_MS);
+			tv = peer_tv_ms(NOMINATE_WAIT_MS);
 			evtimer_add(a->nominate_timer, &tv);
 		}
 	}
@@ -581,7 +385,7 @@ static void *signal_thread(void *arg)
 
 static void start_checks(struct peer_agent *a, const struct sdp_desc *d)
 {
-	struct timeval tv = tv_ms(ICE_TA_MS);
+	struct timeval tv = peer_tv_ms(ICE_TA_MS);
 	size_t n = 0;
 
 	snprintf(a->rufrag, sizeof(a->rufrag), "%s", d->ufrag);
@@ -853,8 +657,8 @@ void peer_agent_input(struct peer_agent *a, struct peer_sock *s, const struct so
 			peer_txns_answer(&a->txns, &m, from);
 		return;
 	}
-	if (buf[0] >= PROBE_PING && buf[0] <= PROBE_BYE_ACK && a->remote_known) {
-		probe_input(a, s, from, buf, len);
+	if (buf[0] >= PEER_PROBE_FIRST && buf[0] <= PEER_PROBE_LAST && a->remote_known) {
+		peer_probe_input(a, s, from, buf, len);
 		return;
 	}
 	/* RFC 7983: 20..63 DTLS, 128..191 SRTP/SRTCP, from the selected
@@ -946,8 +750,8 @@ int peer_agent_run(const struct peer_agent_opts *o, struct peer_summary *sum)
 	a->deadline = evtimer_new(a->base, deadline_cb, a);
 	a->gather_timer = evtimer_new(a->base, gather_timer_cb, a);
 	a->nominate_timer = evtimer_new(a->base, nominate_cb, a);
-	a->consent_timer = evtimer_new(a->base, consent_cb, a);
-	a->data_timer = evtimer_new(a->base, data_cb, a);
+	a->consent_timer = evtimer_new(a->base, peer_consent_cb, a);
+	a->data_timer = evtimer_new(a->base, peer_probe_cb, a);
 	if (!a->ta || !a->deadline || !a->gather_timer || !a->nominate_timer || !a->consent_timer ||
 	    !a->data_timer)
 		goto out;
@@ -962,9 +766,9 @@ int peer_agent_run(const struct peer_agent_opts *o, struct peer_summary *sum)
 		rc = TP_EINVAL;
 		goto out;
 	}
-	tv = tv_ms(o->timeout_ms);
+	tv = peer_tv_ms(o->timeout_ms);
 	evtimer_add(a->deadline, &tv);
-	tv = tv_ms(o->timeout_ms / 2 < GATHER_MAX_MS ? o->timeout_ms / 2 : GATHER_MAX_MS);
+	tv = peer_tv_ms(o->timeout_ms / 2 < GATHER_MAX_MS ? o->timeout_ms / 2 : GATHER_MAX_MS);
 	evtimer_add(a->gather_timer, &tv);
 	if ((rc = peer_gather_start(a)) != 0) {
 		peer_agent_finish(a, false, "gathering: %s", tp_strerror(rc));

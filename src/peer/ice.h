@@ -9,6 +9,9 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/socket.h>
+#include <sys/time.h>
+
+#include <event2/util.h>
 
 #include "auth/auth.h"
 #include "peer/agent.h"
@@ -304,6 +307,19 @@ struct peer_agent {
 	unsigned dropped;         /* datagrams of no protocol we speak */
 	struct peer_media *media; /* DTLS-SRTP and RTP (media.c), when asked */
 };
+
+#define PEER_CONSENT_MS 5000  /* RFC 7675 §5.1: every 5 s, randomised */
+#define PEER_PROBE_FIRST 0xF0 /* the first bytes of the --data probes */
+#define PEER_PROBE_LAST 0xF3
+
+/* The selected pair's traffic (probe.c): a probe datagram arrived; the
+ * data timer (probes, then the goodbye); the consent timer. */
+void peer_probe_input(struct peer_agent *a, struct peer_sock *s, const struct sockaddr *from,
+		      const uint8_t *buf, size_t len);
+void peer_probe_cb(evutil_socket_t fd, short what, void *arg);
+void peer_consent_cb(evutil_socket_t fd, short what, void *arg);
+/* A timeval of ms milliseconds (negative: zero). */
+struct timeval peer_tv_ms(double ms);
 
 /* Ends the run: ok, or failed with a reason (printf format). */
 void peer_agent_finish(struct peer_agent *a, bool ok, const char *fmt, ...)

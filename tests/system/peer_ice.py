@@ -178,6 +178,15 @@ def main():
          struct.pack("!HHI", BINDING_REQ, 8, MAGIC) + os.urandom(12) +
          struct.pack("!HH", A_USERNAME, 200) + b"abcd", None),
     ]
+    # RFC 8445 §7.3.1.1: our check claims turnpike-peer's own role with a
+    # tie-breaker that loses to any of its own: it must answer 487, signed.
+    if a.role == "offer":
+        same = attr(A_CONTROLLING, struct.pack("!Q", 0))
+    else:
+        same = attr(A_CONTROLLED, struct.pack("!Q", 2**64 - 1))
+    ans = ask(sock, peer, check_msg(BINDING_REQ, [user, prio, same], key=key), 0.5)
+    ok(error_of(ans) == 487 and mi_ok(ans, key) and fp_ok(ans),
+       f"a role conflict it wins is answered 487, signed (got {error_of(ans) if ans else 'nothing'})")
     for what, msg, want in cases:
         ans = ask(sock, peer, msg, 0.3)
         if want is None:
@@ -193,6 +202,26 @@ def main():
     if good:
         mapped = unxor_addr(parse(ans)[2].get(A_XOR_MAPPED, b"\0" * 8))
         ok(mapped == sock.getsockname(), f"XOR-MAPPED-ADDRESS is our address ({mapped})")
+    # RFC 8445 §7.3.1.3-4: a correct check from an address not in our
+    # description makes a peer-reflexive candidate, and turnpike-peer sends
+    # it a triggered check of its own.
+    other = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    other.bind(("127.0.0.1", 0))
+    ans = ask(other, peer, check_msg(BINDING_REQ, [user, prio, role], key=key), 1.0)
+    ok(ans is not None and struct.unpack("!H", ans[:2])[0] == BINDING_OK,
+       "a check from an unsignalled address is answered")
+    got = None
+    end = time.monotonic() + 2
+    while got is None and time.monotonic() < end:
+        other.settimeout(max(0.01, end - time.monotonic()))
+        try:
+            buf, src = other.recvfrom(2048)
+        except socket.timeout:
+            break
+        if src == peer and len(buf) >= 20 and struct.unpack("!H", buf[:2])[0] == BINDING_REQ:
+            got = buf
+    ok(got is not None and mi_ok(got, PWD.encode()),
+       "turnpike-peer sends a triggered check to that peer-reflexive candidate")
     return ok.finish()
 
 

@@ -3,9 +3,12 @@
 # loopback (issue 11): relay-only on both sides gives a relay/relay pair
 # and every --data datagram comes back; --policy all gives a host pair;
 # one relay-only side gives a relay pair; TURN over TCP gives
-# relay_protocol tcp, and over TLS (turns:) relay_protocol tls. Failures end within the timeout with a clear error:
-# a tampered ice-pwd, and a fake agent (peer_ice.py) that never answers
-# and sends malformed checks.
+# relay_protocol tcp, and over TLS (turns:) relay_protocol tls; two
+# offerers settle their role conflict; a peer that stops answering loses
+# consent (RFC 7675). Failures end within the timeout
+# with a clear error:
+# a tampered ice-pwd, a remote description that is not SDP, and a fake
+# agent (peer_ice.py) that never answers and sends malformed checks.
 . "$(dirname "$0")/lib.sh"
 
 PEER=$top_builddir/turnpike-peer
@@ -73,7 +76,7 @@ call() {
 	rm -f "$TMP/$name-a.sdp" "$TMP/$name-b.sdp"
 	peer "${name}_a" offer --local-sdp "$TMP/$name-a.sdp" --remote-sdp "$TMP/$name-b.sdp" \
 		--data "$DATA" "${a[@]}"
-	peer "${name}_b" answer --local-sdp "$TMP/$name-b.sdp" --remote-sdp "$TMP/$name-a.sdp" \
+	peer "${name}_b" "${ROLE_B:-answer}" --local-sdp "$TMP/$name-b.sdp" --remote-sdp "$TMP/$name-a.sdp" \
 		--data "$DATA" "${b[@]}"
 	reap "${name}_a"
 	reap "${name}_b"
@@ -131,6 +134,24 @@ connected tcp relay relay tcp
 check "tcp: b's relay_protocol is tcp too" \
 	test "$(field tcp_b 'j["selected"]["relay_protocol"]')" = tcp
 
+# 4b. Both sides offer: a role conflict (RFC 8445 §7.3.1.1). The
+# tie-breakers settle it (a 487 answer, or a switch); one side turns
+# controlled. peer_ice.py checks the 487 itself.
+ROLE_B=offer call conflict --policy all "${URI[@]}" -- --policy all "${URI[@]}"
+connected conflict host host None
+check "conflict: one side ended controlled" \
+	test "$(field conflict_a 'j["role"]') $(field conflict_b 'j["role"]')" != \
+	"controlling controlling"
+
+# 4c. A remote description that is not SDP: a clear error, no crash.
+printf 'v=0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 0\r\nnot sdp at all\r\n' >"$TMP/junk.sdp"
+peer junk offer --local-sdp "$TMP/junk-l.sdp" --remote-sdp "$TMP/junk.sdp" --policy all
+reap junk
+echo "  junk: $(cat "$TMP/junk.json" 2>/dev/null)"
+check "bad remote SDP: exit status 1" test "$RC_junk" = 1
+check "bad remote SDP: the error says so ($(field junk 'j["error"]'))" \
+	grep -q '"error": "remote description: ' "$TMP/junk.json"
+
 # 5. TLS to the server (turns:), trusting the test certificate through
 # OpenSSL's SSL_CERT_FILE; then with nothing trusted, a clear refusal.
 TLS=(--ice-servers "turns:127.0.0.1:$TPORT?transport=tcp" --user "$RUSER" --password "$RPASS")
@@ -186,7 +207,40 @@ for role in offer answer; do
 	check "silent peer ($role): the error says no pair was selected" \
 		grep -q '"error": "timeout: no pair selected' "$TMP/fake_$role.json"
 	check "silent peer ($role): ended within the timeout (${took} ms)" test "$took" -lt 7000
+	check "silent peer ($role): one peer-reflexive remote candidate learnt" \
+		test "$(field "fake_$role" 'j["remote_candidates"]["prflx"]')" = 1
 done
+
+# 8. Consent freshness (RFC 7675): once the relayed call is up (both
+# channels bound, as turnpiked counts them), B is stopped; A's consent
+# checks go unanswered and A declares the call failed after 30 s, before
+# its --data run (60 s of probes) would end.
+metric() { curl -s "http://127.0.0.1:$HPORT/metrics" | awk -v m="turnpike_$1" '$1 == m { print $2 }'; }
+bound_since() { [ "$(metric channels_bound_total)" -ge $(($1 + 2)) ]; }
+before=$(metric channels_bound_total)
+rm -f "$TMP/consent-a.sdp" "$TMP/consent-b.sdp"
+peer consent_a offer --local-sdp "$TMP/consent-a.sdp" --remote-sdp "$TMP/consent-b.sdp" \
+	--policy relay "${URI[@]}" --data 3000 --timeout 90
+peer consent_b answer --local-sdp "$TMP/consent-b.sdp" --remote-sdp "$TMP/consent-a.sdp" \
+	--policy relay "${URI[@]}" --data 3000 --timeout 90
+if check "consent: both sides bound their channel" within 10000 bound_since "$before"; then
+	kill -STOP "$PID_consent_b"
+	t0=$(now_ms)
+	reap consent_a
+	took=$(($(now_ms) - t0))
+	kill -CONT "$PID_consent_b"
+	echo "  consent a: $(cat "$TMP/consent_a.json" 2>/dev/null)"
+	check "consent: a exits 1" test "$RC_consent_a" = 1
+	check "consent: a says consent was lost ($(field consent_a 'j["error"]'))" \
+		grep -q '"error": "consent lost' "$TMP/consent_a.json"
+	check "consent: after 30 s, within 40 s of the stop ($took ms)" \
+		test "$took" -ge 29000 -a "$took" -lt 40000
+else
+	kill -CONT "$PID_consent_b"
+	reap consent_a
+fi
+kill -TERM "$PID_consent_b" 2>/dev/null # it may have ended on its own
+reap consent_b
 
 check "turnpiked still running" kill -0 "$SERVER_PID"
 check "SIGTERM stops turnpiked with status 0" stop_server "$SERVER_PID"
