@@ -4,8 +4,9 @@
 # the selected pair, then --duration seconds of PCMU RTP both ways with
 # RTCP: every packet arrives, zero SRTP authentication failures and
 # replays, an RTT from the reports; --packet-size/--bitrate pace the
-# stream. A tampered a=fingerprint fails the call on both sides with a
-# clear error. (AES-CM, replays and forgeries: the unit tests.)
+# stream; a capture on lo (peer_capture.py) sees no plaintext RTP between
+# the relayed addresses. A tampered a=fingerprint fails the call on both
+# sides with a clear error. (AES-CM, replays and forgeries: the unit tests.)
 . "$(dirname "$0")/lib.sh"
 
 PEER=$top_builddir/turnpike-peer
@@ -104,9 +105,22 @@ media_ok() {
 	done
 }
 
-# 1. The default stream: 20 ms PCMU packets for $DURATION s.
+# 1. The default stream: 20 ms PCMU packets for $DURATION s, watched on
+# the loopback interface between the two relayed addresses: RTP by its
+# first bytes, but no packet with the tone in the clear.
+PYTHONDONTWRITEBYTECODE=1 /usr/bin/python3 "$top_srcdir/tests/system/peer_capture.py" \
+	--min-port "$MIN_PORT" --max-port "$MAX_PORT" --seconds $((DURATION + 4)) \
+	--ready "$TMP/capture.ready" >"$TMP/capture.out" 2>&1 &
+CAPTURE_PID=$!
+PIDS="$PIDS $CAPTURE_PID"
+within 5000 test -s "$TMP/capture.ready" || fail "the capture did not start"
 call media --duration "$DURATION"
 media_ok media $((DURATION * 50))
+wait "$CAPTURE_PID" || fail "peer_capture.py exited with an error"
+forget_pid "$CAPTURE_PID"
+take_lines "$TMP/capture.out"
+grep -vE '^(ok|FAIL) - ' "$TMP/capture.out"
+grep -q '^skip - ' "$TMP/capture.out" && skip "$(sed -n 's/^skip - //p' "$TMP/capture.out")"
 
 # 2. --packet-size 400 at --bitrate 128000: a packet every 25 ms.
 call load --duration 2 --packet-size 400 --bitrate 128000
