@@ -9,7 +9,6 @@ Usage: peer_capture.py --min-port N --max-port N --seconds S --ready PATH
 Prints "ok - " / "FAIL - " lines; "skip - " and exit 0 when it may not open
 a packet socket (no CAP_NET_RAW)."""
 import argparse
-import os
 import select
 import socket
 import struct
