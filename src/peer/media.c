@@ -12,7 +12,11 @@
 #include "turnpike/err.h"
 #include "util/rand.h"
 
-#define EARLY_MAX 8          /* DTLS datagrams kept from before the start */
+#define EARLY_MAX 8 /* DTLS datagrams kept from before the start */
+/* A handshake not done by then has failed: alerts are not retransmitted
+ * (RFC 6347 §4.1.2.7), so a lost one must not leave the peer waiting for
+ * OpenSSL's twelve doublings. */
+#define HANDSHAKE_MS 10000   /* default of opts.handshake_ms */
 #define RTCP_EVERY_US 500000 /* RFC 3550 §6.2's reduced minimum allows it */
 #define PKT_MAX 1500
 #define CNAME "turnpike-peer"
@@ -32,7 +36,7 @@ struct peer_media {
 	void *send_ctx;
 	peer_media_done_fn done_fn;
 	void *done_arg;
-	struct event *dtls_timer, *rtp_timer, *rtcp_timer;
+	struct event *dtls_timer, *rtp_timer, *rtcp_timer, *hs_deadline;
 	uint8_t early[EARLY_MAX][PKT_MAX];
 	size_t early_len[EARLY_MAX], nearly;
 
@@ -90,6 +94,8 @@ struct peer_media *peer_media_new(const struct peer_media_opts *o, struct event_
 		return NULL;
 	}
 	m->o = *o;
+	if (!m->o.handshake_ms)
+		m->o.handshake_ms = HANDSHAKE_MS;
 	m->base = base;
 	if (peer_dtls_cert_new(&m->cert) != 0) {
 		snprintf(err, errlen, "cannot make the DTLS certificate (OpenSSL)");
@@ -110,6 +116,8 @@ void peer_media_free(struct peer_media *m)
 		event_free(m->rtp_timer);
 	if (m->rtcp_timer)
 		event_free(m->rtcp_timer);
+	if (m->hs_deadline)
+		event_free(m->hs_deadline);
 	peer_srtp_cleanup(&m->srtp);
 	peer_dtls_free(m->dtls);
 	peer_dtls_cert_free(m->cert);
@@ -151,6 +159,7 @@ static void finish(struct peer_media *m, bool ok, const char *error)
 	event_del(m->dtls_timer);
 	event_del(m->rtp_timer);
 	event_del(m->rtcp_timer);
+	event_del(m->hs_deadline);
 	m->done_fn(m->done_arg, ok, error);
 }
 
@@ -285,8 +294,10 @@ static void dtls_after(struct peer_media *m, int rc)
 		       peer_dtls_error(m->dtls)[0] ? peer_dtls_error(m->dtls) : "DTLS failed");
 		return;
 	}
-	if (!m->keyed && peer_dtls_state(m->dtls) == PEER_DTLS_CONNECTED)
+	if (!m->keyed && peer_dtls_state(m->dtls) == PEER_DTLS_CONNECTED) {
+		event_del(m->hs_deadline);
 		media_begin(m);
+	}
 	dtls_arm(m);
 }
 
@@ -300,10 +311,27 @@ static void dtls_timer_cb(evutil_socket_t fd, short what, void *arg)
 		dtls_after(m, peer_dtls_on_timeout(m->dtls));
 }
 
+static void hs_deadline_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct peer_media *m = arg;
+	char msg[160];
+
+	(void)fd;
+	(void)what;
+	if (m->keyed || m->done)
+		return;
+	snprintf(msg, sizeof(msg),
+		 "DTLS: no handshake within %.1f s (%u retransmissions; the peer is silent or "
+		 "its alert was lost)",
+		 m->o.handshake_ms / 1000.0, peer_dtls_retransmits(m->dtls));
+	finish(m, false, msg);
+}
+
 int peer_media_start(struct peer_media *m, peer_dtls_send_fn send, void *send_ctx,
 		     peer_media_done_fn done, void *done_arg)
 {
 	struct peer_dtls_opts o = {0};
+	struct timeval tv;
 	char err[200];
 	size_t i;
 
@@ -316,7 +344,8 @@ int peer_media_start(struct peer_media *m, peer_dtls_send_fn send, void *send_ct
 	m->dtls_timer = evtimer_new(m->base, dtls_timer_cb, m);
 	m->rtp_timer = evtimer_new(m->base, rtp_cb, m);
 	m->rtcp_timer = evtimer_new(m->base, rtcp_cb, m);
-	if (!m->dtls_timer || !m->rtp_timer || !m->rtcp_timer)
+	m->hs_deadline = evtimer_new(m->base, hs_deadline_cb, m);
+	if (!m->dtls_timer || !m->rtp_timer || !m->rtcp_timer || !m->hs_deadline)
 		return TP_ENOMEM;
 	o.cert = m->cert;
 	o.role = m->role;
@@ -331,6 +360,8 @@ int peer_media_start(struct peer_media *m, peer_dtls_send_fn send, void *send_ct
 		finish(m, false, err);
 		return 0;
 	}
+	tv = tv_us((uint64_t)m->o.handshake_ms * 1000u);
+	evtimer_add(m->hs_deadline, &tv);
 	dtls_after(m, peer_dtls_start(m->dtls));
 	/* What came before the pair was selected (a client's first flight). */
 	for (i = 0; i < m->nearly && !m->done; i++)

@@ -19,9 +19,10 @@ struct event_base;
 struct peer_media;
 
 struct peer_media_opts {
-	unsigned duration_ms; /* --duration: how long RTP flows; 0 = no media */
-	size_t packet_size;   /* --packet-size: payload bytes (0: 160) */
-	unsigned bitrate;     /* --bitrate: payload bit/s (0: 64000) */
+	unsigned duration_ms;  /* --duration: how long RTP flows; 0 = no media */
+	size_t packet_size;    /* --packet-size: payload bytes (0: 160) */
+	unsigned bitrate;      /* --bitrate: payload bit/s (0: 64000) */
+	unsigned handshake_ms; /* DTLS must be done by then (0: 10 s) */
 };
 
 /* The figures of the JSON summary's "dtls", "rtp" and "srtp" objects. */

@@ -214,6 +214,41 @@ static void test_fingerprint_mismatch(void)
 	side_end(&a, &b, base);
 }
 
+/* The other side never answers (its datagrams are lost): the handshake
+ * deadline fails the call with a clear error, not a silent wait. */
+static void test_silent_peer(void)
+{
+	struct event_base *base = event_base_new();
+	struct peer_media_opts o = {.duration_ms = 300, .handshake_ms = 300};
+	struct peer_media *a, *b;
+	struct sdp_desc *da = calloc(1, sizeof(*da)), *db = calloc(1, sizeof(*db));
+	static struct side sa; /* a's sink: nothing is delivered */
+	char err[256];
+
+	memset(&sa, 0, sizeof(sa));
+	sa.base = base;
+	sa.other = &sa;
+	sa.ev = evtimer_new(base, stop_cb, base); /* never fires: queue only */
+	a = peer_media_new(&o, base, err, sizeof(err));
+	b = peer_media_new(&o, base, err, sizeof(err));
+	peer_media_describe(a, false, da); /* a answers: active, the client */
+	peer_media_describe(b, true, db);
+	CHECK_INT(peer_media_remote(a, false, db, err, sizeof(err)), 0);
+	CHECK_INT(peer_media_start(a, side_send, &sa, side_done, &sa), 0);
+	CHECK(sa.n >= 1); /* the ClientHello, into the void */
+	evtimer_del(sa.ev);
+	sa.n = 0;
+	event_base_dispatch(base); /* ends when a's timers are all done */
+	CHECK(sa.done && !sa.ok);
+	CHECK(strstr(sa.error, "DTLS: no handshake within 0.3 s") != NULL);
+	peer_media_free(a);
+	peer_media_free(b);
+	event_free(sa.ev);
+	event_base_free(base);
+	free(da);
+	free(db);
+}
+
 static void test_remote_errors(void)
 {
 	struct peer_media_opts o = {.duration_ms = 100};
@@ -241,6 +276,7 @@ int main(void)
 {
 	test_call();
 	test_fingerprint_mismatch();
+	test_silent_peer();
 	test_remote_errors();
 	return check_done("test_peer_media");
 }
