@@ -460,7 +460,9 @@ static void start_checks(struct peer_agent *a, const struct sdp_desc *d)
 	log_msg(LOG_LVL_INFO, "checking %zu pairs as the %s agent", n,
 		a->controlling ? "controlling" : "controlled");
 	evtimer_add(a->ta, &tv);
-	ta_cb(-1, 0, a);
+	peer_check_early(a);
+	if (a->phase == PHASE_CHECK)
+		ta_cb(-1, 0, a);
 }
 
 static void signal_cb(evutil_socket_t fd, short what, void *arg)
@@ -657,7 +659,8 @@ void peer_agent_input(struct peer_agent *a, struct peer_sock *s, const struct so
 			peer_txns_answer(&a->txns, &m, from);
 		return;
 	}
-	if (buf[0] >= PEER_PROBE_FIRST && buf[0] <= PEER_PROBE_LAST && a->remote_known) {
+	if (buf[0] >= PEER_PROBE_FIRST && buf[0] <= PEER_PROBE_LAST &&
+	    peer_check_known_source(a, s, from)) {
 		peer_probe_input(a, s, from, buf, len);
 		return;
 	}

@@ -171,12 +171,20 @@ out:
 /* ------------------------------------------------------------------ */
 /* Answering checks (RFC 8445 §7.3). */
 
+/* Refused checks are logged, at most 3 per 10 s. */
+static struct log_ratelimit rl_refuse = LOG_RATELIMIT_INIT(10, 3);
+
 static void answer(struct peer_agent *a, struct peer_sock *s, const struct sockaddr *to,
 		   const struct stun_msg *req, int code)
 {
 	struct stun_builder b;
 	uint8_t buf[256];
+	char from[ADDR_STRLEN];
 	size_t len;
+
+	if (code && code != STUN_ERR_ROLE_CONFLICT)
+		log_rl(&rl_refuse, LOG_LVL_WARN, "check from %s refused: %d %s",
+		       addr_format(to, true, from, sizeof(from)), code, stun_error_reason(code));
 
 	stun_build_init(&b, buf, sizeof(buf), STUN_BINDING, code ? STUN_ERROR : STUN_SUCCESS,
 			req->txn);
@@ -216,17 +224,15 @@ static bool lufrag_ok(const struct peer_agent *a, const struct stun_msg *m)
 	       stun_attr_value(m, u)[ll] == ':';
 }
 
-static struct ice_cand *remote_for(struct peer_agent *a, const struct sockaddr *from,
-				   const struct stun_msg *m)
+static struct ice_cand *remote_for(struct peer_agent *a, const struct sockaddr *from, uint32_t prio)
 {
 	struct ice_cand *c;
-	uint32_t prio;
 
 	for (size_t i = 0; i < a->nremote; i++)
 		if (addr_equal((const struct sockaddr *)&a->remote[i].addr, from))
 			return &a->remote[i];
 	/* §7.3.1.3: a peer-reflexive remote candidate, PRIORITY from the check. */
-	if (a->nremote == ICE_MAX_REMOTE || stun_msg_u32(m, STUN_ATTR_PRIORITY, &prio) != 0)
+	if (a->nremote == ICE_MAX_REMOTE)
 		return NULL;
 	c = &a->remote[a->nremote++];
 	memset(c, 0, sizeof(*c));
@@ -250,13 +256,85 @@ static struct ice_cand *local_for(struct peer_agent *a, const struct peer_sock *
 	return NULL;
 }
 
-void peer_check_request(struct peer_agent *a, struct peer_sock *s, const struct sockaddr *from,
-			const struct stun_msg *m)
+/* What a valid check tells us (RFC 8445 §7.3.1.3-§7.3.1.5): its remote
+ * candidate (peer-reflexive when new), its pair (checked back, a
+ * triggered check), and the controlling agent's nomination. */
+static void learn(struct peer_agent *a, struct peer_sock *s, const struct sockaddr *from,
+		  uint32_t prio, bool use_cand)
 {
 	struct ice_cand *lc, *rc;
 	struct ice_pair *p;
-	uint64_t theirs;
 	bool added = false;
+
+	if (a->phase != PHASE_CHECK && a->phase != PHASE_CONNECTED)
+		return;
+	if (!(rc = remote_for(a, from, prio)) || !(lc = local_for(a, s)))
+		return;
+	if (!(p = peer_agent_pair(a, lc, rc, &added)))
+		return;
+	/* §7.3.1.5: the controlled agent notes the nomination. */
+	if (!a->controlling && use_cand) {
+		p->use_cand = true;
+		if (p->valid)
+			p->nominated = true;
+	}
+	/* §7.3.1.4 triggered checks. */
+	if (a->phase == PHASE_CHECK && (added || p->state == ICE_WAITING ||
+					p->state == ICE_FROZEN || p->state == ICE_FAILED)) {
+		p->state = ICE_WAITING;
+		peer_agent_trigger(a, p);
+	}
+	peer_agent_pair_update(a, p);
+}
+
+/* A check that came before the description, kept for it (§7.3). */
+static void keep_early(struct peer_agent *a, struct peer_sock *s, const struct sockaddr *from,
+		       uint32_t prio, bool use_cand)
+{
+	size_t i;
+
+	for (i = 0; i < a->nearly; i++)
+		if (a->early[i].sock == s &&
+		    addr_equal((const struct sockaddr *)&a->early[i].from, from))
+			break;
+	if (i == ICE_MAX_EARLY)
+		return;
+	if (i == a->nearly) {
+		memset(&a->early[i], 0, sizeof(a->early[i]));
+		a->early[i].sock = s;
+		memcpy(&a->early[i].from, from, addr_len(from));
+		a->nearly++;
+	}
+	a->early[i].prio = prio;
+	a->early[i].use_cand |= use_cand;
+}
+
+bool peer_check_known_source(const struct peer_agent *a, const struct peer_sock *s,
+			     const struct sockaddr *from)
+{
+	for (size_t i = 0; i < a->nremote; i++)
+		if (addr_equal((const struct sockaddr *)&a->remote[i].addr, from))
+			return true;
+	for (size_t i = 0; i < a->nearly; i++)
+		if (a->early[i].sock == s &&
+		    addr_equal((const struct sockaddr *)&a->early[i].from, from))
+			return true;
+	return false;
+}
+
+void peer_check_early(struct peer_agent *a)
+{
+	for (size_t i = 0; i < a->nearly && a->phase == PHASE_CHECK; i++)
+		learn(a, a->early[i].sock, (const struct sockaddr *)&a->early[i].from,
+		      a->early[i].prio, a->early[i].use_cand);
+}
+
+void peer_check_request(struct peer_agent *a, struct peer_sock *s, const struct sockaddr *from,
+			const struct stun_msg *m)
+{
+	uint64_t theirs;
+	uint32_t prio = 0;
+	bool user_ok;
 
 	/* RFC 7983 peers send FINGERPRINT; §7.2.2 requires it of checks. */
 	if (m->fp < 0)
@@ -266,22 +344,11 @@ void peer_check_request(struct peer_agent *a, struct peer_sock *s, const struct 
 		answer(a, s, from, m, STUN_ERR_BAD_REQUEST);
 		return;
 	}
-	if (!a->remote_known) {
-		/* §7.3: the peer's description is not here yet. Answer a check
-		 * that names our ufrag and is signed with our password; the
-		 * pair comes with the description (the peer checks again). A
-		 * nomination waits for then: its retransmission finds us ready. */
-		if (stun_msg_find(m, STUN_ATTR_USE_CANDIDATE))
-			return;
-		if (lufrag_ok(a, m) &&
-		    stun_msg_check_integrity(m, (const uint8_t *)a->lpwd, strlen(a->lpwd)) == 0 &&
-		    m->nunknown == 0)
-			answer(a, s, from, m, 0);
-		else
-			answer(a, s, from, m, STUN_ERR_UNAUTHORIZED);
-		return;
-	}
-	if (!username_ok(a, m) ||
+	/* §7.3: before the peer's description is here only our half of the
+	 * USERNAME can be checked; what the check means (its pair, a
+	 * nomination) is kept for then. */
+	user_ok = a->remote_known ? username_ok(a, m) : lufrag_ok(a, m);
+	if (!user_ok ||
 	    stun_msg_check_integrity(m, (const uint8_t *)a->lpwd, strlen(a->lpwd)) != 0) {
 		answer(a, s, from, m, STUN_ERR_UNAUTHORIZED);
 		return;
@@ -290,7 +357,7 @@ void peer_check_request(struct peer_agent *a, struct peer_sock *s, const struct 
 		answer(a, s, from, m, STUN_ERR_UNKNOWN_ATTRIBUTE);
 		return;
 	}
-	if (!stun_msg_find(m, STUN_ATTR_PRIORITY)) {
+	if (stun_msg_u32(m, STUN_ATTR_PRIORITY, &prio) != 0) {
 		answer(a, s, from, m, STUN_ERR_BAD_REQUEST); /* §7.1.1 */
 		return;
 	}
@@ -312,23 +379,8 @@ void peer_check_request(struct peer_agent *a, struct peer_sock *s, const struct 
 		}
 	}
 	answer(a, s, from, m, 0);
-	if (a->phase != PHASE_CHECK && a->phase != PHASE_CONNECTED)
-		return;
-	if (!(rc = remote_for(a, from, m)) || !(lc = local_for(a, s)))
-		return;
-	if (!(p = peer_agent_pair(a, lc, rc, &added)))
-		return;
-	/* §7.3.1.5: the controlled agent notes the nomination. */
-	if (!a->controlling && stun_msg_find(m, STUN_ATTR_USE_CANDIDATE)) {
-		p->use_cand = true;
-		if (p->valid)
-			p->nominated = true;
-	}
-	/* §7.3.1.4 triggered checks. */
-	if (a->phase == PHASE_CHECK && (added || p->state == ICE_WAITING ||
-					p->state == ICE_FROZEN || p->state == ICE_FAILED)) {
-		p->state = ICE_WAITING;
-		peer_agent_trigger(a, p);
-	}
-	peer_agent_pair_update(a, p);
+	if (a->remote_known)
+		learn(a, s, from, prio, stun_msg_find(m, STUN_ATTR_USE_CANDIDATE));
+	else
+		keep_early(a, s, from, prio, stun_msg_find(m, STUN_ATTR_USE_CANDIDATE));
 }

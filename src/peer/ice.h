@@ -27,8 +27,9 @@ struct peer_turn;
 #define ICE_MAX_LOCAL 32
 #define ICE_MAX_REMOTE (SDP_MAX_CANDIDATES + 16) /* signalled + peer-reflexive */
 #define ICE_MAX_PAIRS 100                        /* RFC 8445 §6.1.2.5 limit */
-#define ICE_TA_MS 50                             /* RFC 8445 §14.2 pacing */
-#define ICE_PKT_MAX 1500                         /* datagrams we build */
+#define ICE_MAX_EARLY 16
+#define ICE_TA_MS 50     /* RFC 8445 §14.2 pacing */
+#define ICE_PKT_MAX 1500 /* datagrams we build */
 
 /* ------------------------------------------------------------------ */
 /* Candidates and pairs (cand.c: pure functions, unit-tested). */
@@ -247,6 +248,12 @@ int peer_gather_start(struct peer_agent *a);
 /* Connectivity checks (check.c): a Binding request arrived on s. */
 void peer_check_request(struct peer_agent *a, struct peer_sock *s, const struct sockaddr *from,
 			const struct stun_msg *m);
+/* True when from is a candidate of the peer's, signalled or learnt from
+ * an authenticated check (RFC 7675: we only send where consent is). */
+bool peer_check_known_source(const struct peer_agent *a, const struct peer_sock *s,
+			     const struct sockaddr *from);
+/* Acts on the checks kept from before the remote description. */
+void peer_check_early(struct peer_agent *a);
 /* Sends the check of one pair (RFC 8445 §7.2.4). Returns 0 or a tp_err. */
 int peer_check_send(struct peer_agent *a, struct ice_pair *p);
 
@@ -269,6 +276,13 @@ struct peer_agent {
 	char lufrag[17], lpwd[33];
 	char rufrag[SDP_UFRAG_MAX + 1], rpwd[SDP_PWD_MAX + 1];
 	bool remote_known;
+	struct {
+		struct peer_sock *sock;
+		struct sockaddr_storage from;
+		uint32_t prio;
+		bool use_cand;
+	} early[ICE_MAX_EARLY]; /* checks answered before the description */
+	size_t nearly;
 	struct peer_txns txns;
 	struct peer_sock *hosts[PEER_HOST_IPS_MAX + 16];
 	size_t nhosts;

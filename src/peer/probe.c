@@ -40,7 +40,7 @@ static void probe_send(struct peer_agent *a, struct peer_sock *s, const struct s
 }
 
 void peer_probe_input(struct peer_agent *a, struct peer_sock *s, const struct sockaddr *from,
-			const uint8_t *buf, size_t len)
+		      const uint8_t *buf, size_t len)
 {
 	struct wire_rd r;
 	uint8_t kind;

@@ -49,7 +49,7 @@ int peer_servers_add_uri(struct peer_servers *ss, const char *uri, const char *u
  * array of such objects, or draft-uberti {"username","password","ttl",
  * "uris":[..]}. Unknown members are ignored; URLs this agent cannot use
  * are skipped. Returns 0, TP_EMALFORMED (err: where), TP_ENOTFOUND (no
- * usable server). */
+ * usable server), TP_ENOMEM. All or nothing: on an error none is added. */
 int peer_servers_add_json(struct peer_servers *ss, const char *json, size_t len, char *err,
 			  size_t errlen);
 
