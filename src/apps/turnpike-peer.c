@@ -38,6 +38,12 @@ static int usage(FILE *f, int rc)
 		"  --json PATH             where the summary goes (default stdout)\n"
 		"  --data N                send N datagrams over the selected pair, report their\n"
 		"                          round trips\n"
+		"  --duration SECONDS      media: DTLS-SRTP on the selected pair, then this long\n"
+		"                          of RTP (PCMU tone) both ways with RTCP (default 0: no\n"
+		"                          media); within --timeout\n"
+		"  --packet-size BYTES     RTP payload per packet, 1..1200 (default 160: 20 ms)\n"
+		"  --bitrate BITS          RTP payload bit rate, paces the packets (default "
+		"64000)\n"
 		"  --help                  this text\n");
 	return rc;
 }
@@ -64,6 +70,9 @@ int main(int argc, char **argv)
 		{"timeout", required_argument, NULL, 't'},
 		{"json", required_argument, NULL, 'j'},
 		{"data", required_argument, NULL, 'd'},
+		{"duration", required_argument, NULL, 'D'},
+		{"packet-size", required_argument, NULL, 'S'},
+		{"bitrate", required_argument, NULL, 'B'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -154,6 +163,34 @@ int main(int argc, char **argv)
 			}
 			o.data = (unsigned)n;
 			break;
+		case 'D':
+			secs = strtod(optarg, &end);
+			if (*end || !*optarg || !(secs >= 0 && secs <= 3600)) {
+				fprintf(stderr, "turnpike-peer: bad --duration (0..3600): %s\n",
+					optarg);
+				return 2;
+			}
+			o.media.duration_ms = (unsigned)(secs * 1000);
+			break;
+		case 'S':
+			n = strtoul(optarg, &end, 10);
+			if (*end || !*optarg || n < 1 || n > 1200) {
+				fprintf(stderr, "turnpike-peer: bad --packet-size (1..1200): %s\n",
+					optarg);
+				return 2;
+			}
+			o.media.packet_size = n;
+			break;
+		case 'B':
+			n = strtoul(optarg, &end, 10);
+			if (*end || !*optarg || n < 800 || n > 100000000) {
+				fprintf(stderr,
+					"turnpike-peer: bad --bitrate (800..100000000): %s\n",
+					optarg);
+				return 2;
+			}
+			o.media.bitrate = (unsigned)n;
+			break;
 		case 'h':
 			return usage(stdout, 0);
 		default:
@@ -166,6 +203,16 @@ int main(int argc, char **argv)
 		return usage(stderr, 2);
 	}
 	o.controlling = role == 1;
+	if ((o.media.packet_size || o.media.bitrate) && !o.media.duration_ms) {
+		fprintf(stderr, "turnpike-peer: --packet-size and --bitrate need --duration\n");
+		return 2;
+	}
+	if (o.media.duration_ms && (int)o.media.duration_ms >= o.timeout_ms) {
+		fprintf(stderr,
+			"turnpike-peer: --duration must be shorter than --timeout (which bounds "
+			"the whole call)\n");
+		return 2;
+	}
 	if (!o.signal_url && (!o.local_sdp || !o.remote_sdp)) {
 		fprintf(stderr, "turnpike-peer: give --local-sdp and --remote-sdp, or --signal\n");
 		return 2;

@@ -159,6 +159,44 @@ static struct ice_pair *best_valid(struct peer_agent *a)
 }
 
 /* ------------------------------------------------------------------ */
+/* Media (issue 12, media.c): DTLS-SRTP and RTP on the selected pair, then
+ * the --data probes and the goodbye as without media. */
+
+static void data_start(struct peer_agent *a)
+{
+	struct timeval tv = peer_tv_ms(0);
+
+	a->data_step = 0;
+	evtimer_add(a->data_timer, &tv);
+}
+
+static int media_send(void *ctx, const uint8_t *buf, size_t len)
+{
+	struct peer_agent *a = ctx;
+	struct ice_pair *p = a->selected;
+
+	return peer_sock_send(p->local->sock, (const struct sockaddr *)&p->remote->addr, buf, len);
+}
+
+static void media_done(void *arg, bool ok, const char *error)
+{
+	struct peer_agent *a = arg;
+
+	if (!ok)
+		peer_agent_finish(a, false, "media: %s", error ? error : "failed");
+	else if (a->phase == PHASE_CONNECTED)
+		data_start(a);
+}
+
+static void media_start(struct peer_agent *a)
+{
+	int rc = peer_media_start(a->media, media_send, a, media_done, a);
+
+	if (rc != 0)
+		peer_agent_finish(a, false, "media: %s", tp_strerror(rc));
+}
+
+/* ------------------------------------------------------------------ */
 /* Checks, nomination, selection. */
 
 static void select_pair(struct peer_agent *a, struct ice_pair *p)
@@ -185,9 +223,10 @@ static void select_pair(struct peer_agent *a, struct ice_pair *p)
 	a->consent_last = peer_now_ms();
 	tv = peer_tv_ms(PEER_CONSENT_MS);
 	evtimer_add(a->consent_timer, &tv);
-	a->data_step = 0;
-	tv = peer_tv_ms(0);
-	evtimer_add(a->data_timer, &tv);
+	if (a->media)
+		media_start(a);
+	else
+		data_start(a);
 }
 
 static void nominate(struct peer_agent *a)
@@ -447,6 +486,10 @@ static void signal_cb(evutil_socket_t fd, short what, void *arg)
 		peer_agent_finish(a, false, "remote description: %s", err);
 		return;
 	}
+	if (a->media && peer_media_remote(a->media, a->controlling, &d, err, sizeof(err)) != 0) {
+		peer_agent_finish(a, false, "remote description: %s", err);
+		return;
+	}
 	start_checks(a, &d);
 }
 
@@ -461,6 +504,8 @@ static int write_local(struct peer_agent *a)
 	snprintf(d.pwd, sizeof(d.pwd), "%s", a->lpwd);
 	/* Part 2 adds a=fingerprint; a=setup as RFC 8842 §5.2 asks already. */
 	d.setup = a->o->controlling ? SDP_SETUP_ACTPASS : SDP_SETUP_ACTIVE;
+	if (a->media)
+		peer_media_describe(a->media, a->o->controlling, &d);
 	snprintf(d.mid, sizeof(d.mid), "0");
 	d.rtcp_mux = true;
 	d.end_of_candidates = true;
@@ -587,6 +632,15 @@ static void deadline_cb(evutil_socket_t fd, short what, void *arg)
 /* ------------------------------------------------------------------ */
 /* The RFC 7983 demultiplexer. */
 
+/* from is one of the remote candidates (learned peer-reflexive included). */
+static bool remote_cand(const struct peer_agent *a, const struct sockaddr *from)
+{
+	for (size_t i = 0; i < a->nremote; i++)
+		if (addr_equal(from, (const struct sockaddr *)&a->remote[i].addr))
+			return true;
+	return false;
+}
+
 void peer_agent_input(struct peer_agent *a, struct peer_sock *s, const struct sockaddr *from,
 		      const uint8_t *buf, size_t len)
 {
@@ -610,7 +664,14 @@ void peer_agent_input(struct peer_agent *a, struct peer_sock *s, const struct so
 		peer_probe_input(a, s, from, buf, len);
 		return;
 	}
-	/* 20-63 DTLS and 128-191 RTP/RTCP come with part 2. */
+	/* RFC 7983: 20..63 DTLS, 128..191 SRTP/SRTCP, from the selected
+	 * pair's remote only (DTLS may come first, before we select). */
+	if (a->media && ((buf[0] >= 20 && buf[0] <= 63) || (buf[0] >= 128 && buf[0] <= 191)) &&
+	    (a->selected ? addr_equal(from, (const struct sockaddr *)&a->selected->remote->addr)
+			 : buf[0] <= 63 && remote_cand(a, from))) {
+		peer_media_input(a->media, buf, len);
+		return;
+	}
 	a->dropped++;
 }
 
@@ -655,6 +716,8 @@ static void summarise(struct peer_agent *a)
 				peer_turn_bound(t, (const struct sockaddr *)&p->remote->addr);
 		}
 	}
+	if (a->media)
+		peer_media_summary(a->media, &s->media);
 	if (a->rtts && s->data_received) {
 		for (unsigned i = 0; i < a->data_seq; i++)
 			if (a->rtts[i] >= 0)
@@ -701,6 +764,11 @@ int peer_agent_run(const struct peer_agent_opts *o, struct peer_summary *sum)
 		rc = TP_ECRYPTO;
 		goto out;
 	}
+	if (o->media.duration_ms &&
+	    !(a->media = peer_media_new(&o->media, a->base, sum->error, sizeof(sum->error)))) {
+		rc = TP_EINVAL;
+		goto out;
+	}
 	tv = peer_tv_ms(o->timeout_ms);
 	evtimer_add(a->deadline, &tv);
 	tv = peer_tv_ms(o->timeout_ms / 2 < GATHER_MAX_MS ? o->timeout_ms / 2 : GATHER_MAX_MS);
@@ -725,6 +793,7 @@ out:
 	for (size_t i = 0; i < a->nturns; i++)
 		peer_turn_free(a->turns[i]);
 	peer_txns_clear(&a->txns);
+	peer_media_free(a->media); /* its timers before the base */
 	for (size_t i = 0; i < a->nhosts; i++)
 		peer_sock_free(a->hosts[i]);
 	if (a->ta)

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <sys/socket.h>
 
+#include "peer/media.h"
 #include "peer/servers.h"
 
 #define PEER_HOST_IPS_MAX 16
@@ -27,9 +28,10 @@ struct peer_agent_opts {
 	struct sockaddr_storage host_ips[PEER_HOST_IPS_MAX]; /* --host-ip */
 	size_t nhost_ips;
 	enum peer_policy policy;
-	int timeout_ms; /* --timeout: the whole run */
-	unsigned data;  /* --data N */
-	int consent_ms; /* consent lost after this long without an answer
+	int timeout_ms;               /* --timeout: the whole run */
+	unsigned data;                /* --data N */
+	struct peer_media_opts media; /* --duration etc. (issue 12); off at 0 */
+	int consent_ms;               /* consent lost after this long without an answer
 			    * (RFC 7675 §5.1: 30 s) */
 };
 
@@ -49,7 +51,8 @@ struct peer_summary {
 	bool data_asked;
 	unsigned data_sent, data_received, data_answered;
 	double rtt_ms;
-	bool channel_bound; /* the selected relay pair uses ChannelData */
+	bool channel_bound;              /* the selected relay pair uses ChannelData */
+	struct peer_media_summary media; /* "dtls", "rtp", "srtp" (issue 12) */
 };
 
 /* Runs the whole call on a fresh event base. Returns 0 when ok, else a

@@ -318,7 +318,8 @@ struct peer_agent {
 	unsigned data_seq;
 	bool bye_sent_acked, bye_received;
 	double *rtts;
-	unsigned dropped; /* datagrams of no protocol we speak */
+	unsigned dropped;         /* datagrams of no protocol we speak */
+	struct peer_media *media; /* DTLS-SRTP and RTP (media.c), when asked */
 };
 
 #define PEER_CONSENT_MS 5000  /* RFC 7675 §5.1: every 5 s, randomised */

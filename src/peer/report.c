@@ -75,6 +75,7 @@ void peer_summary_write(const struct peer_summary *s, FILE *f)
 		else
 			fputs("null}", f);
 	}
+	peer_media_summary_write(&s->media, f); /* issue 12, when asked */
 	fputs("}\n", f);
 	fflush(f);
 }
