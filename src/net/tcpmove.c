@@ -21,9 +21,49 @@
 #include "net/net.h"
 #include "turnpike/err.h"
 
+/* What a TLS connection's bufferevent leaves behind: freed on the loop's
+ * next turn (release_later). */
+struct remains {
+	SSL *ssl;
+	int fd;
+};
+
+static void release_cb(evutil_socket_t unused, short what, void *arg)
+{
+	struct remains *r = arg;
+	(void)unused;
+	(void)what;
+
+	SSL_free(r->ssl);
+	if (r->fd >= 0)
+		close(r->fd);
+	free(r);
+}
+
+/* libevent may be inside this bufferevent's read callback, which goes on
+ * using the SSL after ours returns (SSL_pending in its read loop), and
+ * takes the socket out of epoll only when the callback unwinds: the SSL
+ * and the socket go on the loop's next turn, when neither is in use. */
+static void release_later(struct event_base *base, SSL *ssl, int fd)
+{
+	static const struct timeval now = {0, 0};
+	struct remains *r = malloc(sizeof(*r));
+
+	if (r) {
+		r->ssl = ssl;
+		r->fd = fd;
+		if (event_base_once(base, -1, EV_TIMEOUT, release_cb, r, &now) == 0)
+			return;
+		free(r);
+	}
+	/* No memory for the deferral: leak rather than free what may be in
+	 * use (counted by nothing; a machine out of memory has worse). */
+}
+
 void tcp_bev_free(struct bufferevent *bev)
 {
 	struct bufferevent *under;
+	struct event_base *base;
 	SSL *ssl;
 	int fd;
 
@@ -36,16 +76,16 @@ void tcp_bev_free(struct bufferevent *bev)
 	}
 	/* Behind a PROXY header, TLS is a filter on a socket bufferevent,
 	 * which closes the socket when the filter lets go of it. */
+	base = bufferevent_get_base(bev);
 	under = bufferevent_get_underlying(bev);
 	fd = under ? -1 : (int)bufferevent_getfd(bev);
+	bufferevent_disable(bev, EV_READ | EV_WRITE);
 	bufferevent_free(bev);
 	if (under) {
 		bufferevent_disable(under, EV_READ | EV_WRITE);
 		bufferevent_free(under);
 	}
-	SSL_free(ssl);
-	if (fd >= 0)
-		close(fd);
+	release_later(base, ssl, fd);
 }
 
 void tcp_move_free(struct tcp_move *mv)

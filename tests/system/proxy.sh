@@ -15,9 +15,12 @@ for t in haproxy turnutils_uclient turnutils_peer; do
 done
 [ "$skipped" -eq 0 ] || finish
 HP=$("$FREEPORT")
+HPS=$("$FREEPORT")
+TP=$("$FREEPORT")
 HTTP=$("$FREEPORT")
 start_server behind --proxy-protocol 127.0.0.1 --relay-ip 127.0.0.1 --allow-loopback-peers \
-	--realm example.org --user alice:secret --http-listen "$HTTP" ||
+	--realm example.org --user alice:secret --http-listen "$HTTP" \
+	--cert "$TMP/cert.pem" --pkey "$TMP/key.pem" --tls-listening-port "$TP" ||
 	{ fail "server start (behind HAProxy)"; finish; }
 cat >"$TMP/haproxy.cfg" <<CFG
 global
@@ -32,6 +35,11 @@ frontend turn
 	default_backend turnpiked
 backend turnpiked
 	server s1 127.0.0.1:$PORT send-proxy-v2
+frontend turns
+	bind 127.0.0.1:$HPS
+	default_backend turnpiked-tls
+backend turnpiked-tls
+	server s2 127.0.0.1:$TP send-proxy-v2
 CFG
 haproxy -db -f "$TMP/haproxy.cfg" >"$TMP/haproxy.log" 2>&1 &
 PIDS="$PIDS $!"
@@ -47,4 +55,14 @@ check "turnutils_uclient over TCP through HAProxy relays ($GOT of $SENT back)" \
 n=$(curl -s --max-time 5 "http://127.0.0.1:$HTTP/metrics" |
 	awk '$1 == "turnpike_proxy_headers_total" { print $2 }')
 check "the server took HAProxy's PROXY v2 headers (${n:-0})" test "${n:-0}" -ge 1
+# TLS behind the balancer: the PROXY header, then TLS through a filter; the
+# connections close with their allocations at the end of the run.
+timeout 30 turnutils_uclient -t -S -p "$HPS" -e 127.0.0.1 -r "$PEER_PORT" -m 2 -l 100 -n 20 \
+	-u alice -w secret -z 5 127.0.0.1 >"$TMP/uclient-tls.out" 2>&1
+uclient_counts "$TMP/uclient-tls.out"
+check "turnutils_uclient over TLS through HAProxy relays ($GOT of $SENT back)" \
+	test "$SENT" -gt 0 -a "$GOT" = "$SENT"
+sleep 0.5
+check "the server outlives the TLS connections' close" kill -0 "$SERVER_PID"
+check "... and stops cleanly" stop_server "$SERVER_PID"
 finish
