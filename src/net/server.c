@@ -135,6 +135,7 @@ static int worker_init(struct server *srv, struct worker *w, unsigned id)
 {
 	const struct conf *conf = srv->conf;
 	struct timeval idle = {conf->tcp_idle_timeout, 0}, one_s = {1, 0};
+	struct timeval hs = {conf->tls_handshake_timeout, 0};
 	int rc;
 
 	w->id = id;
@@ -166,6 +167,10 @@ static int worker_init(struct server *srv, struct worker *w, unsigned id)
 	if (redis_worker_init(w) != 0 || tcprelay_worker_init(w) != 0)
 		return TP_ENOMEM;
 	w->idle_tv = event_base_init_common_timeout(w->base, &idle);
+	/* Before a TCP stream starts: a PROXY header, the first byte, TLS. */
+	w->hs_tv = event_base_init_common_timeout(w->base, &hs);
+	if (!w->idle_tv || !w->hs_tv)
+		return TP_ENOMEM;
 	w->tick = event_new(w->base, -1, EV_PERSIST, tick_cb, w);
 	if (!w->tick || event_add(w->tick, &one_s) != 0)
 		return TP_ENOMEM;

@@ -1,11 +1,14 @@
 /* tcp.c - TCP and TLS client connections: accept under a per-worker cap and
  * a per-source share of connections that have not authenticated (shedding
- * the oldest of those when the table is full), complete the TLS handshake
- * within tls-handshake-timeout, frame STUN messages and ChannelData on the
- * stream (RFC 8489 §6.2.2, RFC 8656 §12.5), answer, and close idle,
- * stalled or malformed connections. */
+ * the oldest of those when the table is full), tell TLS from plain framing
+ * by the first byte (on listening-port and tls-listening-port alike, when
+ * TLS is on), complete the TLS handshake within tls-handshake-timeout,
+ * frame STUN messages and ChannelData on the stream (RFC 8489 §6.2.2,
+ * RFC 8656 §12.5), answer, and close idle, stalled or malformed
+ * connections. */
 #include <errno.h>
 #include <netinet/in.h>
+#include <sys/socket.h>
 #include <netinet/tcp.h>
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
@@ -30,6 +33,10 @@
 
 /* Stop reading from a client whose answers pile up unread. */
 #define TCP_OUT_MAX (256 * 1024)
+/* The first byte of a TLS connection: a handshake record (RFC 8446 §5.1).
+ * Plain framing starts with a STUN message (0-3) or ChannelData (64-127),
+ * RFC 7983 §7. */
+#define TLS_RECORD_HANDSHAKE 22
 
 struct tcp_conn {
 	struct worker *w;
@@ -43,7 +50,12 @@ struct tcp_conn {
 	bool tls;         /* over TLS (tls-listening-port) */
 	bool handshaking; /* TLS: the handshake has not completed */
 	bool proxied;     /* from a proxy-protocol balancer: its header comes first */
-	bool tls_after;   /* proxied to a TLS listener: TLS starts after the header */
+	bool sniffing;    /* TLS is on: the first byte (after any PROXY header) says
+			   * whether the stream is TLS or plain framing */
+	bool tls_port;    /* accepted on tls-listening-port */
+	bool fresh;       /* no frame read yet */
+	int fd;           /* sniffing without a bufferevent yet: the socket, else -1 */
+	struct event *peek; /* ... and the wait for its first byte (MSG_PEEK) */
 	TAILQ_ENTRY(tcp_conn) link;
 	TAILQ_ENTRY(tcp_conn) ulink; /* in w->unauthed while !authed */
 };
@@ -112,7 +124,12 @@ static void conn_free(struct tcp_conn *c)
 		turn_alloc_release(&w->ctx, a);
 	TAILQ_REMOVE(&w->conns, c, link);
 	event_free(c->idle);
-	bufferevent_free(c->bev);
+	if (c->peek)
+		event_free(c->peek);
+	if (c->bev)
+		bufferevent_free(c->bev);
+	else if (c->fd >= 0)
+		close(c->fd);
 	free(c);
 	STAT_DEC(w->stats.tcp_active);
 }
@@ -175,15 +192,25 @@ static void idle_cb(int fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 
-	/* Before the stream starts: a balancer's PROXY header, then TLS's
-	 * handshake, each within tls-handshake-timeout. */
-	if (c->proxied || c->handshaking) {
-		STAT_INC(*(c->proxied ? &w->stats.proxy_bad : &w->stats.tls_handshake_timeout));
+	/* Before the stream starts: a balancer's PROXY header, the first
+	 * byte, then TLS's handshake, all within tls-handshake-timeout of the
+	 * accept. Silence on tls-listening-port counts as a handshake timeout,
+	 * as it did before the first-byte split; on listening-port, as idle. */
+	if (c->proxied || c->sniffing || c->handshaking) {
+		const char *stage = c->proxied ? "PROXY protocol header"
+				   : c->sniffing ? "first byte"
+						 : "handshake";
+
+		if (c->proxied)
+			STAT_INC(w->stats.proxy_bad);
+		else if (c->handshaking || c->tls_port)
+			STAT_INC(w->stats.tls_handshake_timeout);
+		else
+			STAT_INC(w->stats.tcp_closed_idle);
 		log_rl(c->proxied ? &rl_refuse : &rl_tls, LOG_LVL_INFO,
 		       "tcp: closed a connection from %s: no %s within tls-handshake-timeout "
 		       "(%ld s)",
-		       addr_format((struct sockaddr *)&c->peer, false, ip, sizeof(ip)),
-		       c->proxied ? "PROXY protocol header" : "handshake",
+		       addr_format((struct sockaddr *)&c->peer, false, ip, sizeof(ip)), stage,
 		       w->srv->conf->tls_handshake_timeout);
 		conn_free(c);
 		return;
@@ -230,8 +257,9 @@ static void write_cb(struct bufferevent *bev, void *arg);
 static void event_cb(struct bufferevent *bev, short what, void *arg);
 
 /* Starts TLS over the connection's socket bufferevent, once the PROXY
- * header is read: an OpenSSL filter on top, which also takes the bytes of
- * the ClientHello already read. Returns 0 or TP_ENOMEM. */
+ * header and the first byte are read: an OpenSSL filter on top, which also
+ * takes the bytes of the ClientHello already read. Returns 0 or
+ * TP_ENOMEM. */
 static int start_tls_after(struct tcp_conn *c)
 {
 	struct worker *w = c->w;
@@ -302,15 +330,50 @@ static bool proxy_header(struct tcp_conn *c)
 		conn_free(c);
 		return false;
 	}
-	if (!c->tls_after) {
-		event_add(c->idle, w->idle_tv); /* unauthenticated TCP from now */
-		return true;
+	/* With TLS on, the first byte decides (sniff_input) while the
+	 * deadline runs on; else unauthenticated TCP from now. */
+	if (!c->sniffing)
+		event_add(c->idle, w->idle_tv);
+	return true;
+}
+
+/*
+ * The first byte after any PROXY header, still in the input: a TLS
+ * handshake record starts TLS (an OpenSSL filter over the socket), anything
+ * else is plain framing. Returns true when the plain stream goes on, false
+ * when more bytes are needed, TLS took over or c was closed.
+ */
+static bool sniff_input(struct tcp_conn *c)
+{
+	uint8_t b;
+
+	if (evbuffer_copyout(bufferevent_get_input(c->bev), &b, 1) != 1)
+		return false;
+	c->sniffing = false;
+	if (b == TLS_RECORD_HANDSHAKE) {
+		if (start_tls_after(c) != 0)
+			conn_free(c);
+		return false;
 	}
-	/* TLS from here; the filter reads on (the handshake deadline runs). */
-	c->tls_after = false;
-	if (start_tls_after(c) != 0)
-		conn_free(c);
-	return false;
+	event_add(c->idle, c->w->idle_tv); /* unauthenticated TCP from now */
+	return true;
+}
+
+/* A stream that is not STUN framing: a TLS ClientHello where TLS is off
+ * says so (the client most likely meant turns:). */
+static void log_not_framing(struct tcp_conn *c)
+{
+	char ip[ADDR_STRLEN];
+	uint8_t b;
+
+	if (!c->fresh || c->tls ||
+	    evbuffer_copyout(bufferevent_get_input(c->bev), &b, 1) != 1 ||
+	    b != TLS_RECORD_HANDSHAKE)
+		return;
+	log_rl(&rl_tls, LOG_LVL_INFO,
+	       "tcp: closed a connection from %s: it starts a TLS handshake but TLS is off "
+	       "(set cert and pkey, without no-tls)",
+	       addr_format((struct sockaddr *)&c->peer, false, ip, sizeof(ip)));
 }
 
 static void read_cb(struct bufferevent *bev, void *arg)
@@ -327,10 +390,13 @@ static void read_cb(struct bufferevent *bev, void *arg)
 	worker_clock(w);
 	if (c->proxied && !proxy_header(c))
 		return;
+	if (c->sniffing && !sniff_input(c))
+		return;
 	while ((n = frame_len(in)) > 0) {
 		const uint8_t *pkt = evbuffer_pullup(in, n);
 		size_t len;
 
+		c->fresh = false;
 		STAT_INC(st->rx_msgs[TP_TCP]);
 		STAT_ADD(st->rx_bytes[TP_TCP], (uint64_t)n);
 		if (pkt[0] <= 3 && rfc6062_foreign_bind(c, pkt, (size_t)n))
@@ -369,6 +435,7 @@ static void read_cb(struct bufferevent *bev, void *arg)
 	if (n < 0) {
 		/* RFC 8489 §6.2.2 gives no way to resync a broken stream. */
 		STAT_INC(st->tcp_closed_bad);
+		log_not_framing(c);
 		conn_close_flushed(c);
 		return;
 	}
@@ -484,7 +551,7 @@ static bool admit(struct worker *w, const struct sockaddr *sa, bool proxied, boo
 }
 
 /* The connection's bufferevent: on the socket, or through OpenSSL for a
- * TLS listener (which then owns the SSL). NULL on failure. */
+ * TLS stream (which then owns the SSL). NULL on failure. */
 static struct bufferevent *bev_new(struct worker *w, int fd, bool tls)
 {
 	struct bufferevent *bev;
@@ -502,6 +569,64 @@ static struct bufferevent *bev_new(struct worker *w, int fd, bool tls)
 	return bev;
 }
 
+/* Reads and writes on c's bufferevent. Returns 0 or -1. */
+static int bev_start(struct tcp_conn *c)
+{
+	bufferevent_setcb(c->bev, read_cb, write_cb, event_cb, c);
+	bufferevent_setwatermark(c->bev, EV_WRITE, TCP_OUT_MAX / 2, 0);
+	bufferevent_setwatermark(c->bev, EV_READ, 0, STUN_MAX_MSG);
+	return bufferevent_enable(c->bev, EV_READ);
+}
+
+/*
+ * The first byte of a connection that is neither proxied nor decided: read
+ * with MSG_PEEK, so that it stays in the socket and a TLS stream gets
+ * OpenSSL's bufferevent right on the socket (no filter). One byte is all
+ * it waits for: a client that sends nothing, or trickles its handshake, is
+ * closed at tls-handshake-timeout from the accept (idle_cb).
+ */
+static void peek_cb(int fd, short what, void *arg)
+{
+	struct tcp_conn *c = arg;
+	struct worker *w = c->w;
+	uint8_t b;
+	ssize_t n;
+	bool tls;
+	(void)what;
+
+	worker_clock(w);
+	n = recv(fd, &b, 1, MSG_PEEK);
+	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
+		if (event_add(c->peek, NULL) != 0)
+			conn_free(c);
+		return;
+	}
+	if (n <= 0) {
+		conn_free(c); /* closed or reset before it sent anything */
+		return;
+	}
+	event_free(c->peek);
+	c->peek = NULL;
+	c->sniffing = false;
+	tls = b == TLS_RECORD_HANDSHAKE;
+	c->bev = bev_new(w, fd, tls);
+	if (!c->bev || bev_start(c) != 0) {
+		log_rl(&rl_accept, LOG_LVL_WARN, "tcp: out of memory starting a connection");
+		if (c->bev)
+			c->fd = -1; /* the bufferevent closes it */
+		conn_free(c);
+		return;
+	}
+	c->fd = -1;
+	if (tls) {
+		/* The handshake deadline runs on from the accept. */
+		c->tls = c->handshaking = true;
+		STAT_INC(w->stats.tls_accepted);
+		return;
+	}
+	event_add(c->idle, w->idle_tv); /* unauthenticated TCP from now */
+}
+
 void tcp_accept_cb(struct evconnlistener *lev, int fd, struct sockaddr *sa, int salen, void *arg)
 {
 	struct tcp_listener *tl = arg;
@@ -510,6 +635,9 @@ void tcp_accept_cb(struct evconnlistener *lev, int fd, struct sockaddr *sa, int 
 	bool counted = false;
 	bool proxied = w->srv->nproxy_from &&
 		       policy_in_ranges(w->srv->proxy_from, w->srv->nproxy_from, sa);
+	/* With TLS on, both TCP ports take TLS and plain framing alike (as
+	 * coturn's do): the first byte tells them apart. */
+	bool sniff = w->srv->tls != NULL;
 	int one = 1;
 	(void)lev;
 
@@ -523,6 +651,7 @@ void tcp_accept_cb(struct evconnlistener *lev, int fd, struct sockaddr *sa, int 
 	if (!c)
 		goto fail;
 	c->w = w;
+	c->fd = -1;
 	c->counted = counted;
 	counted = false;
 	memcpy(&c->peer, sa, (size_t)salen < sizeof(c->peer) ? (size_t)salen : sizeof(c->peer));
@@ -531,37 +660,50 @@ void tcp_accept_cb(struct evconnlistener *lev, int fd, struct sockaddr *sa, int 
 		if (getsockname(fd, (struct sockaddr *)&c->local, &llen) != 0)
 			goto fail;
 	}
-	/* Behind a balancer, TLS starts after its PROXY header. */
-	c->bev = bev_new(w, fd, tl->tls && !proxied);
-	if (!c->bev)
-		goto fail;
 	c->proxied = proxied;
-	c->tls_after = tl->tls && proxied;
-	c->tls = c->handshaking = tl->tls && !proxied;
-	fd = -1;
+	c->sniffing = sniff;
+	c->tls_port = tl->tls;
+	c->fresh = true;
 	c->idle = evtimer_new(w->base, idle_cb, c);
 	if (!c->idle)
 		goto fail;
-	bufferevent_setcb(c->bev, read_cb, write_cb, event_cb, c);
-	bufferevent_setwatermark(c->bev, EV_WRITE, TCP_OUT_MAX / 2, 0);
-	bufferevent_setwatermark(c->bev, EV_READ, 0, STUN_MAX_MSG);
-	if (bufferevent_enable(c->bev, EV_READ) != 0 ||
-	    event_add(c->idle, c->handshaking || proxied ? w->hs_tv : w->idle_tv) != 0)
+	if (sniff && !proxied) {
+		/* No bufferevent until the first byte says which. */
+		c->peek = event_new(w->base, fd, EV_READ, peek_cb, c);
+		if (!c->peek)
+			goto fail;
+		c->fd = fd;
+		fd = -1;
+		if (event_add(c->peek, NULL) != 0)
+			goto fail;
+	} else {
+		/* Behind a balancer, its PROXY header comes first, then (with
+		 * TLS on) the first byte is looked at in the input. */
+		c->bev = bufferevent_socket_new(w->base, fd, BEV_OPT_CLOSE_ON_FREE);
+		if (!c->bev)
+			goto fail;
+		fd = -1;
+		if (bev_start(c) != 0)
+			goto fail;
+	}
+	if (event_add(c->idle, sniff || proxied ? w->hs_tv : w->idle_tv) != 0)
 		goto fail;
 	TAILQ_INSERT_TAIL(&w->conns, c, link);
 	TAILQ_INSERT_TAIL(&w->unauthed, c, ulink);
 	STAT_INC(w->stats.tcp_accepted);
 	STAT_INC(w->stats.tcp_active);
-	if (c->tls)
-		STAT_INC(w->stats.tls_accepted);
 	return;
 fail:
 	log_rl(&rl_accept, LOG_LVL_WARN, "tcp: out of memory accepting a connection");
 	if (c) {
 		if (c->idle)
 			event_free(c->idle);
+		if (c->peek)
+			event_free(c->peek);
 		if (c->bev)
 			bufferevent_free(c->bev);
+		else if (c->fd >= 0)
+			close(c->fd);
 		counted = c->counted;
 		free(c);
 	}
@@ -576,7 +718,8 @@ void tcp_send_client(struct tcp_conn *c, const uint8_t *msg, size_t len)
 
 	/* A client that does not read loses data rather than our memory; a
 	 * closing connection takes nothing new. */
-	if (c->closing || evbuffer_get_length(bufferevent_get_output(c->bev)) > TCP_OUT_MAX ||
+	if (c->closing || !c->bev ||
+	    evbuffer_get_length(bufferevent_get_output(c->bev)) > TCP_OUT_MAX ||
 	    conn_write(c, msg, len) != 0) {
 		STAT_INC(st->drops[DROP_SEND_FAILED]);
 		return;
@@ -680,6 +823,7 @@ void tcp_conn_adopt(struct worker *w, int fd, const struct sockaddr_storage *pee
 	if (!c)
 		goto fail;
 	c->w = w;
+	c->fd = -1;
 	c->counted = counted;
 	counted = false;
 	c->peer = *peer;
@@ -691,10 +835,7 @@ void tcp_conn_adopt(struct worker *w, int fd, const struct sockaddr_storage *pee
 	c->idle = evtimer_new(w->base, idle_cb, c);
 	if (!c->idle || !input_add(c->bev, data, len))
 		goto fail;
-	bufferevent_setcb(c->bev, read_cb, write_cb, event_cb, c);
-	bufferevent_setwatermark(c->bev, EV_WRITE, TCP_OUT_MAX / 2, 0);
-	bufferevent_setwatermark(c->bev, EV_READ, 0, STUN_MAX_MSG);
-	if (bufferevent_enable(c->bev, EV_READ) != 0 || event_add(c->idle, w->idle_tv) != 0)
+	if (bev_start(c) != 0 || event_add(c->idle, w->idle_tv) != 0)
 		goto fail;
 	TAILQ_INSERT_TAIL(&w->conns, c, link);
 	TAILQ_INSERT_TAIL(&w->unauthed, c, ulink);
