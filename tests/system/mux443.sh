@@ -114,11 +114,35 @@ check "SIGTERM stops the server with status 0" stop_server "$MAIN_PID"
 
 # Without cert and pkey: a TLS ClientHello on the plain port is closed,
 # and the log says why; plain TCP is served as before.
-start_server plain || { fail "server start (no TLS)"; finish; }
+# A balancer (proxy-protocol) has tls-handshake-timeout for its header
+# there too.
+start_server plain --proxy-protocol 127.0.0.2 --tls-handshake-timeout "$HS_TIMEOUT" ||
+	{ fail "server start (no TLS)"; finish; }
 check_fails "no cert: s_client on listening-port fails" s_client "$PORT"
 check "... and the log says TLS is off" \
 	within 2000 grep -q "starts a TLS handshake but TLS is off" "$TMP/plain.log"
 check "no cert: a Binding over TCP is served" "$CTL" stun "127.0.0.1:$PORT" --tcp --timeout 2000 --quiet
+# silent_from SRC: seconds until the server closes a connection from SRC
+# that sends nothing (or "open" after 6 s).
+silent_from() {
+	/usr/bin/python3 -c '
+import socket, sys, time
+s = socket.socket()
+s.bind((sys.argv[1], 0))
+s.connect(("127.0.0.1", int(sys.argv[2])))
+s.settimeout(6)
+t = time.time()
+try:
+    s.recv(1)
+    print(f"{time.time() - t:.1f}")
+except socket.timeout:
+    print("open")
+except OSError:
+    print(f"{time.time() - t:.1f}")' "$1" "$PORT"
+}
+took=$(silent_from 127.0.0.2)
+check "no TLS: a balancer that sends no PROXY header is closed at the deadline ($took s)" \
+	awk -v t="$took" 'BEGIN { exit !(t != "open" && t >= 1.8 && t <= 4) }'
 check "SIGTERM stops the server without TLS with status 0" stop_server "$SERVER_PID"
 
 kill -TERM "$PEER_PID" 2>/dev/null
