@@ -30,6 +30,7 @@
 #include "util/policy.h"
 #include "util/proxy.h"
 #include "util/srccount.h"
+#include "util/tlshello.h"
 
 /* Stop reading from a client whose answers pile up unread. */
 #define TCP_OUT_MAX (256 * 1024)
@@ -53,6 +54,7 @@ struct tcp_conn {
 	bool sniffing;    /* TLS is on: the first byte (after any PROXY header) says
 			   * whether the stream is TLS or plain framing */
 	bool tls_port;    /* accepted on tls-listening-port */
+	bool http_port;   /* ... on http-listen's address too: HTTP is routed off */
 	bool fresh;       /* no frame read yet */
 	int fd;           /* sniffing without a bufferevent yet: the socket, else -1 */
 	struct event *peek; /* ... and the wait for its first byte (MSG_PEEK) */
@@ -337,26 +339,72 @@ static bool proxy_header(struct tcp_conn *c)
 	return true;
 }
 
+/* The connection is HTTP on a port the HTTP listener shares: it leaves
+ * TURN's table and its limits (the HTTP side applies its own, to the same
+ * client address) and is spliced to the HTTP listener (mux.c). */
+static void to_http(struct tcp_conn *c)
+{
+	struct worker *w = c->w;
+	struct bufferevent *bev = c->bev;
+	struct sockaddr_storage peer = c->peer;
+
+	c->bev = NULL;
+	conn_free(c);
+	mux_splice(w, bev, &peer);
+}
+
 /*
- * The first byte after any PROXY header, still in the input: a TLS
+ * The first bytes after any PROXY header, still in the input: a TLS
  * handshake record starts TLS (an OpenSSL filter over the socket), anything
- * else is plain framing. Returns true when the plain stream goes on, false
- * when more bytes are needed, TLS took over or c was closed.
+ * else is plain framing; on a port the HTTP listener shares, HTTP goes
+ * there (mux_route). Returns true when the plain stream goes on, false
+ * when more bytes are needed, TLS or HTTP took over, or c was closed.
  */
 static bool sniff_input(struct tcp_conn *c)
 {
-	uint8_t b;
+	struct worker *w = c->w;
+	struct evbuffer *in = bufferevent_get_input(c->bev);
+	size_t have = evbuffer_get_length(in);
+	enum mux_route r;
+	uint8_t b = 0;
+	char ip[ADDR_STRLEN];
 
-	if (evbuffer_copyout(bufferevent_get_input(c->bev), &b, 1) != 1)
+	if (have == 0)
 		return false;
-	c->sniffing = false;
-	if (b == TLS_RECORD_HANDSHAKE) {
-		if (start_tls_after(c) != 0)
-			conn_free(c);
-		return false;
+	if (c->http_port) {
+		size_t n = have < TLSHELLO_MAX ? have : TLSHELLO_MAX;
+
+		r = mux_route(w->srv, (struct sockaddr *)&c->local,
+			      evbuffer_pullup(in, (ev_ssize_t)n), n);
+	} else {
+		evbuffer_copyout(in, &b, 1);
+		r = b == TLS_RECORD_HANDSHAKE ? MUX_TLS : MUX_TURN;
 	}
-	event_add(c->idle, c->w->idle_tv); /* unauthenticated TCP from now */
-	return true;
+	switch (r) {
+	case MUX_MORE:
+		return false; /* the deadline runs on */
+	case MUX_HTTP:
+		to_http(c);
+		return false;
+	case MUX_TLS:
+		c->sniffing = false;
+		if (!w->srv->tls) {
+			/* A port HTTPS shares while TLS for TURN is off. */
+			STAT_INC(w->stats.tcp_closed_bad);
+			log_rl(&rl_tls, LOG_LVL_INFO,
+			       "tcp: closed a connection from %s: TLS without an HTTP ALPN, and "
+			       "TURN over TLS is off",
+			       addr_format((struct sockaddr *)&c->peer, false, ip, sizeof(ip)));
+			conn_free(c);
+		} else if (start_tls_after(c) != 0) {
+			conn_free(c);
+		}
+		return false;
+	default:
+		c->sniffing = false;
+		event_add(c->idle, w->idle_tv); /* unauthenticated TCP from now */
+		return true;
+	}
 }
 
 /* A stream that is not STUN framing: a TLS ClientHello where TLS is off
@@ -636,8 +684,9 @@ void tcp_accept_cb(struct evconnlistener *lev, int fd, struct sockaddr *sa, int 
 	bool proxied = w->srv->nproxy_from &&
 		       policy_in_ranges(w->srv->proxy_from, w->srv->nproxy_from, sa);
 	/* With TLS on, both TCP ports take TLS and plain framing alike (as
-	 * coturn's do): the first byte tells them apart. */
-	bool sniff = w->srv->tls != NULL;
+	 * coturn's do): the first byte tells them apart; on http-listen's
+	 * port, the first bytes tell HTTP from TURN too. */
+	bool sniff = w->srv->tls != NULL || tl->http;
 	int one = 1;
 	(void)lev;
 
@@ -663,11 +712,12 @@ void tcp_accept_cb(struct evconnlistener *lev, int fd, struct sockaddr *sa, int 
 	c->proxied = proxied;
 	c->sniffing = sniff;
 	c->tls_port = tl->tls;
+	c->http_port = tl->http;
 	c->fresh = true;
 	c->idle = evtimer_new(w->base, idle_cb, c);
 	if (!c->idle)
 		goto fail;
-	if (sniff && !proxied) {
+	if (sniff && !proxied && !tl->http) {
 		/* No bufferevent until the first byte says which. */
 		c->peek = event_new(w->base, fd, EV_READ, peek_cb, c);
 		if (!c->peek)
@@ -678,7 +728,8 @@ void tcp_accept_cb(struct evconnlistener *lev, int fd, struct sockaddr *sa, int 
 			goto fail;
 	} else {
 		/* Behind a balancer, its PROXY header comes first, then (with
-		 * TLS on) the first byte is looked at in the input. */
+		 * TLS on) the first byte is looked at in the input; on a port
+		 * HTTP shares, as many bytes as a ClientHello's ALPN takes. */
 		c->bev = bufferevent_socket_new(w->base, fd, BEV_OPT_CLOSE_ON_FREE);
 		if (!c->bev)
 			goto fail;

@@ -350,6 +350,7 @@ static int listener_open(struct worker *w, const struct sockaddr *sa)
 		return TP_ESYS;
 	tl->w = w;
 	tl->tls = true;
+	tl->http = mux_listener_shared(w->srv, sa);
 	tl->lev = evconnlistener_new(w->base, tcp_accept_cb, tl,
 				     LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, -1, fd);
 	if (!tl->lev) {
