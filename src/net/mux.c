@@ -139,8 +139,8 @@ static bool hello_is_http(const uint8_t *buf, size_t len, bool *more)
 	}
 }
 
-enum mux_route mux_route(const struct server *srv, const struct sockaddr *local,
-			 const uint8_t *buf, size_t len)
+enum mux_route mux_route(const struct server *srv, const struct sockaddr *local, const uint8_t *buf,
+			 size_t len)
 {
 	const struct mux *m = srv->mux;
 	const struct sockaddr *http;

@@ -88,14 +88,14 @@ struct worker {
 	struct tcp_conn_list conns;
 	struct tcp_conn_list unauthed; /* never authenticated, oldest first */
 	size_t tcp_max;
-	const struct timeval *idle_tv; /* libevent common timeout */
-	const struct timeval *hs_tv;   /* tls-handshake-timeout, likewise */
-	struct event *tick;            /* once a second: expire allocations */
-	unsigned relay_rr[2];          /* round robin over relay addresses */
-	struct store_conn *events;     /* allocation events to Redis, or NULL */
-	size_t interim_cursor;         /* where the interim event walk goes on */
-	struct userdb *userdb;         /* users and fleet quota from Redis, or NULL */
-	struct tcprelay *tcprelay;     /* ConnectionBinds handed over by other workers */
+	const struct timeval *idle_tv;  /* libevent common timeout */
+	const struct timeval *hs_tv;    /* tls-handshake-timeout, likewise */
+	struct event *tick;             /* once a second: expire allocations */
+	unsigned relay_rr[2];           /* round robin over relay addresses */
+	struct store_conn *events;      /* allocation events to Redis, or NULL */
+	size_t interim_cursor;          /* where the interim event walk goes on */
+	struct userdb *userdb;          /* users and fleet quota from Redis, or NULL */
+	struct tcprelay *tcprelay;      /* ConnectionBinds handed over by other workers */
 	struct mux_splice_list splices; /* HTTP connections passed to the main thread */
 	size_t nsplices;
 };
@@ -307,12 +307,17 @@ void tls_worker_cleanup(struct worker *w);
  * thread): mux_set_internal names its internal listener before the workers
  * start; mux_take gives the client address of a connection from `from`
  * accepted there, false when no worker registered it (refuse it). */
-enum mux_route { MUX_MORE = 0, MUX_TURN, MUX_TLS, MUX_HTTP };
+enum mux_route {
+	MUX_MORE = 0,
+	MUX_TURN,
+	MUX_TLS,
+	MUX_HTTP
+};
 int mux_setup(struct server *srv);
 void mux_cleanup(struct server *srv);
 bool mux_listener_shared(const struct server *srv, const struct sockaddr *sa);
-enum mux_route mux_route(const struct server *srv, const struct sockaddr *local,
-			 const uint8_t *buf, size_t len);
+enum mux_route mux_route(const struct server *srv, const struct sockaddr *local, const uint8_t *buf,
+			 size_t len);
 void mux_splice(struct worker *w, struct bufferevent *client, const struct sockaddr_storage *peer);
 void mux_worker_cleanup(struct worker *w);
 void mux_set_internal(struct server *srv, const struct sockaddr *sa);

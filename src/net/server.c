@@ -295,8 +295,7 @@ struct server *server_new(const struct conf *conf)
 	    (rc = setup_nat(srv)) != 0 || (rc = setup_auth(srv)) != 0 ||
 	    (rc = setup_policy(srv)) != 0 || (rc = setup_alternates(srv)) != 0 ||
 	    (rc = setup_proxy(srv)) != 0 || (rc = redis_setup(srv)) != 0 ||
-	    (rc = tls_setup(srv)) != 0 || (rc = dtls_setup(srv)) != 0 ||
-	    (rc = mux_setup(srv)) != 0)
+	    (rc = tls_setup(srv)) != 0 || (rc = dtls_setup(srv)) != 0 || (rc = mux_setup(srv)) != 0)
 		goto fail;
 	srv->quota = turn_quota_new((unsigned)conf->user_quota, (unsigned)conf->total_quota);
 	srv->reservations = relay_reservations_new();

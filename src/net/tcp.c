@@ -45,18 +45,18 @@ struct tcp_conn {
 	struct event *idle;
 	struct sockaddr_storage peer;
 	struct sockaddr_storage local;
-	bool closing;     /* reads stopped; freed once queued answers are sent */
-	bool authed;      /* a request on it authenticated, or it carries an allocation */
-	bool counted;     /* in srv->tcp_unauth (max-tcp-unauthenticated-per-source) */
-	bool tls;         /* over TLS (tls-listening-port) */
-	bool handshaking; /* TLS: the handshake has not completed */
-	bool proxied;     /* from a proxy-protocol balancer: its header comes first */
-	bool sniffing;    /* TLS is on: the first byte (after any PROXY header) says
+	bool closing;       /* reads stopped; freed once queued answers are sent */
+	bool authed;        /* a request on it authenticated, or it carries an allocation */
+	bool counted;       /* in srv->tcp_unauth (max-tcp-unauthenticated-per-source) */
+	bool tls;           /* over TLS (tls-listening-port) */
+	bool handshaking;   /* TLS: the handshake has not completed */
+	bool proxied;       /* from a proxy-protocol balancer: its header comes first */
+	bool sniffing;      /* TLS is on: the first byte (after any PROXY header) says
 			   * whether the stream is TLS or plain framing */
-	bool tls_port;    /* accepted on tls-listening-port */
-	bool http_port;   /* ... on http-listen's address too: HTTP is routed off */
-	bool fresh;       /* no frame read yet */
-	int fd;           /* sniffing without a bufferevent yet: the socket, else -1 */
+	bool tls_port;      /* accepted on tls-listening-port */
+	bool http_port;     /* ... on http-listen's address too: HTTP is routed off */
+	bool fresh;         /* no frame read yet */
+	int fd;             /* sniffing without a bufferevent yet: the socket, else -1 */
 	struct event *peek; /* ... and the wait for its first byte (MSG_PEEK) */
 	TAILQ_ENTRY(tcp_conn) link;
 	TAILQ_ENTRY(tcp_conn) ulink; /* in w->unauthed while !authed */
@@ -199,9 +199,9 @@ static void idle_cb(int fd, short what, void *arg)
 	 * accept. Silence on tls-listening-port counts as a handshake timeout,
 	 * as it did before the first-byte split; on listening-port, as idle. */
 	if (c->proxied || c->sniffing || c->handshaking) {
-		const char *stage = c->proxied ? "PROXY protocol header"
-				   : c->sniffing ? "first byte"
-						 : "handshake";
+		const char *stage = c->proxied    ? "PROXY protocol header"
+				    : c->sniffing ? "first byte"
+						  : "handshake";
 
 		if (c->proxied)
 			STAT_INC(w->stats.proxy_bad);
@@ -414,8 +414,7 @@ static void log_not_framing(struct tcp_conn *c)
 	char ip[ADDR_STRLEN];
 	uint8_t b;
 
-	if (!c->fresh || c->tls ||
-	    evbuffer_copyout(bufferevent_get_input(c->bev), &b, 1) != 1 ||
+	if (!c->fresh || c->tls || evbuffer_copyout(bufferevent_get_input(c->bev), &b, 1) != 1 ||
 	    b != TLS_RECORD_HANDSHAKE)
 		return;
 	log_rl(&rl_tls, LOG_LVL_INFO,
@@ -514,13 +513,30 @@ static void handshake_done(struct tcp_conn *c)
 	event_add(c->idle, c->w->idle_tv);
 }
 
+/* Writes what is queued on a socket bufferevent now (its output's start
+ * is frozen for anyone but itself). */
+static void alert_send(struct bufferevent *under)
+{
+	struct evbuffer *out = bufferevent_get_output(under);
+
+	evbuffer_unfreeze(out, 1);
+	evbuffer_write(out, bufferevent_getfd(under));
+	evbuffer_freeze(out, 1);
+}
+
 static void handshake_failed(struct tcp_conn *c)
 {
 	char ip[ADDR_STRLEN], why[256] = "connection closed";
 	unsigned long e = bufferevent_get_openssl_error(c->bev);
+	struct bufferevent *under;
 
 	if (e)
 		ERR_error_string_n(e, why, sizeof(why));
+	/* Over a filter (TLS after a PROXY header or the first bytes read),
+	 * OpenSSL's alert still sits in the socket's output: send it, best
+	 * effort, so the client learns why (no_application_protocol...). */
+	if ((under = bufferevent_get_underlying(c->bev)) != NULL)
+		alert_send(under);
 	STAT_INC(c->w->stats.tls_handshake_failed);
 	log_rl(&rl_tls, LOG_LVL_INFO, "tls: handshake with %s failed: %s",
 	       addr_format((struct sockaddr *)&c->peer, false, ip, sizeof(ip)), why);

@@ -391,7 +391,12 @@ const struct conf_opt conf_schema[] = {
 	 "Serve HTTP on this address: Prometheus metrics at /metrics, /healthz, and "
 	 "the TURN REST credential hook at /api/v1/turn/credentials and "
 	 "/api/v1/turn/ice-servers. A bare PORT listens on 127.0.0.1 only; write "
-	 "IPv6 as [::1]:PORT. HTTPS when http-cert and http-pkey are set. Default: off.",
+	 "IPv6 as [::1]:PORT. HTTPS when http-cert and http-pkey are set. The same "
+	 "address and port as a TURN TCP listener (listening-port, or "
+	 "tls-listening-port with TLS on; 443, say) share it: TLS offering ALPN "
+	 "http/1.1 (HTTPS hook) or a request line (plain hook) goes to HTTP, "
+	 "everything else to TURN, with the HTTP limits applied to the real client "
+	 "address. Default: off.",
 	 check_http_listen},
 	{"http-cert", CONF_STR, NULL, 0, 0, false, OFF(http_cert), "PATH",
 	 "TLS certificate chain file (PEM, server certificate first) for the HTTP "

@@ -112,6 +112,78 @@ check "no warnings or errors in the server's log" not log_problems "$TMP/mux.log
 log_problems "$TMP/mux.log" | head -n 5
 check "SIGTERM stops the server with status 0" stop_server "$MAIN_PID"
 
+# The HTTPS hook on tls-listening-port (http-listen names it, with its own
+# http-cert): TLS offering ALPN http/1.1 goes to the hook, TURN over TLS
+# and plain TCP stay TURN's, and the hook's limits see the real client.
+make_cert turnpike-http "$TMP/http-cert.pem" "$TMP/http-key.pem" || fail "openssl (http-cert)"
+KEY=mux443-test-api-key-0123456789
+TPORT=$("$FREEPORT")
+start_server shared --min-port "$MIN_PORT" --max-port "$MAX_PORT" --allow-loopback-peers \
+	--realm example.org --use-auth-secret --static-auth-secret s3cr3t \
+	--tls-listening-port "$TPORT" --cert "$TMP/cert.pem" --pkey "$TMP/key.pem" \
+	--tls-handshake-timeout "$HS_TIMEOUT" --http-listen "$TPORT" \
+	--http-cert "$TMP/http-cert.pem" --http-pkey "$TMP/http-key.pem" --rest-api-key "$KEY" \
+	--http-max-connections-per-source 2 --http-request-timeout 2 --log-level debug ||
+	{ fail "server start (shared)"; finish; }
+SHARED_PID=$SERVER_PID
+check "curl --http1.1 https://127.0.0.1:$TPORT/healthz on the TURN port" \
+	curl -skf --max-time 5 --http1.1 -o /dev/null "https://127.0.0.1:$TPORT/healthz"
+curl -sk --max-time 5 -w '\n%{http_version}\n' -o "$TMP/ice.json" \
+	"https://127.0.0.1:$TPORT/api/v1/turn/ice-servers?key=$KEY" >"$TMP/curl.out" 2>&1
+check "curl (ALPN h2,http/1.1): /api/v1/turn/ice-servers lists turns:127.0.0.1:$TPORT" \
+	grep -qF "\"turns:127.0.0.1:$TPORT?transport=tcp\"" "$TMP/ice.json"
+check "... over HTTP/$(tail -n 1 "$TMP/curl.out")" test "$(tail -n 1 "$TMP/curl.out")" = 1.1
+openssl s_client -connect "127.0.0.1:$TPORT" -alpn http/1.1 </dev/null >"$TMP/s_client.out" 2>&1
+check "the hook answers with its own certificate (http-cert)" \
+	grep -q "^subject=.*CN *= *turnpike-http" "$TMP/s_client.out"
+check "s_client -alpn stun.turn on the shared port gets TURN's certificate and stun.turn" \
+	s_client "$TPORT" -alpn stun.turn
+check "... ALPN protocol: $(alpn)" test "$(alpn)" = stun.turn
+check_fails "s_client -alpn h2 on the shared port is refused" s_client "$TPORT" -alpn h2
+check "... with the no_application_protocol alert" \
+	grep -q "no application protocol" "$TMP/s_client.out"
+relay "TLS on the port HTTPS shares" "$TPORT" -S
+relay "plain TCP on the port HTTPS shares" "$TPORT"
+t0=$(now_ms)
+exec 5<>/dev/tcp/127.0.0.1/"$TPORT"
+check "a silent client on the shared port is closed" eof_within $((HS_TIMEOUT * 1000 + 2000)) 5
+took=$(($(now_ms) - t0))
+exec 5<&-
+check "... after ${took} ms (tls-handshake-timeout ${HS_TIMEOUT} s)" \
+	test "$took" -ge $((HS_TIMEOUT * 1000 - 200)) -a "$took" -le $((HS_TIMEOUT * 1000 + 2000))
+INTERNAL=$(sed -n 's/.*shared with TURN (through 127\.0\.0\.1:\([0-9]*\)).*/\1/p' "$TMP/shared.log")
+check "the log names the internal listener (127.0.0.1:${INTERNAL:-?})" test -n "$INTERNAL"
+/usr/bin/python3 "$top_srcdir/tests/system/mux443_http.py" --port "$TPORT" \
+	--internal "${INTERNAL:-1}" --timeout 2 >"$TMP/mux443_http.out" 2>&1
+take_lines "$TMP/mux443_http.out"
+grep -q "passed" "$TMP/mux443_http.out" || { fail "mux443_http.py"; tail -n 5 "$TMP/mux443_http.out"; }
+check "the per-source refusal is logged with the real client (127.0.0.2)" \
+	grep -q "http: connection from 127.0.0.2:[0-9]* refused: its address holds 2" "$TMP/shared.log"
+check "the request timeout is logged with the real client" \
+	grep -q "http: connection from 127.0.0.2:[0-9]* closed: no whole request" "$TMP/shared.log"
+check "the stranger on the internal listener is logged" \
+	grep -q "internal listener refused: not passed by a worker" "$TMP/shared.log"
+# problems: warnings and errors but for the refusals asked for.
+problems() {
+	log_problems "$TMP/shared.log" | grep -v "its address holds 2\|no whole request within\|not passed by a worker"
+}
+check "no other warnings or errors in the shared server's log" not problems
+problems | head -n 5
+check "SIGTERM stops the shared server with status 0" stop_server "$SHARED_PID"
+
+# A plain HTTP hook (no http-cert) on tls-listening-port: a request line
+# goes to it, STUN and TLS stay TURN's.
+HPLAIN=$("$FREEPORT")
+start_server plainhook --tls-listening-port "$HPLAIN" --cert "$TMP/cert.pem" \
+	--pkey "$TMP/key.pem" --http-listen "$HPLAIN" || { fail "server start (plain hook)"; finish; }
+check "curl http://127.0.0.1:$HPLAIN/healthz on the TURN port" \
+	curl -sf --max-time 5 -o /dev/null "http://127.0.0.1:$HPLAIN/healthz"
+check "a Binding over TCP on the same port" "$CTL" stun "127.0.0.1:$HPLAIN" --tcp --timeout 2000 --quiet
+check "TLS (ALPN stun.turn) on the same port" s_client "$HPLAIN" -alpn stun.turn
+check_fails "TLS offering only http/1.1 there is refused (the hook is plain HTTP)" \
+	s_client "$HPLAIN" -alpn http/1.1
+check "SIGTERM stops the plain-hook server with status 0" stop_server "$SERVER_PID"
+
 # Without cert and pkey: a TLS ClientHello on the plain port is closed,
 # and the log says why; plain TCP is served as before.
 # A balancer (proxy-protocol) has tls-handshake-timeout for its header

@@ -13,13 +13,13 @@ static size_t hello(uint8_t *out, const uint8_t *ext, long elen)
 	uint8_t body[1024];
 	size_t n = 0, total;
 
-	body[n++] = 3, body[n++] = 3;         /* legacy_version */
-	memset(body + n, 0xab, 32), n += 32;  /* random */
-	body[n++] = 32;                       /* legacy_session_id */
+	body[n++] = 3, body[n++] = 3;        /* legacy_version */
+	memset(body + n, 0xab, 32), n += 32; /* random */
+	body[n++] = 32;                      /* legacy_session_id */
 	memset(body + n, 0xcd, 32), n += 32;
-	body[n++] = 0, body[n++] = 4;         /* cipher_suites */
+	body[n++] = 0, body[n++] = 4; /* cipher_suites */
 	body[n++] = 0x13, body[n++] = 0x01, body[n++] = 0x13, body[n++] = 0x02;
-	body[n++] = 1, body[n++] = 0;         /* legacy_compression_methods */
+	body[n++] = 1, body[n++] = 0; /* legacy_compression_methods */
 	if (elen >= 0) {
 		body[n++] = (uint8_t)(elen >> 8), body[n++] = (uint8_t)elen;
 		memcpy(body + n, ext, (size_t)elen), n += (size_t)elen;
@@ -34,7 +34,7 @@ static size_t hello(uint8_t *out, const uint8_t *ext, long elen)
 
 /* server_name (0), then ALPN (16) with "h2" and "stun.turn". */
 static const uint8_t ext_alpn[] = {
-	0, 0, 0, 5, 0, 3, 0, 0, 0, /* an empty-ish SNI: skipped whole */
+	0, 0,  0, 5,  0, 3,  0, 0,   0, /* an empty-ish SNI: skipped whole */
 	0, 16, 0, 15, 0, 13, 2, 'h', '2', 9, 's', 't', 'u', 'n', '.', 't', 'u', 'r', 'n'};
 static const uint8_t ext_other[] = {0, 43, 0, 3, 2, 3, 4}; /* supported_versions */
 
