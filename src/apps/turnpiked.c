@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "config.h"
 #include "http/http.h"
@@ -17,7 +18,9 @@
 #include "util/addr.h"
 #include "util/conf.h"
 #include "util/log.h"
+#include "util/proc.h"
 #include "util/rand.h"
+#include "util/sdnotify.h"
 
 #define DEFAULT_CONFIG SYSCONFDIR "/turnpike/turnpike.conf"
 
@@ -26,9 +29,10 @@ struct daemon {
 	struct server *srv;
 	struct http_server *http; /* NULL without http-listen */
 	struct event_base *base;
-	struct event *sig_term, *sig_int, *sig_hup;
+	struct event *sig_term, *sig_int, *sig_hup, *sig_usr2;
 	struct event *drain_done; /* ends the drain */
 	bool draining;
+	bool pidfile_written;
 	int argc;
 	char **argv;
 };
@@ -52,6 +56,7 @@ static void on_stop(int sig, short what, void *arg)
 	struct timeval tv = {d->conf.drain_seconds, 0};
 	(void)what;
 
+	sdnotify("STOPPING=1");
 	if (d->draining || d->conf.drain_seconds == 0 || !d->srv) {
 		log_info("signal %d: stopping", sig);
 		event_base_loopexit(d->base, NULL);
@@ -76,21 +81,37 @@ static void on_reload(int sig, short what, void *arg)
 	(void)sig;
 	(void)what;
 
+	sdnotify("RELOADING=1");
 	log_reopen();
-	if (conf_init(&next) != 0)
+	if (conf_init(&next) != 0) {
+		sdnotify("READY=1");
 		return;
+	}
 	if (conf_parse_args(&next, d->argc, d->argv, DEFAULT_CONFIG, &action, err, sizeof(err)) !=
 	    0) {
 		log_err("reload: %s; keeping the running configuration", err);
 	} else {
 		conf_reload(&d->conf, &next);
 		log_set_level((enum log_level)log_level_parse(d->conf.log_level));
+		log_set_format((enum log_format)log_format_parse(d->conf.log_format));
 		/* The certificate files may have changed even if the paths did not. */
 		if (d->srv)
 			tls_reload(d->srv);
 		log_info("configuration reloaded");
 	}
 	conf_cleanup(&next);
+	sdnotify("READY=1");
+}
+
+/* SIGUSR2: the log file again (logrotate), nothing else. */
+static void on_reopen(int sig, short what, void *arg)
+{
+	(void)sig;
+	(void)what;
+	(void)arg;
+
+	if (log_reopen() == 0)
+		log_info("log file reopened");
 }
 
 static void log_listeners(const struct server *srv)
@@ -123,10 +144,40 @@ static void log_listeners(const struct server *srv)
 		 srv->nworkers);
 }
 
+/* Once every listener is bound: the pid file, then the switch away from
+ * root. Returns 0, or 1 after logging why. */
+static int become_daemon(struct daemon *d, const struct proc_ids *ids)
+{
+	char err[300];
+
+	if (d->conf.pidfile) {
+		if (proc_pidfile_write(d->conf.pidfile, err, sizeof(err)) != 0) {
+			log_err("%s", err);
+			return 1;
+		}
+		d->pidfile_written = true;
+	}
+	if (proc_ids_switch(ids, err, sizeof(err)) != 0) {
+		log_err("%s", err);
+		return 1;
+	}
+	if (ids->switch_user || ids->switch_group)
+		log_info("running as user %lu, group %lu", (unsigned long)geteuid(),
+			 (unsigned long)getegid());
+	return 0;
+}
+
 static int run(struct daemon *d)
 {
+	struct proc_ids ids;
 	uint8_t key[16];
+	char err[300];
 	int rc = 1;
+
+	if (proc_ids_lookup(&ids, d->conf.proc_user, d->conf.proc_group, err, sizeof(err)) != 0) {
+		log_err("%s", err);
+		return 1;
+	}
 
 	if (rand_bytes(key, sizeof(key)) != 0) {
 		log_err("the CSPRNG failed");
@@ -147,10 +198,11 @@ static int run(struct daemon *d)
 	d->sig_term = evsignal_new(d->base, SIGTERM, on_stop, d);
 	d->sig_int = evsignal_new(d->base, SIGINT, on_stop, d);
 	d->sig_hup = evsignal_new(d->base, SIGHUP, on_reload, d);
+	d->sig_usr2 = evsignal_new(d->base, SIGUSR2, on_reopen, d);
 	d->drain_done = evtimer_new(d->base, on_drain_done, d);
-	if (!d->sig_term || !d->sig_int || !d->sig_hup || !d->drain_done ||
+	if (!d->sig_term || !d->sig_int || !d->sig_hup || !d->sig_usr2 || !d->drain_done ||
 	    event_add(d->sig_term, NULL) || event_add(d->sig_int, NULL) ||
-	    event_add(d->sig_hup, NULL)) {
+	    event_add(d->sig_hup, NULL) || event_add(d->sig_usr2, NULL)) {
 		log_err("cannot set up the signal handlers");
 		goto out;
 	}
@@ -166,9 +218,14 @@ static int run(struct daemon *d)
 	/* Secrets from Redis come in on this loop; workers see them next request. */
 	if (server_redis_start(d->srv, d->base) != 0 || tls_watch_start(d->srv, d->base) != 0)
 		goto out;
+	if (become_daemon(d, &ids) != 0)
+		goto out;
 	if (d->http)
 		http_server_set_state(d->http, HTTP_SERVING);
 	log_listeners(d->srv);
+	if (sdnotify("READY=1") != 0)
+		log_warn("cannot tell systemd (NOTIFY_SOCKET) that we are ready: %s",
+			 strerror(errno));
 	event_base_dispatch(d->base);
 	http_server_free(d->http);
 	d->http = NULL;
@@ -184,9 +241,13 @@ out:
 		event_free(d->sig_int);
 	if (d->sig_hup)
 		event_free(d->sig_hup);
+	if (d->sig_usr2)
+		event_free(d->sig_usr2);
 	if (d->drain_done)
 		event_free(d->drain_done);
 	event_base_free(d->base);
+	if (d->pidfile_written && unlink(d->conf.pidfile) != 0)
+		log_debug("cannot remove pidfile %s: %s", d->conf.pidfile, strerror(errno));
 	return rc;
 }
 
@@ -206,7 +267,14 @@ int main(int argc, char **argv)
 	}
 	if (conf_parse_args(&d.conf, argc, argv, DEFAULT_CONFIG, &action, err, sizeof(err)) != 0 ||
 	    store_conf_check(&d.conf, err, sizeof(err)) != 0) {
-		fprintf(stderr, "turnpiked: error: %s\n", err);
+		/* --check-config lists every problem of the file, one a line. */
+		if (action == CONF_CHECK && d.conf.problems.n > 1) {
+			for (size_t i = 0; i < d.conf.problems.n; i++)
+				fprintf(stderr, "turnpiked: error: %s\n", d.conf.problems.v[i]);
+			fprintf(stderr, "turnpiked: %zu problems\n", d.conf.problems.n);
+		} else {
+			fprintf(stderr, "turnpiked: error: %s\n", err);
+		}
 		goto out;
 	}
 	switch (action) {
@@ -227,6 +295,8 @@ int main(int argc, char **argv)
 		rc = 0;
 		goto out;
 	case CONF_CHECK:
+		for (size_t i = 0; i < d.conf.notices.n; i++)
+			printf("notice: %s\n", d.conf.notices.v[i]);
 		printf("%s: configuration OK\n", d.conf.config_path);
 		rc = 0;
 		goto out;
@@ -241,12 +311,15 @@ int main(int argc, char **argv)
 						    : LOG_DEST_STDERR,
 		     d.conf.log_file) != 0)
 		goto out;
+	log_set_format((enum log_format)log_format_parse(d.conf.log_format));
 	if (d.conf.config_path)
 		log_info("configuration from %s", d.conf.config_path);
 	else
 		log_warn("no configuration file %s: running on the defaults and the command "
 			 "line",
 			 DEFAULT_CONFIG);
+	for (size_t i = 0; i < d.conf.notices.n; i++)
+		log_info("config: %s", d.conf.notices.v[i]);
 	rc = run(&d);
 out:
 	conf_cleanup(&d.conf);

@@ -161,6 +161,10 @@ struct http_metrics_info {
 /* Formats every metric from a summed snapshot of the workers' counters. */
 void http_metrics_write(struct evbuffer *b, const struct turn_stats *st,
 			const struct http_metrics_info *info);
+/* process.c: process_cpu_seconds_total, process_resident_memory_bytes,
+ * process_virtual_memory_bytes, process_open_fds, process_max_fds,
+ * process_start_time_seconds (the names client libraries use). */
+void http_process_metrics(struct evbuffer *b, uint64_t start_time);
 
 /* ------------------------------------------------------------------ */
 /* Reading an exposition back (report.c), for turnpikectl report. */

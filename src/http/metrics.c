@@ -377,4 +377,5 @@ void http_metrics_write(struct evbuffer *b, const struct turn_stats *st,
 	stun_metrics(b, st);
 	redis_metrics(b, st, info);
 	http_metrics(b, info->http);
+	http_process_metrics(b, info->start_time);
 }

@@ -12,6 +12,7 @@
 #include "auth/auth.h"
 #include "turn/server.h"
 #include "turn/stats.h"
+#include "util/log.h"
 #include "util/policy.h"
 
 struct conf;
@@ -75,7 +76,8 @@ struct worker {
 	struct turn_stats stats;
 	struct turn_ctx ctx;
 	struct turn_io io;
-	struct udp_io *io_buf; /* listener and relay batches */
+	struct log_ratelimit session_rl; /* allocation start/end lines */
+	struct udp_io *io_buf;           /* listener and relay batches */
 	struct udp_sock *udp;
 	size_t nudp;
 	/* The UDP sockets of the RFC 5780 addresses (by TURN_NAT_*), or -1. */
@@ -195,6 +197,15 @@ void redis_cleanup(struct server *srv);
 int redis_worker_init(struct worker *w);
 void redis_worker_cleanup(struct worker *w);
 void redis_worker_tick(struct worker *w);
+struct store_event;
+/* An allocation event to redis-statsdb (w->events set). */
+void redis_event_publish(struct worker *w, const struct store_event *ev);
+
+/* session.c: the turn_io event hook (log lines, Redis events), and an
+ * event's fields from an allocation. */
+void session_on_event(void *env, struct turn_alloc *a, enum turn_event what);
+void session_event_fill(struct worker *w, struct turn_alloc *a, const char *event,
+			const char *reason, bool ended, struct store_event *ev);
 
 /* steer.c: the fleet registry in redis-statsdb (announce-address, load),
  * and the workers' overflow_pick from it. steer_start on the main thread's

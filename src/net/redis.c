@@ -199,67 +199,15 @@ static void published_cb(struct store_conn *c, const struct redisReply *r, int s
 		STAT_INC(w->stats.events_dropped);
 }
 
-static void publish(struct worker *w, struct turn_alloc *a, const char *event, const char *reason,
-		    bool ended)
+void redis_event_publish(struct worker *w, const struct store_event *ev)
 {
 	char json[STORE_EVENT_MAX];
-	const struct turn_ctx *ctx = &w->ctx;
-	struct store_event ev;
-	size_t len;
+	size_t len = store_event_json(ev, json, sizeof(json));
 
-	memset(&ev, 0, sizeof(ev));
-	ev.event = event;
-	ev.reason = reason;
-	ev.id = a->id;
-	ev.seq = ++a->event_seq;
-	ev.time = ctx->unix_s;
-	ev.server = w->srv->hostname[0] ? w->srv->hostname : NULL;
-	ev.realm = w->srv->conf->realm;
-	ev.user = a->username;
-	ev.ulen = a->ulen;
-	ev.transport = stats_transport_name[a->transport];
-	ev.client = (const struct sockaddr *)&a->client;
-	ev.relay = (const struct sockaddr *)&a->relayed;
-	ev.lifetime = ended || a->expiry_ms <= ctx->now_ms
-			      ? 0
-			      : (a->expiry_ms - ctx->now_ms + 999) / 1000;
-	ev.age_ms = ctx->now_ms - a->created_ms;
-	ev.client_packets = a->pkts_in;
-	ev.client_bytes = a->bytes_in;
-	ev.peer_packets = a->pkts_out;
-	ev.peer_bytes = a->bytes_out;
-	a->event_ms = ctx->now_ms;
-	len = store_event_json(&ev, json, sizeof(json));
 	/* Redis away or slow: dropped and counted, never queued without bound. */
 	if (len == 0 || store_conn_cmd(w->events, published_cb, w, "PUBLISH %s %b",
 				       STORE_CHANNEL_EVENTS, json, len) != 0)
 		STAT_INC(w->stats.events_dropped);
-}
-
-/* The turn_io event hook. */
-static void on_event(void *env, struct turn_alloc *a, enum turn_event ev)
-{
-	struct worker *w = env;
-
-	if (!w->events)
-		return;
-	switch (ev) {
-	case TURN_EV_CREATED:
-		publish(w, a, "created", NULL, false);
-		break;
-	case TURN_EV_REFRESHED:
-		publish(w, a, "refreshed", NULL, false);
-		break;
-	case TURN_EV_DELETED:
-		publish(w, a, "deleted", "refresh", true);
-		break;
-	case TURN_EV_CLOSED:
-		publish(w, a, "deleted", "connection closed", true);
-		break;
-	case TURN_EV_EXPIRED:
-		publish(w, a, "expired", NULL, true);
-		break;
-	}
 }
 
 int redis_worker_init(struct worker *w)
@@ -280,7 +228,6 @@ int redis_worker_init(struct worker *w)
 	w->events = store_conn_new(w->base, w->srv->statsdb, &o);
 	if (!w->events)
 		return TP_ENOMEM;
-	w->io.event = on_event;
 	return 0;
 }
 
@@ -290,7 +237,6 @@ void redis_worker_cleanup(struct worker *w)
 
 	/* Events of allocations closed from here on are not sent. */
 	w->events = NULL;
-	w->io.event = NULL;
 	store_conn_free(c);
 	userdb_worker_cleanup(w);
 }
@@ -299,9 +245,12 @@ static void interim_one(struct turn_alloc *a, void *arg)
 {
 	struct worker *w = arg;
 	uint64_t every = (uint64_t)w->srv->conf->stats_interval * 1000;
+	struct store_event ev;
 
-	if (w->ctx.now_ms - a->event_ms >= every)
-		publish(w, a, "interim", NULL, false);
+	if (w->ctx.now_ms - a->event_ms < every)
+		return;
+	session_event_fill(w, a, "interim", NULL, false, &ev);
+	redis_event_publish(w, &ev);
 }
 
 void redis_worker_tick(struct worker *w)

@@ -149,7 +149,9 @@ static int worker_init(struct server *srv, struct worker *w, unsigned id)
 	w->io.send_peer = relay_send_peer;
 	w->io.tcp_connect = tcprelay_connect;
 	w->io.tcp_close = tcprelay_close;
+	w->io.event = session_on_event;
 	w->io.env = w;
+	w->session_rl = (struct log_ratelimit)LOG_RATELIMIT_INIT(1, 100);
 	if (srv->statsdb)
 		w->io.overflow_pick = steer_pick;
 	if (turn_ctx_init(&w->ctx, &srv->turn_cfg, &w->stats, &w->io) != 0)
@@ -289,6 +291,8 @@ struct server *server_new(const struct conf *conf)
 	srv->turn_cfg.max_lifetime = (unsigned)conf->max_allocate_lifetime;
 	srv->turn_cfg.max_perms = (unsigned)conf->max_permissions;
 	srv->turn_cfg.max_chans = (unsigned)conf->max_channels;
+	srv->turn_cfg.no_udp_relay = conf->no_udp_relay;
+	srv->turn_cfg.no_tcp_relay = conf->no_tcp_relay;
 	srv->turn_cfg.max_bps = (uint64_t)conf->max_bps;
 	/* Each of these logs its own reason, except for a lack of memory. */
 	if ((rc = resolve_listen(srv, conf)) != 0 || (rc = setup_relay_addrs(srv)) != 0 ||

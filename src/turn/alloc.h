@@ -71,7 +71,9 @@ struct turn_alloc {
 	uint16_t nperms, cap_perms;
 	struct turn_chan *chans;
 	uint16_t nchans, cap_chans;
-	struct turn_bucket bucket;
+	/* max-bps, each direction on its own (coturn's meaning): client to
+	 * peers, peers to client. */
+	struct turn_bucket bucket_up, bucket_down;
 	/* RFC 6062: a TCP allocation (REQUESTED-TRANSPORT 6) and its peer
 	 * data connections (turn/tcprel.c). */
 	bool tcp;

@@ -27,12 +27,13 @@ static bool permitted(struct turn_ctx *ctx, const struct turn_alloc *a, const st
 	return true;
 }
 
-/* Whether len bytes may be relayed on a now, either way (drops counted):
- * an allocation past its lifetime relays nothing even before the next
- * 1-second tick reaps it (as find() in turn.c), then the allocation's
- * max-bps and the server's bps-capacity. A yes counts the allocation as
- * relayed at its first packet (the relay-fallback numerator). */
-static bool admit(struct turn_ctx *ctx, struct turn_alloc *a, size_t len)
+/* Whether len bytes may be relayed on a now, to the peers (up) or to the
+ * client (drops counted): an allocation past its lifetime relays nothing
+ * even before the next 1-second tick reaps it (as find() in turn.c), then
+ * the allocation's max-bps for that direction and the server's
+ * bps-capacity. A yes counts the allocation as relayed at its first packet
+ * (the relay-fallback numerator). */
+static bool admit(struct turn_ctx *ctx, struct turn_alloc *a, size_t len, bool up)
 {
 	struct turn_stats *st = ctx->stats;
 
@@ -40,7 +41,7 @@ static bool admit(struct turn_ctx *ctx, struct turn_alloc *a, size_t len)
 		STAT_INC(st->drops[DROP_NO_ALLOCATION]);
 		return false;
 	}
-	if (!turn_bucket_take(&a->bucket, len, ctx->now_ms)) {
+	if (!turn_bucket_take(up ? &a->bucket_up : &a->bucket_down, len, ctx->now_ms)) {
 		STAT_INC(st->drops[DROP_RATE]);
 		return false;
 	}
@@ -58,7 +59,7 @@ static void to_peer(struct turn_ctx *ctx, struct turn_alloc *a, const struct soc
 {
 	struct turn_stats *st = ctx->stats;
 
-	if (!admit(ctx, a, len))
+	if (!admit(ctx, a, len, true))
 		return;
 	a->pkts_in++;
 	a->bytes_in += len;
@@ -160,7 +161,7 @@ size_t turn_peer_data(struct turn_ctx *ctx, struct turn_alloc *a, const struct s
 		STAT_INC(ctx->stats->drops[DROP_UNEXPECTED]);
 		return 0;
 	}
-	if (!permitted(ctx, a, peer) || !admit(ctx, a, len))
+	if (!permitted(ctx, a, peer) || !admit(ctx, a, len, false))
 		return 0;
 	c = turn_chan_by_peer(a, peer, ctx->now_ms);
 	if (c) {

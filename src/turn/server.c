@@ -58,6 +58,25 @@ size_t turn_reply_finish(struct turn_ctx *ctx, struct stun_builder *b, const str
 	return len;
 }
 
+void turn_refusal_log(struct turn_ctx *ctx, const struct turn_from *from,
+		      const struct stun_msg *req, const char *user, size_t ulen, int code,
+		      const char *why)
+{
+	char who[ADDR_STRLEN], name[3 * TURN_USERNAME_MAX + 1];
+
+	if (!log_rl_take(&ctx->refuse_rl, LOG_LVL_INFO))
+		return;
+	addr_format(from->client, true, who, sizeof(who));
+	if (ulen) {
+		log_escape(name, sizeof(name), user, ulen);
+		log_info("%s from %s (user \"%s\"): refused, %d: %s", stun_method_name(req->method),
+			 who, name, code, why);
+	} else {
+		log_info("%s from %s: refused, %d: %s", stun_method_name(req->method), who, code,
+			 why);
+	}
+}
+
 size_t turn_reply_error(struct turn_ctx *ctx, const struct turn_from *from,
 			const struct stun_msg *req, int code, const struct turn_auth *auth,
 			uint8_t *out)
@@ -72,6 +91,13 @@ size_t turn_reply_error(struct turn_ctx *ctx, const struct turn_from *from,
 		log_debug("%s from %s: error %d", stun_method_name(req->method),
 			  addr_format(from->client, true, who, sizeof(who)), code);
 	}
+	/* A refusal says why at info, unless the check that refused has
+	 * said so, or it is the challenge (401, 438 are logged by the
+	 * authentication). */
+	if (!ctx->refusal_logged && code != STUN_ERR_UNAUTHORIZED && code != STUN_ERR_STALE_NONCE)
+		turn_refusal_log(ctx, from, req, auth ? auth->req.username : NULL,
+				 auth ? auth->req.ulen : 0, code, stun_error_reason(code));
+	ctx->refusal_logged = false;
 	turn_reply_start(&b, out, req, STUN_ERROR);
 	stun_build_error(&b, code, NULL);
 	if (code == STUN_ERR_UNKNOWN_ATTRIBUTE)

@@ -12,6 +12,7 @@
 #include "auth/auth.h"
 #include "turn/alloc.h"
 #include "turn/stats.h"
+#include "util/log.h"
 
 struct auth_kcache;
 struct peer_policy;
@@ -46,9 +47,10 @@ struct turn_server_cfg {
 	unsigned max_lifetime;     /* s */
 	unsigned max_perms;        /* per allocation */
 	unsigned max_chans;
-	uint64_t max_bps;        /* per allocation, bytes/s, 0 = none */
-	uint64_t worker_bps;     /* this worker's share of bps-capacity */
-	bool relay_v4, relay_v6; /* relay addresses of these families exist */
+	bool no_udp_relay, no_tcp_relay; /* REQUESTED-TRANSPORT refused: 442 */
+	uint64_t max_bps;                /* per allocation, bytes/s, 0 = none */
+	uint64_t worker_bps;             /* this worker's share of bps-capacity */
+	bool relay_v4, relay_v6;         /* relay addresses of these families exist */
 	/* RFC 5780 (alt-listening-ip): on, and the addresses by TURN_NAT_*. */
 	bool nat;
 	struct sockaddr_storage nat_addr[TURN_NAT_ADDRS];
@@ -105,7 +107,8 @@ enum turn_event {
 	TURN_EV_REFRESHED,
 	TURN_EV_DELETED, /* Refresh with LIFETIME 0 */
 	TURN_EV_EXPIRED,
-	TURN_EV_CLOSED /* its TCP connection closed */
+	TURN_EV_CLOSED,  /* its TCP connection closed */
+	TURN_EV_SHUTDOWN /* the server stops (turn_ctx_cleanup) */
 };
 
 /* RFC 6062 TCP relay: a peer data connection of a TCP allocation, from
@@ -224,6 +227,10 @@ struct turn_ctx {
 	/* The fleet quota decision for the request being run again, or NULL. */
 	struct turn_ticket *ticket;
 	unsigned alt_rr; /* round robin over the 300 Try Alternate lists */
+	/* Refusals logged at info: at most a few a second per worker; set
+	 * when the request's refusal has been logged with its reason. */
+	struct log_ratelimit refuse_rl;
+	bool refusal_logged;
 	/* RFC 6062: this worker's peer data connections; connection ids are
 	 * this worker's when id % tcp_nshards == tcp_shard (net sets both), so
 	 * a ConnectionBind reaching another worker can be handed over. */

@@ -28,6 +28,7 @@ int turn_ctx_init(struct turn_ctx *ctx, const struct turn_server_cfg *cfg, struc
 	ctx->stats = stats;
 	ctx->io = io;
 	ctx->reply_via = -1;
+	ctx->refuse_rl = (struct log_ratelimit)LOG_RATELIMIT_INIT(1, 20);
 	if (rand_bytes(&ctx->ind_txn, sizeof(ctx->ind_txn)) != 0)
 		return TP_ECRYPTO;
 	ctx->ind_txn |= 1; /* xorshift state must not be zero */
@@ -38,7 +39,7 @@ int turn_ctx_init(struct turn_ctx *ctx, const struct turn_server_cfg *cfg, struc
 /* Tells the network layer (events) about a moment in a's life. */
 static void emit(struct turn_ctx *ctx, struct turn_alloc *a, enum turn_event ev)
 {
-	if (ctx->io->event)
+	if (ctx->io && ctx->io->event)
 		ctx->io->event(ctx->io->env, a, ev);
 }
 
@@ -66,8 +67,10 @@ void turn_ctx_cleanup(struct turn_ctx *ctx)
 
 	if (!ctx->table.buckets)
 		return;
-	while ((a = turn_table_first(&ctx->table)))
+	while ((a = turn_table_first(&ctx->table))) {
+		emit(ctx, a, TURN_EV_SHUTDOWN);
 		alloc_free(ctx, a);
+	}
 	turn_table_cleanup(&ctx->table);
 }
 
@@ -107,9 +110,26 @@ static struct turn_alloc *find(struct turn_ctx *ctx, const struct turn_from *fro
 
 /* ---- authentication (RFC 8489 §9.2.4, RFC 8656 §5) ---- */
 
-static int auth_fail(struct turn_ctx *ctx, enum stats_auth why, int code)
+/* Counts a failed authentication and, but for the challenge every client
+ * gets first, logs why with the user name (never the key or the MAC). */
+static int auth_fail(struct turn_ctx *ctx, const struct turn_from *from, const struct stun_msg *msg,
+		     const struct turn_auth *auth, enum stats_auth why, int code)
 {
+	static const char *const reason[AUTHR_MAX] = {
+		[AUTHR_BAD_REQUEST] = "credentials incomplete or inconsistent",
+		[AUTHR_STALE_NONCE] = "stale nonce",
+		[AUTHR_UNKNOWN_USER] = "unknown user",
+		[AUTHR_EXPIRED] = "REST credential expired",
+		[AUTHR_BAD_INTEGRITY] = "bad password",
+		[AUTHR_WRONG_USER] = "not the allocation's credentials",
+	};
+
 	STAT_INC(ctx->stats->auth[why]);
+	if (reason[why]) {
+		turn_refusal_log(ctx, from, msg, auth->req.username, auth->req.ulen, code,
+				 reason[why]);
+		ctx->refusal_logged = true;
+	}
 	return code;
 }
 
@@ -228,22 +248,22 @@ static int authenticate(struct turn_ctx *ctx, const struct turn_from *from,
 	case 0:
 		break;
 	case STUN_ERR_BAD_REQUEST:
-		return auth_fail(ctx, AUTHR_BAD_REQUEST, rc);
+		return auth_fail(ctx, from, msg, auth, AUTHR_BAD_REQUEST, rc);
 	case STUN_ERR_STALE_NONCE:
-		return auth_fail(ctx, AUTHR_STALE_NONCE, rc);
+		return auth_fail(ctx, from, msg, auth, AUTHR_STALE_NONCE, rc);
 	default:
 		if (msg->mi < 0 && msg->mi256 < 0)
-			return auth_fail(ctx, AUTHR_CHALLENGE, rc);
-		return auth_fail(ctx, AUTHR_UNKNOWN_USER, rc);
+			return auth_fail(ctx, from, msg, auth, AUTHR_CHALLENGE, rc);
+		return auth_fail(ctx, from, msg, auth, AUTHR_UNKNOWN_USER, rc);
 	}
 	if (auth->req.ulen >= TURN_USERNAME_MAX)
-		return auth_fail(ctx, AUTHR_BAD_REQUEST, STUN_ERR_BAD_REQUEST);
+		return auth_fail(ctx, from, msg, auth, AUTHR_BAD_REQUEST, STUN_ERR_BAD_REQUEST);
 	found = auth_store_keys(store, auth->req.username, auth->req.ulen, auth->req.alg,
 				ctx->unix_s, keys, AUTH_MAX_KEYS, &n, quota_user, quota_len);
 	if (found == AUTH_LOOKUP_UNKNOWN && store_may_know(ctx, store, &auth->req)) {
 		rc = store_key(ctx, from, msg, a, &auth->req, &keys[0]);
 		if (rc == STUN_ERR_UNAUTHORIZED)
-			return auth_fail(ctx, AUTHR_UNKNOWN_USER, rc);
+			return auth_fail(ctx, from, msg, auth, AUTHR_UNKNOWN_USER, rc);
 		if (rc)
 			return rc;
 		if (keys[0].len) {
@@ -252,20 +272,21 @@ static int authenticate(struct turn_ctx *ctx, const struct turn_from *from,
 		}
 	}
 	if (found == AUTH_LOOKUP_EXPIRED)
-		return auth_fail(ctx, AUTHR_EXPIRED, STUN_ERR_UNAUTHORIZED);
+		return auth_fail(ctx, from, msg, auth, AUTHR_EXPIRED, STUN_ERR_UNAUTHORIZED);
 	if (found != AUTH_LOOKUP_FOUND || n == 0)
-		return auth_fail(ctx, AUTHR_UNKNOWN_USER, STUN_ERR_UNAUTHORIZED);
+		return auth_fail(ctx, from, msg, auth, AUTHR_UNKNOWN_USER, STUN_ERR_UNAUTHORIZED);
 	idx = auth_request_verify(msg, &auth->req, keys, n);
 	if (idx >= 0)
 		auth->key = keys[idx];
 	OPENSSL_cleanse(keys, sizeof(keys));
 	if (idx < 0)
-		return auth_fail(ctx, AUTHR_BAD_INTEGRITY, STUN_ERR_UNAUTHORIZED);
+		return auth_fail(ctx, from, msg, auth, AUTHR_BAD_INTEGRITY, STUN_ERR_UNAUTHORIZED);
 	auth->ok = true;
 	/* RFC 8656 §5: later requests use the allocation's credentials. */
 	if (a &&
 	    (a->ulen != auth->req.ulen || memcmp(a->username, auth->req.username, a->ulen) != 0))
-		return auth_fail(ctx, AUTHR_WRONG_USER, STUN_ERR_WRONG_CREDENTIALS);
+		return auth_fail(ctx, from, msg, auth, AUTHR_WRONG_USER,
+				 STUN_ERR_WRONG_CREDENTIALS);
 	STAT_INC(ctx->stats->auth[AUTHR_OK]);
 	return 0;
 }
@@ -313,6 +334,19 @@ int turn_check_peer(struct turn_ctx *ctx, const struct turn_alloc *a, const stru
 	v = policy_check(ctx->cfg->policy, (struct sockaddr *)peer);
 	if (v != POLICY_ALLOW) {
 		STAT_INC(ctx->stats->policy_denied[v]);
+		if (log_rl_take(&ctx->refuse_rl, LOG_LVL_INFO)) {
+			char who[ADDR_STRLEN], user[3 * TURN_USERNAME_MAX + 1], p[ADDR_STRLEN];
+
+			log_escape(user, sizeof(user), a->username, a->ulen);
+			log_info(
+				"%s from %s (user \"%s\"): peer %s refused by the peer policy (%s)",
+				stun_method_name(msg->method),
+				addr_format((const struct sockaddr *)&a->client, true, who,
+					    sizeof(who)),
+				user, addr_format((struct sockaddr *)peer, true, p, sizeof(p)),
+				policy_verdict_name(v));
+		}
+		ctx->refusal_logged = true;
 		return STUN_ERR_FORBIDDEN;
 	}
 	*self = policy_is_self(ctx->cfg->policy, (struct sockaddr *)peer);
@@ -506,9 +540,13 @@ static size_t handle_allocate(struct turn_ctx *ctx, const struct turn_from *from
 	rtr = stun_msg_find(msg, STUN_ATTR_REQUESTED_TRANSPORT);
 	if (!rtr || stun_attr_get_transport(msg, rtr, &proto) != 0)
 		return turn_reply_error(ctx, from, msg, STUN_ERR_BAD_REQUEST, auth, out);
-	/* RFC 6062 §5.1: TCP relays for clients on TCP (or TLS) only. */
-	if (proto != PROTO_UDP && (proto != PROTO_TCP || !ctx->io->tcp_connect ||
-				   (from->tr != TP_TCP && from->tr != TP_TLS)))
+	/* RFC 6062 §5.1: TCP relays for clients on TCP (or TLS) only; the
+	 * operator may turn either kind of relay off (coturn's no-udp-relay,
+	 * no-tcp-relay). */
+	if ((proto == PROTO_UDP && ctx->cfg->no_udp_relay) ||
+	    (proto == PROTO_TCP && ctx->cfg->no_tcp_relay) ||
+	    (proto != PROTO_UDP && (proto != PROTO_TCP || !ctx->io->tcp_connect ||
+				    (from->tr != TP_TCP && from->tr != TP_TLS))))
 		return turn_reply_error(ctx, from, msg, STUN_ERR_UNSUPPORTED_TRANSPORT, auth, out);
 	rt = stun_msg_find(msg, STUN_ATTR_RESERVATION_TOKEN);
 	ep = stun_msg_find(msg, STUN_ATTR_EVEN_PORT);
@@ -594,7 +632,8 @@ static size_t handle_allocate(struct turn_ctx *ctx, const struct turn_from *from
 		}
 		a->key = auth->key;
 	}
-	turn_bucket_init(&a->bucket, ctx->cfg->max_bps, ctx->now_ms);
+	turn_bucket_init(&a->bucket_up, ctx->cfg->max_bps, ctx->now_ms);
+	turn_bucket_init(&a->bucket_down, ctx->cfg->max_bps, ctx->now_ms);
 	a->fleet = fleet;
 	a->tcp = proto == PROTO_TCP;
 	rc = ctx->io->relay_open(ctx->io->env, a, family,

@@ -26,6 +26,12 @@ static inline void turn_store_put(const struct turn_server_cfg *cfg, const struc
 		auth_snap_put(s);
 }
 
+/* Logs, rate-limited, that a request was refused and why (user NULL or
+ * ulen 0: not known). */
+void turn_refusal_log(struct turn_ctx *ctx, const struct turn_from *from,
+		      const struct stun_msg *req, const char *user, size_t ulen, int code,
+		      const char *why);
+
 /* Starts an answer to req of class cls. */
 void turn_reply_start(struct stun_builder *b, uint8_t *out, const struct stun_msg *req,
 		      uint8_t cls);

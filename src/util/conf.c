@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "turnpike/err.h"
+#include "util/conf_int.h"
 #include "util/log.h"
 
 #define FIELD(c, o, T) ((T *)((char *)(c) + (o)->off))
@@ -43,7 +44,7 @@ static int list_add(struct conf_list *l, const char *val)
 	return 0;
 }
 
-static int parse_bool(const char *val, bool *out)
+int conf_parse_bool(const char *val, bool *out)
 {
 	static const char *const yes[] = {"1", "yes", "true", "on"};
 	static const char *const no[] = {"0", "no", "false", "off"};
@@ -82,7 +83,7 @@ static int set_value(struct conf *c, const struct conf_opt *o, const char *val, 
 	}
 	switch (o->type) {
 	case CONF_BOOL:
-		if (parse_bool(val, FIELD(c, o, bool)) != 0) {
+		if (conf_parse_bool(val, FIELD(c, o, bool)) != 0) {
 			snprintf(err, errlen, "%s: '%s' is not a boolean", o->name, val);
 			return TP_EINVAL;
 		}
@@ -140,43 +141,32 @@ void conf_cleanup(struct conf *c)
 	}
 	free(c->config_path);
 	c->config_path = NULL;
+	list_clear(&c->problems);
+	list_clear(&c->notices);
 }
-
-/* coturn switches whose behaviour turnpike always has: an existing
- * turnserver.conf keeps working, and the log says why nothing changes. */
-static const struct {
-	const char *name;
-	const char *why;
-} coturn_implied[] = {
-	{"lt-cred-mech", "long-term credentials are always on"},
-	{"fingerprint", "FINGERPRINT is always answered in kind"},
-	{"no-cli", "turnpike has no telnet CLI"},
-	{"no-multicast-peers", "multicast peers are always refused"},
-	{"no-loopback-peers", "loopback peers are refused unless allow-loopback-peers"},
-};
 
 int conf_set(struct conf *c, const char *name, const char *val, char *err, size_t errlen)
 {
 	const struct conf_opt *o = conf_opt_find(name);
+	const char *near;
+	char msg[512];
 
-	for (size_t i = 0; !o && i < sizeof(coturn_implied) / sizeof(coturn_implied[0]); i++) {
-		bool on;
-		if (strcmp(name, coturn_implied[i].name) != 0)
-			continue;
-		if (parse_bool(val, &on) != 0 || !on) {
-			snprintf(err, errlen, "%s can only be switched on: %s", name,
-				 coturn_implied[i].why);
-			return TP_EINVAL;
-		}
-		log_info("config: %s accepted for coturn compatibility: %s", name,
-			 coturn_implied[i].why);
-		return 0;
-	}
-	if (!o) {
-		snprintf(err, errlen, "unknown option '%s'", name);
+	if (o)
+		return set_value(c, o, val, err, errlen);
+	switch (conf_coturn_key(c, name, val, msg, sizeof(msg))) {
+	case CONF_COTURN_NOTICE:
+		return list_add(&c->notices, msg);
+	case CONF_COTURN_ERROR:
+		snprintf(err, errlen, "%s", msg);
 		return TP_EINVAL;
 	}
-	return set_value(c, o, val, err, errlen);
+	near = conf_suggest(name);
+	if (near)
+		snprintf(err, errlen, "unknown option '%.100s': did you mean '%s'?", name, near);
+	else
+		snprintf(err, errlen, "unknown option '%.100s' (turnpiked --help lists them)",
+			 name);
+	return TP_EINVAL;
 }
 
 static char *trim(char *s)
@@ -253,10 +243,34 @@ static int value_split(char *s, bool blank_before, char **val, bool *quoted, con
 	return 0;
 }
 
+/* One problem of a file, "path:line: why", kept for --check-config. */
+static void problem(struct conf *c, const char *path, unsigned lineno, const char *why)
+{
+	char line[768];
+
+	snprintf(line, sizeof(line), "%s:%u: %s", path, lineno, why);
+	(void)list_add(&c->problems, line);
+}
+
+/* Notices from line lineno on: prefixed with where they came from. */
+static void notices_at(struct conf *c, size_t from, const char *path, unsigned lineno)
+{
+	for (size_t i = from; i < c->notices.n; i++) {
+		char line[768], *s;
+
+		snprintf(line, sizeof(line), "%s:%u: %s", path, lineno, c->notices.v[i]);
+		if (!(s = strdup(line)))
+			continue;
+		free(c->notices.v[i]);
+		c->notices.v[i] = s;
+	}
+}
+
 int conf_load_file(struct conf *c, const char *path, char *err, size_t errlen)
 {
-	char line[4096], why[256];
+	char line[4096], why[512];
 	unsigned lineno = 0;
+	size_t nproblems = c->problems.n;
 	int rc = 0;
 	FILE *f = fopen(path, "r");
 
@@ -264,15 +278,18 @@ int conf_load_file(struct conf *c, const char *path, char *err, size_t errlen)
 		snprintf(err, errlen, "cannot open %s: %s", path, strerror(errno));
 		return TP_ESYS;
 	}
+	/* Every line is looked at: all the problems of a file in one run. */
 	while (fgets(line, sizeof(line), f)) {
 		char *key, *val = NULL, *sep;
-		size_t n = strlen(line);
+		size_t n = strlen(line), nnotices = c->notices.n;
 
 		lineno++;
 		if (n == sizeof(line) - 1 && line[n - 1] != '\n') {
-			snprintf(err, errlen, "%s:%u: line too long", path, lineno);
-			rc = TP_EINVAL;
-			goto out;
+			int ch;
+			problem(c, path, lineno, "line too long");
+			while ((ch = fgetc(f)) != EOF && ch != '\n')
+				;
+			continue;
 		}
 		key = trim(line);
 		if (*key == '\0' || *key == '#')
@@ -283,27 +300,37 @@ int conf_load_file(struct conf *c, const char *path, char *err, size_t errlen)
 			const char *why_val;
 			*sep++ = '\0';
 			if (value_split(sep, !eq, &val, &quoted, &why_val) != 0) {
-				snprintf(err, errlen, "%s:%u: %s: %s", path, lineno, key, why_val);
-				rc = TP_EINVAL;
-				goto out;
+				snprintf(why, sizeof(why), "%s: %s", key, why_val);
+				problem(c, path, lineno, why);
+				continue;
 			}
 			if (*val == '\0' && !eq && !quoted)
 				val = NULL;
 		}
 		if (!key[0]) {
-			snprintf(err, errlen, "%s:%u: missing option name", path, lineno);
-			rc = TP_EINVAL;
-			goto out;
+			problem(c, path, lineno, "missing option name");
+			continue;
 		}
 		rc = conf_set(c, key, val, why, sizeof(why));
-		if (rc != 0) {
-			snprintf(err, errlen, "%s:%u: %s", path, lineno, why);
+		if (rc == TP_ENOMEM)
 			goto out;
-		}
+		if (rc != 0)
+			problem(c, path, lineno, why);
+		notices_at(c, nnotices, path, lineno);
 	}
+	rc = 0;
 	if (ferror(f)) {
 		snprintf(err, errlen, "%s: cannot read: %s", path, strerror(errno));
 		rc = TP_ESYS;
+	} else if (c->problems.n > nproblems) {
+		size_t more = c->problems.n - nproblems - 1;
+		if (more)
+			snprintf(err, errlen,
+				 "%s (and %zu more: turnpiked --check-config %s lists them)",
+				 c->problems.v[nproblems], more, path);
+		else
+			snprintf(err, errlen, "%s", c->problems.v[nproblems]);
+		rc = TP_EINVAL;
 	}
 out:
 	fclose(f);

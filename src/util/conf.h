@@ -44,6 +44,8 @@ struct conf {
 	long min_port;
 	long max_port;
 	long max_allocate_lifetime;
+	bool no_udp_relay;
+	bool no_tcp_relay;
 	/* authentication */
 	char *realm;
 	struct conf_list user;
@@ -90,9 +92,18 @@ struct conf {
 	/* logging */
 	char *log_file;
 	char *log_level;
+	char *log_format;
 	bool syslog;
+	/* process */
+	char *pidfile;
+	char *proc_user;
+	char *proc_group;
 	/* where the values came from */
 	char *config_path;
+	/* what loading the file found: problems ("file:line: why") that
+	 * stop it, notices about coturn keys taken as they are or mapped */
+	struct conf_list problems;
+	struct conf_list notices;
 };
 
 enum conf_type {
@@ -134,7 +145,9 @@ void conf_cleanup(struct conf *c);
 
 /*
  * Sets one option from text. Bare booleans (val NULL) mean true. A CONF_LIST
- * option appends (list options have no defaults).
+ * option appends (list options have no defaults). coturn keys that are no
+ * option here are accepted or mapped with a line added to c->notices, or
+ * refused saying what to use instead; an unknown name gets a did-you-mean.
  * Returns 0, TP_EINVAL (reason in err) or TP_ENOMEM.
  */
 int conf_set(struct conf *c, const char *name, const char *val, char *err, size_t errlen);
@@ -142,7 +155,9 @@ int conf_set(struct conf *c, const char *name, const char *val, char *err, size_
 /*
  * Reads a `key=value` file: `#` comments, blank lines, bare keys for
  * booleans, optional quotes around values, `key value` also accepted.
- * Returns 0, TP_ESYS (cannot open) or TP_EINVAL (err names file and line).
+ * Every line is read: each problem goes to c->problems as "file:line:
+ * why", each notice to c->notices. Returns 0, TP_ESYS (cannot open) or
+ * TP_EINVAL (err: the first problem and how many more).
  */
 int conf_load_file(struct conf *c, const char *path, char *err, size_t errlen);
 

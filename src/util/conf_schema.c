@@ -87,6 +87,15 @@ static int check_log_level(const char *val, char *err, size_t errlen)
 	return 0;
 }
 
+static int check_log_format(const char *val, char *err, size_t errlen)
+{
+	if (log_format_parse(val) < 0) {
+		snprintf(err, errlen, "'%s' is not text or json", val);
+		return TP_EINVAL;
+	}
+	return 0;
+}
+
 static int check_http_listen(const char *val, char *err, size_t errlen)
 {
 	struct sockaddr_storage ss;
@@ -284,6 +293,14 @@ const struct conf_opt conf_schema[] = {
 	 "Lowest UDP port for relay sockets.", NULL},
 	{"max-port", CONF_INT, "65535", 1, 65535, false, OFF(max_port), "PORT",
 	 "Highest UDP port for relay sockets.", NULL},
+	{"no-udp-relay", CONF_BOOL, "false", 0, 0, false, OFF(no_udp_relay), NULL,
+	 "Refuse allocations of UDP relays (REQUESTED-TRANSPORT UDP) with 442, "
+	 "as coturn's no-udp-relay.",
+	 NULL},
+	{"no-tcp-relay", CONF_BOOL, "false", 0, 0, false, OFF(no_tcp_relay), NULL,
+	 "Refuse RFC 6062 TCP relays (REQUESTED-TRANSPORT TCP) with 442, as "
+	 "coturn's no-tcp-relay.",
+	 NULL},
 	{"max-allocate-lifetime", CONF_INT, "3600", 600, 86400, false, OFF(max_allocate_lifetime),
 	 "SECONDS",
 	 "Longest lifetime an Allocate or Refresh may ask for; longer requests are "
@@ -380,8 +397,10 @@ const struct conf_opt conf_schema[] = {
 	{"max-channels", CONF_INT, "256", 1, 4096, false, OFF(max_channels), "N",
 	 "Most channels one allocation may bind; more get 508.", NULL},
 	{"max-bps", CONF_INT, "0", 0, 1000000000, false, OFF(max_bps), "BYTES/S",
-	 "Bandwidth of one allocation, in bytes per second, both directions "
-	 "together; packets beyond it are dropped. 0: no limit.",
+	 "Bandwidth of one allocation, in bytes per second, for each direction on "
+	 "its own (client to peers, peers to client, as coturn counts it); "
+	 "datagrams beyond it are dropped. RFC 6062 TCP relays are not limited. "
+	 "0: no limit.",
 	 NULL},
 	{"bps-capacity", CONF_INT, "0", 0, 2000000000, false, OFF(bps_capacity), "BYTES/S",
 	 "Bandwidth of the whole server, in bytes per second of relayed payload, "
@@ -496,8 +515,29 @@ const struct conf_opt conf_schema[] = {
 	 "Write the log to this file ('-' for standard error). SIGHUP reopens it.", NULL},
 	{"log-level", CONF_STR, "info", 0, 0, true, OFF(log_level), "LEVEL",
 	 "Least severe messages logged: error, warning, info or debug.", check_log_level},
+	{"log-format", CONF_STR, "text", 0, 0, true, OFF(log_format), "FORMAT",
+	 "text: a line of text a message (a timestamp, the level, the message); json: "
+	 "one JSON object a line with time, level and msg, and for allocation starts "
+	 "and ends the event's fields (the JSON published on redis-statsdb) under "
+	 "event. Under systemd's journal, text lines drop the timestamp and carry "
+	 "the priority.",
+	 check_log_format},
 	{"syslog", CONF_BOOL, "false", 0, 0, false, OFF(syslog), NULL,
 	 "Log to syslog (facility daemon) instead of log-file.", NULL},
+	{"pidfile", CONF_STR, NULL, 0, 0, false, OFF(pidfile), "PATH",
+	 "Write the process id to this file once listening, and remove it on exit "
+	 "(when the process may still do so after proc-user). Under systemd "
+	 "(Type=notify) no pid file is needed.",
+	 NULL},
+	{"proc-user", CONF_STR, NULL, 0, 0, false, OFF(proc_user), "USER",
+	 "Started as root, switch to this user (name or number) once every "
+	 "listener is bound, so privileged ports such as 443 work without running "
+	 "as root; its primary group unless proc-group. Certificates and key files "
+	 "must be readable by it for reloads. A start-up failure when the switch "
+	 "fails.",
+	 NULL},
+	{"proc-group", CONF_STR, NULL, 0, 0, false, OFF(proc_group), "GROUP",
+	 "The group (name or number) to switch to, with proc-user or alone.", NULL},
 	{NULL, 0, NULL, 0, 0, false, 0, NULL, NULL, NULL}};
 
 int conf_validate(const struct conf *c, char *err, size_t errlen)

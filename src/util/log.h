@@ -3,6 +3,7 @@
 #define TURNPIKE_UTIL_LOG_H
 
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <time.h>
@@ -39,6 +40,20 @@ void log_ssl_error(const char *who, const char *what, const char *arg);
 void log_vmsg(enum log_level level, const char *fmt, va_list ap)
 	__attribute__((format(printf, 2, 0)));
 
+enum log_format {
+	LOG_FMT_TEXT = 0,
+	LOG_FMT_JSON
+};
+/* log-format: text lines, or one JSON object a line ({"time", "level",
+ * "msg"}, and "event" for log_event). Any thread. */
+void log_set_format(enum log_format f);
+/* Parses "text|json"; returns -1 if unknown. */
+int log_format_parse(const char *s);
+/* A line about an event: the message, and in the json format also fields
+ * (a complete JSON object, or NULL) as "event". */
+void log_event(enum log_level level, const char *fields, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
 #define log_err(...) log_msg(LOG_LVL_ERR, __VA_ARGS__)
 #define log_warn(...) log_msg(LOG_LVL_WARN, __VA_ARGS__)
 #define log_info(...) log_msg(LOG_LVL_INFO, __VA_ARGS__)
@@ -67,6 +82,9 @@ struct log_ratelimit {
 
 void log_rl(struct log_ratelimit *rl, enum log_level level, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+/* Whether one more message fits rl now (the level logged at all, and the
+ * window not full; a closed window's suppressed count is reported). */
+bool log_rl_take(struct log_ratelimit *rl, enum log_level level);
 
 /*
  * Escapes bytes that came from the network for a log line: printable ASCII

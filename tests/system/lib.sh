@@ -56,6 +56,8 @@ within() {
 # not COMMAND...: succeeds when the command fails.
 not() { ! "$@"; }
 
+# cleanup: stops what the test started; removes the temp dir unless
+# KEEP_TMP is set (to read the logs of a failed run).
 cleanup() {
 	local p
 	for p in $PIDS; do
@@ -64,7 +66,7 @@ cleanup() {
 	for p in $PIDS; do
 		wait "$p" 2>/dev/null
 	done
-	rm -rf "$TMP"
+	[ -n "${KEEP_TMP:-}" ] || rm -rf "$TMP"
 }
 trap cleanup EXIT
 

@@ -1294,14 +1294,17 @@ static void test_max_bps(void)
 	CHECK(send_ind(&c, "45.33.32.156:5000", payload, 800));
 	CHECK(!send_ind(&c, "45.33.32.156:5000", payload, 800));
 	CHECK_INT(stats.drops[DROP_RATE], rate + 1);
-	/* Both directions share it: 200 bytes left. */
+	/* Each direction has its own (coturn's max-bps): the peers still have
+	 * 1000 bytes to the client, not one more. */
 	memset(buf, 0, sizeof(buf));
-	CHECK_INT(turn_peer_data(&ctx, a, SA(&peer), buf + TURN_HEADROOM, 300, false, &msg), 0);
+	CHECK(turn_peer_data(&ctx, a, SA(&peer), buf + TURN_HEADROOM, 600, false, &msg) > 0);
+	CHECK(turn_peer_data(&ctx, a, SA(&peer), buf + TURN_HEADROOM, 400, false, &msg) > 0);
+	CHECK_INT(turn_peer_data(&ctx, a, SA(&peer), buf + TURN_HEADROOM, 1, false, &msg), 0);
 	CHECK_INT(stats.drops[DROP_RATE], rate + 2);
-	CHECK(turn_peer_data(&ctx, a, SA(&peer), buf + TURN_HEADROOM, 200, false, &msg) > 0);
-	/* 800 ms later: 800 bytes again. */
+	/* 800 ms later: 800 bytes again, and the 200 left over before. */
 	ctx.now_ms += 800;
 	CHECK(send_ind(&c, "45.33.32.156:5000", payload, 800));
+	CHECK(send_ind(&c, "45.33.32.156:5000", payload, 200));
 	CHECK(!send_ind(&c, "45.33.32.156:5000", payload, 1));
 	CHECK_INT(stats.drops[DROP_RATE], rate + 3);
 	/* Another allocation made without the limit is not limited. */

@@ -383,17 +383,44 @@ static void test_load_file(void)
 	CHECK_STR(c.log_file, "'x'");
 	conf_cleanup(&c);
 
-	/* An unknown key names the file and the line; later lines are not
-	 * applied. */
-	path = write_tmp("listening-port=1000\n# comment\nbogus-key=1\nrelay-threads=3\n");
+	/* An unknown key names the file and the line; the rest of the file
+	 * is still read, so that every problem is found in one run, and the
+	 * load fails. */
+	path = write_tmp("listening-port=1000\n# comment\nbogus-key=1\nrelay-threads=3\n"
+			 "relay-thread=2\nverbose\nuserdb=x\nno-cli\n");
 	CHECK_INT(conf_init(&c), 0);
 	err[0] = '\0';
 	CHECK_INT(conf_load_file(&c, path, err, sizeof(err)), TP_EINVAL);
 	snprintf(line, sizeof(line), "%s:3:", path);
 	CHECK(strstr(err, line) != NULL);
 	CHECK(strstr(err, "bogus-key") != NULL);
+	CHECK(strstr(err, "(and 2 more") != NULL);
 	CHECK_INT(c.listening_port, 1000);
-	CHECK_INT(c.relay_threads, 0);
+	CHECK_INT(c.relay_threads, 3);
+	CHECK_INT(c.problems.n, 3);
+	snprintf(line, sizeof(line),
+		 "%s:5: unknown option 'relay-thread': did you mean 'relay-threads'?", path);
+	CHECK_STR(c.problems.v[1], line);
+	snprintf(line, sizeof(line), "%s:7: coturn's userdb: SQLite", path);
+	CHECK(strncmp(c.problems.v[2], line, strlen(line)) == 0);
+	/* coturn keys: verbose mapped onto log-level, no-cli accepted. */
+	CHECK_STR(c.log_level, "info");
+	CHECK_INT(c.notices.n, 2);
+	snprintf(line, sizeof(line), "%s:6: verbose read as log-level=info", path);
+	CHECK(strncmp(c.notices.v[0], line, strlen(line)) == 0);
+	snprintf(line, sizeof(line), "%s:8: no-cli accepted", path);
+	CHECK(strncmp(c.notices.v[1], line, strlen(line)) == 0);
+	conf_cleanup(&c);
+	/* Verbose is coturn's extra-verbose; switched off, no-cli is refused. */
+	CHECK_INT(conf_init(&c), 0);
+	CHECK_INT(conf_set(&c, "Verbose", NULL, err, sizeof(err)), 0);
+	CHECK_STR(c.log_level, "debug");
+	CHECK_INT(conf_set(&c, "no-cli", "false", err, sizeof(err)), TP_EINVAL);
+	CHECK(strstr(err, "can only be switched on") != NULL);
+	CHECK_INT(conf_set(&c, "nocli", NULL, err, sizeof(err)), TP_EINVAL);
+	CHECK(strstr(err, "did you mean 'no-cli'?") != NULL);
+	CHECK_INT(conf_set(&c, "zzzzzzzzzzzz", NULL, err, sizeof(err)), TP_EINVAL);
+	CHECK(strstr(err, "did you mean") == NULL);
 	conf_cleanup(&c);
 
 	/* A bad value, also with file:line. */
