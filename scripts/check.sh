@@ -26,3 +26,12 @@ if ! make -C "$dir" -j"$(nproc)" check; then
 	done
 	exit 1
 fi
+# The release tarball: it builds from itself, its unit tests pass, and
+# make install / uninstall put and take every file (unit, man pages,
+# sample config, logrotate) under the prefix (make distcheck). Once, in
+# the plain build.
+if [ "$dir" = build ]; then
+	make -C "$dir" -s distcheck TESTS='$(UNIT_TESTS)' >"$dir/distcheck.log" 2>&1 ||
+		{ tail -n 40 "$dir/distcheck.log"; echo "make distcheck failed"; exit 1; }
+	grep -A2 'archives ready for distribution' "$dir/distcheck.log"
+fi

@@ -290,6 +290,10 @@ int main(int argc, char **argv)
 		conf_print_sample(stdout);
 		rc = 0;
 		goto out;
+	case CONF_PRINT_EFFECTIVE:
+		conf_print_effective(stdout, &d.conf);
+		rc = 0;
+		goto out;
 	case CONF_PRINT_MAN:
 		conf_print_man(stdout);
 		rc = 0;

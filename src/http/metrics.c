@@ -129,6 +129,16 @@ static void turn_metrics(struct evbuffer *b, const struct turn_stats *st,
 			    st->tcp_bound);
 	evbuffer_add_printf(b, P "tcp_relay_connections_total{event=\"unbound\"} %" PRIu64 "\n",
 			    st->tcp_unbound);
+	head(b, "tcp_relay_binds_moved_total", "counter",
+	     "RFC 6062 ConnectionBinds that reached another worker than the one holding their "
+	     "connection id, by outcome: the connection moved there (over TCP, or over TLS with "
+	     "its session), or was closed.");
+	evbuffer_add_printf(b, P "tcp_relay_binds_moved_total{result=\"tcp\"} %" PRIu64 "\n",
+			    st->tcp_binds_moved);
+	evbuffer_add_printf(b, P "tcp_relay_binds_moved_total{result=\"tls\"} %" PRIu64 "\n",
+			    st->tls_binds_moved);
+	evbuffer_add_printf(b, P "tcp_relay_binds_moved_total{result=\"failed\"} %" PRIu64 "\n",
+			    st->tcp_binds_move_failed);
 	head(b, "quota_rejections_total", "counter",
 	     "Allocate requests refused by user-quota (486) or total-quota (508).");
 	evbuffer_add_printf(b, P "quota_rejections_total{quota=\"user\"} %" PRIu64 "\n",
@@ -175,6 +185,8 @@ static void dtls_metrics(struct evbuffer *b, const struct turn_stats *st)
 			    st->dtls_closed_idle);
 	evbuffer_add_printf(b, P "dtls_sessions_closed_total{reason=\"peer\"} %" PRIu64 "\n",
 			    st->dtls_closed_peer);
+	evbuffer_add_printf(b, P "dtls_sessions_closed_total{reason=\"reconnect\"} %" PRIu64 "\n",
+			    st->dtls_closed_reconnect);
 	evbuffer_add_printf(
 		b, P "dtls_sessions_closed_total{reason=\"shed_unauthenticated\"} %" PRIu64 "\n",
 		st->dtls_shed);

@@ -1,18 +1,14 @@
 /* dtls.c - TURN over DTLS (RFC 7350) on UDP at tls-listening-port: the
- * DTLS 1.2 context and its stateless cookies (RFC 6347 §4.2.1), and per
- * worker the sockets, one spare SSL that answers unknown sources with a
- * HelloVerifyRequest through DTLSv1_listen, and the sessions of the clients
- * that echoed a valid cookie, found by address in a hash table. A session's
- * records carry STUN and ChannelData to the protocol core exactly as plain
- * UDP datagrams do (transport TP_DTLS). */
+ * DTLS 1.2 context, and per worker the sockets and the sessions of the
+ * clients that echoed a valid cookie (dtls_cookie.c: the stateless exchange
+ * before that), found by address in a hash table. A session's records
+ * carry STUN and ChannelData to the protocol core exactly as plain UDP
+ * datagrams do (transport TP_DTLS). */
 #include <errno.h>
 #include <event2/event.h>
 #include <netinet/in.h>
 #include <openssl/bio.h>
-#include <openssl/crypto.h>
 #include <openssl/err.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
 #include <openssl/ssl.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -21,70 +17,26 @@
 #include <unistd.h>
 
 #include "net/dtls.h"
+#include "net/dtls_int.h"
 #include "net/udp_int.h"
 #include "turnpike/err.h"
 #include "util/addr.h"
 #include "util/conf.h"
 #include "util/log.h"
-#include "util/rand.h"
 #include "util/srccount.h"
-
-#define SA(p) ((struct sockaddr *)(p))
 
 /* Handshake datagrams stay within IPv6's minimum MTU (1280) less headers;
  * application records are as long as their message. */
 #define DTLS_MTU 1200
-/* A cookie: its minting time (4 bytes, Unix seconds) and a MAC of that
- * time and the client's address and port. */
-#define COOKIE_MAC_LEN 16
-#define COOKIE_LEN (4 + COOKIE_MAC_LEN)
-#define COOKIE_TTL_S 60
-
-/* The per-process cookie secret; written by dtls_setup before the workers
- * start, read-only afterwards. */
-static uint8_t cookie_key[32];
 /* Writes each record flight to the session's client as one datagram. */
 static BIO_METHOD *dgram_method;
 
 static __thread struct log_ratelimit rl_dtls = LOG_RATELIMIT_INIT(10, 3);
 static __thread struct log_ratelimit rl_refuse = LOG_RATELIMIT_INIT(10, 3);
 
-struct dtls_sess {
-	struct dtls_worker *dw;
-	struct udp_sock *us; /* the socket it came on; answers leave from it */
-	struct sockaddr_storage client, local;
-	SSL *ssl;                /* owns both BIOs */
-	BIO *rbio;               /* memory BIO: the datagram being read */
-	struct event *timer;     /* handshake deadline, then idle timeout */
-	struct event *retx;      /* handshake retransmission (DTLSv1_handle_timeout) */
-	bool listed;             /* a session; else the worker's spare */
-	bool handshaking;        /* the handshake has not completed */
-	bool authed;             /* a request authenticated, or it carries an allocation */
-	bool counted;            /* in srv->tcp_unauth */
-	struct dtls_sess *hnext; /* in its bucket */
-	TAILQ_ENTRY(dtls_sess) link;
-	TAILQ_ENTRY(dtls_sess) ulink; /* in dw->unauthed while !authed */
-};
-
-TAILQ_HEAD(dtls_list, dtls_sess);
-
-struct dtls_worker {
-	struct worker *w;
-	struct udp_sock *socks;
-	size_t nsocks;
-	struct dtls_sess *spare; /* answers unknown sources; NULL: made on need */
-	BIO_ADDR *peer;          /* DTLSv1_listen's out-parameter (unused) */
-	const struct timeval *hs_tv;
-	struct dtls_sess **buckets;
-	size_t nbuckets; /* a power of two */
-	struct dtls_list all, unauthed;
-	uint8_t plain[UDP_RX_SLOT]; /* a decrypted record */
-	uint8_t out[TURN_MAX_REPLY];
-};
-
 /* Logs what failed and OpenSSL's first queued error, in one line. */
-static void log_ssl(struct log_ratelimit *rl, enum log_level lvl, const char *what,
-		    const struct sockaddr *sa)
+void dtls_log_ssl(struct log_ratelimit *rl, enum log_level lvl, const char *what,
+		  const struct sockaddr *sa)
 {
 	char why[256] = "no detail", ip[ADDR_STRLEN] = "";
 	unsigned long e = ERR_get_error();
@@ -98,73 +50,6 @@ static void log_ssl(struct log_ratelimit *rl, enum log_level lvl, const char *wh
 	else
 		log_msg(lvl, "dtls: %s%s%s: %s", what, sa ? " " : "", ip, why);
 	ERR_clear_error();
-}
-
-/* --- cookies ---------------------------------------------------------- */
-
-/* MAC of the minting time t and the client's address and port into mac
- * (EVP_MAX_MD_SIZE). Returns 0 or -1. */
-static int cookie_mac(const struct sockaddr *sa, uint32_t t, uint8_t *mac)
-{
-	uint8_t msg[4 + 1 + 16 + 2];
-	size_t n = 0;
-	unsigned mlen = 0;
-
-	msg[n++] = (uint8_t)(t >> 24);
-	msg[n++] = (uint8_t)(t >> 16);
-	msg[n++] = (uint8_t)(t >> 8);
-	msg[n++] = (uint8_t)t;
-	msg[n++] = (uint8_t)sa->sa_family;
-	if (sa->sa_family == AF_INET) {
-		const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
-		memcpy(msg + n, &in->sin_addr, 4);
-		n += 4;
-		memcpy(msg + n, &in->sin_port, 2);
-	} else {
-		const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
-		memcpy(msg + n, &in6->sin6_addr, 16);
-		n += 16;
-		memcpy(msg + n, &in6->sin6_port, 2);
-	}
-	n += 2;
-	return HMAC(EVP_sha256(), cookie_key, sizeof(cookie_key), msg, n, mac, &mlen) ? 0 : -1;
-}
-
-static int cookie_generate_cb(SSL *ssl, unsigned char *cookie, unsigned int *len)
-{
-	const struct dtls_sess *s = SSL_get_app_data(ssl);
-	uint32_t t = (uint32_t)s->dw->w->ctx.unix_s;
-	uint8_t mac[EVP_MAX_MD_SIZE];
-
-	if (cookie_mac((const struct sockaddr *)&s->client, t, mac) != 0)
-		return 0;
-	cookie[0] = (uint8_t)(t >> 24);
-	cookie[1] = (uint8_t)(t >> 16);
-	cookie[2] = (uint8_t)(t >> 8);
-	cookie[3] = (uint8_t)t;
-	memcpy(cookie + 4, mac, COOKIE_MAC_LEN);
-	*len = COOKIE_LEN;
-	STAT_INC(s->dw->w->stats.dtls_cookies);
-	return 1;
-}
-
-/* Valid: minted here for this address and port within COOKIE_TTL_S. */
-static int cookie_verify_cb(SSL *ssl, const unsigned char *cookie, unsigned int len)
-{
-	const struct dtls_sess *s = SSL_get_app_data(ssl);
-	uint64_t now = s->dw->w->ctx.unix_s;
-	uint8_t mac[EVP_MAX_MD_SIZE];
-	uint32_t t;
-
-	if (len != COOKIE_LEN)
-		return 0;
-	t = (uint32_t)cookie[0] << 24 | (uint32_t)cookie[1] << 16 | (uint32_t)cookie[2] << 8 |
-	    cookie[3];
-	if (t > now + 1 || now - t > COOKIE_TTL_S)
-		return 0;
-	if (cookie_mac((const struct sockaddr *)&s->client, t, mac) != 0)
-		return 0;
-	return CRYPTO_memcmp(mac, cookie + 4, COOKIE_MAC_LEN) == 0;
 }
 
 /* --- the datagram BIO -------------------------------------------------- */
@@ -204,7 +89,7 @@ static int method_new(void)
 	if (!dgram_method || BIO_meth_set_write(dgram_method, bio_write) != 1 ||
 	    BIO_meth_set_ctrl(dgram_method, bio_ctrl) != 1 ||
 	    BIO_meth_set_create(dgram_method, bio_create) != 1) {
-		log_ssl(NULL, LOG_LVL_ERR, "cannot create the datagram BIO method", NULL);
+		dtls_log_ssl(NULL, LOG_LVL_ERR, "cannot create the datagram BIO method", NULL);
 		BIO_meth_free(dgram_method);
 		dgram_method = NULL;
 		return TP_ECRYPTO;
@@ -227,8 +112,7 @@ SSL_CTX *dtls_ctx_new(const struct conf *c)
 
 	if (!ctx)
 		return NULL;
-	SSL_CTX_set_cookie_generate_cb(ctx, cookie_generate_cb);
-	SSL_CTX_set_cookie_verify_cb(ctx, cookie_verify_cb);
+	dtls_cookie_install(ctx);
 	return ctx;
 }
 
@@ -238,10 +122,8 @@ int dtls_setup(struct server *srv)
 
 	if (!dtls_enabled(c))
 		return 0;
-	if (rand_bytes(cookie_key, sizeof(cookie_key)) != 0) {
-		log_err("dtls: no randomness for the cookie secret");
+	if (dtls_cookie_init() != 0)
 		return TP_ECRYPTO;
-	}
 	if (method_new() != 0)
 		return TP_ECRYPTO;
 	srv->dtls = dtls_ctx_new(c);
@@ -260,7 +142,7 @@ void dtls_cleanup(void)
 {
 	BIO_meth_free(dgram_method);
 	dgram_method = NULL;
-	OPENSSL_cleanse(cookie_key, sizeof(cookie_key));
+	dtls_cookie_cleanup();
 }
 
 /* --- the session table ------------------------------------------------- */
@@ -334,7 +216,7 @@ static void mark_authed(struct dtls_sess *s)
 /* Frees s; a listed session first leaves the table and releases its
  * allocation (RFC 8656 §3.1, as a TCP connection's). notify: tell the
  * client with a close_notify alert. */
-static void sess_free(struct dtls_sess *s, bool notify)
+void dtls_sess_free(struct dtls_sess *s, bool notify)
 {
 	struct dtls_worker *dw = s->dw;
 	struct worker *w = dw->w;
@@ -375,7 +257,7 @@ static bool shed_one(struct dtls_worker *dw)
 			continue;
 		}
 		STAT_INC(dw->w->stats.dtls_shed);
-		sess_free(s, true);
+		dtls_sess_free(s, true);
 		return true;
 	}
 	return false;
@@ -422,7 +304,7 @@ static void retx_cb(int fd, short what, void *arg);
 
 /* A session-to-be: an SSL on the current context reading from a memory
  * BIO and writing datagrams to its client. NULL on failure (logged). */
-static struct dtls_sess *sess_new(struct dtls_worker *dw)
+struct dtls_sess *dtls_sess_new(struct dtls_worker *dw)
 {
 	struct server *srv = dw->w->srv;
 	struct dtls_sess *s = calloc(1, sizeof(*s));
@@ -441,10 +323,10 @@ static struct dtls_sess *sess_new(struct dtls_worker *dw)
 	rbio = BIO_new(BIO_s_mem());
 	wbio = BIO_new(dgram_method);
 	if (!s->timer || !s->retx || !s->ssl || !rbio || !wbio) {
-		log_ssl(&rl_dtls, LOG_LVL_WARN, "cannot make a session", NULL);
+		dtls_log_ssl(&rl_dtls, LOG_LVL_WARN, "cannot make a session", NULL);
 		BIO_free(rbio);
 		BIO_free(wbio);
-		sess_free(s, false);
+		dtls_sess_free(s, false);
 		return NULL;
 	}
 	BIO_set_mem_eof_return(rbio, -1); /* empty: retry, not EOF */
@@ -456,29 +338,11 @@ static struct dtls_sess *sess_new(struct dtls_worker *dw)
 	/* The BIO cannot know the path MTU: handshake flights use DTLS_MTU. */
 	SSL_set_options(s->ssl, SSL_OP_NO_QUERY_MTU);
 	if (SSL_set_mtu(s->ssl, DTLS_MTU) <= 0) {
-		log_ssl(&rl_dtls, LOG_LVL_WARN, "cannot set the MTU", NULL);
-		sess_free(s, false);
+		dtls_log_ssl(&rl_dtls, LOG_LVL_WARN, "cannot set the MTU", NULL);
+		dtls_sess_free(s, false);
 		return NULL;
 	}
 	return s;
-}
-
-/* The spare, made on the context reload may have replaced. */
-static struct dtls_sess *spare(struct dtls_worker *dw)
-{
-	struct server *srv = dw->w->srv;
-	bool stale;
-
-	if (dw->spare) {
-		pthread_mutex_lock(&srv->tls_lock);
-		stale = SSL_get_SSL_CTX(dw->spare->ssl) != srv->dtls;
-		pthread_mutex_unlock(&srv->tls_lock);
-		if (!stale)
-			return dw->spare;
-		sess_free(dw->spare, false);
-	}
-	dw->spare = sess_new(dw);
-	return dw->spare;
 }
 
 /* Schedules the next handshake retransmission, if OpenSSL wants one. */
@@ -495,8 +359,8 @@ static void retx_arm(struct dtls_sess *s)
 static void handshake_failed(struct dtls_sess *s)
 {
 	STAT_INC(s->dw->w->stats.dtls_handshake_failed);
-	log_ssl(&rl_dtls, LOG_LVL_INFO, "handshake failed with", SA(&s->client));
-	sess_free(s, false);
+	dtls_log_ssl(&rl_dtls, LOG_LVL_INFO, "handshake failed with", SA(&s->client));
+	dtls_sess_free(s, false);
 }
 
 /* Advances the handshake on what arrived. Returns false when s was freed. */
@@ -574,12 +438,13 @@ static bool read_records(struct dtls_sess *s)
 			return true;
 		case SSL_ERROR_ZERO_RETURN: /* close_notify */
 			STAT_INC(dw->w->stats.dtls_closed_peer);
-			sess_free(s, false);
+			dtls_sess_free(s, false);
 			return false;
 		default:
 			STAT_INC(dw->w->stats.dtls_closed_peer);
-			log_ssl(&rl_dtls, LOG_LVL_INFO, "closed the session with", SA(&s->client));
-			sess_free(s, false);
+			dtls_log_ssl(&rl_dtls, LOG_LVL_INFO, "closed the session with",
+				     SA(&s->client));
+			dtls_sess_free(s, false);
 			return false;
 		}
 	}
@@ -602,13 +467,13 @@ static void sess_input(struct dtls_sess *s, const uint8_t *pkt, size_t len)
 
 /* The spare's DTLSv1_listen took a ClientHello with a valid cookie: it
  * becomes a session, when the limits let it. */
-static void sess_begin(struct dtls_worker *dw, struct dtls_sess *s)
+void dtls_sess_begin(struct dtls_worker *dw, struct dtls_sess *s)
 {
 	struct worker *w = dw->w;
 
 	dw->spare = NULL;
 	if (!admit(s)) {
-		sess_free(s, false);
+		dtls_sess_free(s, false);
 		return;
 	}
 	s->listed = true;
@@ -620,42 +485,6 @@ static void sess_begin(struct dtls_worker *dw, struct dtls_sess *s)
 	STAT_INC(w->stats.dtls_active);
 	event_add(s->timer, dw->hs_tv);
 	handshake_step(s);
-}
-
-/* A datagram from an address without a session: RFC 6347 §4.2.1, a
- * ClientHello without a valid cookie gets a HelloVerifyRequest and the
- * server keeps nothing; one with a valid cookie begins a session. */
-static void listen_input(struct dtls_worker *dw, struct udp_sock *us, const struct sockaddr *client,
-			 const struct sockaddr *local, const uint8_t *pkt, size_t len)
-{
-	struct dtls_sess *s;
-	int r;
-
-	/* A DTLS handshake record (content type 22, major version 254). */
-	if (len < 13 || pkt[0] != 22 || pkt[1] != 254) {
-		STAT_INC(dw->w->stats.drops[DROP_NOT_STUN]);
-		return;
-	}
-	s = spare(dw);
-	if (!s)
-		return;
-	s->us = us;
-	memcpy(&s->client, client, addr_len(client));
-	memcpy(&s->local, local, addr_len(local));
-	(void)BIO_reset(s->rbio);
-	if (BIO_write(s->rbio, pkt, (int)len) != (int)len) {
-		ERR_clear_error();
-		return;
-	}
-	r = DTLSv1_listen(s->ssl, dw->peer);
-	(void)BIO_reset(s->rbio);
-	if (r < 0)
-		log_ssl(&rl_dtls, LOG_LVL_INFO, "ClientHello refused from", client);
-	if (r <= 0) {
-		ERR_clear_error();
-		return;
-	}
-	sess_begin(dw, s);
 }
 
 static void timer_cb(int fd, short what, void *arg)
@@ -674,7 +503,7 @@ static void timer_cb(int fd, short what, void *arg)
 		       "tls-handshake-timeout (%ld s)",
 		       addr_format(SA(&s->client), true, ip, sizeof(ip)),
 		       w->srv->conf->tls_handshake_timeout);
-		sess_free(s, false);
+		dtls_sess_free(s, false);
 		return;
 	}
 	/* A session carrying an allocation lives by the allocation's
@@ -685,7 +514,7 @@ static void timer_cb(int fd, short what, void *arg)
 		return;
 	}
 	STAT_INC(w->stats.dtls_closed_idle);
-	sess_free(s, true);
+	dtls_sess_free(s, true);
 }
 
 static void retx_cb(int fd, short what, void *arg)
@@ -743,11 +572,12 @@ static void read_cb(int fd, short what, void *arg)
 			}
 			udp_local_of(us, h, &local);
 			s = table_find(w->dtls, client, SA(&local));
-			if (s)
+			if (s && (s->handshaking ||
+				  !dtls_client_hello(io->rx_buf[i], io->rx[i].msg_len)))
 				sess_input(s, io->rx_buf[i], io->rx[i].msg_len);
 			else
-				listen_input(w->dtls, us, client, SA(&local), io->rx_buf[i],
-					     io->rx[i].msg_len);
+				dtls_listen_input(w->dtls, us, client, SA(&local), io->rx_buf[i],
+						  io->rx[i].msg_len, s);
 		}
 		if (n < UDP_BATCH)
 			break;
@@ -815,7 +645,7 @@ int dtls_worker_init(struct worker *w)
 		if (rc != 0)
 			return rc;
 	}
-	return spare(dw) ? 0 : TP_ECRYPTO;
+	return dtls_spare(dw) ? 0 : TP_ECRYPTO;
 }
 
 void dtls_worker_cleanup(struct worker *w)
@@ -825,9 +655,9 @@ void dtls_worker_cleanup(struct worker *w)
 	if (!dw)
 		return;
 	while (!TAILQ_EMPTY(&dw->all))
-		sess_free(TAILQ_FIRST(&dw->all), true);
+		dtls_sess_free(TAILQ_FIRST(&dw->all), true);
 	if (dw->spare)
-		sess_free(dw->spare, false);
+		dtls_sess_free(dw->spare, false);
 	for (size_t i = 0; i < dw->nsocks; i++) {
 		if (dw->socks[i].ev)
 			event_free(dw->socks[i].ev);

@@ -38,6 +38,8 @@ struct tls_watch;
 struct tcprelay;
 struct tcprelay_listener;
 struct bufferevent;
+struct evbuffer;
+struct tcp_move;
 struct mux;
 struct mux_splice;
 
@@ -274,11 +276,10 @@ void tcprelay_close(void *env, struct turn_tcpconn *tc);
 void tcprelay_attach(struct worker *w, struct turn_tcpconn *tc, struct bufferevent *client);
 /* The worker a ConnectionBind in pkt belongs to when it is not w, or -1. */
 int tcprelay_owner(const struct worker *w, const uint8_t *pkt, size_t len);
-/* Gives a client connection (fd, and the bytes read from it so far) to
- * worker to, which adopts it (tcp_conn_adopt). Returns 0, TP_ENOMEM or
- * TP_EAGAIN (its inbox is full); on error the caller still owns fd. */
-int tcprelay_hand_over(struct worker *to, int fd, const struct sockaddr_storage *peer,
-		       const struct sockaddr_storage *local, const uint8_t *data, size_t len);
+/* Gives a moving client connection to worker to, which adopts it
+ * (tcp_conn_adopt). Returns 0, TP_ENOMEM or TP_EAGAIN (its inbox is
+ * full); on error the caller still owns mv. */
+int tcprelay_hand_over(struct worker *to, struct tcp_move *mv);
 int tcprelay_worker_init(struct worker *w);
 void tcprelay_worker_cleanup(struct worker *w);
 
@@ -343,9 +344,32 @@ void tcp_conn_free_all(struct worker *w);
  * does not read. */
 void tcp_send_client(struct tcp_conn *c, const uint8_t *msg, size_t len);
 /* A client connection handed over by another worker (tcprelay.c): takes
- * fd as its own and runs the bytes already read from it. */
-void tcp_conn_adopt(struct worker *w, int fd, const struct sockaddr_storage *peer,
-		    const struct sockaddr_storage *local, const uint8_t *data, size_t len);
+ * mv (and frees it) and runs the bytes already read from it. */
+void tcp_conn_adopt(struct worker *w, struct tcp_move *mv);
+
+/* tcpmove.c: a client connection between workers. */
+struct tcp_move {
+	int fd;
+	struct ssl_st *ssl; /* over TLS: the live session (its socket BIO on fd), or NULL */
+	bool filter;        /* TLS over a socket bufferevent, as after a PROXY header */
+	struct sockaddr_storage peer, local;
+	struct evbuffer *in;      /* read (over TLS, decrypted) and not handled yet */
+	struct evbuffer *raw_out; /* filter: TLS records written, not yet sent */
+};
+/* Frees a client connection's bufferevent with its socket, and over TLS
+ * its SSL (which the OpenSSL bufferevent does not own). NULL: no-op. */
+void tcp_bev_free(struct bufferevent *bev);
+/* Takes a client connection's bufferevent apart, once its output is
+ * flushed: the socket, the SSL and the bytes read (and decrypted) but not
+ * handled, and frees the bufferevent. Returns the move (caller owns), or
+ * NULL when out of memory (bev then is stopped, the caller frees it). */
+struct tcp_move *tcp_move_take(struct bufferevent *bev, const struct sockaddr_storage *peer,
+			       const struct sockaddr_storage *local);
+/* Puts the connection back together on base: a bufferevent owning mv's
+ * socket and SSL (cleared in mv) with mv's bytes as its input, or NULL
+ * (mv keeps what it still holds). */
+struct bufferevent *tcp_move_bev(struct event_base *base, struct tcp_move *mv);
+void tcp_move_free(struct tcp_move *mv);
 /* udp.c: sends one datagram now from us (from src on a wildcard socket).
  * Returns 0, or -1 when the kernel refused it (counted in tx_errors). */
 int udp_send_one(struct udp_sock *us, const struct sockaddr *to, const struct sockaddr *src,

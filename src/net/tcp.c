@@ -58,6 +58,8 @@ struct tcp_conn {
 	bool fresh;         /* no frame read yet */
 	int fd;             /* sniffing without a bufferevent yet: the socket, else -1 */
 	struct event *peek; /* ... and the wait for its first byte (MSG_PEEK) */
+	bool moving;        /* a ConnectionBind for worker move_to: moves once flushed */
+	unsigned move_to;
 	TAILQ_ENTRY(tcp_conn) link;
 	TAILQ_ENTRY(tcp_conn) ulink; /* in w->unauthed while !authed */
 };
@@ -65,6 +67,7 @@ struct tcp_conn {
 static __thread struct log_ratelimit rl_accept = LOG_RATELIMIT_INIT(10, 3);
 static __thread struct log_ratelimit rl_refuse = LOG_RATELIMIT_INIT(10, 3);
 static __thread struct log_ratelimit rl_tls = LOG_RATELIMIT_INIT(10, 3);
+static __thread struct log_ratelimit rl_silent = LOG_RATELIMIT_INIT(10, 3);
 
 /* Counts a connection from sa against its source's share of connections
  * that have not authenticated. The table is the server's, shared by the
@@ -128,9 +131,8 @@ static void conn_free(struct tcp_conn *c)
 	event_free(c->idle);
 	if (c->peek)
 		event_free(c->peek);
-	if (c->bev)
-		bufferevent_free(c->bev);
-	else if (c->fd >= 0)
+	tcp_bev_free(c->bev);
+	if (!c->bev && c->fd >= 0)
 		close(c->fd);
 	free(c);
 	STAT_DEC(w->stats.tcp_active);
@@ -209,7 +211,10 @@ static void idle_cb(int fd, short what, void *arg)
 			STAT_INC(w->stats.tls_handshake_timeout);
 		else
 			STAT_INC(w->stats.tcp_closed_idle);
-		log_rl(c->proxied ? &rl_refuse : &rl_tls, LOG_LVL_INFO,
+		log_rl(c->proxied    ? &rl_refuse
+		       : c->sniffing ? &rl_silent
+				     : &rl_tls,
+		       LOG_LVL_INFO,
 		       "tcp: closed a connection from %s: no %s within tls-handshake-timeout "
 		       "(%ld s)",
 		       addr_format((struct sockaddr *)&c->peer, false, ip, sizeof(ip)), stage,
@@ -252,6 +257,7 @@ static long frame_len(struct evbuffer *in)
 }
 
 static bool rfc6062_foreign_bind(struct tcp_conn *c, const uint8_t *pkt, size_t len);
+static void rfc6062_move(struct tcp_conn *c);
 static void rfc6062_to_data(struct tcp_conn *c, struct turn_tcpconn *tc);
 
 static void read_cb(struct bufferevent *bev, void *arg);
@@ -270,8 +276,9 @@ static int start_tls_after(struct tcp_conn *c)
 
 	if (!ssl)
 		return TP_ENOMEM;
-	bev = bufferevent_openssl_filter_new(w->base, under, ssl, BUFFEREVENT_SSL_ACCEPTING,
-					     BEV_OPT_CLOSE_ON_FREE);
+	/* The connection owns the SSL and the socket bufferevent below
+	 * (tcp_bev_free), not the filter: see tcpmove.c. */
+	bev = bufferevent_openssl_filter_new(w->base, under, ssl, BUFFEREVENT_SSL_ACCEPTING, 0);
 	if (!bev) {
 		SSL_free(ssl);
 		return TP_ENOMEM;
@@ -447,7 +454,7 @@ static void read_cb(struct bufferevent *bev, void *arg)
 		STAT_INC(st->rx_msgs[TP_TCP]);
 		STAT_ADD(st->rx_bytes[TP_TCP], (uint64_t)n);
 		if (pkt[0] <= 3 && rfc6062_foreign_bind(c, pkt, (size_t)n))
-			return; /* c is gone: another worker takes the connection */
+			return; /* another worker takes the connection (c may be gone) */
 		if (pkt[0] >= 64) {
 			/* Data keeps no connection alive by itself: one that
 			 * carries an allocation lives by it (see idle_cb). */
@@ -497,6 +504,11 @@ static void write_cb(struct bufferevent *bev, void *arg)
 	if (c->closing) {
 		if (evbuffer_get_length(bufferevent_get_output(bev)) == 0)
 			conn_free(c);
+		return;
+	}
+	if (c->moving) {
+		if (evbuffer_get_length(bufferevent_get_output(bev)) == 0)
+			rfc6062_move(c);
 		return;
 	}
 	/* Output drained below the low watermark: read again. */
@@ -614,8 +626,9 @@ static bool admit(struct worker *w, const struct sockaddr *sa, bool proxied, boo
 	return false;
 }
 
-/* The connection's bufferevent: on the socket, or through OpenSSL for a
- * TLS stream (which then owns the SSL). NULL on failure. */
+/* The connection's bufferevent: on the socket (which it closes when
+ * freed), or through OpenSSL for a TLS stream (the connection owns the
+ * SSL and the socket, see tcp_bev_free). NULL on failure. */
 static struct bufferevent *bev_new(struct worker *w, int fd, bool tls)
 {
 	struct bufferevent *bev;
@@ -626,8 +639,7 @@ static struct bufferevent *bev_new(struct worker *w, int fd, bool tls)
 	ssl = tls_ssl_new(w->srv);
 	if (!ssl)
 		return NULL;
-	bev = bufferevent_openssl_socket_new(w->base, fd, ssl, BUFFEREVENT_SSL_ACCEPTING,
-					     BEV_OPT_CLOSE_ON_FREE);
+	bev = bufferevent_openssl_socket_new(w->base, fd, ssl, BUFFEREVENT_SSL_ACCEPTING, 0);
 	if (!bev)
 		SSL_free(ssl);
 	return bev;
@@ -642,26 +654,39 @@ static int bev_start(struct tcp_conn *c)
 	return bufferevent_enable(c->bev, EV_READ);
 }
 
+/* Where the first bytes peeked from a connection go (mux_route on a
+ * port HTTP shares). */
+static enum mux_route peek_route(struct tcp_conn *c, const uint8_t *buf, size_t len)
+{
+	if (c->http_port)
+		return mux_route(c->w->srv, (struct sockaddr *)&c->local, buf, len);
+	return buf[0] == TLS_RECORD_HANDSHAKE ? MUX_TLS : MUX_TURN;
+}
+
 /*
- * The first byte of a connection that is neither proxied nor decided: read
- * with MSG_PEEK, so that it stays in the socket and a TLS stream gets
- * OpenSSL's bufferevent right on the socket (no filter). One byte is all
- * it waits for: a client that sends nothing, or trickles its handshake, is
- * closed at tls-handshake-timeout from the accept (idle_cb).
+ * The first bytes of a connection that is not proxied, read with MSG_PEEK
+ * so that they stay in the socket: a TLS stream then gets OpenSSL's
+ * bufferevent right on the socket (no filter), an HTTP one is spliced from
+ * the socket as it is. One byte is enough to tell TLS from TURN; on a port
+ * HTTP shares, a TLS ClientHello is waited for whole (its ALPN decides),
+ * woken edge-triggered by each new segment. A client that sends nothing,
+ * or trickles, is closed at tls-handshake-timeout from the accept
+ * (idle_cb).
  */
 static void peek_cb(int fd, short what, void *arg)
 {
+	static __thread uint8_t buf[TLSHELLO_MAX];
 	struct tcp_conn *c = arg;
 	struct worker *w = c->w;
-	uint8_t b;
+	char ip[ADDR_STRLEN];
+	enum mux_route r;
 	ssize_t n;
-	bool tls;
 	(void)what;
 
 	worker_clock(w);
-	n = recv(fd, &b, 1, MSG_PEEK);
+	n = recv(fd, buf, c->http_port ? sizeof(buf) : 1, MSG_PEEK);
 	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
-		if (event_add(c->peek, NULL) != 0)
+		if (!c->http_port && event_add(c->peek, NULL) != 0)
 			conn_free(c);
 		return;
 	}
@@ -669,20 +694,35 @@ static void peek_cb(int fd, short what, void *arg)
 		conn_free(c); /* closed or reset before it sent anything */
 		return;
 	}
+	r = peek_route(c, buf, (size_t)n);
+	if (r == MUX_MORE)
+		return; /* the rest of the ClientHello: the next segment wakes us */
 	event_free(c->peek);
 	c->peek = NULL;
 	c->sniffing = false;
-	tls = b == TLS_RECORD_HANDSHAKE;
-	c->bev = bev_new(w, fd, tls);
-	if (!c->bev || bev_start(c) != 0) {
-		log_rl(&rl_accept, LOG_LVL_WARN, "tcp: out of memory starting a connection");
-		if (c->bev)
-			c->fd = -1; /* the bufferevent closes it */
+	if (r == MUX_TLS && !w->srv->tls) {
+		/* A port HTTPS shares while TLS for TURN is off. */
+		STAT_INC(w->stats.tcp_closed_bad);
+		log_rl(&rl_tls, LOG_LVL_INFO,
+		       "tcp: closed a connection from %s: TLS without an HTTP ALPN, and TURN over "
+		       "TLS is off",
+		       addr_format((struct sockaddr *)&c->peer, false, ip, sizeof(ip)));
 		conn_free(c);
 		return;
 	}
-	c->fd = -1;
-	if (tls) {
+	c->bev = bev_new(w, fd, r == MUX_TLS);
+	if (c->bev)
+		c->fd = -1; /* tcp_bev_free closes it */
+	if (r == MUX_HTTP && c->bev) {
+		to_http(c);
+		return;
+	}
+	if (!c->bev || bev_start(c) != 0) {
+		log_rl(&rl_accept, LOG_LVL_WARN, "tcp: out of memory starting a connection");
+		conn_free(c);
+		return;
+	}
+	if (r == MUX_TLS) {
 		/* The handshake deadline runs on from the accept. */
 		c->tls = c->handshaking = true;
 		STAT_INC(w->stats.tls_accepted);
@@ -733,9 +773,10 @@ void tcp_accept_cb(struct evconnlistener *lev, int fd, struct sockaddr *sa, int 
 	c->idle = evtimer_new(w->base, idle_cb, c);
 	if (!c->idle)
 		goto fail;
-	if (sniff && !proxied && !tl->http) {
-		/* No bufferevent until the first byte says which. */
-		c->peek = event_new(w->base, fd, EV_READ, peek_cb, c);
+	if (sniff && !proxied) {
+		/* No bufferevent until the first bytes say which. */
+		c->peek = event_new(w->base, fd, tl->http ? EV_READ | EV_PERSIST | EV_ET : EV_READ,
+				    peek_cb, c);
 		if (!c->peek)
 			goto fail;
 		c->fd = fd;
@@ -744,8 +785,8 @@ void tcp_accept_cb(struct evconnlistener *lev, int fd, struct sockaddr *sa, int 
 			goto fail;
 	} else {
 		/* Behind a balancer, its PROXY header comes first, then (with
-		 * TLS on) the first byte is looked at in the input; on a port
-		 * HTTP shares, as many bytes as a ClientHello's ALPN takes. */
+		 * TLS on) the first bytes are looked at in the input (on a port
+		 * HTTP shares, as many as a ClientHello's ALPN takes). */
 		c->bev = bufferevent_socket_new(w->base, fd, BEV_OPT_CLOSE_ON_FREE);
 		if (!c->bev)
 			goto fail;
@@ -767,9 +808,8 @@ fail:
 			event_free(c->idle);
 		if (c->peek)
 			event_free(c->peek);
-		if (c->bev)
-			bufferevent_free(c->bev);
-		else if (c->fd >= 0)
+		tcp_bev_free(c->bev);
+		if (!c->bev && c->fd >= 0)
 			close(c->fd);
 		counted = c->counted;
 		free(c);
@@ -820,10 +860,10 @@ void tcp_retry_cb(int fd, short what, void *arg)
  * framing, the idle timer and this table: its bufferevent, with the
  * answer queued and whatever the client sent after it, becomes a data
  * connection piped to the peer. A ConnectionBind for an id of another
- * worker moves the connection (its descriptor and the bytes read so far)
- * to that worker first; over TLS it cannot (the session stays on its
- * thread), so TLS data connections need relay-threads 1, or a balancer
- * that keeps a client's connections on one worker. */
+ * worker moves the connection there first, unanswered: its socket, over
+ * TLS its live session, and the bytes read (and decrypted) from the
+ * ConnectionBind on (tcpmove.c). The owner answers it, so the answer is
+ * written once, before any relayed data. */
 
 static void rfc6062_to_data(struct tcp_conn *c, struct turn_tcpconn *tc)
 {
@@ -840,51 +880,69 @@ static void rfc6062_to_data(struct tcp_conn *c, struct turn_tcpconn *tc)
 	tcprelay_attach(w, tc, bev);
 }
 
-static bool rfc6062_foreign_bind(struct tcp_conn *c, const uint8_t *pkt, size_t len)
+/* Moves c, flushed, to worker c->move_to; c is gone after. A connection
+ * that cannot move (out of memory, the worker's inbox full) is closed. */
+static void rfc6062_move(struct tcp_conn *c)
 {
 	struct worker *w = c->w;
-	struct evbuffer *in = bufferevent_get_input(c->bev);
-	size_t have = evbuffer_get_length(in);
-	int owner, fd;
+	struct tcp_move *mv;
+	char ip[ADDR_STRLEN];
+	int rc = TP_ENOMEM;
 
-	/* A TLS session cannot change threads: over TLS, the ConnectionBind
-	 * is answered here (400, an id this worker does not know). */
-	if ((owner = tcprelay_owner(w, pkt, len)) < 0 || c->closing || c->tls || has_alloc(c))
-		return false;
-	fd = dup(bufferevent_getfd(c->bev));
-	if (fd < 0)
-		return false; /* answered here: 400, unknown id */
-	if (tcprelay_hand_over(&w->srv->workers[owner], fd, &c->peer, &c->local,
-			       evbuffer_pullup(in, (ssize_t)have), have) != 0) {
-		close(fd);
-		return false;
+	/* A request parked on Redis may have made an allocation on c since:
+	 * then the ConnectionBind is answered here (400). */
+	if (has_alloc(c)) {
+		c->moving = false;
+		bufferevent_enable(c->bev, EV_READ);
+		bufferevent_trigger(c->bev, EV_READ,
+				    BEV_TRIG_IGNORE_WATERMARKS | BEV_TRIG_DEFER_CALLBACKS);
+		return;
+	}
+	mv = tcp_move_take(c->bev, &c->peer, &c->local);
+	if (mv) {
+		c->bev = NULL; /* freed: the socket and the SSL are mv's */
+		rc = tcprelay_hand_over(&w->srv->workers[c->move_to], mv);
+		if (rc != 0)
+			tcp_move_free(mv);
+	}
+	if (rc != 0) {
+		STAT_INC(w->stats.tcp_binds_move_failed);
+		log_rl(&rl_accept, LOG_LVL_WARN,
+		       "tcp: closed %s's connection: its ConnectionBind could not move to worker "
+		       "%u (%s)",
+		       addr_format((struct sockaddr *)&c->peer, false, ip, sizeof(ip)), c->move_to,
+		       tp_strerror(rc));
 	}
 	conn_free(c);
+}
+
+/* Whether the message in pkt is a ConnectionBind for an id of another
+ * worker: c then stops reading here and moves there, now or once what
+ * is queued for it has been written (c may be gone). */
+static bool rfc6062_foreign_bind(struct tcp_conn *c, const uint8_t *pkt, size_t len)
+{
+	int owner;
+
+	if ((owner = tcprelay_owner(c->w, pkt, len)) < 0 || c->closing || c->handshaking ||
+	    c->proxied || has_alloc(c))
+		return false;
+	c->moving = true;
+	c->move_to = (unsigned)owner;
+	bufferevent_disable(c->bev, EV_READ);
+	/* Answers to the requests before it go out from here first. */
+	if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0)
+		rfc6062_move(c);
 	return true;
 }
 
-/* Puts bytes read by another worker in front of what bev reads next (the
- * socket bufferevent keeps its input's end frozen between reads). */
-static bool input_add(struct bufferevent *bev, const uint8_t *data, size_t len)
-{
-	struct evbuffer *in = bufferevent_get_input(bev);
-	int rc;
-
-	evbuffer_unfreeze(in, 0);
-	rc = evbuffer_add(in, data, len);
-	evbuffer_freeze(in, 0);
-	return rc == 0;
-}
-
-void tcp_conn_adopt(struct worker *w, int fd, const struct sockaddr_storage *peer,
-		    const struct sockaddr_storage *local, const uint8_t *data, size_t len)
+void tcp_conn_adopt(struct worker *w, struct tcp_move *mv)
 {
 	struct tcp_conn *c = NULL;
-	bool counted = false;
+	bool counted = false, tls = mv->ssl != NULL;
 
 	/* The same admission as at accept: the source's share of connections
 	 * that have not authenticated, and room in the table. */
-	if (!admit(w, (const struct sockaddr *)peer, false, &counted))
+	if (!admit(w, (const struct sockaddr *)&mv->peer, false, &counted))
 		goto fail;
 	c = calloc(1, sizeof(*c));
 	if (!c)
@@ -893,22 +951,29 @@ void tcp_conn_adopt(struct worker *w, int fd, const struct sockaddr_storage *pee
 	c->fd = -1;
 	c->counted = counted;
 	counted = false;
-	c->peer = *peer;
-	c->local = *local;
-	c->bev = bufferevent_socket_new(w->base, fd, BEV_OPT_CLOSE_ON_FREE);
-	if (!c->bev)
-		goto fail;
-	fd = -1;
+	c->peer = mv->peer;
+	c->local = mv->local;
+	c->tls = tls;
+	c->bev = tcp_move_bev(w->base, mv);
 	c->idle = evtimer_new(w->base, idle_cb, c);
-	if (!c->idle || !input_add(c->bev, data, len))
+	if (!c->bev || !c->idle)
 		goto fail;
-	if (bev_start(c) != 0 || event_add(c->idle, w->idle_tv) != 0)
+	bufferevent_setcb(c->bev, read_cb, write_cb, event_cb, c);
+	bufferevent_setwatermark(c->bev, EV_WRITE, TCP_OUT_MAX / 2, 0);
+	bufferevent_setwatermark(c->bev, EV_READ, 0, STUN_MAX_MSG);
+	if (event_add(c->idle, w->idle_tv) != 0)
 		goto fail;
 	TAILQ_INSERT_TAIL(&w->conns, c, link);
 	TAILQ_INSERT_TAIL(&w->unauthed, c, ulink);
 	STAT_INC(w->stats.tcp_active);
-	log_debug("tcp: worker %u takes a connection over for its ConnectionBind", w->id);
-	read_cb(c->bev, c);
+	STAT_INC(*(tls ? &w->stats.tls_binds_moved : &w->stats.tcp_binds_moved));
+	log_debug("tcp: worker %u takes a %s connection over for its ConnectionBind", w->id,
+		  tls ? "TLS" : "TCP");
+	tcp_move_free(mv);
+	/* The bytes it brought are read from the loop, as if just arrived:
+	 * enabling an OpenSSL filter may already run callbacks that free c. */
+	bufferevent_trigger(c->bev, EV_READ, BEV_TRIG_IGNORE_WATERMARKS | BEV_TRIG_DEFER_CALLBACKS);
+	bufferevent_enable(c->bev, EV_READ);
 	return;
 fail:
 	if (c) {
@@ -916,12 +981,10 @@ fail:
 		       "tcp: out of memory taking a connection over for its ConnectionBind");
 		if (c->idle)
 			event_free(c->idle);
-		if (c->bev)
-			bufferevent_free(c->bev);
+		tcp_bev_free(c->bev);
 		counted = c->counted;
 		free(c);
 	}
-	uncount(w->srv, (const struct sockaddr *)peer, &counted);
-	if (fd >= 0)
-		close(fd);
+	uncount(w->srv, (const struct sockaddr *)&mv->peer, &counted);
+	tcp_move_free(mv);
 }

@@ -44,17 +44,10 @@ struct tcprelay_conn {
 	struct bufferevent *drain; /* closing: freed once this one is flushed */
 };
 
-struct handover {
-	int fd;
-	struct sockaddr_storage peer, local;
-	uint8_t *data;
-	size_t len;
-};
-
 struct tcprelay {
 	pthread_mutex_t lock;
 	struct event *ev;
-	struct handover box[INBOX_MAX];
+	struct tcp_move *box[INBOX_MAX];
 	unsigned n;
 };
 
@@ -102,8 +95,7 @@ static void conn_free(struct tcprelay_conn *rc)
 {
 	if (rc->peer)
 		bufferevent_free(rc->peer);
-	if (rc->client)
-		bufferevent_free(rc->client);
+	tcp_bev_free(rc->client);
 	free(rc);
 }
 
@@ -355,7 +347,7 @@ static void inbox_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct worker *w = arg;
 	struct tcprelay *t = w->tcprelay;
-	struct handover box[INBOX_MAX];
+	struct tcp_move *box[INBOX_MAX];
 	unsigned n;
 	(void)fd;
 	(void)what;
@@ -365,10 +357,8 @@ static void inbox_cb(evutil_socket_t fd, short what, void *arg)
 	memcpy(box, t->box, n * sizeof(box[0]));
 	t->n = 0;
 	pthread_mutex_unlock(&t->lock);
-	for (unsigned i = 0; i < n; i++) {
-		tcp_conn_adopt(w, box[i].fd, &box[i].peer, &box[i].local, box[i].data, box[i].len);
-		free(box[i].data);
-	}
+	for (unsigned i = 0; i < n; i++)
+		tcp_conn_adopt(w, box[i]);
 }
 
 int tcprelay_owner(const struct worker *w, const uint8_t *pkt, size_t len)
@@ -382,28 +372,20 @@ int tcprelay_owner(const struct worker *w, const uint8_t *pkt, size_t len)
 	return (int)(id % n);
 }
 
-int tcprelay_hand_over(struct worker *to, int fd, const struct sockaddr_storage *peer,
-		       const struct sockaddr_storage *local, const uint8_t *data, size_t len)
+int tcprelay_hand_over(struct worker *to, struct tcp_move *mv)
 {
 	struct tcprelay *t = to->tcprelay;
-	struct handover h = {fd, *peer, *local, malloc(len), len};
 	int rc = 0;
 
-	if (!h.data)
-		return TP_ENOMEM;
-	memcpy(h.data, data, len);
 	pthread_mutex_lock(&t->lock);
 	if (t->n < INBOX_MAX)
-		t->box[t->n++] = h;
+		t->box[t->n++] = mv;
 	else
 		rc = TP_EAGAIN;
 	pthread_mutex_unlock(&t->lock);
-	if (rc) {
-		free(h.data);
-		return rc;
-	}
-	event_active(t->ev, EV_TIMEOUT, 0);
-	return 0;
+	if (rc == 0)
+		event_active(t->ev, EV_TIMEOUT, 0);
+	return rc;
 }
 
 int tcprelay_worker_init(struct worker *w)
@@ -424,10 +406,9 @@ void tcprelay_worker_cleanup(struct worker *w)
 
 	if (!t)
 		return;
-	for (unsigned i = 0; i < t->n; i++) {
-		close(t->box[i].fd);
-		free(t->box[i].data);
-	}
+	/* Moved to a worker that stopped first: closed. */
+	for (unsigned i = 0; i < t->n; i++)
+		tcp_move_free(t->box[i]);
 	if (t->ev)
 		event_free(t->ev);
 	pthread_mutex_destroy(&t->lock);

@@ -106,11 +106,15 @@ struct turn_stats {
 	uint64_t perms_created;
 	uint64_t chans_bound;
 	/* RFC 6062 TCP relay: peer connections by how they went. */
-	uint64_t tcp_connects;                    /* Connect opened a connection to a peer */
-	uint64_t tcp_connect_failed;              /* ... which failed (447) */
-	uint64_t tcp_attempts;                    /* ConnectionAttempt: a peer connected in */
-	uint64_t tcp_bound;                       /* ConnectionBind piped one to a client */
-	uint64_t tcp_unbound;                     /* dropped unbound after 30 s */
+	uint64_t tcp_connects;       /* Connect opened a connection to a peer */
+	uint64_t tcp_connect_failed; /* ... which failed (447) */
+	uint64_t tcp_attempts;       /* ConnectionAttempt: a peer connected in */
+	uint64_t tcp_bound;          /* ConnectionBind piped one to a client */
+	uint64_t tcp_unbound;        /* dropped unbound after 30 s */
+	/* ConnectionBinds that reached another worker than their id's. */
+	uint64_t tcp_binds_moved;       /* TCP connections taken over by the id's worker */
+	uint64_t tls_binds_moved;       /* ... TLS ones, with their session */
+	uint64_t tcp_binds_move_failed; /* closed: could not move */
 	uint64_t relay_pkts_in[TP_TRANSPORT_MAX]; /* client -> peer */
 	uint64_t relay_bytes_in[TP_TRANSPORT_MAX];
 	uint64_t relay_pkts_out[TP_TRANSPORT_MAX]; /* peer -> client */
@@ -144,6 +148,7 @@ struct turn_stats {
 	uint64_t dtls_handshake_timeout; /* closed: tls-handshake-timeout passed */
 	uint64_t dtls_closed_idle;       /* closed: tcp-idle-timeout passed */
 	uint64_t dtls_closed_peer;       /* closed: close_notify or a fatal alert */
+	uint64_t dtls_closed_reconnect;  /* closed: its client began a new one (RFC 6347 §4.2.8) */
 	uint64_t events_published;       /* allocation events Redis took */
 	uint64_t events_dropped;         /* not sent (Redis away, queue full) or failed */
 	/* Long-term keys and fleet quota from redis-userdb. */

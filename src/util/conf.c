@@ -341,7 +341,7 @@ int conf_parse_args(struct conf *c, int argc, char **argv, const char *default_p
 		    enum conf_action *action, char *err, size_t errlen)
 {
 	const char *path = NULL;
-	bool explicit_path = false;
+	bool explicit_path = false, print = false;
 	int rc;
 
 	*action = CONF_RUN;
@@ -357,8 +357,8 @@ int conf_parse_args(struct conf *c, int argc, char **argv, const char *default_p
 			return 0;
 		}
 		if (!strcmp(a, "--print-config")) {
-			*action = CONF_PRINT_SAMPLE;
-			return 0;
+			print = true;
+			continue;
 		}
 		if (!strcmp(a, "--print-man")) {
 			*action = CONF_PRINT_MAN;
@@ -378,6 +378,13 @@ int conf_parse_args(struct conf *c, int argc, char **argv, const char *default_p
 			explicit_path = true;
 		}
 	}
+	/* --print-config alone: the sample; with a file: what it amounts to. */
+	if (print && !explicit_path) {
+		*action = CONF_PRINT_SAMPLE;
+		return 0;
+	}
+	if (print)
+		*action = CONF_PRINT_EFFECTIVE;
 	if (!path)
 		path = default_path;
 	/* The default file is optional: only its absence is (the caller says
@@ -405,7 +412,7 @@ int conf_parse_args(struct conf *c, int argc, char **argv, const char *default_p
 			i++;
 			continue;
 		}
-		if (!strncmp(a, "--config=", 9))
+		if (!strncmp(a, "--config=", 9) || !strcmp(a, "--print-config"))
 			continue;
 		if (strncmp(a, "--", 2) != 0) {
 			snprintf(err, errlen, "unexpected argument '%s'", a);
@@ -532,6 +539,61 @@ void conf_print_sample(FILE *f)
 
 /* roff needs backslashes and minus signs escaped; help texts never start
  * with a dot (tests/unit/test_util_conf.c checks). */
+/* A value as a file line takes it back: quoted when blanks, '#' or quotes
+ * would otherwise change it. */
+static void print_value(FILE *f, const char *name, const char *v)
+{
+	bool plain = *v && !strchr(v, '#') && !strchr(v, '"') && !strchr(v, '\'') && v[0] != ' ' &&
+		     v[0] != '\t' && v[strlen(v) - 1] != ' ' && v[strlen(v) - 1] != '\t';
+
+	if (plain)
+		fprintf(f, "%s=%s\n", name, v);
+	else if (!strchr(v, '"'))
+		fprintf(f, "%s=\"%s\"\n", name, v);
+	else
+		fprintf(f, "%s='%s'\n", name, v);
+}
+
+void conf_print_effective(FILE *f, const struct conf *c)
+{
+	struct conf def;
+
+	fprintf(f,
+		"# turnpike.conf - printed by 'turnpiked --print-config' from %s:\n"
+		"# the options that differ from their defaults. 'turnpiked --print-config'\n"
+		"# without -c prints every option with its documentation.\n",
+		c->config_path ? c->config_path : "the command line");
+	for (size_t i = 0; i < c->notices.n; i++)
+		fprintf(f, "# %s\n", c->notices.v[i]);
+	if (conf_init(&def) != 0)
+		return;
+	for (const struct conf_opt *o = conf_schema; o->name; o++) {
+		switch (o->type) {
+		case CONF_BOOL:
+			if (*FIELD(c, o, bool) != *FIELD(&def, o, bool))
+				fprintf(f, *FIELD(c, o, bool) ? "%s\n" : "%s=false\n", o->name);
+			break;
+		case CONF_INT:
+			if (*FIELD(c, o, long) != *FIELD(&def, o, long))
+				fprintf(f, "%s=%ld\n", o->name, *FIELD(c, o, long));
+			break;
+		case CONF_STR: {
+			const char *v = *FIELD(c, o, char *), *d = *FIELD(&def, o, char *);
+			if (v && (!d || strcmp(v, d) != 0))
+				print_value(f, o->name, v);
+			break;
+		}
+		case CONF_LIST: {
+			const struct conf_list *l = FIELD(c, o, struct conf_list);
+			for (size_t i = 0; i < l->n; i++)
+				print_value(f, o->name, l->v[i]);
+			break;
+		}
+		}
+	}
+	conf_cleanup(&def);
+}
+
 static void roff_text(FILE *f, const char *s)
 {
 	for (; *s; s++) {

@@ -161,6 +161,10 @@ int conf_set(struct conf *c, const char *name, const char *val, char *err, size_
  */
 int conf_load_file(struct conf *c, const char *path, char *err, size_t errlen);
 
+/* The options of c that differ from their defaults, as a turnpike.conf
+ * (coturn keys taken with notices are gone, their notices comments). */
+void conf_print_effective(FILE *f, const struct conf *c);
+
 /* Checks the relations between options. Returns 0 or TP_EINVAL. */
 int conf_validate(const struct conf *c, char *err, size_t errlen);
 
@@ -169,9 +173,10 @@ enum conf_action {
 	CONF_RUN = 0,
 	CONF_HELP,
 	CONF_VERSION,
-	CONF_CHECK,        /* --check-config FILE */
-	CONF_PRINT_SAMPLE, /* --print-config: sample file from the schema */
-	CONF_PRINT_MAN     /* --print-man: man page option list (roff) */
+	CONF_CHECK,           /* --check-config FILE */
+	CONF_PRINT_SAMPLE,    /* --print-config: sample file from the schema */
+	CONF_PRINT_EFFECTIVE, /* -c FILE --print-config: what FILE amounts to */
+	CONF_PRINT_MAN        /* --print-man: man page option list (roff) */
 };
 
 /*

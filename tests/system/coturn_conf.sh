@@ -26,6 +26,22 @@ check "... $n notices, each naming file:line ($(sed -n 1p "$TMP/check.out"))" \
 	test "$n" -ge 10 -a "$(grep -c "^notice: $PROD:[0-9]*: " "$TMP/check.out")" = "$n"
 check "... verbose is read as log-level=info" grep -q "verbose read as log-level=info" "$TMP/check.out"
 
+# --print-config turns it into a turnpike file: no coturn keys left, and
+# the same configuration (printing the printed file gives it back).
+"$TURNPIKED" -c "$PROD" --print-config >"$TMP/migrated.conf" 2>"$TMP/migrate.err"
+check "-c coturn.conf --print-config: a turnpike file ($(grep -vc '^#' "$TMP/migrated.conf") lines)" \
+	test $? -eq 0 -a ! -s "$TMP/migrate.err"
+check "... that passes --check-config without a notice" \
+	eval '"$TURNPIKED" --check-config "$TMP/migrated.conf" >"$TMP/m.out" 2>&1 && ! grep -q notice "$TMP/m.out"'
+"$TURNPIKED" -c "$TMP/migrated.conf" --print-config | grep -v '^#' >"$TMP/again.conf"
+check "... and means the same: printed again, the same options" \
+	diff <(grep -v '^#' "$TMP/migrated.conf") "$TMP/again.conf"
+check "... the mapped and the kept: log-level=info is the default, no-tcp-relay, 9 denied ranges" \
+	eval 'grep -qx no-tcp-relay "$TMP/migrated.conf" && [ "$(grep -c "^denied-peer-ip=" "$TMP/migrated.conf")" = 9 ] &&
+		! grep -qE "^(verbose|fingerprint|lt-cred-mech|mobility|dh-file)" "$TMP/migrated.conf"'
+check "--print-config without a file still prints the documented sample" \
+	eval '"$TURNPIKED" --print-config | diff -q - "$top_srcdir/etc/turnpike.conf" >/dev/null'
+
 # turnpiked runs on it, with what only this machine changes: loopback
 # addresses and ports, a test certificate, files in the temp dir.
 make_cert 127.0.0.1 "$TMP/cert.pem" "$TMP/key.pem" || fail "openssl req"

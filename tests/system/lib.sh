@@ -166,13 +166,15 @@ make_cert() {
 		-subj "/CN=$1" "${san[@]}" -keyout "$3" -out "$2" >>"$TMP/openssl.log" 2>&1
 }
 
-# take_lines FILE: another program's "ok - " and "FAIL - " lines, as ours.
+# take_lines FILE: another program's "ok - ", "FAIL - " and "skip - " lines,
+# as ours.
 take_lines() {
 	local line
 	while IFS= read -r line; do
 		case "$line" in
 		"ok - "*) ok "${line#ok - }" ;;
 		"FAIL - "*) fail "${line#FAIL - }" ;;
+		"skip - "*) skip "${line#skip - }" ;;
 		esac
 	done <"$1"
 }

@@ -8,11 +8,16 @@ out; Connect to 0.0.0.0, [::] and the server's own port refused (403); a
 second Connect to the same peer 446; a connection id left unbound for 30 s
 dropped (the peer sees the close, a late ConnectionBind gets 400); TCP
 asked for over UDP 442. The server runs four workers, so binds reach
-workers other than the one holding the id.
+workers other than the one holding the id. Over TLS (control and data
+connections on tls-listening-port) a ConnectionBind that reaches another
+worker moves there with its TLS session and the bytes sent right behind it;
+a bounded stream goes through intact both ways.
 Prints "ok - ..." / "FAIL - ..." lines and a closing tally.
 """
 import os
+import select
 import socket
+import ssl
 import struct
 import sys
 import threading
@@ -44,8 +49,8 @@ def xor4(ip, port, _txn=None):
 class Control(Stream):
     """A TCP connection speaking STUN, keeping its nonce."""
 
-    def __init__(self, port):
-        super().__init__(port)
+    def __init__(self, port, src_port=0):
+        super().__init__(port, src_port)
         self.nonce = None
         self.pending = []  # indications read while waiting for an answer
 
@@ -76,8 +81,21 @@ class Control(Stream):
         return mtype, attrs
 
 
-def allocate_tcp(port, family=None):
-    c = Control(port)
+class TlsControl(Control):
+    """A Control over TLS (the test certificate is not verified)."""
+
+    def __init__(self, port, src_port=0, proxy=None):
+        super().__init__(port, src_port)
+        if proxy:  # a balancer's PROXY header, then TLS
+            self.s.sendall(proxy)
+        ctx = ssl.create_default_context()
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+        self.s = ctx.wrap_socket(self.s)
+
+
+def allocate_tcp(port, family=None, cls=None):
+    c = (cls or Control)(port)
     extra = [attr(A_FAMILY, b"\x02\0\0\0")] if family == 6 else []
     mtype, attrs = c.request(ALLOCATE, [attr(A_TRANSPORT, TCP),
                                         attr(A_LIFETIME, struct.pack("!I", 600))] + extra)
@@ -91,8 +109,8 @@ def connect(c, ip, port, six=False):
     return mtype, attrs, cid
 
 
-def bind(port, cid):
-    d = Control(port)
+def bind(port, cid, cls=None):
+    d = (cls or Control)(port)
     mtype, attrs = d.request(BIND, [attr(A_CONNID, cid)])
     return d, mtype, attrs
 
@@ -144,6 +162,37 @@ def exchange(sock, payload, timeout=10):
     except OSError:
         pass
     t.join(timeout)
+    return bytes(got)
+
+
+def pump(sock, out, want, got=b"", timeout=10):
+    """Sends out while reading until want bytes came back, then reads for
+    0.3 s more (nothing more may come); all on one thread, as an SSL object
+    must not be used by two at once. Returns what came back."""
+    got = bytearray(got)
+    sock.setblocking(False)
+    end = time.monotonic() + timeout
+    quiet = None
+    while time.monotonic() < end:
+        if not out and len(got) >= want:
+            quiet = quiet or time.monotonic() + 0.3
+            if time.monotonic() > quiet:
+                break
+        pending = isinstance(sock, ssl.SSLSocket) and sock.pending()
+        r, w, _ = select.select([sock], [sock] if out else [], [], 0 if pending else 0.1)
+        try:
+            if r or pending:
+                b = sock.recv(65536)
+                if not b:
+                    break
+                got += b
+            if w and out:
+                out = out[sock.send(out[:16384]):]
+        except (ssl.SSLWantReadError, ssl.SSLWantWriteError, BlockingIOError):
+            pass
+        except OSError:
+            break
+    sock.settimeout(5)
     return bytes(got)
 
 
@@ -279,13 +328,124 @@ def scenario_refused(port):
     c6.s.close()
 
 
+def moved_tls(log):
+    """How many TLS connections the server's workers took over."""
+    with open(log) as f:
+        return f.read().count("takes a TLS connection over for its ConnectionBind")
+
+
+def bind_pipelined(tls_port, cid, blob, proxy=None):
+    """ConnectionBind with the data right behind it, in the same TLS record
+    and in more records before any answer is read: learns a nonce for a
+    source first (nonces are per address and port), then binds from it at
+    once: the same port, or behind a balancer the same PROXY header.
+    Returns (answer type, bytes echoed back)."""
+    d0 = TlsControl(tls_port, proxy=proxy)
+    port = d0.s.getsockname()[1]
+    d0.send(message(BIND, os.urandom(12), [attr(A_CONNID, cid)]))
+    try:
+        _, _, attrs = d0.recv()
+    except (OSError, EOFError) as e:
+        print(f"# no answer to the first ConnectionBind: {e!r}")
+        return None, b""
+    nonce = attrs.get(A_NONCE)
+    d0.reset()  # RST: the port is free again at once
+    d = TlsControl(tls_port, src_port=0 if proxy else port, proxy=proxy)
+    txn = os.urandom(12)
+    head = 16000 - 200  # with the request, one TLS record
+    d.send(message(BIND, txn, [attr(A_CONNID, cid)], nonce) + blob[:head])
+    try:
+        mtype, rtxn, _ = d.recv()
+    except (OSError, EOFError):
+        mtype, rtxn = None, None
+    got = pump(d.s, blob[head:], len(blob), leftover(d))
+    d.s.close()
+    return (mtype if rtxn == txn else None), bytes(got)
+
+
+def scenario_tls(tls_port, log):
+    c, mtype, _ = allocate_tcp(tls_port, cls=TlsControl)
+    ok(mtype == ALLOCATE | SUCCESS, f"a TCP allocation over TLS ({mtype:#x})")
+    before = moved_tls(log)
+    good_dance = good_pipe = tries = 0
+    for i in range(12):
+        p = Echo()
+        mtype, _, cid = connect(c, "127.0.0.1", p.port)
+        if mtype != CONNECT | SUCCESS:
+            continue
+        tries += 1
+        blob = os.urandom(200_000)
+        if i % 2:
+            # The 401 dance on the data connection, wherever it moved.
+            d, mtype, _ = bind(tls_port, cid, cls=TlsControl)
+            back = pump(d.s, blob, len(blob), leftover(d)) if mtype == BIND | SUCCESS else b""
+            good_dance += back == blob
+            d.s.close()
+        else:
+            mtype, back = bind_pipelined(tls_port, cid, blob)
+            good_pipe += mtype == BIND | SUCCESS and back == blob
+    ok(tries == 12 and good_dance == 6,
+       f"TLS ConnectionBind after a 401: 200 kB both ways intact ({good_dance}/6)")
+    ok(tries == 12 and good_pipe == 6,
+       "TLS ConnectionBind with data right behind it: one answer, then 200 kB both ways "
+       f"intact ({good_pipe}/6)")
+    n = moved_tls(log) - before
+    ok(n >= 1, f"TLS connections moved to the worker holding their id ({n})")
+    c.s.close()
+
+
+def scenario_tls_proxied(args):
+    """Behind a balancer (proxy-protocol): TLS starts after the PROXY
+    header, over an OpenSSL filter; pipelined binds move the same way."""
+    log = args.log + ".proxied"
+    tls = args.tls_port2
+    srv = start([args.turnpiked, "--listening-ip", "127.0.0.1", "--listening-port",
+                 str(args.port2), "--relay-ip", "127.0.0.1", "--relay-threads", "4",
+                 "--realm", REALM, "--user", f"{USER}:{PASSWORD}", "--allow-loopback-peers",
+                 "--min-port", "30000", "--max-port", "39999", "--log-level", "debug",
+                 "--cert", args.cert, "--pkey", args.key, "--tls-listening-port", str(tls),
+                 "--proxy-protocol", "127.0.0.1"], log)
+    time.sleep(0.4)
+
+    def header(ip, port):
+        return f"PROXY TCP4 {ip} 127.0.0.1 {port} {tls}\r\n".encode()
+
+    try:
+        c = TlsControl(tls, proxy=header("198.51.100.1", 40000))
+        mtype, _ = c.request(ALLOCATE, [attr(A_TRANSPORT, TCP),
+                                        attr(A_LIFETIME, struct.pack("!I", 600))])
+        ok(mtype == ALLOCATE | SUCCESS, f"behind a balancer: a TCP allocation over TLS ({mtype:#x})")
+        good = tries = 0
+        for i in range(8):
+            p = Echo()
+            mtype, _, cid = connect(c, "127.0.0.1", p.port)
+            if mtype != CONNECT | SUCCESS:
+                continue
+            tries += 1
+            blob = os.urandom(200_000)
+            mtype, back = bind_pipelined(tls, cid, blob, header("198.51.100.2", 41000 + i))
+            good += mtype == BIND | SUCCESS and back == blob
+        ok(tries == 8 and good == 8,
+           f"behind a balancer: TLS ConnectionBind with data right behind it, 200 kB both ways "
+           f"intact ({good}/8)")
+        n = moved_tls(log)
+        ok(n >= 1, f"behind a balancer: TLS connections moved to the worker holding their id ({n})")
+        c.s.close()
+    finally:
+        stop(srv, log)
+
+
 def main():
-    args = arguments()
+    args = arguments(("--tls-port", {"type": int, "required": True}),
+                     ("--port2", {"type": int, "required": True}),
+                     ("--tls-port2", {"type": int, "required": True}),
+                     ("--cert", {"required": True}), ("--key", {"required": True}))
     srv = start([args.turnpiked, "--listening-ip", "127.0.0.1", "--listening-port",
                  str(args.port), "--relay-ip", "127.0.0.1", "--relay-ip", "::1",
                  "--relay-threads", "4", "--realm", REALM, "--user", f"{USER}:{PASSWORD}",
                  "--allow-loopback-peers", "--min-port", "20000", "--max-port", "29999",
-                 "--log-level", "debug"], args.log)
+                 "--log-level", "debug", "--cert", args.cert, "--pkey", args.key,
+                 "--tls-listening-port", str(args.tls_port)], args.log)
     time.sleep(0.4)
     try:
         # Started first, checked last: the id left unbound for 30 s.
@@ -298,6 +458,8 @@ def main():
         scenario_connect(args.port, echo)
         scenario_attempt(args.port)
         scenario_refused(args.port)
+        scenario_tls(args.tls_port, args.log)
+        scenario_tls_proxied(args)
         for _ in range(400):  # at most 40 s
             if late.closed or time.monotonic() - t0 > 36:
                 break

@@ -2,8 +2,9 @@
 # turn_uclient.sh - coturn's load client turnutils_uclient relays through
 # turnpiked to a turnutils_peer and between two relays of its own: UDP and
 # TCP to the server, channels and Send indications, long-term and REST
-# credentials, an IPv6 relay, DONT-FRAGMENT and RFC 6062 TCP relays. Nothing may be lost; wrong
-# credentials must not get an allocation.
+# credentials, an IPv6 relay, DONT-FRAGMENT and RFC 6062 TCP relays, also over
+# TLS (whose data connections move to the worker holding their id). Nothing
+# may be lost; wrong credentials must not get an allocation.
 . "$(dirname "$0")/lib.sh"
 
 for t in turnutils_uclient turnutils_peer; do
@@ -23,9 +24,13 @@ JOBS=${UCLIENT_JOBS:-4}
 COMMON=(--min-port "$MIN_PORT" --max-port "$MAX_PORT" --allow-loopback-peers
 	--realm example.org --log-level debug)
 
-# Long-term credentials; the server also relays IPv6 (RFC 6156).
+# Long-term credentials; the server also relays IPv6 (RFC 6156) and serves
+# TLS.
+make_cert 127.0.0.1 "$TMP/cert.pem" "$TMP/key.pem" || fail "openssl makes a test certificate"
+LT_TLS=$("$FREEPORT")
 start_server lt "${COMMON[@]}" --relay-ip 127.0.0.1 --relay-ip ::1 \
-	--user alice:secret || { fail "server start (long-term)"; finish; }
+	--user alice:secret --cert "$TMP/cert.pem" --pkey "$TMP/key.pem" \
+	--tls-listening-port "$LT_TLS" || { fail "server start (long-term)"; finish; }
 LT_PORT=$PORT
 LT_PID=$SERVER_PID
 # TURN REST API credentials (time-limited, HMAC of a shared secret).
@@ -142,6 +147,9 @@ launch lt-udp-dont-fragment -g "${LT[@]}" "${P4[@]}" 127.0.0.1
 # client): each client Connects to the other's relayed address, the other
 # gets a ConnectionAttempt, both bind data connections.
 launch lt-tcp-relay-c2c -T "${LT[@]}" 127.0.0.1
+# The same over TLS (-S): with two workers, data connections whose
+# ConnectionBind reaches the other one move there with their TLS session.
+launch lt-tls-relay-c2c -T -S -p "$LT_TLS" -u alice -w secret 127.0.0.1
 if [ -n "$PEER6" ]; then
 	# IPv6 all the way: to the server on ::1, an IPv6 relay (-x asks with
 	# REQUESTED-ADDRESS-FAMILY), the peer on ::1. -c: RTP sessions only.
@@ -153,7 +161,7 @@ if [ -n "$PEER6" ]; then
 fi
 while [ ${#job_of[@]} -gt 0 ]; do reap_one; done
 check "${#run_names[@]} load runs took $(($(date +%s) - started)) s, $JOBS at a time" \
-	test ${#run_names[@]} -eq 15
+	test ${#run_names[@]} -eq 16
 
 # field FILE SED-EXPR: the last value the expression prints, or "?".
 field() {

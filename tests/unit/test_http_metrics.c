@@ -96,7 +96,8 @@ static void check_format(const char *text)
 			sscanf(p + 7, "%127s", family);
 			families++;
 			type[0] = '\0';
-			CHECK(!strncmp(family, "turnpike_", 9));
+			/* Ours, or the standard process_* of client libraries. */
+			CHECK(!strncmp(family, "turnpike_", 9) || !strncmp(family, "process_", 8));
 			/* Each family appears once. */
 			char decl[160];
 			snprintf(decl, sizeof(decl), "# HELP %s ", family);
@@ -156,6 +157,8 @@ static void test_values(void)
 	st.errors[ERR_508] = 17;
 	st.quota_user = 19;
 	st.tcp_bound = 29;
+	st.tls_binds_moved = 31;
+	st.dtls_closed_reconnect = 37;
 	st.quota_total = 23;
 	st.relay_pkts_in[TP_UDP] = 100;
 	st.relay_bytes_out[TP_TCP] = 4096;
@@ -219,6 +222,9 @@ static void test_values(void)
 	LINE(t, "turnpike_quota_rejections_total{quota=\"total\"} 23");
 	LINE(t, "turnpike_tcp_relay_connections_total{event=\"bound\"} 29");
 	LINE(t, "turnpike_tcp_relay_connections_total{event=\"unbound\"} 0");
+	LINE(t, "turnpike_tcp_relay_binds_moved_total{result=\"tls\"} 31");
+	LINE(t, "turnpike_tcp_relay_binds_moved_total{result=\"failed\"} 0");
+	LINE(t, "turnpike_dtls_sessions_closed_total{reason=\"reconnect\"} 37");
 	LINE(t, "turnpike_relay_packets_total{direction=\"client_to_peer\",transport=\"udp\"} 100");
 	LINE(t, "turnpike_relay_bytes_total{direction=\"peer_to_client\",transport=\"tcp\"} 4096");
 	LINE(t, "turnpike_relay_ports_in_use 6");

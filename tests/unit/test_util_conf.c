@@ -570,11 +570,8 @@ static void test_parse_args(void)
 			const char *arg;
 			enum conf_action want;
 		} acts[] = {
-			{"--help", CONF_HELP},
-			{"-h", CONF_HELP},
-			{"--version", CONF_VERSION},
-			{"-V", CONF_VERSION},
-			{"--print-config", CONF_PRINT_SAMPLE},
+			{"--help", CONF_HELP},           {"-h", CONF_HELP},
+			{"--version", CONF_VERSION},     {"-V", CONF_VERSION},
 			{"--print-man", CONF_PRINT_MAN},
 		};
 		for (size_t i = 0; i < sizeof(acts) / sizeof(acts[0]); i++) {
@@ -589,6 +586,17 @@ static void test_parse_args(void)
 			conf_cleanup(&c);
 		}
 	}
+	/* --print-config alone is the sample; with a file, what it means. */
+	CHECK_INT(conf_init(&c), 0);
+	CHECK_INT(parse(&c, NULL, &act, err, sizeof(err), "--bogus", "--print-config", NULL), 0);
+	CHECK_INT(act, CONF_PRINT_SAMPLE);
+	conf_cleanup(&c);
+	CHECK_INT(conf_init(&c), 0);
+	CHECK_INT(parse(&c, MISSING, &act, err, sizeof(err), "--print-config", "-c", file, NULL),
+		  0);
+	CHECK_INT(act, CONF_PRINT_EFFECTIVE);
+	CHECK_INT(c.listening_port, 1000);
+	conf_cleanup(&c);
 	CHECK_INT(conf_init(&c), 0);
 	CHECK_INT(parse(&c, MISSING, &act, err, sizeof(err), "--check-config", file, NULL), 0);
 	CHECK_INT(act, CONF_CHECK);
