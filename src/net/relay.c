@@ -311,8 +311,13 @@ static void sock_close(struct relay_sock *rs)
 
 void relay_close(void *env, struct turn_alloc *a)
 {
-	(void)env;
+	struct worker *w = env;
 
+	/* Datagrams the batch queued on these sockets leave first: a Send
+	 * followed by a Refresh(0) in one batch must still reach the peer,
+	 * and a socket number the batch reuses must not carry them. */
+	if (w && a->transport == TP_UDP)
+		udp_flush_peer(w);
 	sock_close(a->relay);
 	a->relay = NULL;
 	if (a->dual) {

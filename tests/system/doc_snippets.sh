@@ -5,7 +5,10 @@
 # it, and where it has credentials (user=, static-auth-secret=) a turnpiked
 # started on it (with test-only listening, relay, HTTP and TLS file
 # overrides on the command line) grants an Allocate with exactly those
-# credentials, inline comments and all.
+# credentials, inline comments and all. The README's turnpike-peer calls
+# (```sh blocks after a '<!-- snippet: turnpike-peer ... -->' line) run as
+# written against a turnpiked on the README's config for them, with only
+# the ports changed to the test's: every call must end with "ok": true.
 . "$(dirname "$0")/lib.sh"
 
 for t in openssl; do
@@ -103,5 +106,58 @@ for f in "$TMP"/snip/*.conf; do
 	fi
 	stop_server "$SERVER_PID" || fail "$name: server did not stop cleanly"
 done
+
+# ---- README: the turnpike-peer calls ----
+PEER_BIN=$top_builddir/turnpike-peer
+awk -v dir="$TMP/snip" '
+	/^<!-- snippet: turnpike-peer conf -->$/ { kind = "conf"; next }
+	/^<!-- snippet: turnpike-peer redis -->$/ { kind = "redis"; next }
+	/^<!-- snippet: turnpike-peer -->$/ { kind = "files"; next }
+	kind && /^```/ && !inb { inb = 1; n++; f = sprintf("%s/peer-%d.%s", dir, n, kind); next }
+	inb && /^```$/ { inb = 0; kind = ""; close(f); next }
+	inb { print > f }' "$top_srcdir/README.md"
+peer_conf=$(find "$TMP/snip" -name 'peer-*.conf' | head -n 1)
+npeer=$(find "$TMP/snip" -name 'peer-*.files' -o -name 'peer-*.redis' | wc -l)
+check "README.md has a turnpike-peer config and calls ($npeer)" test -n "$peer_conf" -a "$npeer" -ge 2
+if [ ! -x "$PEER_BIN" ]; then
+	skip "turnpike-peer not built: its README calls are not run"
+elif [ -n "$peer_conf" ]; then
+	# The man page's OPTIONS document every option --help lists.
+	missing=""
+	sed -n '/^\.SH OPTIONS/,/^\.SH OUTPUT/p' "$top_srcdir/man/turnpike-peer.1" >"$TMP/options.roff"
+	for o in $("$PEER_BIN" --help | grep -o -- '--[a-z][a-z-]*' | sort -u); do
+		# as roff writes it: \-\-name
+		grep -qF -- "$(sed 's/-/\\-/g' <<<"$o")" "$TMP/options.roff" || missing="$missing $o"
+	done
+	check "man/turnpike-peer.1 documents every option of --help${missing:+ (not:$missing)}" \
+		test -z "$missing"
+	HPORT=$("$FREEPORT")
+	# Test-only: loopback relays and peers, the hook on a free port.
+	start_server peer-doc -c "$peer_conf" --relay-ip 127.0.0.1 --allow-loopback-peers \
+		--http-listen "127.0.0.1:$HPORT" || fail "turnpike-peer config: server start"
+	have_redis=no
+	start_redis && have_redis=yes
+	for f in "$TMP"/snip/peer-*.files "$TMP"/snip/peer-*.redis; do
+		[ -f "$f" ] || continue
+		name=$(basename "$f")
+		if [ "${f##*.}" = redis ] && [ "$have_redis" = no ]; then
+			skip "$name: redis-server not installed"
+			continue
+		fi
+		mkdir "$TMP/$name.d"
+		# The README's ports become the test's; nothing else changes.
+		sed -e "s/127\.0\.0\.1:9641/127.0.0.1:$HPORT/g" -e "s/127\.0\.0\.1:3478/127.0.0.1:$PORT/g" \
+			-e "s/127\.0\.0\.1:6379/127.0.0.1:${RPORT:-6379}/g" "$f" >"$TMP/$name.d/run.sh"
+		(cd "$TMP/$name.d" && PATH=$top_builddir:$PATH timeout 60 bash -e run.sh) \
+			>"$TMP/$name.out" 2>&1
+		rc=$?
+		check "$name: the calls as written succeed (exit $rc)" test "$rc" -eq 0
+		for j in "$TMP/$name.d"/*.json; do
+			check "$name: $(basename "$j") says ok" grep -q '^{"ok": true' "$j"
+		done
+		[ "$rc" -eq 0 ] || sed 's/^/    /' "$TMP/$name.out" | tail -n 20
+	done
+	stop_server "$SERVER_PID" || fail "turnpike-peer config: server did not stop cleanly"
+fi
 
 finish

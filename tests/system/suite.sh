@@ -6,7 +6,8 @@
 . "$(dirname "$0")/lib.sh"
 
 MK=$top_srcdir/Makefile.am
-registered=$(sed -n 's/^[[:space:]]*\(tests\/system\/[a-z0-9_]*\.sh\).*/\1/p' "$MK" | sort -u)
+registered=$(grep -E '^(SYSTEM_TESTS|[[:space:]])' "$MK" | grep -oE 'tests/system/[a-z0-9_]+\.sh' |
+	grep -vx tests/system/lib.sh | sort -u)
 nreg=$(wc -w <<<"$registered")
 check "Makefile.am registers system tests ($nreg)" test "$nreg" -ge 30
 for f in "$top_srcdir"/tests/system/*.sh; do
