@@ -343,8 +343,14 @@ static bool rate_ok(struct req *q)
 	if (!h->rl)
 		return true;
 	memset(&peer, 0, sizeof(peer));
-	if (!bev || getpeername(bufferevent_getfd(bev), (struct sockaddr *)&peer, &len) != 0)
-		peer.ss_family = AF_UNSPEC; /* all such share one bucket */
+	/* The admitted connection's client (through a TURN port, the real
+	 * one), else the socket's peer. */
+	if (!c || !http_listen_peer(h, c, &peer)) {
+		memset(&peer, 0, sizeof(peer));
+		if (!bev ||
+		    getpeername(bufferevent_getfd(bev), (struct sockaddr *)&peer, &len) != 0)
+			peer.ss_family = AF_UNSPEC; /* all such share one bucket */
+	}
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	if (ratelimit_take(h->rl, (struct sockaddr *)&peer,
 			   (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000))

@@ -56,6 +56,11 @@ struct http_server {
  * TP_ECONFIG, TP_ESYS or TP_ENOMEM.
  */
 int http_listen_init(struct http_server *h);
+/* The client address of an admitted connection (through a TURN port: the
+ * one the worker passed), into *out. Returns false for one not admitted. */
+struct evhttp_connection;
+bool http_listen_peer(const struct http_server *h, const struct evhttp_connection *evcon,
+		      struct sockaddr_storage *out);
 /* After evhttp_free (which closes every connection): frees what is left.
  * Safe on a server whose http_listen_init failed or never ran. */
 void http_listen_cleanup(struct http_server *h);

@@ -1,8 +1,12 @@
-/* listen.c - the HTTP listener and its connections: binding; accepting
- * again after running out of descriptors; admitting each connection
- * against http-max-connections, the share of one source
- * (http-max-connections-per-source) and the descriptors TURN needs; and
- * the http-request-timeout deadline of every connection. */
+/* listen.c - the HTTP listener and its connections: binding (or, when
+ * http-listen is a TURN port, an internal listener the workers pass HTTP
+ * connections to, see net/mux.c); accepting again after running out of
+ * descriptors; admitting each connection against http-max-connections,
+ * the share of one source (http-max-connections-per-source) and the
+ * descriptors TURN needs; and the http-request-timeout deadline of every
+ * connection. */
+#include <errno.h>
+#include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -51,6 +55,7 @@ static struct log_ratelimit refuse_rl[HTTP_REFUSED_MAX] = {
 	LOG_RATELIMIT_INIT(10, 3),
 };
 static struct log_ratelimit deadline_rl = LOG_RATELIMIT_INIT(10, 3);
+static struct log_ratelimit stranger_rl = LOG_RATELIMIT_INIT(10, 3);
 
 /* evhttp_bind_listener makes the evhttp the listener's callback argument,
  * which its error callback then gets too: the servers are found here by
@@ -229,6 +234,18 @@ static void admit(struct http_server *h, struct http_conn *hc)
 		evhttp_connection_free(evcon); /* gone already, or unusable */
 		goto drop;
 	}
+	/* Through a TURN port: the client is the one the worker registered;
+	 * anyone else reaching the internal listener is refused. */
+	if (h->srv->mux && !mux_take(h->srv, SA(&hc->peer), &hc->peer)) {
+		char who[ADDR_STRLEN];
+
+		log_rl(&stranger_rl, LOG_LVL_WARN,
+		       "http: connection from %s to the internal listener refused: not passed "
+		       "by a worker",
+		       addr_format(SA(&hc->peer), true, who, sizeof(who)));
+		evhttp_connection_free(evcon);
+		goto drop;
+	}
 	why = admission(h, hc, fd);
 	if (why >= 0) {
 		h->counters.refused[why]++;
@@ -369,7 +386,9 @@ static bool is_loopback(const struct sockaddr *sa)
 
 static int bind_listener(struct http_server *h)
 {
-	struct sockaddr_storage ss;
+	struct sockaddr_storage ss, bind;
+	struct sockaddr_in lo = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t blen = sizeof(bind);
 	char name[ADDR_STRLEN];
 
 	if (addr_parse_listen(h->conf->http_listen, &ss) != 0) {
@@ -377,10 +396,14 @@ static int bind_listener(struct http_server *h)
 		return TP_ECONFIG;
 	}
 	addr_format(SA(&ss), true, name, sizeof(name));
+	/* A TURN port: the workers accept, and pass HTTP on to 127.0.0.1 at a
+	 * port of the kernel's choosing. */
+	memcpy(&bind, h->srv->mux ? SA(&lo) : SA(&ss),
+	       h->srv->mux ? sizeof(lo) : addr_len(SA(&ss)));
 	h->lev = evconnlistener_new_bind(h->base, NULL, NULL,
 					 LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_FREE |
 						 LEV_OPT_CLOSE_ON_EXEC,
-					 HTTP_BACKLOG, SA(&ss), (int)addr_len(SA(&ss)));
+					 HTTP_BACKLOG, SA(&bind), (int)addr_len(SA(&bind)));
 	if (!h->lev) {
 		log_err("http: cannot listen on %s: %s", name,
 			evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
@@ -392,6 +415,18 @@ static int bind_listener(struct http_server *h)
 		return TP_ENOMEM;
 	}
 	evconnlistener_set_error_cb(h->lev, accept_error_cb);
+	if (h->srv->mux) {
+		char inner[ADDR_STRLEN];
+
+		if (getsockname(evconnlistener_get_fd(h->lev), SA(&bind), &blen) != 0) {
+			log_err("http: internal listener: %s", strerror(errno));
+			return TP_ESYS;
+		}
+		mux_set_internal(h->srv, SA(&bind));
+		log_info("http: serving %s on %s, shared with TURN (through %s)",
+			 h->ssl ? "https" : "http", name,
+			 addr_format(SA(&bind), true, inner, sizeof(inner)));
+	}
 	log_info("http: serving %s on %s (at most %zu connections, %zu per client address)",
 		 h->ssl ? "https" : "http", name, h->conn_limit, h->source_limit);
 	if (!h->ssl && (h->nkeys || h->srv->userdb) && !is_loopback(SA(&ss)))
@@ -399,6 +434,21 @@ static int bind_listener(struct http_server *h)
 			 "credentials cross the network in the clear (set http-cert and http-pkey)",
 			 name);
 	return 0;
+}
+
+bool http_listen_peer(const struct http_server *h, const struct evhttp_connection *evcon,
+		      struct sockaddr_storage *out)
+{
+	const struct http_conn *hc;
+
+	TAILQ_FOREACH(hc, &h->open, link)
+	{
+		if (hc->evcon == evcon) {
+			*out = hc->peer;
+			return true;
+		}
+	}
+	return false;
 }
 
 int http_listen_init(struct http_server *h)

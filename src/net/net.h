@@ -40,8 +40,11 @@ struct tcprelay_listener;
 struct bufferevent;
 struct evbuffer;
 struct tcp_move;
+struct mux;
+struct mux_splice;
 
 TAILQ_HEAD(tcp_conn_list, tcp_conn);
+TAILQ_HEAD(mux_splice_list, mux_splice);
 
 struct udp_sock {
 	int fd;
@@ -55,7 +58,8 @@ struct tcp_listener {
 	struct evconnlistener *lev;
 	struct event *retry; /* re-enables accepting after EMFILE */
 	struct worker *w;
-	bool tls; /* tls-listening-port: connections begin with a TLS handshake */
+	bool tls;  /* on tls-listening-port */
+	bool http; /* http-listen's address too (mux.c): HTTP is routed off */
 };
 
 /* A relay address: bind here, advertise `external` (external-ip). */
@@ -88,14 +92,16 @@ struct worker {
 	struct tcp_conn_list conns;
 	struct tcp_conn_list unauthed; /* never authenticated, oldest first */
 	size_t tcp_max;
-	const struct timeval *idle_tv; /* libevent common timeout */
-	const struct timeval *hs_tv;   /* tls-handshake-timeout, likewise */
-	struct event *tick;            /* once a second: expire allocations */
-	unsigned relay_rr[2];          /* round robin over relay addresses */
-	struct store_conn *events;     /* allocation events to Redis, or NULL */
-	size_t interim_cursor;         /* where the interim event walk goes on */
-	struct userdb *userdb;         /* users and fleet quota from Redis, or NULL */
-	struct tcprelay *tcprelay;     /* ConnectionBinds handed over by other workers */
+	const struct timeval *idle_tv;  /* libevent common timeout */
+	const struct timeval *hs_tv;    /* tls-handshake-timeout, likewise */
+	struct event *tick;             /* once a second: expire allocations */
+	unsigned relay_rr[2];           /* round robin over relay addresses */
+	struct store_conn *events;      /* allocation events to Redis, or NULL */
+	size_t interim_cursor;          /* where the interim event walk goes on */
+	struct userdb *userdb;          /* users and fleet quota from Redis, or NULL */
+	struct tcprelay *tcprelay;      /* ConnectionBinds handed over by other workers */
+	struct mux_splice_list splices; /* HTTP connections passed to the main thread */
+	size_t nsplices;
 };
 
 /* Everything the workers share, read-only once they run (the quota and
@@ -146,6 +152,7 @@ struct server {
 	struct worker *workers;
 	size_t nworkers;
 	unsigned tcp_peers; /* RFC 6062 peer connections open (turn_cfg.tcp_peers) */
+	struct mux *mux;    /* http-listen on a TURN TCP port (mux.c), or NULL */
 };
 
 /* Creates the workers and binds every listener (errors are logged).
@@ -300,6 +307,33 @@ struct ssl_st *tls_ssl_new(struct server *srv);
 /* The worker's listeners on tls-listening-port (none when TLS is off). */
 int tls_worker_init(struct worker *w);
 void tls_worker_cleanup(struct worker *w);
+
+/* mux.c: http-listen on the address and port of a TURN TCP listener.
+ * mux_setup (server_new) makes srv->mux when it is so (0 or TP_ENOMEM);
+ * mux_cleanup (server_free) frees it. mux_listener_shared: whether a
+ * listener on sa takes HTTP too. mux_route (workers): where the first
+ * bytes of a connection to local on such a listener go, MUX_MORE while
+ * they cannot tell. mux_splice (workers): passes client (its bufferevent,
+ * with the bytes read so far) and its address to the HTTP listener;
+ * mux_worker_cleanup closes the worker's splices. The HTTP side (main
+ * thread): mux_set_internal names its internal listener before the workers
+ * start; mux_take gives the client address of a connection from `from`
+ * accepted there, false when no worker registered it (refuse it). */
+enum mux_route {
+	MUX_MORE = 0,
+	MUX_TURN,
+	MUX_TLS,
+	MUX_HTTP
+};
+int mux_setup(struct server *srv);
+void mux_cleanup(struct server *srv);
+bool mux_listener_shared(const struct server *srv, const struct sockaddr *sa);
+enum mux_route mux_route(const struct server *srv, const struct sockaddr *local, const uint8_t *buf,
+			 size_t len);
+void mux_splice(struct worker *w, struct bufferevent *client, const struct sockaddr_storage *peer);
+void mux_worker_cleanup(struct worker *w);
+void mux_set_internal(struct server *srv, const struct sockaddr *sa);
+bool mux_take(struct server *srv, const struct sockaddr *from, struct sockaddr_storage *client);
 
 /* tcp.c (TCP and TLS connections) */
 void tcp_accept_cb(struct evconnlistener *lev, int fd, struct sockaddr *sa, int salen, void *arg);

@@ -90,6 +90,7 @@ static int open_listeners(struct worker *w, const struct sockaddr *sa)
 		if (fd < 0)
 			return optional_listener(srv, sa) ? 0 : TP_ESYS;
 		tl->w = w;
+		tl->http = mux_listener_shared(srv, sa);
 		tl->lev = evconnlistener_new(w->base, tcp_accept_cb, tl,
 					     LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, -1, fd);
 		if (!tl->lev) {
@@ -135,12 +136,14 @@ static int worker_init(struct server *srv, struct worker *w, unsigned id)
 {
 	const struct conf *conf = srv->conf;
 	struct timeval idle = {conf->tcp_idle_timeout, 0}, one_s = {1, 0};
+	struct timeval hs = {conf->tls_handshake_timeout, 0};
 	int rc;
 
 	w->id = id;
 	w->srv = srv;
 	TAILQ_INIT(&w->conns);
 	TAILQ_INIT(&w->unauthed);
+	TAILQ_INIT(&w->splices);
 	w->io.relay_open = relay_open;
 	w->io.relay_close = relay_close;
 	w->io.send_peer = relay_send_peer;
@@ -168,6 +171,10 @@ static int worker_init(struct server *srv, struct worker *w, unsigned id)
 	if (redis_worker_init(w) != 0 || tcprelay_worker_init(w) != 0)
 		return TP_ENOMEM;
 	w->idle_tv = event_base_init_common_timeout(w->base, &idle);
+	/* Before a TCP stream starts: a PROXY header, the first byte, TLS. */
+	w->hs_tv = event_base_init_common_timeout(w->base, &hs);
+	if (!w->idle_tv || !w->hs_tv)
+		return TP_ENOMEM;
 	w->tick = event_new(w->base, -1, EV_PERSIST, tick_cb, w);
 	if (!w->tick || event_add(w->tick, &one_s) != 0)
 		return TP_ENOMEM;
@@ -192,6 +199,7 @@ static void worker_cleanup(struct worker *w)
 	/* Allocations first: they hold relay sockets and refer to conns. */
 	turn_ctx_cleanup(&w->ctx);
 	tcp_conn_free_all(w);
+	mux_worker_cleanup(w);
 	tcprelay_worker_cleanup(w);
 	dtls_worker_cleanup(w);
 	redis_worker_cleanup(w);
@@ -291,7 +299,7 @@ struct server *server_new(const struct conf *conf)
 	    (rc = setup_nat(srv)) != 0 || (rc = setup_auth(srv)) != 0 ||
 	    (rc = setup_policy(srv)) != 0 || (rc = setup_alternates(srv)) != 0 ||
 	    (rc = setup_proxy(srv)) != 0 || (rc = redis_setup(srv)) != 0 ||
-	    (rc = tls_setup(srv)) != 0 || (rc = dtls_setup(srv)) != 0)
+	    (rc = tls_setup(srv)) != 0 || (rc = dtls_setup(srv)) != 0 || (rc = mux_setup(srv)) != 0)
 		goto fail;
 	srv->quota = turn_quota_new((unsigned)conf->user_quota, (unsigned)conf->total_quota);
 	srv->reservations = relay_reservations_new();
@@ -404,6 +412,7 @@ void server_free(struct server *srv)
 	turn_quota_free(srv->quota);
 	relay_reservations_free(srv->reservations);
 	tls_cleanup(srv);
+	mux_cleanup(srv);
 	dtls_cleanup();
 	srccount_free(srv->tcp_unauth);
 	free(srv->alternate);

@@ -1,11 +1,14 @@
 /* tcp.c - TCP and TLS client connections: accept under a per-worker cap and
  * a per-source share of connections that have not authenticated (shedding
- * the oldest of those when the table is full), complete the TLS handshake
- * within tls-handshake-timeout, frame STUN messages and ChannelData on the
- * stream (RFC 8489 §6.2.2, RFC 8656 §12.5), answer, and close idle,
- * stalled or malformed connections. */
+ * the oldest of those when the table is full), tell TLS from plain framing
+ * by the first byte (on listening-port and tls-listening-port alike, when
+ * TLS is on), complete the TLS handshake within tls-handshake-timeout,
+ * frame STUN messages and ChannelData on the stream (RFC 8489 §6.2.2,
+ * RFC 8656 §12.5), answer, and close idle, stalled or malformed
+ * connections. */
 #include <errno.h>
 #include <netinet/in.h>
+#include <sys/socket.h>
 #include <netinet/tcp.h>
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
@@ -27,9 +30,14 @@
 #include "util/policy.h"
 #include "util/proxy.h"
 #include "util/srccount.h"
+#include "util/tlshello.h"
 
 /* Stop reading from a client whose answers pile up unread. */
 #define TCP_OUT_MAX (256 * 1024)
+/* The first byte of a TLS connection: a handshake record (RFC 8446 §5.1).
+ * Plain framing starts with a STUN message (0-3) or ChannelData (64-127),
+ * RFC 7983 §7. */
+#define TLS_RECORD_HANDSHAKE 22
 
 struct tcp_conn {
 	struct worker *w;
@@ -37,14 +45,20 @@ struct tcp_conn {
 	struct event *idle;
 	struct sockaddr_storage peer;
 	struct sockaddr_storage local;
-	bool closing;     /* reads stopped; freed once queued answers are sent */
-	bool authed;      /* a request on it authenticated, or it carries an allocation */
-	bool counted;     /* in srv->tcp_unauth (max-tcp-unauthenticated-per-source) */
-	bool tls;         /* over TLS (tls-listening-port) */
-	bool handshaking; /* TLS: the handshake has not completed */
-	bool proxied;     /* from a proxy-protocol balancer: its header comes first */
-	bool tls_after;   /* proxied to a TLS listener: TLS starts after the header */
-	bool moving;      /* a ConnectionBind for worker move_to: moves once flushed */
+	bool closing;       /* reads stopped; freed once queued answers are sent */
+	bool authed;        /* a request on it authenticated, or it carries an allocation */
+	bool counted;       /* in srv->tcp_unauth (max-tcp-unauthenticated-per-source) */
+	bool tls;           /* over TLS (tls-listening-port) */
+	bool handshaking;   /* TLS: the handshake has not completed */
+	bool proxied;       /* from a proxy-protocol balancer: its header comes first */
+	bool sniffing;      /* TLS is on: the first byte (after any PROXY header) says
+			   * whether the stream is TLS or plain framing */
+	bool tls_port;      /* accepted on tls-listening-port */
+	bool http_port;     /* ... on http-listen's address too: HTTP is routed off */
+	bool fresh;         /* no frame read yet */
+	int fd;             /* sniffing without a bufferevent yet: the socket, else -1 */
+	struct event *peek; /* ... and the wait for its first byte (MSG_PEEK) */
+	bool moving;        /* a ConnectionBind for worker move_to: moves once flushed */
 	unsigned move_to;
 	TAILQ_ENTRY(tcp_conn) link;
 	TAILQ_ENTRY(tcp_conn) ulink; /* in w->unauthed while !authed */
@@ -53,6 +67,7 @@ struct tcp_conn {
 static __thread struct log_ratelimit rl_accept = LOG_RATELIMIT_INIT(10, 3);
 static __thread struct log_ratelimit rl_refuse = LOG_RATELIMIT_INIT(10, 3);
 static __thread struct log_ratelimit rl_tls = LOG_RATELIMIT_INIT(10, 3);
+static __thread struct log_ratelimit rl_silent = LOG_RATELIMIT_INIT(10, 3);
 
 /* Counts a connection from sa against its source's share of connections
  * that have not authenticated. The table is the server's, shared by the
@@ -114,7 +129,11 @@ static void conn_free(struct tcp_conn *c)
 		turn_alloc_release(&w->ctx, a);
 	TAILQ_REMOVE(&w->conns, c, link);
 	event_free(c->idle);
+	if (c->peek)
+		event_free(c->peek);
 	tcp_bev_free(c->bev);
+	if (!c->bev && c->fd >= 0)
+		close(c->fd);
 	free(c);
 	STAT_DEC(w->stats.tcp_active);
 }
@@ -177,15 +196,28 @@ static void idle_cb(int fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 
-	/* Before the stream starts: a balancer's PROXY header, then TLS's
-	 * handshake, each within tls-handshake-timeout. */
-	if (c->proxied || c->handshaking) {
-		STAT_INC(*(c->proxied ? &w->stats.proxy_bad : &w->stats.tls_handshake_timeout));
-		log_rl(c->proxied ? &rl_refuse : &rl_tls, LOG_LVL_INFO,
+	/* Before the stream starts: a balancer's PROXY header, the first
+	 * byte, then TLS's handshake, all within tls-handshake-timeout of the
+	 * accept. Silence on tls-listening-port counts as a handshake timeout,
+	 * as it did before the first-byte split; on listening-port, as idle. */
+	if (c->proxied || c->sniffing || c->handshaking) {
+		const char *stage = c->proxied    ? "PROXY protocol header"
+				    : c->sniffing ? "first byte"
+						  : "handshake";
+
+		if (c->proxied)
+			STAT_INC(w->stats.proxy_bad);
+		else if (c->handshaking || c->tls_port)
+			STAT_INC(w->stats.tls_handshake_timeout);
+		else
+			STAT_INC(w->stats.tcp_closed_idle);
+		log_rl(c->proxied    ? &rl_refuse
+		       : c->sniffing ? &rl_silent
+				     : &rl_tls,
+		       LOG_LVL_INFO,
 		       "tcp: closed a connection from %s: no %s within tls-handshake-timeout "
 		       "(%ld s)",
-		       addr_format((struct sockaddr *)&c->peer, false, ip, sizeof(ip)),
-		       c->proxied ? "PROXY protocol header" : "handshake",
+		       addr_format((struct sockaddr *)&c->peer, false, ip, sizeof(ip)), stage,
 		       w->srv->conf->tls_handshake_timeout);
 		conn_free(c);
 		return;
@@ -233,8 +265,9 @@ static void write_cb(struct bufferevent *bev, void *arg);
 static void event_cb(struct bufferevent *bev, short what, void *arg);
 
 /* Starts TLS over the connection's socket bufferevent, once the PROXY
- * header is read: an OpenSSL filter on top, which also takes the bytes of
- * the ClientHello already read. Returns 0 or TP_ENOMEM. */
+ * header and the first byte are read: an OpenSSL filter on top, which also
+ * takes the bytes of the ClientHello already read. Returns 0 or
+ * TP_ENOMEM. */
 static int start_tls_after(struct tcp_conn *c)
 {
 	struct worker *w = c->w;
@@ -306,15 +339,95 @@ static bool proxy_header(struct tcp_conn *c)
 		conn_free(c);
 		return false;
 	}
-	if (!c->tls_after) {
+	/* With TLS on, the first byte decides (sniff_input) while the
+	 * deadline runs on; else unauthenticated TCP from now. */
+	if (!c->sniffing)
+		event_add(c->idle, w->idle_tv);
+	return true;
+}
+
+/* The connection is HTTP on a port the HTTP listener shares: it leaves
+ * TURN's table and its limits (the HTTP side applies its own, to the same
+ * client address) and is spliced to the HTTP listener (mux.c). */
+static void to_http(struct tcp_conn *c)
+{
+	struct worker *w = c->w;
+	struct bufferevent *bev = c->bev;
+	struct sockaddr_storage peer = c->peer;
+
+	c->bev = NULL;
+	conn_free(c);
+	mux_splice(w, bev, &peer);
+}
+
+/*
+ * The first bytes after any PROXY header, still in the input: a TLS
+ * handshake record starts TLS (an OpenSSL filter over the socket), anything
+ * else is plain framing; on a port the HTTP listener shares, HTTP goes
+ * there (mux_route). Returns true when the plain stream goes on, false
+ * when more bytes are needed, TLS or HTTP took over, or c was closed.
+ */
+static bool sniff_input(struct tcp_conn *c)
+{
+	struct worker *w = c->w;
+	struct evbuffer *in = bufferevent_get_input(c->bev);
+	size_t have = evbuffer_get_length(in);
+	enum mux_route r;
+	uint8_t b = 0;
+	char ip[ADDR_STRLEN];
+
+	if (have == 0)
+		return false;
+	if (c->http_port) {
+		size_t n = have < TLSHELLO_MAX ? have : TLSHELLO_MAX;
+
+		r = mux_route(w->srv, (struct sockaddr *)&c->local,
+			      evbuffer_pullup(in, (ev_ssize_t)n), n);
+	} else {
+		evbuffer_copyout(in, &b, 1);
+		r = b == TLS_RECORD_HANDSHAKE ? MUX_TLS : MUX_TURN;
+	}
+	switch (r) {
+	case MUX_MORE:
+		return false; /* the deadline runs on */
+	case MUX_HTTP:
+		to_http(c);
+		return false;
+	case MUX_TLS:
+		c->sniffing = false;
+		if (!w->srv->tls) {
+			/* A port HTTPS shares while TLS for TURN is off. */
+			STAT_INC(w->stats.tcp_closed_bad);
+			log_rl(&rl_tls, LOG_LVL_INFO,
+			       "tcp: closed a connection from %s: TLS without an HTTP ALPN, and "
+			       "TURN over TLS is off",
+			       addr_format((struct sockaddr *)&c->peer, false, ip, sizeof(ip)));
+			conn_free(c);
+		} else if (start_tls_after(c) != 0) {
+			conn_free(c);
+		}
+		return false;
+	default:
+		c->sniffing = false;
 		event_add(c->idle, w->idle_tv); /* unauthenticated TCP from now */
 		return true;
 	}
-	/* TLS from here; the filter reads on (the handshake deadline runs). */
-	c->tls_after = false;
-	if (start_tls_after(c) != 0)
-		conn_free(c);
-	return false;
+}
+
+/* A stream that is not STUN framing: a TLS ClientHello where TLS is off
+ * says so (the client most likely meant turns:). */
+static void log_not_framing(struct tcp_conn *c)
+{
+	char ip[ADDR_STRLEN];
+	uint8_t b;
+
+	if (!c->fresh || c->tls || evbuffer_copyout(bufferevent_get_input(c->bev), &b, 1) != 1 ||
+	    b != TLS_RECORD_HANDSHAKE)
+		return;
+	log_rl(&rl_tls, LOG_LVL_INFO,
+	       "tcp: closed a connection from %s: it starts a TLS handshake but TLS is off "
+	       "(set cert and pkey, without no-tls)",
+	       addr_format((struct sockaddr *)&c->peer, false, ip, sizeof(ip)));
 }
 
 static void read_cb(struct bufferevent *bev, void *arg)
@@ -331,10 +444,13 @@ static void read_cb(struct bufferevent *bev, void *arg)
 	worker_clock(w);
 	if (c->proxied && !proxy_header(c))
 		return;
+	if (c->sniffing && !sniff_input(c))
+		return;
 	while ((n = frame_len(in)) > 0) {
 		const uint8_t *pkt = evbuffer_pullup(in, n);
 		size_t len;
 
+		c->fresh = false;
 		STAT_INC(st->rx_msgs[TP_TCP]);
 		STAT_ADD(st->rx_bytes[TP_TCP], (uint64_t)n);
 		if (pkt[0] <= 3 && rfc6062_foreign_bind(c, pkt, (size_t)n))
@@ -373,6 +489,7 @@ static void read_cb(struct bufferevent *bev, void *arg)
 	if (n < 0) {
 		/* RFC 8489 §6.2.2 gives no way to resync a broken stream. */
 		STAT_INC(st->tcp_closed_bad);
+		log_not_framing(c);
 		conn_close_flushed(c);
 		return;
 	}
@@ -408,13 +525,30 @@ static void handshake_done(struct tcp_conn *c)
 	event_add(c->idle, c->w->idle_tv);
 }
 
+/* Writes what is queued on a socket bufferevent now (its output's start
+ * is frozen for anyone but itself). */
+static void alert_send(struct bufferevent *under)
+{
+	struct evbuffer *out = bufferevent_get_output(under);
+
+	evbuffer_unfreeze(out, 1);
+	evbuffer_write(out, bufferevent_getfd(under));
+	evbuffer_freeze(out, 1);
+}
+
 static void handshake_failed(struct tcp_conn *c)
 {
 	char ip[ADDR_STRLEN], why[256] = "connection closed";
 	unsigned long e = bufferevent_get_openssl_error(c->bev);
+	struct bufferevent *under;
 
 	if (e)
 		ERR_error_string_n(e, why, sizeof(why));
+	/* Over a filter (TLS after a PROXY header or the first bytes read),
+	 * OpenSSL's alert still sits in the socket's output: send it, best
+	 * effort, so the client learns why (no_application_protocol...). */
+	if ((under = bufferevent_get_underlying(c->bev)) != NULL)
+		alert_send(under);
 	STAT_INC(c->w->stats.tls_handshake_failed);
 	log_rl(&rl_tls, LOG_LVL_INFO, "tls: handshake with %s failed: %s",
 	       addr_format((struct sockaddr *)&c->peer, false, ip, sizeof(ip)), why);
@@ -493,7 +627,7 @@ static bool admit(struct worker *w, const struct sockaddr *sa, bool proxied, boo
 }
 
 /* The connection's bufferevent: on the socket (which it closes when
- * freed), or through OpenSSL for a TLS listener (the connection owns the
+ * freed), or through OpenSSL for a TLS stream (the connection owns the
  * SSL and the socket, see tcp_bev_free). NULL on failure. */
 static struct bufferevent *bev_new(struct worker *w, int fd, bool tls)
 {
@@ -511,6 +645,92 @@ static struct bufferevent *bev_new(struct worker *w, int fd, bool tls)
 	return bev;
 }
 
+/* Reads and writes on c's bufferevent. Returns 0 or -1. */
+static int bev_start(struct tcp_conn *c)
+{
+	bufferevent_setcb(c->bev, read_cb, write_cb, event_cb, c);
+	bufferevent_setwatermark(c->bev, EV_WRITE, TCP_OUT_MAX / 2, 0);
+	bufferevent_setwatermark(c->bev, EV_READ, 0, STUN_MAX_MSG);
+	return bufferevent_enable(c->bev, EV_READ);
+}
+
+/* Where the first bytes peeked from a connection go (mux_route on a
+ * port HTTP shares). */
+static enum mux_route peek_route(struct tcp_conn *c, const uint8_t *buf, size_t len)
+{
+	if (c->http_port)
+		return mux_route(c->w->srv, (struct sockaddr *)&c->local, buf, len);
+	return buf[0] == TLS_RECORD_HANDSHAKE ? MUX_TLS : MUX_TURN;
+}
+
+/*
+ * The first bytes of a connection that is not proxied, read with MSG_PEEK
+ * so that they stay in the socket: a TLS stream then gets OpenSSL's
+ * bufferevent right on the socket (no filter), an HTTP one is spliced from
+ * the socket as it is. One byte is enough to tell TLS from TURN; on a port
+ * HTTP shares, a TLS ClientHello is waited for whole (its ALPN decides),
+ * woken edge-triggered by each new segment. A client that sends nothing,
+ * or trickles, is closed at tls-handshake-timeout from the accept
+ * (idle_cb).
+ */
+static void peek_cb(int fd, short what, void *arg)
+{
+	static __thread uint8_t buf[TLSHELLO_MAX];
+	struct tcp_conn *c = arg;
+	struct worker *w = c->w;
+	char ip[ADDR_STRLEN];
+	enum mux_route r;
+	ssize_t n;
+	(void)what;
+
+	worker_clock(w);
+	n = recv(fd, buf, c->http_port ? sizeof(buf) : 1, MSG_PEEK);
+	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
+		if (!c->http_port && event_add(c->peek, NULL) != 0)
+			conn_free(c);
+		return;
+	}
+	if (n <= 0) {
+		conn_free(c); /* closed or reset before it sent anything */
+		return;
+	}
+	r = peek_route(c, buf, (size_t)n);
+	if (r == MUX_MORE)
+		return; /* the rest of the ClientHello: the next segment wakes us */
+	event_free(c->peek);
+	c->peek = NULL;
+	c->sniffing = false;
+	if (r == MUX_TLS && !w->srv->tls) {
+		/* A port HTTPS shares while TLS for TURN is off. */
+		STAT_INC(w->stats.tcp_closed_bad);
+		log_rl(&rl_tls, LOG_LVL_INFO,
+		       "tcp: closed a connection from %s: TLS without an HTTP ALPN, and TURN over "
+		       "TLS is off",
+		       addr_format((struct sockaddr *)&c->peer, false, ip, sizeof(ip)));
+		conn_free(c);
+		return;
+	}
+	c->bev = bev_new(w, fd, r == MUX_TLS);
+	if (c->bev)
+		c->fd = -1; /* tcp_bev_free closes it */
+	if (r == MUX_HTTP && c->bev) {
+		to_http(c);
+		return;
+	}
+	if (!c->bev || bev_start(c) != 0) {
+		log_rl(&rl_accept, LOG_LVL_WARN, "tcp: out of memory starting a connection");
+		conn_free(c);
+		return;
+	}
+	if (r == MUX_TLS) {
+		/* The handshake deadline runs on from the accept. */
+		c->tls = c->handshaking = true;
+		STAT_INC(w->stats.tls_accepted);
+		return;
+	}
+	event_add(c->idle, w->idle_tv); /* unauthenticated TCP from now */
+}
+
 void tcp_accept_cb(struct evconnlistener *lev, int fd, struct sockaddr *sa, int salen, void *arg)
 {
 	struct tcp_listener *tl = arg;
@@ -519,6 +739,10 @@ void tcp_accept_cb(struct evconnlistener *lev, int fd, struct sockaddr *sa, int 
 	bool counted = false;
 	bool proxied = w->srv->nproxy_from &&
 		       policy_in_ranges(w->srv->proxy_from, w->srv->nproxy_from, sa);
+	/* With TLS on, both TCP ports take TLS and plain framing alike (as
+	 * coturn's do): the first byte tells them apart; on http-listen's
+	 * port, the first bytes tell HTTP from TURN too. */
+	bool sniff = w->srv->tls != NULL || tl->http;
 	int one = 1;
 	(void)lev;
 
@@ -532,6 +756,7 @@ void tcp_accept_cb(struct evconnlistener *lev, int fd, struct sockaddr *sa, int 
 	if (!c)
 		goto fail;
 	c->w = w;
+	c->fd = -1;
 	c->counted = counted;
 	counted = false;
 	memcpy(&c->peer, sa, (size_t)salen < sizeof(c->peer) ? (size_t)salen : sizeof(c->peer));
@@ -540,36 +765,52 @@ void tcp_accept_cb(struct evconnlistener *lev, int fd, struct sockaddr *sa, int 
 		if (getsockname(fd, (struct sockaddr *)&c->local, &llen) != 0)
 			goto fail;
 	}
-	/* Behind a balancer, TLS starts after its PROXY header. */
-	c->bev = bev_new(w, fd, tl->tls && !proxied);
-	if (!c->bev)
-		goto fail;
 	c->proxied = proxied;
-	c->tls_after = tl->tls && proxied;
-	c->tls = c->handshaking = tl->tls && !proxied;
-	fd = -1;
+	c->sniffing = sniff;
+	c->tls_port = tl->tls;
+	c->http_port = tl->http;
+	c->fresh = true;
 	c->idle = evtimer_new(w->base, idle_cb, c);
 	if (!c->idle)
 		goto fail;
-	bufferevent_setcb(c->bev, read_cb, write_cb, event_cb, c);
-	bufferevent_setwatermark(c->bev, EV_WRITE, TCP_OUT_MAX / 2, 0);
-	bufferevent_setwatermark(c->bev, EV_READ, 0, STUN_MAX_MSG);
-	if (bufferevent_enable(c->bev, EV_READ) != 0 ||
-	    event_add(c->idle, c->handshaking || proxied ? w->hs_tv : w->idle_tv) != 0)
+	if (sniff && !proxied) {
+		/* No bufferevent until the first bytes say which. */
+		c->peek = event_new(w->base, fd, tl->http ? EV_READ | EV_PERSIST | EV_ET : EV_READ,
+				    peek_cb, c);
+		if (!c->peek)
+			goto fail;
+		c->fd = fd;
+		fd = -1;
+		if (event_add(c->peek, NULL) != 0)
+			goto fail;
+	} else {
+		/* Behind a balancer, its PROXY header comes first, then (with
+		 * TLS on) the first bytes are looked at in the input (on a port
+		 * HTTP shares, as many as a ClientHello's ALPN takes). */
+		c->bev = bufferevent_socket_new(w->base, fd, BEV_OPT_CLOSE_ON_FREE);
+		if (!c->bev)
+			goto fail;
+		fd = -1;
+		if (bev_start(c) != 0)
+			goto fail;
+	}
+	if (event_add(c->idle, sniff || proxied ? w->hs_tv : w->idle_tv) != 0)
 		goto fail;
 	TAILQ_INSERT_TAIL(&w->conns, c, link);
 	TAILQ_INSERT_TAIL(&w->unauthed, c, ulink);
 	STAT_INC(w->stats.tcp_accepted);
 	STAT_INC(w->stats.tcp_active);
-	if (c->tls)
-		STAT_INC(w->stats.tls_accepted);
 	return;
 fail:
 	log_rl(&rl_accept, LOG_LVL_WARN, "tcp: out of memory accepting a connection");
 	if (c) {
 		if (c->idle)
 			event_free(c->idle);
+		if (c->peek)
+			event_free(c->peek);
 		tcp_bev_free(c->bev);
+		if (!c->bev && c->fd >= 0)
+			close(c->fd);
 		counted = c->counted;
 		free(c);
 	}
@@ -584,7 +825,8 @@ void tcp_send_client(struct tcp_conn *c, const uint8_t *msg, size_t len)
 
 	/* A client that does not read loses data rather than our memory; a
 	 * closing connection takes nothing new. */
-	if (c->closing || evbuffer_get_length(bufferevent_get_output(c->bev)) > TCP_OUT_MAX ||
+	if (c->closing || !c->bev ||
+	    evbuffer_get_length(bufferevent_get_output(c->bev)) > TCP_OUT_MAX ||
 	    conn_write(c, msg, len) != 0) {
 		STAT_INC(st->drops[DROP_SEND_FAILED]);
 		return;
@@ -706,6 +948,7 @@ void tcp_conn_adopt(struct worker *w, struct tcp_move *mv)
 	if (!c)
 		goto fail;
 	c->w = w;
+	c->fd = -1;
 	c->counted = counted;
 	counted = false;
 	c->peer = mv->peer;

@@ -19,6 +19,60 @@
 #include "util/conf.h"
 #include "util/log.h"
 
+/* RFC 7443 §3: the ALPN protocol ids of STUN usages over (D)TLS, ours in
+ * order of preference, in the wire format (length-prefixed). */
+static const unsigned char alpn_stun[] = "\x09stun.turn\x12stun.nat-discovery";
+
+static __thread struct log_ratelimit rl_alpn = LOG_RATELIMIT_INIT(10, 3);
+
+/* A client's ALPN list (length-prefixed ids) for a log line: the ids,
+ * escaped, comma-separated, cut at cap. Returns dst. */
+static char *alpn_format(char *dst, size_t cap, const unsigned char *in, unsigned int inlen)
+{
+	size_t o = 0;
+
+	dst[0] = '\0';
+	for (unsigned int i = 0; i < inlen && o + 2 < cap;) {
+		unsigned int n = in[i++];
+
+		if (n > inlen - i)
+			n = inlen - i; /* OpenSSL checked it; never read past */
+		if (o)
+			dst[o++] = ',';
+		log_escape(dst + o, cap - o, in + i, n);
+		o += strlen(dst + o);
+		i += n;
+	}
+	return dst;
+}
+
+/*
+ * ALPN (RFC 7301) on the server side: stun.turn when the client offers it.
+ * A client that offers ALPN but no STUN usage gets the fatal
+ * no_application_protocol alert (RFC 7301 §3.2); OpenSSL sends it for
+ * SSL_TLSEXT_ERR_ALERT_FATAL. A client that offers no ALPN at all (browsers,
+ * coturn's clients) is not asked about and gets TURN.
+ */
+static int alpn_select_cb(SSL *ssl, const unsigned char **out, unsigned char *outlen,
+			  const unsigned char *in, unsigned int inlen, void *arg)
+{
+	unsigned char *sel = NULL;
+	char offered[128];
+	(void)ssl;
+	(void)arg;
+
+	if (SSL_select_next_proto(&sel, outlen, alpn_stun, sizeof(alpn_stun) - 1, in, inlen) ==
+	    OPENSSL_NPN_NEGOTIATED) {
+		*out = sel;
+		return SSL_TLSEXT_ERR_OK;
+	}
+	log_rl(&rl_alpn, LOG_LVL_INFO,
+	       "tls: refused a client whose ALPN offer (%s) has no stun.turn (RFC 7443): "
+	       "no_application_protocol",
+	       alpn_format(offered, sizeof(offered), in, inlen));
+	return SSL_TLSEXT_ERR_ALERT_FATAL;
+}
+
 static int ctx_protocol(SSL_CTX *ctx, const struct conf *c)
 {
 	static const unsigned char sid_ctx[] = "turnpike";
@@ -39,6 +93,7 @@ static int ctx_protocol(SSL_CTX *ctx, const struct conf *c)
 		log_ssl_error("tls", "ec-curve-name", c->ec_curve_name);
 		return TP_ECRYPTO;
 	}
+	SSL_CTX_set_alpn_select_cb(ctx, alpn_select_cb, NULL);
 	return 0;
 }
 
@@ -295,6 +350,7 @@ static int listener_open(struct worker *w, const struct sockaddr *sa)
 		return TP_ESYS;
 	tl->w = w;
 	tl->tls = true;
+	tl->http = mux_listener_shared(w->srv, sa);
 	tl->lev = evconnlistener_new(w->base, tcp_accept_cb, tl,
 				     LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, -1, fd);
 	if (!tl->lev) {
@@ -310,13 +366,11 @@ static int listener_open(struct worker *w, const struct sockaddr *sa)
 int tls_worker_init(struct worker *w)
 {
 	const struct server *srv = w->srv;
-	struct timeval hs = {srv->conf->tls_handshake_timeout, 0};
 
 	if (!srv->tls)
 		return 0;
-	w->hs_tv = event_base_init_common_timeout(w->base, &hs);
 	w->tls = calloc(srv->nlisten, sizeof(*w->tls));
-	if (!w->hs_tv || !w->tls)
+	if (!w->tls)
 		return TP_ENOMEM;
 	for (size_t i = 0; i < srv->nlisten; i++) {
 		struct sockaddr_storage sa = srv->listen[i];

@@ -173,7 +173,9 @@ const struct conf_opt conf_schema[] = {
 	 "literals. Default: all IPv4 and all IPv6 addresses.",
 	 check_ip},
 	{"listening-port", CONF_INT, "3478", 1, 65535, false, OFF(listening_port), "PORT",
-	 "UDP and TCP port for STUN and TURN.", NULL},
+	 "UDP and TCP port for STUN and TURN. With TURN over TLS on, its TCP side "
+	 "takes TLS too, told from plain framing by the first byte.",
+	 NULL},
 	{"alt-listening-ip", CONF_STR, NULL, 0, 0, false, OFF(alt_listening_ip), "IP",
 	 "Alternate address for RFC 5780 NAT behaviour discovery, off by default (a "
 	 "server that answers from other addresses helps reflection attacks). With it, "
@@ -225,7 +227,11 @@ const struct conf_opt conf_schema[] = {
 	 "(unless no-tls, no-dtls). The same limits as TCP apply, a DTLS session "
 	 "counting as a connection: max-tcp-connections, "
 	 "max-tcp-unauthenticated-per-source, tcp-idle-timeout, "
-	 "tls-handshake-timeout.",
+	 "tls-handshake-timeout. Its TCP side takes plain TURN over TCP too (the "
+	 "first byte tells a TLS handshake from STUN framing), so 443 can serve "
+	 "turns: and turn:?transport=tcp both. ALPN (RFC 7443): stun.turn is "
+	 "selected when offered; an offer without it is refused "
+	 "(no_application_protocol); no offer is TURN.",
 	 NULL},
 	{"no-tls", CONF_BOOL, "false", 0, 0, false, OFF(no_tls), NULL,
 	 "Do not serve TURN over TLS even when cert and pkey are set.", NULL},
@@ -266,7 +272,9 @@ const struct conf_opt conf_schema[] = {
 	 "SECONDS",
 	 "Time a TURN over TLS client has to complete the TLS handshake from the "
 	 "moment it connects (a DTLS client: from its ClientHello with a valid "
-	 "cookie); then the connection or session is closed, counted and logged.",
+	 "cookie); then the connection or session is closed, counted and logged. "
+	 "Also the time a proxy-protocol balancer has to send its header and, with "
+	 "TLS on, any TCP client its first byte.",
 	 NULL},
 	{"no-software-attribute", CONF_BOOL, "false", 0, 0, false, OFF(no_software_attribute), NULL,
 	 "Do not send the SOFTWARE attribute (hides the server version).", NULL},
@@ -402,7 +410,12 @@ const struct conf_opt conf_schema[] = {
 	 "Serve HTTP on this address: Prometheus metrics at /metrics, /healthz, and "
 	 "the TURN REST credential hook at /api/v1/turn/credentials and "
 	 "/api/v1/turn/ice-servers. A bare PORT listens on 127.0.0.1 only; write "
-	 "IPv6 as [::1]:PORT. HTTPS when http-cert and http-pkey are set. Default: off.",
+	 "IPv6 as [::1]:PORT. HTTPS when http-cert and http-pkey are set. The same "
+	 "address and port as a TURN TCP listener (listening-port, or "
+	 "tls-listening-port with TLS on; 443, say) share it: TLS offering ALPN "
+	 "http/1.1 (HTTPS hook) or a request line (plain hook) goes to HTTP, "
+	 "everything else to TURN, with the HTTP limits applied to the real client "
+	 "address. Default: off.",
 	 check_http_listen},
 	{"http-cert", CONF_STR, NULL, 0, 0, false, OFF(http_cert), "PATH",
 	 "TLS certificate chain file (PEM, server certificate first) for the HTTP "

@@ -3,8 +3,10 @@
 # npm) calls itself through turnpiked with iceTransportPolicy 'relay': two
 # RTCPeerConnections, a data channel echo and an audio track, over TURN/UDP,
 # TURN/TCP and TURN/TLS; getStats() must show relay candidates of that protocol on
-# both sides and audio received. Chromium runs in a private network
-# namespace with only loopback (unshare -n), the server beside it.
+# both sides and audio received. The TLS port is shared with the HTTPS hook
+# (http-listen on it, as on 443) and takes TURN/TCP too. Chromium runs in a
+# private network namespace with only loopback (unshare -n), the server
+# beside it.
 CHROMIUM=/usr/bin/chromium
 PW_VERSION=1.65.2
 : "${top_builddir:=$(pwd)}"
@@ -52,11 +54,15 @@ make_cert 127.0.0.1 "$TMP/cert.pem" "$TMP/key.pem" ||
 TLS_PORT=$("$FREEPORT")
 start_server chromium --relay-ip 127.0.0.1 --allow-loopback-peers --realm example.org \
 	--user alice:secret --min-port 20000 --max-port 20199 \
-	--cert "$TMP/cert.pem" --pkey "$TMP/key.pem" --tls-listening-port "$TLS_PORT" ||
+	--cert "$TMP/cert.pem" --pkey "$TMP/key.pem" --tls-listening-port "$TLS_PORT" \
+	--http-listen "$TLS_PORT" --http-cert "$TMP/cert.pem" --http-pkey "$TMP/key.pem" ||
 	{ fail "server start"; finish; }
-timeout 150 node "$BROWSER/relay.mjs" "$CHROMIUM" "$TMP/profile" \
+check "the HTTPS hook answers on the TURN/TLS port" \
+	curl -skf --max-time 5 -o /dev/null "https://127.0.0.1:$TLS_PORT/healthz"
+timeout 200 node "$BROWSER/relay.mjs" "$CHROMIUM" "$TMP/profile" \
 	"turn:127.0.0.1:$PORT?transport=udp" "turn:127.0.0.1:$PORT?transport=tcp" \
-	"turns:127.0.0.1:$TLS_PORT?transport=tcp" alice secret >"$TMP/chromium.out" 2>&1
+	"turns:127.0.0.1:$TLS_PORT?transport=tcp" "turn:127.0.0.1:$TLS_PORT?transport=tcp" \
+	alice secret >"$TMP/chromium.out" 2>&1
 rc=$?
 take_lines "$TMP/chromium.out"
 if [ "$rc" -ne 0 ]; then

@@ -110,6 +110,20 @@ def main():
             t.close()
         except (OSError, ssl.SSLError) as e:
             ok(False, f"TLS after a v2 header ({e!r})")
+        # TLS after a v1 header on the plain port too (the first byte after
+        # the header decides), with ALPN stun.turn (RFC 7443).
+        raw = connect(args.port)
+        raw.sendall(v1("198.51.100.10", 40003))
+        ctx.set_alpn_protocols(["stun.turn"])
+        try:
+            t = ctx.wrap_socket(raw)
+            ok(binding_over(t) == "198.51.100.10:40003" and
+               t.selected_alpn_protocol() == "stun.turn",
+               f"TLS after a v1 header on listening-port: the client is 198.51.100.10:40003, "
+               f"ALPN {t.selected_alpn_protocol()}")
+            t.close()
+        except (OSError, ssl.SSLError) as e:
+            ok(False, f"TLS after a v1 header on listening-port ({e!r})")
         # The per-source share counts the named client, not the balancer.
         held = [connect(args.port) for _ in range(3)]
         for h in held:
