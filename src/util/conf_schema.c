@@ -354,7 +354,8 @@ const struct conf_opt conf_schema[] = {
 	{"user-quota", CONF_INT, "0", 0, 1000000, true, OFF(user_quota), "N",
 	 "Most allocations one user may hold at once (for REST names, the user "
 	 "part); more get 486. With redis-userdb, counted across every server "
-	 "sharing it (per server while Redis is away). 0: no limit.",
+	 "sharing it (per server while Redis is away); a reload changes the "
+	 "per-server count at once and the one in Redis after a restart. 0: no limit.",
 	 NULL},
 	{"total-quota", CONF_INT, "0", 0, 10000000, true, OFF(total_quota), "N",
 	 "Most allocations on the server at once; more get 508 (or 300, see "
