@@ -85,12 +85,14 @@ int ctl_reload(int argc, char **argv)
 	for (int i = 0; i < argc; i++) {
 		if (!strcmp(argv[i], "--pid") && i + 1 < argc) {
 			if ((pid = pid_parse(argv[++i])) < 0) {
-				fprintf(stderr, "turnpikectl: --pid %s: not a process id\n", argv[i]);
+				fprintf(stderr, "turnpikectl: --pid %s: not a process id\n",
+					argv[i]);
 				return 2;
 			}
 		} else if (!strcmp(argv[i], "--pidfile") && i + 1 < argc) {
 			pidfile = argv[++i];
-		} else if ((!strcmp(argv[i], "-c") || !strcmp(argv[i], "--config")) && i + 1 < argc) {
+		} else if ((!strcmp(argv[i], "-c") || !strcmp(argv[i], "--config")) &&
+			   i + 1 < argc) {
 			config = argv[++i];
 		} else if (!strcmp(argv[i], "--help")) {
 			ctl_reload_usage(stdout);
@@ -108,7 +110,8 @@ int ctl_reload(int argc, char **argv)
 	if (pid < 0 && (pid = pid_read(pidfile)) < 0)
 		return 1;
 	if (kill((pid_t)pid, SIGHUP) != 0) {
-		fprintf(stderr, "turnpikectl: cannot signal process %ld: %s\n", pid, strerror(errno));
+		fprintf(stderr, "turnpikectl: cannot signal process %ld: %s\n", pid,
+			strerror(errno));
 		return 1;
 	}
 	printf("reload requested from process %ld (its log says what changed)\n", pid);

@@ -66,7 +66,7 @@ static bool passed(const struct server *srv, const struct reload_retired *r)
 {
 	for (size_t i = 0; i < srv->nworkers; i++) {
 		const struct worker *w = &srv->workers[i];
-		if (!__atomic_load_n(&w->running, __ATOMIC_ACQUIRE))
+		if (!w->running) /* the main thread's own flag: a stopped worker reads nothing */
 			continue;
 		if (__atomic_load_n(&w->quiescent, __ATOMIC_ACQUIRE) - r->seen[i] < RETIRE_TICKS)
 			return false;
