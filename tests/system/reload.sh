@@ -70,6 +70,7 @@ uclient_counts "$TMP/long.out"
 check "turnutils_uclient relays across the reload with nothing lost ($GOT of $SENT back)" \
 	test "$rc" -eq 0 -a "$SENT" -gt 0 -a "$GOT" = "$SENT"
 check "reload logs no problem" not grep -E "Z error:" "$LOG"
+check "no sanitizer report" not grep -q Sanitizer "$LOG"
 check_fails "turnpikectl reload of a pid that does not exist fails" \
 	"$CTL" reload --pid 999999999
 check "turnpiked stops cleanly" stop_server "$SERVER_PID"
