@@ -324,6 +324,8 @@ static bool family_served(const struct turn_ctx *ctx, int family)
 int turn_check_peer(struct turn_ctx *ctx, const struct turn_alloc *a, const struct stun_msg *msg,
 		    const struct stun_attr *attr, struct sockaddr_storage *peer, bool *self)
 {
+	/* One load: both answers from the same policy, even across a reload. */
+	const struct peer_policy *pol = turn_cfg_policy(ctx->cfg);
 	enum policy_verdict v;
 
 	if (stun_attr_get_xor_addr(msg, attr, peer) != 0)
@@ -331,7 +333,7 @@ int turn_check_peer(struct turn_ctx *ctx, const struct turn_alloc *a, const stru
 	/* RFC 8656 §9.1, §11.2: the peer must be of the relay's family. */
 	if (!turn_alloc_has_family(a, peer->ss_family))
 		return STUN_ERR_PEER_ADDRESS_FAMILY;
-	v = policy_check(turn_cfg_policy(ctx->cfg), (struct sockaddr *)peer);
+	v = policy_check(pol, (struct sockaddr *)peer);
 	if (v != POLICY_ALLOW) {
 		STAT_INC(ctx->stats->policy_denied[v]);
 		if (log_rl_take(&ctx->refuse_rl, LOG_LVL_INFO)) {
@@ -349,7 +351,7 @@ int turn_check_peer(struct turn_ctx *ctx, const struct turn_alloc *a, const stru
 		ctx->refusal_logged = true;
 		return STUN_ERR_FORBIDDEN;
 	}
-	*self = policy_is_self(turn_cfg_policy(ctx->cfg), (struct sockaddr *)peer);
+	*self = policy_is_self(pol, (struct sockaddr *)peer);
 	return 0;
 }
 
