@@ -13,5 +13,9 @@ int ctl_credentials(int argc, char **argv);
 int ctl_events(int argc, char **argv);
 /* The usage lines of these commands. */
 void ctl_redis_usage(FILE *f);
+/* ctl_reload.c: SIGHUP to turnpiked (exit 0 signalled, 1 no such process
+ * or pidfile, 2 usage error), and its usage lines. */
+int ctl_reload(int argc, char **argv);
+void ctl_reload_usage(FILE *f);
 
 #endif

@@ -27,6 +27,7 @@ static int usage(FILE *f, int rc)
 		"3000)\n"
 		"      --quiet                print nothing, report through the exit status\n");
 	ctl_redis_usage(f);
+	ctl_reload_usage(f);
 	fprintf(f,
 		"  report [--http HOST:PORT]  fetch a server's /metrics over plain HTTP; print the "
 		"main\n"
@@ -282,6 +283,8 @@ int main(int argc, char **argv)
 		return ctl_user(argc - 2, argv + 2);
 	if (!strcmp(argv[1], "credentials"))
 		return ctl_credentials(argc - 2, argv + 2);
+	if (!strcmp(argv[1], "reload"))
+		return ctl_reload(argc - 2, argv + 2);
 	if (!strcmp(argv[1], "events"))
 		return ctl_events(argc - 2, argv + 2);
 	if (!strcmp(argv[1], "version") || !strcmp(argv[1], "--version")) {

@@ -90,8 +90,16 @@ static void on_reload(int sig, short what, void *arg)
 	if (conf_parse_args(&next, d->argc, d->argv, DEFAULT_CONFIG, &action, err, sizeof(err)) !=
 	    0) {
 		log_err("reload: %s; keeping the running configuration", err);
+	} else if (d->srv && server_reload_check(d->srv, &next) != 0) {
+		log_err("reload: %s cannot be used; keeping the running configuration",
+			d->conf.config_path ? d->conf.config_path : "the configuration");
 	} else {
 		conf_reload(&d->conf, &next);
+		/* Derived state next: credentials, policy, servers, limits. */
+		if (d->srv)
+			server_reload(d->srv);
+		if (d->http)
+			http_server_reload(d->http);
 		log_set_level((enum log_level)log_level_parse(d->conf.log_level));
 		log_set_format((enum log_format)log_format_parse(d->conf.log_format));
 		/* The certificate files may have changed even if the paths did not. */
@@ -216,7 +224,8 @@ static int run(struct daemon *d)
 	if (server_start(d->srv) != 0)
 		goto out;
 	/* Secrets from Redis come in on this loop; workers see them next request. */
-	if (server_redis_start(d->srv, d->base) != 0 || tls_watch_start(d->srv, d->base) != 0)
+	if (server_redis_start(d->srv, d->base) != 0 || tls_watch_start(d->srv, d->base) != 0 ||
+	    reload_start(d->srv, d->base) != 0)
 		goto out;
 	if (become_daemon(d, &ids) != 0)
 		goto out;

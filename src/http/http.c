@@ -591,6 +591,7 @@ struct http_server *http_server_new(struct event_base *base, struct server *srv,
 	if (c->rest_rate_limit > 0 &&
 	    !(h->rl = ratelimit_new((unsigned)c->rest_rate_limit, RATE_SLOTS)))
 		goto fail;
+	h->rl_rate = c->rest_rate_limit;
 	h->http = evhttp_new(base);
 	if (!h->http)
 		goto fail;
@@ -617,6 +618,48 @@ fail:
 	return NULL;
 }
 
+static void keys_free(uint8_t (*keys)[32], size_t n)
+{
+	if (keys) {
+		OPENSSL_cleanse(keys, n * sizeof(*keys));
+		free(keys);
+	}
+}
+
+void http_server_reload(struct http_server *h)
+{
+	uint8_t(*keys)[32] = h->keys;
+	size_t nkeys = h->nkeys, nuris = h->nuris;
+	char **uris = h->uris;
+	struct ratelimit *rl = NULL;
+	long rate = h->conf->rest_rate_limit;
+
+	/* Everything is built before anything is replaced: on failure the
+	 * running keys, URIs and limit stay whole. */
+	h->keys = NULL;
+	h->nkeys = 0;
+	h->uris = NULL;
+	h->nuris = 0;
+	if (keys_init(h) != 0 || uris_init(h) != 0 ||
+	    (rate > 0 && rate != h->rl_rate && !(rl = ratelimit_new((unsigned)rate, RATE_SLOTS)))) {
+		keys_free(h->keys, h->nkeys);
+		http_uris_free(h->uris, h->nuris);
+		h->keys = keys;
+		h->nkeys = nkeys;
+		h->uris = uris;
+		h->nuris = nuris;
+		log_err("http: reload failed; the previous API keys, URIs and rate limit stay");
+		return;
+	}
+	keys_free(keys, nkeys);
+	http_uris_free(uris, nuris);
+	if (rate != h->rl_rate) {
+		ratelimit_free(h->rl);
+		h->rl = rl;
+		h->rl_rate = rate;
+	}
+}
+
 void http_server_set_state(struct http_server *h, enum http_state st)
 {
 	h->state = st;
@@ -632,10 +675,7 @@ void http_server_free(struct http_server *h)
 	http_listen_cleanup(h);
 	SSL_CTX_free(h->ssl);
 	http_uris_free(h->uris, h->nuris);
-	if (h->keys) {
-		OPENSSL_cleanse(h->keys, h->nkeys * sizeof(*h->keys));
-		free(h->keys);
-	}
+	keys_free(h->keys, h->nkeys);
 	ratelimit_free(h->rl);
 	free(h);
 }

@@ -76,6 +76,10 @@ struct http_server;
  */
 struct http_server *http_server_new(struct event_base *base, struct server *srv,
 				    const struct conf *conf);
+/* SIGHUP, after conf_reload (main thread): the API keys, the URIs handed
+ * out and the rate limit from the configuration again; on failure (logged)
+ * the running ones stay. */
+void http_server_reload(struct http_server *h);
 void http_server_set_state(struct http_server *h, enum http_state st);
 /* Closes the listener and every connection; NULL is a no-op. */
 void http_server_free(struct http_server *h);

@@ -16,6 +16,7 @@
 #include "util/policy.h"
 
 struct conf;
+struct conf_list;
 struct event_base;
 struct event;
 struct evconnlistener;
@@ -102,6 +103,9 @@ struct worker {
 	struct tcprelay *tcprelay;      /* ConnectionBinds handed over by other workers */
 	struct mux_splice_list splices; /* HTTP connections passed to the main thread */
 	size_t nsplices;
+	/* Ticks passed (atomic): bumped last in each tick, when the worker
+	 * holds nothing a reload may free (reload.c). */
+	unsigned long quiescent;
 };
 
 /* Everything the workers share, read-only once they run (the quota and
@@ -121,6 +125,10 @@ struct server {
 	struct store_addr *userdb;     /* redis-userdb, parsed; or NULL */
 	struct store_addr *statsdb;    /* redis-statsdb (default userdb); or NULL */
 	struct store_secrets *secrets; /* main thread: REST secrets from Redis */
+	/* Main thread: the last list of them (oldest first), for a reload to
+	 * rebuild the credentials with (redis_secrets_keep). */
+	char **redis_secrets;
+	size_t nredis_secrets;
 	/* Main thread: REST hook API keys from Redis, SHA-256 digests. */
 	uint8_t (*api_keys)[32];
 	size_t napi_keys;
@@ -128,14 +136,12 @@ struct server {
 	int fleet_local;             /* user-quota counted locally (Redis away); atomic */
 	char hostname[256];          /* names this server in events */
 	struct auth_nonce_key nonce_key;
-	struct peer_policy policy;
 	struct turn_quota *quota;
 	struct relay_reservations *reservations;
 	/* Per-source limits the workers share, under limits_lock: taken on
 	 * accept, authentication and key cache misses, never per packet. TCP
 	 * connections before they authenticate (NULL: no limit), and key
 	 * lookups in redis-userdb (NULL: no limit). */
-	struct sockaddr_storage *alternate, *overflow; /* turn_cfg's lists */
 	struct steer *steer;         /* main thread: the fleet registry (steer.c), or NULL */
 	struct ip_range *proxy_from; /* proxy-protocol: trusted load balancers */
 	size_t nproxy_from;
@@ -153,6 +159,10 @@ struct server {
 	size_t nworkers;
 	unsigned tcp_peers; /* RFC 6062 peer connections open (turn_cfg.tcp_peers) */
 	struct mux *mux;    /* http-listen on a TURN TCP port (mux.c), or NULL */
+	/* Main thread: what a reload replaced, freed once every worker has
+	 * passed its tick (reload.c), and the timer that looks. */
+	struct reload_retired *retired;
+	struct event *retire_ev;
 };
 
 /* Creates the workers and binds every listener (errors are logged).
@@ -172,10 +182,16 @@ void server_stats(const struct server *srv, struct turn_stats *out);
 /* setup.c: what server_new derives from the configuration. */
 int setup_relay_addrs(struct server *srv);
 int setup_auth(struct server *srv);
+/* setup_policy: turn_cfg.policy, allocated (freed by server_free). _build:
+ * the peer policy of srv->conf with our own addresses into p (zeroed);
+ * 0 or an error (logged), p left empty. */
 int setup_policy(struct server *srv);
-/* alternate-server and overflow-server into turn_cfg. Returns 0, TP_ENOMEM
- * or TP_EINVAL (logged). */
+int setup_policy_build(const struct server *srv, struct peer_policy *p);
+/* alternate-server and overflow-server into turn_cfg. Returns 0 or
+ * TP_ECONFIG (logged). setup_servers: one such list, allocated in one
+ * block (free()), or NULL when empty or on failure (logged). */
 int setup_alternates(struct server *srv);
+struct turn_servers *setup_servers(const struct conf_list *l, const char *name);
 /* proxy-protocol into proxy_from. Returns 0, TP_ENOMEM or TP_ECONFIG
  * (logged). */
 int setup_proxy(struct server *srv);
@@ -187,6 +203,23 @@ int setup_nat(struct server *srv);
  * too many). Returns NULL on failure (logged). */
 struct auth_store *setup_auth_store(const struct conf *c, const char *const *extra, size_t nextra);
 
+/* reload.c: SIGHUP (main thread), after conf_reload updated srv->conf:
+ * new credentials (keeping the secrets from Redis), peer policy,
+ * alternate and overflow servers, quotas and bandwidth limits for new
+ * requests; live allocations go on. What a part cannot build (logged)
+ * keeps its running value; server_reload_check first. reload_start: the timer that frees the
+ * replaced objects once no worker can still read them (after
+ * server_start); reload_worker_tick: a worker's quiescent point and its
+ * bps-capacity bucket (from its tick); reload_cleanup (server_free,
+ * workers stopped): frees what is left. */
+void server_reload(struct server *srv);
+/* Whether next would build (the credentials: user entries, secrets);
+ * 0, or TP_EINVAL after logging why. */
+int server_reload_check(struct server *srv, const struct conf *next);
+int reload_start(struct server *srv, struct event_base *base);
+void reload_worker_tick(struct worker *w);
+void reload_cleanup(struct server *srv);
+
 /* redis.c: Redis for the server; no-ops without redis-userdb/-statsdb.
  * redis_setup parses the settings (server_new); server_redis_start starts
  * loading secrets on the main thread's loop (after server_start);
@@ -194,6 +227,9 @@ struct auth_store *setup_auth_store(const struct conf *c, const char *const *ext
 int redis_setup(struct server *srv);
 int server_redis_start(struct server *srv, struct event_base *base);
 void redis_cleanup(struct server *srv);
+/* The credential store of srv->conf with the last secrets from Redis
+ * (main thread). Returns NULL on failure (logged). */
+struct auth_store *redis_auth_store(struct server *srv);
 /* A worker's own connection for events (worker_init / worker_cleanup), and
  * its share of interim events (once a second, from its tick). */
 int redis_worker_init(struct worker *w);

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <hiredis.h>
+#include <openssl/crypto.h>
 
 #include "net/net.h"
 #include "store/store.h"
@@ -52,11 +53,54 @@ int redis_setup(struct server *srv)
 	return 0;
 }
 
+/* Wipes and frees the kept copy of the secrets from Redis. */
+static void kept_free(struct server *srv)
+{
+	for (size_t i = 0; i < srv->nredis_secrets; i++) {
+		OPENSSL_cleanse(srv->redis_secrets[i], strlen(srv->redis_secrets[i]));
+		free(srv->redis_secrets[i]);
+	}
+	free(srv->redis_secrets);
+	srv->redis_secrets = NULL;
+	srv->nredis_secrets = 0;
+}
+
+/* Keeps a copy of secrets for reloads. Returns 0 or TP_ENOMEM (the
+ * previous copy stays). */
+static int kept_set(struct server *srv, const char *const *secrets, size_t n)
+{
+	char **v = n ? calloc(n, sizeof(*v)) : NULL;
+
+	if (n && !v)
+		return TP_ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		if (!(v[i] = strdup(secrets[i]))) {
+			while (i--) {
+				OPENSSL_cleanse(v[i], strlen(v[i]));
+				free(v[i]);
+			}
+			free(v);
+			return TP_ENOMEM;
+		}
+	}
+	kept_free(srv);
+	srv->redis_secrets = v;
+	srv->nredis_secrets = n;
+	return 0;
+}
+
+struct auth_store *redis_auth_store(struct server *srv)
+{
+	return setup_auth_store(srv->conf, (const char *const *)srv->redis_secrets,
+				srv->nredis_secrets);
+}
+
 void redis_cleanup(struct server *srv)
 {
 	steer_stop(srv);
 	store_secrets_free(srv->secrets);
 	srv->secrets = NULL;
+	kept_free(srv);
 	free(srv->api_keys);
 	srv->api_keys = NULL;
 	srv->napi_keys = 0;
@@ -78,7 +122,8 @@ static void secrets_changed(void *arg, const char *const *secrets, size_t n)
 	struct server *srv = arg;
 	struct auth_store *s = setup_auth_store(srv->conf, secrets, n);
 
-	if (!s) {
+	if (!s || kept_set(srv, secrets, n) != 0) {
+		auth_store_free(s);
 		log_err("redis: cannot build the new credentials; the previous ones stay");
 		return;
 	}

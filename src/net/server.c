@@ -130,6 +130,7 @@ static void tick_cb(int fd, short what, void *arg)
 	worker_clock(w);
 	turn_ctx_expire(&w->ctx);
 	redis_worker_tick(w);
+	reload_worker_tick(w); /* last: nothing read before it is kept */
 }
 
 static int worker_init(struct server *srv, struct worker *w, unsigned id)
@@ -408,16 +409,18 @@ void server_free(struct server *srv)
 	redis_cleanup(srv);
 	auth_snap_free(srv->creds);
 	OPENSSL_cleanse(&srv->nonce_key, sizeof(srv->nonce_key));
-	policy_cleanup(&srv->policy);
+	reload_cleanup(srv);
+	policy_cleanup((struct peer_policy *)srv->turn_cfg.policy);
+	free((void *)srv->turn_cfg.policy);
 	turn_quota_free(srv->quota);
 	relay_reservations_free(srv->reservations);
 	tls_cleanup(srv);
 	mux_cleanup(srv);
 	dtls_cleanup();
 	srccount_free(srv->tcp_unauth);
-	free(srv->alternate);
+	free((void *)srv->turn_cfg.alternate);
 	free(srv->proxy_from);
-	free(srv->overflow);
+	free((void *)srv->turn_cfg.overflow);
 	ratelimit_free(srv->lookup_rl);
 	pthread_mutex_destroy(&srv->limits_lock);
 	free(srv);

@@ -216,24 +216,31 @@ int setup_auth(struct server *srv)
 	return 0;
 }
 
-/* Parses a list of alternate-server / overflow-server values (checked by
- * the schema) into out. Returns 0 or TP_ENOMEM. */
-static int parse_servers(const struct conf_list *l, struct sockaddr_storage **v,
-			 struct turn_servers *out)
+struct turn_servers *setup_servers(const struct conf_list *l, const char *name)
 {
-	out->v = NULL;
-	out->n = 0;
+	struct turn_servers *out;
+	struct sockaddr_storage *v;
+
 	if (!l->n)
-		return 0;
-	*v = calloc(l->n, sizeof(**v));
-	if (!*v)
-		return TP_ENOMEM;
-	for (size_t i = 0; i < l->n; i++)
-		if (addr_parse(l->v[i], 3478, &(*v)[i]) != 0)
-			return TP_EINVAL; /* the schema let it through: cannot be */
-	out->v = *v;
+		return NULL;
+	/* One block: the header, then the addresses it points to. */
+	out = calloc(1, sizeof(*out) + l->n * sizeof(*v));
+	if (!out) {
+		log_err("%s: out of memory", name);
+		return NULL;
+	}
+	v = (struct sockaddr_storage *)(out + 1);
+	for (size_t i = 0; i < l->n; i++) {
+		if (addr_parse(l->v[i], 3478, &v[i]) != 0) {
+			/* The schema let it through: cannot be. */
+			log_err("%s %s: not an address", name, l->v[i]);
+			free(out);
+			return NULL;
+		}
+	}
+	out->v = v;
 	out->n = l->n;
-	return 0;
+	return out;
 }
 
 int setup_proxy(struct server *srv)
@@ -258,14 +265,14 @@ int setup_proxy(struct server *srv)
 int setup_alternates(struct server *srv)
 {
 	const struct conf *c = srv->conf;
-	int rc;
 
-	rc = parse_servers(&c->alternate_server, &srv->alternate, &srv->turn_cfg.alternate);
-	if (rc == 0)
-		rc = parse_servers(&c->overflow_server, &srv->overflow, &srv->turn_cfg.overflow);
-	if (rc == TP_EINVAL)
-		log_err("alternate-server or overflow-server: not an address");
-	return rc;
+	if (c->alternate_server.n &&
+	    !(srv->turn_cfg.alternate = setup_servers(&c->alternate_server, "alternate-server")))
+		return TP_ECONFIG;
+	if (c->overflow_server.n &&
+	    !(srv->turn_cfg.overflow = setup_servers(&c->overflow_server, "overflow-server")))
+		return TP_ECONFIG;
+	return 0;
 }
 
 /* The one listening-ip of family, or NULL (logged) when there is not
@@ -333,10 +340,9 @@ int setup_nat(struct server *srv)
 	return 0;
 }
 
-int setup_policy(struct server *srv)
+int setup_policy_build(const struct server *srv, struct peer_policy *p)
 {
 	const struct conf *c = srv->conf;
-	struct peer_policy *p = &srv->policy;
 	struct sockaddr_storage http;
 	const char *bad = NULL;
 	bool wildcard = false;
@@ -396,6 +402,22 @@ int setup_policy(struct server *srv)
 		rc = policy_add_self_port(p, (uint16_t)c->tls_listening_port);
 	p->relay_port_min = (uint16_t)c->min_port;
 	p->relay_port_max = (uint16_t)c->max_port;
-	srv->turn_cfg.policy = p;
+	if (rc != 0)
+		policy_cleanup(p);
 	return rc;
+}
+
+int setup_policy(struct server *srv)
+{
+	struct peer_policy *p = calloc(1, sizeof(*p));
+	int rc;
+
+	if (!p)
+		return TP_ENOMEM;
+	if ((rc = setup_policy_build(srv, p)) != 0) {
+		free(p);
+		return rc;
+	}
+	srv->turn_cfg.policy = p;
+	return 0;
 }

@@ -20,7 +20,7 @@ static bool permitted(struct turn_ctx *ctx, const struct turn_alloc *a, const st
 		STAT_INC(ctx->stats->drops[DROP_NO_PERMISSION]);
 		return false;
 	}
-	if (p->self && policy_check(ctx->cfg->policy, peer) != POLICY_ALLOW) {
+	if (p->self && policy_check(turn_cfg_policy(ctx->cfg), peer) != POLICY_ALLOW) {
 		STAT_INC(ctx->stats->drops[DROP_POLICY]);
 		return false;
 	}

@@ -57,6 +57,14 @@ void turn_quota_free(struct turn_quota *q)
 	free(q);
 }
 
+void turn_quota_set(struct turn_quota *q, unsigned user_quota, unsigned total_quota)
+{
+	pthread_mutex_lock(&q->lock);
+	q->user_max = user_quota;
+	q->total_max = total_quota;
+	pthread_mutex_unlock(&q->lock);
+}
+
 static struct quota_user **slot(struct turn_quota *q, const char *user, size_t len)
 {
 	size_t b = addr_siphash(q->key, (const uint8_t *)user, len) % QUOTA_BUCKETS;

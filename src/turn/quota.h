@@ -11,6 +11,9 @@ struct turn_quota;
 /* 0 for either limit means unlimited. Returns NULL when out of memory. */
 struct turn_quota *turn_quota_new(unsigned user_quota, unsigned total_quota);
 void turn_quota_free(struct turn_quota *q);
+/* New limits (0: none) for the next turn_quota_take; what is held stays
+ * held. */
+void turn_quota_set(struct turn_quota *q, unsigned user_quota, unsigned total_quota);
 
 /* Counts one more allocation for user. Returns 0, TP_ETOOMANY when the user
  * is at user-quota (486), TP_EAGAIN when the server is at total-quota (508),

@@ -42,14 +42,16 @@ struct turn_server_cfg {
 	const struct auth_store *store;
 	const struct auth_nonce_key *nonce_key;
 	unsigned nonce_lifetime; /* s */
+	/* Replaced whole on reload (net/reload.c): read with
+	 * turn_cfg_policy, an acquire load, and not kept past one event. */
 	const struct peer_policy *policy;
-	unsigned default_lifetime; /* s, RFC 8656 default 600 */
-	unsigned max_lifetime;     /* s */
-	unsigned max_perms;        /* per allocation */
-	unsigned max_chans;
+	unsigned default_lifetime;       /* s, RFC 8656 default 600 */
+	unsigned max_lifetime;           /* s */
+	unsigned max_perms;              /* per allocation; atomic (reload) */
+	unsigned max_chans;              /* atomic (reload) */
 	bool no_udp_relay, no_tcp_relay; /* REQUESTED-TRANSPORT refused: 442 */
-	uint64_t max_bps;                /* per allocation, bytes/s, 0 = none */
-	uint64_t worker_bps;             /* this worker's share of bps-capacity */
+	uint64_t max_bps;                /* per allocation, bytes/s, 0 = none; atomic (reload) */
+	uint64_t worker_bps;             /* this worker's share of bps-capacity; atomic (reload) */
 	bool relay_v4, relay_v6;         /* relay addresses of these families exist */
 	/* RFC 5780 (alt-listening-ip): on, and the addresses by TURN_NAT_*. */
 	bool nat;
@@ -63,11 +65,12 @@ struct turn_server_cfg {
 	 * alternate (alternate-server, coturn's redirection mode); an Allocate
 	 * this server cannot take (draining, total-quota, no relay port) to one
 	 * of overflow (overflow-server) instead of 508. Round robin, in the
-	 * family of the request's source. */
-	struct turn_servers {
+	 * family of the request's source. NULL: none. Replaced whole on reload
+	 * like policy: read with turn_cfg_servers. */
+	const struct turn_servers {
 		const struct sockaddr_storage *v;
 		size_t n;
-	} alternate, overflow;
+	} * alternate, *overflow;
 	/* RFC 6062: peer data connections over all workers, at most
 	 * max_tcp_peers (atomic counter owned by net). */
 	unsigned max_tcp_peers;

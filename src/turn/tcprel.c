@@ -237,7 +237,7 @@ struct turn_tcpconn *turn_tcp_incoming(struct turn_ctx *ctx, struct turn_alloc *
 	*len = 0;
 	/* RFC 6062 §5.3: only from a peer the client gave a permission, and
 	 * within the peer policy (per port for our own addresses). */
-	if (!p || (p->self && policy_check(ctx->cfg->policy, peer) != POLICY_ALLOW)) {
+	if (!p || (p->self && policy_check(turn_cfg_policy(ctx->cfg), peer) != POLICY_ALLOW)) {
 		char who[ADDR_STRLEN];
 
 		STAT_INC(ctx->stats->drops[DROP_NO_PERMISSION]);

@@ -32,7 +32,7 @@ int turn_ctx_init(struct turn_ctx *ctx, const struct turn_server_cfg *cfg, struc
 	if (rand_bytes(&ctx->ind_txn, sizeof(ctx->ind_txn)) != 0)
 		return TP_ECRYPTO;
 	ctx->ind_txn |= 1; /* xorshift state must not be zero */
-	turn_bucket_init(&ctx->capacity, cfg->worker_bps, 0);
+	turn_bucket_init(&ctx->capacity, TURN_CFG_GET(cfg, worker_bps), 0);
 	return turn_table_init(&ctx->table);
 }
 
@@ -324,6 +324,8 @@ static bool family_served(const struct turn_ctx *ctx, int family)
 int turn_check_peer(struct turn_ctx *ctx, const struct turn_alloc *a, const struct stun_msg *msg,
 		    const struct stun_attr *attr, struct sockaddr_storage *peer, bool *self)
 {
+	/* One load: both answers from the same policy, even across a reload. */
+	const struct peer_policy *pol = turn_cfg_policy(ctx->cfg);
 	enum policy_verdict v;
 
 	if (stun_attr_get_xor_addr(msg, attr, peer) != 0)
@@ -331,7 +333,7 @@ int turn_check_peer(struct turn_ctx *ctx, const struct turn_alloc *a, const stru
 	/* RFC 8656 §9.1, §11.2: the peer must be of the relay's family. */
 	if (!turn_alloc_has_family(a, peer->ss_family))
 		return STUN_ERR_PEER_ADDRESS_FAMILY;
-	v = policy_check(ctx->cfg->policy, (struct sockaddr *)peer);
+	v = policy_check(pol, (struct sockaddr *)peer);
 	if (v != POLICY_ALLOW) {
 		STAT_INC(ctx->stats->policy_denied[v]);
 		if (log_rl_take(&ctx->refuse_rl, LOG_LVL_INFO)) {
@@ -349,7 +351,7 @@ int turn_check_peer(struct turn_ctx *ctx, const struct turn_alloc *a, const stru
 		ctx->refusal_logged = true;
 		return STUN_ERR_FORBIDDEN;
 	}
-	*self = policy_is_self(ctx->cfg->policy, (struct sockaddr *)peer);
+	*self = policy_is_self(pol, (struct sockaddr *)peer);
 	return 0;
 }
 
@@ -470,6 +472,8 @@ static size_t try_alternate(struct turn_ctx *ctx, const struct turn_from *from,
 {
 	struct stun_builder b;
 
+	if (!list)
+		return 0;
 	for (size_t i = 0; i < list->n; i++) {
 		const struct sockaddr *sa =
 			(const struct sockaddr *)&list->v[(ctx->alt_rr + i) % list->n];
@@ -501,7 +505,8 @@ static size_t cannot_take(struct turn_ctx *ctx, const struct turn_from *from,
 		len = try_alternate(ctx, from, msg, auth, &one, out);
 	}
 	if (!len)
-		len = try_alternate(ctx, from, msg, auth, &ctx->cfg->overflow, out);
+		len = try_alternate(ctx, from, msg, auth, turn_cfg_servers(&ctx->cfg->overflow),
+				    out);
 
 	return len ? len
 		   : turn_reply_error(ctx, from, msg, STUN_ERR_INSUFFICIENT_CAPACITY, auth, out);
@@ -530,8 +535,8 @@ static size_t handle_allocate(struct turn_ctx *ctx, const struct turn_from *from
 		return turn_reply_error(ctx, from, msg, STUN_ERR_ALLOCATION_MISMATCH, auth, out);
 	}
 	/* Redirection mode: every new allocation goes elsewhere. */
-	if (ctx->cfg->alternate.n &&
-	    (len = try_alternate(ctx, from, msg, auth, &ctx->cfg->alternate, out)))
+	if ((len = try_alternate(ctx, from, msg, auth, turn_cfg_servers(&ctx->cfg->alternate),
+				 out)))
 		return len;
 	/* Draining before a stop: existing allocations go on, new ones are
 	 * refused so clients pick another server (RFC 8656 §7.2: 508). */
@@ -632,8 +637,8 @@ static size_t handle_allocate(struct turn_ctx *ctx, const struct turn_from *from
 		}
 		a->key = auth->key;
 	}
-	turn_bucket_init(&a->bucket_up, ctx->cfg->max_bps, ctx->now_ms);
-	turn_bucket_init(&a->bucket_down, ctx->cfg->max_bps, ctx->now_ms);
+	turn_bucket_init(&a->bucket_up, TURN_CFG_GET(ctx->cfg, max_bps), ctx->now_ms);
+	turn_bucket_init(&a->bucket_down, TURN_CFG_GET(ctx->cfg, max_bps), ctx->now_ms);
 	a->fleet = fleet;
 	a->tcp = proto == PROTO_TCP;
 	rc = ctx->io->relay_open(ctx->io->env, a, family,
@@ -738,7 +743,7 @@ static bool perms_fit(const struct turn_ctx *ctx, const struct turn_alloc *a,
 		if (!seen)
 			fresh++;
 	}
-	return live + fresh <= ctx->cfg->max_perms;
+	return live + fresh <= TURN_CFG_GET(ctx->cfg, max_perms);
 }
 
 static size_t handle_permission(struct turn_ctx *ctx, const struct turn_from *from,
@@ -766,8 +771,8 @@ static size_t handle_permission(struct turn_ctx *ctx, const struct turn_from *fr
 	if (!perms_fit(ctx, a, peers, n))
 		return turn_reply_error(ctx, from, msg, STUN_ERR_INSUFFICIENT_CAPACITY, auth, out);
 	for (size_t i = 0; i < n; i++) {
-		if (turn_perm_add(a, (struct sockaddr *)&peers[i], ctx->now_ms, ctx->cfg->max_perms,
-				  self[i]) != 0)
+		if (turn_perm_add(a, (struct sockaddr *)&peers[i], ctx->now_ms,
+				  TURN_CFG_GET(ctx->cfg, max_perms), self[i]) != 0)
 			return turn_reply_error(ctx, from, msg, STUN_ERR_INSUFFICIENT_CAPACITY,
 						auth, out);
 		STAT_INC(ctx->stats->perms_created);
@@ -799,13 +804,15 @@ static size_t handle_channel_bind(struct turn_ctx *ctx, const struct turn_from *
 	/* A bind refused for want of a permission must not hold the channel. */
 	if (!perms_fit(ctx, a, &peer, 1))
 		return turn_reply_error(ctx, from, msg, STUN_ERR_INSUFFICIENT_CAPACITY, auth, out);
-	rc = turn_chan_bind(a, num, (struct sockaddr *)&peer, ctx->now_ms, ctx->cfg->max_chans);
+	rc = turn_chan_bind(a, num, (struct sockaddr *)&peer, ctx->now_ms,
+			    TURN_CFG_GET(ctx->cfg, max_chans));
 	if (rc == TP_EINVAL)
 		return turn_reply_error(ctx, from, msg, STUN_ERR_BAD_REQUEST, auth, out);
 	if (rc != 0)
 		return turn_reply_error(ctx, from, msg, STUN_ERR_INSUFFICIENT_CAPACITY, auth, out);
 	/* §11.2: binding a channel installs or refreshes the permission. */
-	if (turn_perm_add(a, (struct sockaddr *)&peer, ctx->now_ms, ctx->cfg->max_perms, self) != 0)
+	if (turn_perm_add(a, (struct sockaddr *)&peer, ctx->now_ms,
+			  TURN_CFG_GET(ctx->cfg, max_perms), self) != 0)
 		return turn_reply_error(ctx, from, msg, STUN_ERR_INSUFFICIENT_CAPACITY, auth, out);
 	STAT_INC(ctx->stats->chans_bound);
 	turn_reply_start(&b, out, msg, STUN_SUCCESS);

@@ -26,6 +26,24 @@ static inline void turn_store_put(const struct turn_server_cfg *cfg, const struc
 		auth_snap_put(s);
 }
 
+/* The settings a reload replaces (net/reload.c) while workers run: the
+ * main thread publishes a new object with a release store and frees the
+ * old one only once every worker has passed its tick, so what these
+ * return stays valid until the current event returns, and no longer. */
+static inline const struct peer_policy *turn_cfg_policy(const struct turn_server_cfg *cfg)
+{
+	return __atomic_load_n(&cfg->policy, __ATOMIC_ACQUIRE);
+}
+
+static inline const struct turn_servers *turn_cfg_servers(const struct turn_servers *const *p)
+{
+	return __atomic_load_n(p, __ATOMIC_ACQUIRE);
+}
+
+/* Scalars a reload changes: relaxed loads (new requests see the new
+ * value; nothing else depends on the order). */
+#define TURN_CFG_GET(cfg, field) __atomic_load_n(&(cfg)->field, __ATOMIC_RELAXED)
+
 /* Logs, rate-limited, that a request was refused and why (user NULL or
  * ulen 0: not known). */
 void turn_refusal_log(struct turn_ctx *ctx, const struct turn_from *from,

@@ -308,7 +308,7 @@ const struct conf_opt conf_schema[] = {
 	 NULL},
 	{"realm", CONF_STR, "turnpike", 0, 0, false, OFF(realm), "REALM",
 	 "Realm of the long-term credentials (RFC 8489 section 9.2).", NULL},
-	{"user", CONF_LIST, NULL, 0, 0, false, OFF(user), "NAME:PASSWORD",
+	{"user", CONF_LIST, NULL, 0, 0, true, OFF(user), "NAME:PASSWORD",
 	 "A long-term user, as NAME:PASSWORD or NAME:0xKEY where KEY is the hex "
 	 "MD5 of NAME:REALM:PASSWORD (coturn's form; MD5 only). Repeat for several.",
 	 check_user},
@@ -317,7 +317,7 @@ const struct conf_opt conf_schema[] = {
 	 "EXPIRY:USER with EXPIRY in Unix seconds, the password "
 	 "base64(HMAC-SHA1(secret, USERNAME)) for any static-auth-secret.",
 	 NULL},
-	{"static-auth-secret", CONF_LIST, NULL, 0, 0, false, OFF(static_auth_secret), "SECRET",
+	{"static-auth-secret", CONF_LIST, NULL, 0, 0, true, OFF(static_auth_secret), "SECRET",
 	 "Shared secret for use-auth-secret; repeat to accept several while "
 	 "rotating. Credentials are issued with the last one.",
 	 NULL},
@@ -333,12 +333,12 @@ const struct conf_opt conf_schema[] = {
 	 "How long a nonce stays valid; after it, requests get 438 Stale Nonce and "
 	 "a fresh one.",
 	 NULL},
-	{"denied-peer-ip", CONF_LIST, NULL, 0, 0, false, OFF(denied_peer_ip), "RANGE",
+	{"denied-peer-ip", CONF_LIST, NULL, 0, 0, true, OFF(denied_peer_ip), "RANGE",
 	 "Peer addresses the relay must never reach, besides the built-in "
 	 "loopback, private, link-local, CGNAT, multicast and reserved ranges: "
 	 "an address, CIDR prefix or FIRST-LAST range. Repeat for several.",
 	 check_range},
-	{"allowed-peer-ip", CONF_LIST, NULL, 0, 0, false, OFF(allowed_peer_ip), "RANGE",
+	{"allowed-peer-ip", CONF_LIST, NULL, 0, 0, true, OFF(allowed_peer_ip), "RANGE",
 	 "Peer addresses the relay may reach even though a built-in class or "
 	 "denied-peer-ip refuses them (for example a private network the relay "
 	 "serves). Same forms as denied-peer-ip.",
@@ -352,23 +352,24 @@ const struct conf_opt conf_schema[] = {
 	 "without a valid header within tls-handshake-timeout is closed; a header "
 	 "from any other address is not taken (the connection is closed as malformed).",
 	 check_range},
-	{"allow-loopback-peers", CONF_BOOL, "false", 0, 0, false, OFF(allow_loopback_peers), NULL,
+	{"allow-loopback-peers", CONF_BOOL, "false", 0, 0, true, OFF(allow_loopback_peers), NULL,
 	 "Let the relay reach loopback addresses (127.0.0.0/8, ::1, in any IPv6 "
 	 "spelling), the server's own included, so a test peer can sit beside the "
 	 "server on 127.0.0.1. The server's listening ports (listening-port over "
 	 "UDP and TCP, tls-listening-port, the http-listen port) stay refused on every loopback "
 	 "address. For tests only.",
 	 NULL},
-	{"user-quota", CONF_INT, "0", 0, 1000000, false, OFF(user_quota), "N",
+	{"user-quota", CONF_INT, "0", 0, 1000000, true, OFF(user_quota), "N",
 	 "Most allocations one user may hold at once (for REST names, the user "
 	 "part); more get 486. With redis-userdb, counted across every server "
-	 "sharing it (per server while Redis is away). 0: no limit.",
+	 "sharing it (per server while Redis is away); a reload changes the "
+	 "per-server count at once and the one in Redis after a restart. 0: no limit.",
 	 NULL},
-	{"total-quota", CONF_INT, "0", 0, 10000000, false, OFF(total_quota), "N",
+	{"total-quota", CONF_INT, "0", 0, 10000000, true, OFF(total_quota), "N",
 	 "Most allocations on the server at once; more get 508 (or 300, see "
 	 "overflow-server). 0: no limit.",
 	 NULL},
-	{"alternate-server", CONF_LIST, NULL, 0, 0, false, OFF(alternate_server), "IP[:PORT]",
+	{"alternate-server", CONF_LIST, NULL, 0, 0, true, OFF(alternate_server), "IP[:PORT]",
 	 "Redirection mode, as coturn's: every new Allocate gets 300 Try Alternate "
 	 "naming one of these servers (ALTERNATE-SERVER), round robin among those of "
 	 "the client's address family; repeat for several (a server named twice gets "
@@ -376,7 +377,7 @@ const struct conf_opt conf_schema[] = {
 	 "The answer is sent after authentication and signed. Existing allocations "
 	 "are not moved.",
 	 check_server},
-	{"overflow-server", CONF_LIST, NULL, 0, 0, false, OFF(overflow_server), "IP[:PORT]",
+	{"overflow-server", CONF_LIST, NULL, 0, 0, true, OFF(overflow_server), "IP[:PORT]",
 	 "Servers for the Allocates this one cannot take (draining before a stop, "
 	 "total-quota reached, no relay port or descriptor free): they get 300 Try "
 	 "Alternate naming one of these, round robin in the client's family, "
@@ -392,17 +393,17 @@ const struct conf_opt conf_schema[] = {
 	 "it drains; servers of the fleet send the Allocates they cannot take to the "
 	 "least loaded registered one (300 Try Alternate).",
 	 check_server},
-	{"max-permissions", CONF_INT, "256", 1, 65535, false, OFF(max_permissions), "N",
+	{"max-permissions", CONF_INT, "256", 1, 65535, true, OFF(max_permissions), "N",
 	 "Most peer permissions one allocation may hold; more get 508.", NULL},
-	{"max-channels", CONF_INT, "256", 1, 4096, false, OFF(max_channels), "N",
+	{"max-channels", CONF_INT, "256", 1, 4096, true, OFF(max_channels), "N",
 	 "Most channels one allocation may bind; more get 508.", NULL},
-	{"max-bps", CONF_INT, "0", 0, 1000000000, false, OFF(max_bps), "BYTES/S",
+	{"max-bps", CONF_INT, "0", 0, 1000000000, true, OFF(max_bps), "BYTES/S",
 	 "Bandwidth of one allocation, in bytes per second, for each direction on "
 	 "its own (client to peers, peers to client, as coturn counts it); "
 	 "datagrams beyond it are dropped. RFC 6062 TCP relays are not limited. "
 	 "0: no limit.",
 	 NULL},
-	{"bps-capacity", CONF_INT, "0", 0, 2000000000, false, OFF(bps_capacity), "BYTES/S",
+	{"bps-capacity", CONF_INT, "0", 0, 2000000000, true, OFF(bps_capacity), "BYTES/S",
 	 "Bandwidth of the whole server, in bytes per second of relayed payload, "
 	 "shared evenly by the workers; packets beyond it are dropped. 0: no limit.",
 	 NULL},
@@ -443,27 +444,27 @@ const struct conf_opt conf_schema[] = {
 	 "closed, counted and logged. A client silent for 5 seconds is closed "
 	 "earlier. Each connection carries one request.",
 	 NULL},
-	{"rest-api-key", CONF_LIST, NULL, 0, 0, false, OFF(rest_api_key), "KEY",
+	{"rest-api-key", CONF_LIST, NULL, 0, 0, true, OFF(rest_api_key), "KEY",
 	 "Key a web backend presents to the credential hook (parameter key= or api=, "
 	 "or an Authorization: Bearer header); repeat to accept several while "
 	 "rotating. 16 to 256 printable characters. Keys can also come from Redis "
 	 "(turnpikectl apikey). Without any the hook refuses every request.",
 	 conf_check_api_key},
-	{"rest-max-ttl", CONF_INT, "86400", 60, 2592000, false, OFF(rest_max_ttl), "SECONDS",
+	{"rest-max-ttl", CONF_INT, "86400", 60, 2592000, true, OFF(rest_max_ttl), "SECONDS",
 	 "Longest lifetime of credentials the hook issues; a longer ttl is cut to it "
 	 "and a request without ttl gets it.",
 	 NULL},
-	{"rest-cors-origin", CONF_LIST, NULL, 0, 0, false, OFF(rest_cors_origin), "ORIGIN",
+	{"rest-cors-origin", CONF_LIST, NULL, 0, 0, true, OFF(rest_cors_origin), "ORIGIN",
 	 "Web origin (https://app.example.org) whose pages may call the credential "
 	 "hook from the browser, or * for any; repeat for several. The hook then "
 	 "sends CORS headers and answers preflight OPTIONS requests.",
 	 check_cors_origin},
-	{"rest-rate-limit", CONF_INT, "100", 0, 100000, false, OFF(rest_rate_limit), "N",
+	{"rest-rate-limit", CONF_INT, "100", 0, 100000, true, OFF(rest_rate_limit), "N",
 	 "Requests per second one client address (an IPv6 /64) may make to the "
 	 "credential hook, in bursts of up to N; more get 429. A web backend asks "
 	 "from one address for all its users: allow for its peak. 0: no limit.",
 	 NULL},
-	{"turn-uri", CONF_LIST, NULL, 0, 0, false, OFF(turn_uri), "URI",
+	{"turn-uri", CONF_LIST, NULL, 0, 0, true, OFF(turn_uri), "URI",
 	 "URI the credential hook hands out, such as "
 	 "turn:turn.example.org:3478?transport=udp (RFC 7065) or "
 	 "stun:turn.example.org:3478 (RFC 7064); repeat for several. Default: "

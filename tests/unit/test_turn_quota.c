@@ -298,6 +298,31 @@ static void test_threads_limit(void)
 	turn_quota_free(q);
 }
 
+/* A reload's new limits: what is held stays held, the next take sees them. */
+static void test_set(void)
+{
+	struct turn_quota *q = turn_quota_new(0, 0);
+
+	CHECK(q != NULL);
+	if (!q)
+		return;
+	CHECK_INT(turn_quota_take(q, U("alice")), 0);
+	CHECK_INT(turn_quota_take(q, U("alice")), 0);
+	CHECK_INT(turn_quota_take(q, U("bob")), 0);
+	turn_quota_set(q, 1, 0);
+	CHECK_INT(turn_quota_user(q, U("alice")), 2);
+	CHECK_INT(turn_quota_take(q, U("alice")), TP_ETOOMANY);
+	CHECK_INT(turn_quota_take(q, U("carol")), 0);
+	turn_quota_set(q, 0, 4);
+	CHECK_INT(turn_quota_take(q, U("alice")), TP_EAGAIN);
+	turn_quota_give(q, U("alice"));
+	CHECK_INT(turn_quota_take(q, U("dave")), 0);
+	turn_quota_set(q, 0, 0);
+	CHECK_INT(turn_quota_take(q, U("alice")), 0);
+	CHECK_INT(turn_quota_total(q), 5);
+	turn_quota_free(q);
+}
+
 int main(void)
 {
 	test_user_quota();
@@ -307,5 +332,6 @@ int main(void)
 	test_many_users();
 	test_threads();
 	test_threads_limit();
+	test_set();
 	return check_done("test_turn_quota");
 }
