@@ -31,6 +31,8 @@ struct ctl {
 	struct conf conf;
 	bool conf_ok;
 	const char *path;
+	/* --redis-userdb, --redis-statsdb, --realm: over the file's */
+	const char *userdb, *statsdb, *realm;
 	struct store_addr addr;
 	redisContext *rc;
 };
@@ -44,22 +46,47 @@ static void ctl_cleanup(struct ctl *x)
 		conf_cleanup(&x->conf);
 }
 
-/* Takes -c FILE / --config FILE out of argv (compacting it). Returns the
- * new argc, or -1 on a usage error. */
-static int take_config(int argc, char **argv, const char **path)
+/* An option with a value, as "--NAME VALUE" or "--NAME=VALUE", at argv[*i]:
+ * sets *val (and steps *i over the value). Returns 1 when it is that
+ * option, 0 when not, -1 when its value is missing. */
+static int opt_value(int argc, char **argv, int *i, const char *name, const char *alias,
+		     const char **val)
 {
-	int o = 0;
+	size_t n = strlen(name);
+
+	if (!strcmp(argv[*i], name) || (alias && !strcmp(argv[*i], alias))) {
+		if (*i + 1 >= argc)
+			return -1;
+		*val = argv[++*i];
+		return 1;
+	}
+	if (!strncmp(argv[*i], name, n) && argv[*i][n] == '=') {
+		*val = argv[*i] + n + 1;
+		return 1;
+	}
+	return 0;
+}
+
+/* Takes the options every Redis command shares out of argv (compacting
+ * it): -c/--config FILE, and --redis-userdb, --redis-statsdb and --realm,
+ * which win over the file's (turnadmin's -N). Returns the new argc, or -1
+ * on a usage error. */
+static int take_config(struct ctl *x, int argc, char **argv)
+{
+	int o = 0, r;
 
 	for (int i = 0; i < argc; i++) {
-		if (!strcmp(argv[i], "-c") || !strcmp(argv[i], "--config")) {
-			if (i + 1 >= argc)
+		if ((r = opt_value(argc, argv, &i, "--config", "-c", &x->path)) ||
+		    (r = opt_value(argc, argv, &i, "--redis-userdb", NULL, &x->userdb)) ||
+		    (r = opt_value(argc, argv, &i, "--redis-statsdb", NULL, &x->statsdb)) ||
+		    (r = opt_value(argc, argv, &i, "--realm", NULL, &x->realm))) {
+			if (r < 0) {
+				fprintf(stderr, "turnpikectl: %s needs a value\n", argv[i]);
 				return -1;
-			*path = argv[++i];
-		} else if (!strncmp(argv[i], "--config=", 9)) {
-			*path = argv[i] + 9;
-		} else {
-			argv[o++] = argv[i];
+			}
+			continue;
 		}
+		argv[o++] = argv[i];
 	}
 	return o;
 }
@@ -77,8 +104,15 @@ static int load_conf(struct ctl *x)
 	x->conf_ok = true;
 	rc = conf_load_file(&x->conf, x->path ? x->path : DEFAULT_CONFIG, err, sizeof(err));
 	if (rc == TP_ESYS && !x->path)
-		return 0;
+		rc = 0;
 	if (rc != 0) {
+		fprintf(stderr, "turnpikectl: %s\n", err);
+		return 1;
+	}
+	if ((x->userdb && conf_set(&x->conf, "redis-userdb", x->userdb, err, sizeof(err)) != 0) ||
+	    (x->statsdb &&
+	     conf_set(&x->conf, "redis-statsdb", x->statsdb, err, sizeof(err)) != 0) ||
+	    (x->realm && conf_set(&x->conf, "realm", x->realm, err, sizeof(err)) != 0)) {
 		fprintf(stderr, "turnpikectl: %s\n", err);
 		return 1;
 	}
@@ -186,7 +220,7 @@ static int setup(struct ctl *x, int argc, char **argv, bool connect, bool statsd
 		 int *rc)
 {
 	memset(x, 0, sizeof(*x));
-	argc = take_config(argc, argv, &x->path);
+	argc = take_config(x, argc, argv);
 	if (argc < 0) {
 		*rc = 2;
 		return -1;
@@ -892,6 +926,8 @@ void ctl_redis_usage(FILE *f)
 		"  events [--count N] [--timeout SECONDS]\n"
 		"                             print allocation events from redis-statsdb, one per "
 		"line\n"
-		"  Options for these: -c, --config FILE (default %s)\n",
+		"  Options for these: -c, --config FILE (default %s);\n"
+		"  --redis-userdb CONNINFO, --redis-statsdb CONNINFO and --realm REALM\n"
+		"  instead of the file's (host names are resolved)\n",
 		DEFAULT_CONFIG);
 }

@@ -269,6 +269,10 @@ int main(int argc, char **argv)
 	}
 	if (argc < 2)
 		return usage(stderr, 2);
+	/* "turnpikectl COMMAND --help": every command's usage, exit 0. */
+	for (int i = 2; i < argc; i++)
+		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h"))
+			return usage(stdout, 0);
 	if (!strcmp(argv[1], "stun"))
 		return cmd_stun(argc - 2, argv + 2);
 	if (!strcmp(argv[1], "turn"))

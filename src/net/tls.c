@@ -160,7 +160,10 @@ fail:
 
 SSL_CTX *tls_ctx_new(const struct conf *c)
 {
-	/* TLS 1.2 and 1.3 only. */
+	/* TLS 1.2 and 1.3 only; 1.3 alone with coturn's no-tlsv1_2. */
+	if (c->no_tlsv1_2)
+		return tls_ctx_common(TLS_server_method(), TLS1_3_VERSION, TLS1_3_VERSION,
+				      "TLS 1.3", c);
 	return tls_ctx_common(TLS_server_method(), TLS1_2_VERSION, TLS1_3_VERSION,
 			      "TLS 1.2 and 1.3", c);
 }

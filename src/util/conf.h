@@ -29,6 +29,7 @@ struct conf {
 	/* TURN over TLS */
 	long tls_listening_port;
 	bool no_tls;
+	bool no_tlsv1_2;
 	bool no_dtls;
 	char *cert;
 	char *pkey;

@@ -235,6 +235,11 @@ const struct conf_opt conf_schema[] = {
 	 NULL},
 	{"no-tls", CONF_BOOL, "false", 0, 0, false, OFF(no_tls), NULL,
 	 "Do not serve TURN over TLS even when cert and pkey are set.", NULL},
+	{"no-tlsv1_2", CONF_BOOL, "false", 0, 0, true, OFF(no_tlsv1_2), NULL,
+	 "TURN over TLS with TLS 1.3 only (coturn's key). TLS 1.0 and 1.1 are never "
+	 "offered, so coturn's no-tlsv1 and no-tlsv1_1 change nothing. DTLS stays "
+	 "1.2 (OpenSSL has no DTLS 1.3).",
+	 NULL},
 	{"no-dtls", CONF_BOOL, "false", 0, 0, false, OFF(no_dtls), NULL,
 	 "Do not serve TURN over DTLS even when cert and pkey are set. DTLS 1.2 "
 	 "only; a client gets a stateless cookie (HelloVerifyRequest, bound to its "

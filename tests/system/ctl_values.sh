@@ -109,6 +109,24 @@ check "... and alice was not created" test "$(rcli EXISTS "turn/realm/$REALM/use
 
 check "no secret or key in redis-server's log" \
 	bash -c "! grep -qE 's3cret|$KEY16|$KEYIN' '$TMP/redis.log'"
+# No config file: Redis and the realm from the command line (turnadmin's
+# -N), with a host name to resolve.
+out=$("$CTL" secret add cli-secret-0123456789 -c /dev/null --realm cli.example \
+	--redis-userdb "redis://localhost:$RPORT/$DB" 2>&1)
+check "secret add with --redis-userdb redis://localhost:PORT and --realm, no config ($out)" \
+	test "$(rcli smembers turn/realm/cli.example/secret)" = cli-secret-0123456789
+check "secret list with --redis-userdb=... --realm=... (the = forms)" \
+	test "$("$CTL" secret list -c /dev/null --realm=cli.example \
+		--redis-userdb="ip=localhost port=$RPORT dbname=$DB" 2>&1 | grep -c cli-secret)" = 1
+out=$("$CTL" secret list -c /dev/null --redis-userdb 2>&1)
+check "--redis-userdb without a value is a usage error (status $?: $out)" \
+	grep -q "needs a value" <<<"$out"
+for c in stun turn secret apikey user credentials events report reload; do
+	"$CTL" "$c" --help >"$TMP/help.out" 2>&1
+	rc=$?
+	check "turnpikectl $c --help exits 0 with the usage ($rc)" \
+		eval '[ $rc -eq 0 ] && grep -q "^Usage: turnpikectl" "$TMP/help.out"'
+done
 kill -TERM "$REDIS_PID"
 wait "$REDIS_PID" 2>/dev/null
 forget_pid "$REDIS_PID"

@@ -160,4 +160,15 @@ elif [ -n "$peer_conf" ]; then
 	stop_server "$SERVER_PID" || fail "turnpike-peer config: server did not stop cleanly"
 fi
 
+# Every man page is clean roff: groff with all warnings but line breaking
+# (a long literal is fine) says nothing.
+if command -v groff >/dev/null; then
+	for m in "$top_srcdir"/man/*.[0-9]; do
+		out=$(groff -ww -Wbreak -man -z "$m" 2>&1)
+		check "$(basename "$m"): groff -ww finds nothing${out:+ ($(head -n 2 <<<"$out" | tr '\n' ' '))}" \
+			test -z "$out"
+	done
+else
+	skip "groff not installed (Debian package groff-base)"
+fi
 finish

@@ -216,6 +216,15 @@ problems() { log_problems "$TMP/tls.log" | grep -v "already holds $PER_SOURCE th
 check "no other warnings or errors in the server's log" not problems
 problems | head -n 5
 check "SIGTERM stops the server with status 0" stop_server "$SERVER_PID"
+
+# coturn's no-tlsv1_2: TLS 1.3 alone.
+TPORT=$("$FREEPORT")
+start_server v13 --tls-listening-port "$TPORT" --cert "$TMP/cert-one.pem" \
+	--pkey "$TMP/key-one.pem" --no-tlsv1_2 || fail "server start (no-tlsv1_2)"
+check_fails "no-tlsv1_2: a TLS 1.2 client is refused" s_client tls1_2
+v13() { s_client tls1_3 && grep -q "TLSv1.3" "$TMP/s_client.out"; }
+check "no-tlsv1_2: TLS 1.3 is served" v13
+check "SIGTERM stops the no-tlsv1_2 server with status 0" stop_server "$SERVER_PID"
 kill -TERM "$PEER_PID" 2>/dev/null
 wait "$PEER_PID" 2>/dev/null
 forget_pid "$PEER_PID"
