@@ -315,6 +315,13 @@ int stun_build_finish(struct stun_builder *b, size_t *len);
 int turn_chandata_parse(const uint8_t *buf, size_t len, bool stream, uint16_t *chan,
 			const uint8_t **payload, size_t *plen, size_t *frame_len);
 
+/*
+ * Length of the frame at the start of a TURN stream (TCP, TLS; RFC 8656
+ * §12.5): a STUN message, or ChannelData padded to 4. Needs the first 4
+ * bytes; returns 0 when len < 4 or the bytes start neither.
+ */
+size_t turn_stream_frame_len(const uint8_t *buf, size_t len);
+
 /* Writes the 4-byte ChannelData header; returns the header length (4). */
 size_t turn_chandata_header(uint8_t *out, uint16_t chan, uint16_t plen);
 

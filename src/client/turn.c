@@ -128,23 +128,6 @@ static int send_all(struct client_turn *c, const uint8_t *buf, size_t len)
 	return 0;
 }
 
-/* Length of the stream frame at buf (STUN or ChannelData padded to 4), 0
- * when it is neither. Needs 4 bytes. */
-static size_t frame_len(const uint8_t *buf, size_t len)
-{
-	struct wire_rd r;
-	uint16_t first, n;
-
-	wire_rd_init(&r, buf, len);
-	first = wire_rd_u16(&r);
-	n = wire_rd_u16(&r);
-	if (r.err)
-		return 0;
-	if (first >= TURN_CHANNEL_MIN && first <= TURN_CHANNEL_MAX)
-		return (TURN_CHANNELDATA_HDR + (size_t)n + 3) & ~(size_t)3;
-	return stun_msg_peek_len(buf, len);
-}
-
 /* The next datagram or stream frame before deadline. */
 static int read_msg(struct client_turn *c, double deadline, const uint8_t **p, size_t *len)
 {
@@ -153,7 +136,7 @@ static int read_msg(struct client_turn *c, double deadline, const uint8_t **p, s
 		ssize_t n;
 
 		if (c->tcp && have >= 4) {
-			need = frame_len(c->rx + c->rx_off, have);
+			need = turn_stream_frame_len(c->rx + c->rx_off, have);
 			if (need == 0)
 				return TP_EMALFORMED; /* RFC 8489 §6.2.2: no resync */
 			if (have >= need) {

@@ -486,23 +486,6 @@ static void frame_in(struct peer_turn *t, const uint8_t *buf, size_t len)
 	peer_txns_answer(peer_agent_txns(t->a), &m, (const struct sockaddr *)&t->srv.addr);
 }
 
-/* Length of the stream frame at buf: STUN, or ChannelData padded to 4
- * (RFC 8656 §12.5); 0 when it is neither. */
-static size_t stream_frame_len(const uint8_t *buf, size_t len)
-{
-	struct wire_rd r;
-	uint16_t first, n;
-
-	wire_rd_init(&r, buf, len);
-	first = wire_rd_u16(&r);
-	n = wire_rd_u16(&r);
-	if (r.err)
-		return 0;
-	if (first >= TURN_CHANNEL_MIN && first <= TURN_CHANNEL_MAX)
-		return (TURN_CHANNELDATA_HDR + (size_t)n + 3) & ~(size_t)3;
-	return stun_msg_peek_len(buf, len);
-}
-
 static bool frames(struct peer_turn *t);
 
 /* Drives the TLS handshake; once done, the queued requests go. */
@@ -604,7 +587,7 @@ static void read_cb(evutil_socket_t fd, short what, void *arg)
 static bool frames(struct peer_turn *t)
 {
 	while (t->rx_len >= 4) {
-		size_t need = stream_frame_len(t->rx, t->rx_len);
+		size_t need = turn_stream_frame_len(t->rx, t->rx_len);
 
 		if (need == 0) {
 			fail(t, "TURN server %s: broken stream framing", t->srv.uri);

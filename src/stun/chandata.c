@@ -37,6 +37,21 @@ int turn_chandata_parse(const uint8_t *buf, size_t len, bool stream, uint16_t *c
 	return 0;
 }
 
+size_t turn_stream_frame_len(const uint8_t *buf, size_t len)
+{
+	struct wire_rd r;
+	uint16_t first, n;
+
+	wire_rd_init(&r, buf, len);
+	first = wire_rd_u16(&r);
+	n = wire_rd_u16(&r);
+	if (r.err)
+		return 0;
+	if (first >= TURN_CHANNEL_MIN && first <= TURN_CHANNEL_MAX)
+		return (TURN_CHANNELDATA_HDR + (size_t)n + 3) & ~(size_t)3;
+	return stun_msg_peek_len(buf, len);
+}
+
 size_t turn_chandata_header(uint8_t *out, uint16_t chan, uint16_t plen)
 {
 	struct wire_wr w;

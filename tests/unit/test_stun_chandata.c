@@ -136,11 +136,32 @@ static void test_stream(void)
 	CHECK_INT(plen, 65535);
 }
 
+/* The frame length a stream reader needs: ChannelData padded to 4, STUN
+ * as its header says, nothing for other bytes or fewer than 4. */
+static void test_stream_frame_len(void)
+{
+	static const uint8_t chan5[] = {0x40, 0x00, 0x00, 0x05};
+	static const uint8_t chan8[] = {0x7f, 0xff, 0x00, 0x08};
+	static const uint8_t stun[] = {0x00, 0x01, 0x00, 0x08, 0x21, 0x12, 0xa4, 0x42};
+	static const uint8_t odd_stun[] = {0x00, 0x01, 0x00, 0x06};
+	static const uint8_t other[] = {0x80, 0x00, 0x00, 0x04};
+	static const uint8_t high[] = {0x80 | 0x40, 0x00, 0x00, 0x04};
+
+	CHECK_INT(turn_stream_frame_len(chan5, sizeof(chan5)), 12);
+	CHECK_INT(turn_stream_frame_len(chan8, sizeof(chan8)), 12);
+	CHECK_INT(turn_stream_frame_len(stun, sizeof(stun)), 28);
+	CHECK_INT(turn_stream_frame_len(odd_stun, sizeof(odd_stun)), 0);
+	CHECK_INT(turn_stream_frame_len(other, sizeof(other)), 0);
+	CHECK_INT(turn_stream_frame_len(high, sizeof(high)), 0);
+	CHECK_INT(turn_stream_frame_len(chan5, 3), 0);
+}
+
 int main(void)
 {
 	test_header();
 	test_datagram();
 	test_channels();
 	test_stream();
+	test_stream_frame_len();
 	return check_done("test_stun_chandata");
 }
