@@ -182,6 +182,12 @@ static inline const uint8_t *stun_attr_value(const struct stun_msg *msg, const s
  * come from the caller, not the parser), or NULL. */
 const uint8_t *stun_attr_bytes(const struct stun_msg *msg, const struct stun_attr *a);
 
+/* Copies the value of the first attribute of this type into dst (cap
+ * bytes) and sets *len; false, leaving both alone, when it is absent or
+ * longer than cap. */
+bool stun_msg_copy(const struct stun_msg *msg, uint16_t type, uint8_t *dst, size_t cap,
+		   size_t *len);
+
 /*
  * Attribute decoders. Each returns 0 or TP_EMALFORMED (TP_ENOTFOUND from the
  * *_find variants when absent).

@@ -361,20 +361,6 @@ static int build(struct client_turn *c, const struct body *bd, bool auth, struct
 	return stun_build_finish(&b, &c->req_len);
 }
 
-/* Copies an attribute value into dst (cap bytes), setting *len; false when
- * absent or too long. */
-static bool copy_attr(const struct stun_msg *m, uint16_t type, uint8_t *dst, size_t cap,
-		      size_t *len)
-{
-	const struct stun_attr *a = stun_msg_find(m, type);
-
-	if (!a || a->len > cap)
-		return false;
-	memcpy(dst, stun_attr_value(m, a), a->len);
-	*len = a->len;
-	return true;
-}
-
 /* Fills res from the answer (keeping its counters) and learns the realm and
  * nonce of a challenge. */
 static int decode(struct client_turn *c, const struct stun_msg *m, const struct auth_key *key,
@@ -403,10 +389,12 @@ static int decode(struct client_turn *c, const struct stun_msg *m, const struct 
 			stun_attr_get_unknown(m, a, res->unknown, 16, &res->nunknown);
 		if (res->error_code == STUN_ERR_UNAUTHORIZED ||
 		    res->error_code == STUN_ERR_STALE_NONCE) {
-			copy_attr(m, STUN_ATTR_REALM, c->realm, sizeof(c->realm), &c->realm_len);
-			copy_attr(m, STUN_ATTR_NONCE, c->nonce, sizeof(c->nonce), &c->nonce_len);
-			if (!copy_attr(m, STUN_ATTR_PASSWORD_ALGORITHMS, c->algs, sizeof(c->algs),
-				       &c->algs_len))
+			stun_msg_copy(m, STUN_ATTR_REALM, c->realm, sizeof(c->realm),
+				      &c->realm_len);
+			stun_msg_copy(m, STUN_ATTR_NONCE, c->nonce, sizeof(c->nonce),
+				      &c->nonce_len);
+			if (!stun_msg_copy(m, STUN_ATTR_PASSWORD_ALGORITHMS, c->algs,
+					   sizeof(c->algs), &c->algs_len))
 				c->algs_len = 0;
 		}
 		return 0;

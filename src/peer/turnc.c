@@ -275,18 +275,6 @@ static struct turn_req *req_new(struct peer_turn *t, uint16_t method)
 	return r;
 }
 
-static bool copy_attr(const struct stun_msg *m, uint16_t type, uint8_t *dst, size_t cap,
-		      size_t *len)
-{
-	const struct stun_attr *a = stun_msg_find(m, type);
-
-	if (!a || a->len > cap)
-		return false;
-	memcpy(dst, stun_attr_value(m, a), a->len);
-	*len = a->len;
-	return true;
-}
-
 static void arm_refresh(struct peer_turn *t)
 {
 	/* A minute before expiry, or at half time for short lifetimes. */
@@ -431,10 +419,10 @@ static void req_done(void *arg, struct peer_txn *tx, const struct stun_msg *m,
 	 * nonce. A 401 to a signed request means wrong credentials. */
 	if (((code == STUN_ERR_UNAUTHORIZED && !r->authed) || code == STUN_ERR_STALE_NONCE) &&
 	    r->attempts < 2 && t->srv.username[0]) {
-		copy_attr(m, STUN_ATTR_REALM, t->realm, sizeof(t->realm), &t->realm_len);
-		copy_attr(m, STUN_ATTR_NONCE, t->nonce, sizeof(t->nonce), &t->nonce_len);
-		if (!copy_attr(m, STUN_ATTR_PASSWORD_ALGORITHMS, t->algs, sizeof(t->algs),
-			       &t->algs_len))
+		stun_msg_copy(m, STUN_ATTR_REALM, t->realm, sizeof(t->realm), &t->realm_len);
+		stun_msg_copy(m, STUN_ATTR_NONCE, t->nonce, sizeof(t->nonce), &t->nonce_len);
+		if (!stun_msg_copy(m, STUN_ATTR_PASSWORD_ALGORITHMS, t->algs, sizeof(t->algs),
+				   &t->algs_len))
 			t->algs_len = 0;
 		r->attempts++;
 		if (req_send(t, r) != 0)

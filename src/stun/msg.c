@@ -230,3 +230,14 @@ int stun_msg_u32(const struct stun_msg *msg, uint16_t type, uint32_t *out)
 	}
 	return stun_attr_get_u32(msg, a, out);
 }
+
+bool stun_msg_copy(const struct stun_msg *msg, uint16_t type, uint8_t *dst, size_t cap, size_t *len)
+{
+	const struct stun_attr *a = stun_msg_find(msg, type);
+
+	if (!a || a->len > cap)
+		return false;
+	memcpy(dst, stun_attr_value(msg, a), a->len);
+	*len = a->len;
+	return true;
+}

@@ -556,8 +556,30 @@ static void test_big(void)
 	CHECK_INT(stun_msg_peek_len(m.buf, 4), 65552);
 }
 
+/* stun_msg_copy: the first attribute of a type, bounded by the room. */
+static void test_copy(void)
+{
+	struct stun_msg msg;
+	struct raw m;
+	uint8_t buf[8];
+	size_t len = 99;
+
+	raw_init(&m, 0x0001, txn_magic);
+	raw_attr_val(&m, STUN_ATTR_REALM, "realm", 5);
+	raw_attr_val(&m, STUN_ATTR_NONCE, "0123456789", 10);
+	CHECK_INT(raw_parse(&m, &msg), 0);
+	CHECK(stun_msg_copy(&msg, STUN_ATTR_REALM, buf, sizeof(buf), &len));
+	CHECK_INT(len, 5);
+	CHECK(memcmp(buf, "realm", 5) == 0);
+	len = 99;
+	CHECK(!stun_msg_copy(&msg, STUN_ATTR_NONCE, buf, sizeof(buf), &len)); /* 10 > 8 */
+	CHECK(!stun_msg_copy(&msg, STUN_ATTR_USERNAME, buf, sizeof(buf), &len));
+	CHECK_INT(len, 99);
+}
+
 int main(void)
 {
+	test_copy();
 	test_peek();
 	test_type_bits();
 	test_header();
