@@ -75,13 +75,26 @@ NSES=""
 PIDS=""
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/natlab.XXXXXX")
 
+# any_alive PID...: whether one of them still runs.
+any_alive() {
+	local p
+	for p in "$@"; do kill -0 "$p" 2>/dev/null && return 0; done
+	return 1
+}
+
 # cleanup: stops what we started (by PID), deletes our namespaces.
 cleanup() {
-	local p n
+	local p n peers
 	trap - EXIT INT TERM
 	# The peers of calls still running (each call's pids file), then ours.
-	for p in $(cat "$TMP"/*/pids 2>/dev/null) $PIDS; do kill -TERM "$p" 2>/dev/null; done
+	peers=$(cat "$TMP"/*/pids 2>/dev/null)
+	for p in $peers $PIDS; do kill -TERM "$p" 2>/dev/null; done
 	for p in $PIDS; do wait "$p" 2>/dev/null; done
+	# The peers are the call subshells' children: wait (bounded) till gone.
+	for _ in $(seq 1 50); do
+		any_alive $peers || break
+		sleep 0.1
+	done
 	for n in $NSES; do ip netns del "$n" 2>/dev/null; done
 	if [ -n "$KEEP" ]; then echo "natlab: logs kept in $TMP"; else rm -rf "$TMP"; fi
 }
@@ -90,8 +103,8 @@ trap 'echo "natlab: interrupted"; exit 130' INT TERM
 
 # ns NAME: creates namespace NAME with lo up, remembered for cleanup.
 ns() {
+	NSES="$1 $NSES" # first: a signal may come right after the add
 	ip netns add "$1" || return 1
-	NSES="$1 $NSES"
 	ip -n "$1" link set lo up
 }
 inns() {
@@ -202,8 +215,10 @@ for t in $TYPES; do
 done
 
 # turnpiked with REST credentials and its hook on the public address.
+# What runs in the background is started with "ip netns exec" itself (not
+# through a function): it execs, so $! is the process to stop.
 KEY=natlab-api-key-$$-0123456789abcdef
-inns "$PUB" "$TURNPIKED" -c /dev/null --listening-ip "$SERVER" --listening-port 3478 \
+ip netns exec "$PUB" "$TURNPIKED" -c /dev/null --listening-ip "$SERVER" --listening-port 3478 \
 	--relay-ip "$SERVER" --min-port 40000 --max-port 49999 --relay-threads 2 \
 	--realm natlab.example --use-auth-secret --static-auth-secret "natlab-$$-secret" \
 	--http-listen "$SERVER:9641" --rest-api-key "$KEY" --allowed-peer-ip 203.0.113.0/24 \
@@ -224,15 +239,16 @@ done
 call() {
 	local a=$1 b=$2 d=$TMP/$1--$2
 	mkdir -p "$d"
-	inns "$P-$a-a" "$PEER" --offer --policy all --host-ip "$(cat "$TMP/$a-a.ip")" \
+	ip netns exec "$P-$a-a" "$PEER" --offer --policy all --host-ip "$(cat "$TMP/$a-a.ip")" \
 		--ice-servers "$HOOK" --local-sdp "$d/offer.sdp" --remote-sdp "$d/answer.sdp" \
 		--timeout "$TIMEOUT" --data "$DATA" --json "$d/a.json" >"$d/a.out" 2>"$d/a.err" &
 	local pa=$!
-	inns "$P-$b-b" "$PEER" --answer --policy all --host-ip "$(cat "$TMP/$b-b.ip")" \
+	echo "$pa" >>"$d/pids"
+	ip netns exec "$P-$b-b" "$PEER" --answer --policy all --host-ip "$(cat "$TMP/$b-b.ip")" \
 		--ice-servers "$HOOK" --local-sdp "$d/answer.sdp" --remote-sdp "$d/offer.sdp" \
 		--timeout "$TIMEOUT" --data "$DATA" --json "$d/b.json" >"$d/b.out" 2>"$d/b.err" &
 	local pb=$!
-	echo "$pa $pb" >"$d/pids"
+	echo "$pb" >>"$d/pids"
 	wait "$pa"
 	echo $? >"$d/a.rc"
 	wait "$pb"

@@ -8,7 +8,7 @@
 . "$(dirname "$0")/lib.sh"
 
 export top_builddir
-timeout -s INT 110 bash "$top_srcdir/tests/natlab/natlab.sh" \
+timeout 110 bash "$top_srcdir/tests/natlab/natlab.sh" \
 	--matrix full=0.3,prc=0.3,sym=0.2,nonat=0.15,udp=0.05 >"$TMP/natlab.out" 2>&1
 rc=$?
 cat "$TMP/natlab.out"
