@@ -152,6 +152,17 @@ def main():
           "/metrics: allocations that relayed (%d) = peers on a relayed candidate (%d)" % (
               s_relayed, peers_on_relay))
 
+    # turnpikectl report prints the same ratio from the same /metrics.
+    try:
+        report = open(os.path.join(tmp, "report.txt")).read()
+    except OSError:
+        report = ""
+    m = re.search(r"^relay-fallback-rate: ([0-9.]+)%", report, re.M)
+    want = "%.1f" % (100.0 * peers_on_relay / peers)
+    check(m is not None and m.group(1) == want,
+          "turnpikectl report: relay-fallback-rate %s%% = peers' %s%%" % (
+              m.group(1) if m else "?", want))
+
     for spec in matrices:
         w = parse_matrix(spec, types)
         # Two users drawn independently from the mix: a call between
