@@ -26,8 +26,11 @@
 #include "util/log.h"
 #include "util/rand.h"
 
-#define GATHER_MAX_MS 5000   /* gathering gives up on slow servers */
-#define NOMINATE_WAIT_MS 300 /* better pairs may still succeed */
+#define GATHER_MAX_MS 5000 /* gathering gives up on slow servers */
+/* Better pairs may still succeed: a hole punched through a NAT often
+ * needs the first retransmission of a check (PEER_RTO_MS), so the
+ * controlling agent waits past it before it settles for a worse pair. */
+#define NOMINATE_WAIT_MS 1500
 
 struct timeval peer_tv_ms(double ms)
 {

@@ -272,11 +272,16 @@ static void learn(struct peer_agent *a, struct peer_sock *s, const struct sockad
 		return;
 	if (!(p = peer_agent_pair(a, lc, rc, &added)))
 		return;
-	/* §7.3.1.5: the controlled agent notes the nomination. */
+	/* §7.3.1.5: the controlled agent notes the nomination, and sets it on
+	 * the valid pair this pair's check produced: behind a NAT that pair's
+	 * local candidate is the server- or peer-reflexive one on the same
+	 * socket, not the host candidate the check arrived on. */
 	if (!a->controlling && use_cand) {
 		p->use_cand = true;
-		if (p->valid)
-			p->nominated = true;
+		for (size_t i = 0; i < a->npairs; i++)
+			if (a->pairs[i].valid && a->pairs[i].remote == rc &&
+			    a->pairs[i].local->sock == s)
+				a->pairs[i].nominated = true;
 	}
 	/* §7.3.1.4 triggered checks. */
 	if (a->phase == PHASE_CHECK && (added || p->state == ICE_WAITING ||

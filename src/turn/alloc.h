@@ -86,6 +86,7 @@ struct turn_alloc {
 	/* Traffic, for events and metrics. */
 	uint64_t pkts_in, bytes_in;   /* client → peer */
 	uint64_t pkts_out, bytes_out; /* peer → client */
+	bool media;                   /* relayed something that is not STUN: counted as relayed */
 	/* Its name in events and logs: random, so unique across a fleet. */
 	uint8_t id[TURN_ALLOC_ID_LEN];
 	bool fleet; /* counted in the fleet-wide user-quota */

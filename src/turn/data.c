@@ -27,13 +27,25 @@ static bool permitted(struct turn_ctx *ctx, const struct turn_alloc *a, const st
 	return true;
 }
 
+/* RFC 7983 §7: a datagram whose first byte is 0-3 is STUN; with the magic
+ * cookie (RFC 8489 §5) it is an ICE connectivity check or consent
+ * request or their answer, which ICE sends on every candidate pair, the
+ * ones that lose included. */
+static bool is_stun(const uint8_t *data, size_t len)
+{
+	return len >= 20 && data[0] < 4 && data[4] == 0x21 && data[5] == 0x12 && data[6] == 0xa4 &&
+	       data[7] == 0x42;
+}
+
 /* Whether len bytes may be relayed on a now, to the peers (up) or to the
  * client (drops counted): an allocation past its lifetime relays nothing
  * even before the next 1-second tick reaps it (as find() in turn.c), then
  * the allocation's max-bps for that direction and the server's
- * bps-capacity. A yes counts the allocation as relayed at its first packet
- * (the relay-fallback numerator). */
-static bool admit(struct turn_ctx *ctx, struct turn_alloc *a, size_t len, bool up)
+ * bps-capacity. A yes counts the allocation as relayed at its first
+ * packet that is not STUN (the relay-fallback numerator): ICE checks go
+ * through every relayed candidate, media only through the selected one. */
+static bool admit(struct turn_ctx *ctx, struct turn_alloc *a, const uint8_t *data, size_t len,
+		  bool up)
 {
 	struct turn_stats *st = ctx->stats;
 
@@ -49,8 +61,10 @@ static bool admit(struct turn_ctx *ctx, struct turn_alloc *a, size_t len, bool u
 		STAT_INC(st->drops[DROP_CAPACITY]);
 		return false;
 	}
-	if (a->pkts_in == 0 && a->pkts_out == 0)
+	if (!a->media && !is_stun(data, len)) {
+		a->media = true;
 		STAT_INC(st->alloc_relayed[a->transport]);
+	}
 	return true;
 }
 
@@ -59,7 +73,7 @@ static void to_peer(struct turn_ctx *ctx, struct turn_alloc *a, const struct soc
 {
 	struct turn_stats *st = ctx->stats;
 
-	if (!admit(ctx, a, len, true))
+	if (!admit(ctx, a, data, len, true))
 		return;
 	a->pkts_in++;
 	a->bytes_in += len;
@@ -161,7 +175,7 @@ size_t turn_peer_data(struct turn_ctx *ctx, struct turn_alloc *a, const struct s
 		STAT_INC(ctx->stats->drops[DROP_UNEXPECTED]);
 		return 0;
 	}
-	if (!permitted(ctx, a, peer) || !admit(ctx, a, len, false))
+	if (!permitted(ctx, a, peer) || !admit(ctx, a, data, len, false))
 		return 0;
 	c = turn_chan_by_peer(a, peer, ctx->now_ms);
 	if (c) {

@@ -425,6 +425,40 @@ static void test_client_chandata(void)
 	ctx.now_ms = t0 + 1000000;
 }
 
+/* ICE checks (STUN, RFC 7983 first byte 0-3 and the magic cookie) go
+ * through every relayed candidate; only an allocation that relays
+ * something else (media) counts as relayed, the relay-fallback numerator. */
+static void test_relayed_not_stun(void)
+{
+	static const uint8_t check[20] = {0x00, 0x01, 0x00, 0x00, 0x21, 0x12, 0xa4, 0x42, 1, 2};
+	static const uint8_t answer_ok[20] = {0x01, 0x01, 0x00, 0x00, 0x21, 0x12, 0xa4, 0x42, 1, 2};
+	static const uint8_t dtls[20] = {22, 0xfe, 0xfd, 0, 0, 0x21, 0x12, 0xa4, 0x42};
+	struct client c;
+	struct turn_alloc *a;
+	struct sockaddr_storage peer = sa("45.33.32.157:6001");
+	uint64_t relayed = stats.alloc_relayed[TP_UDP];
+
+	client_init(&c, TP_UDP, "192.0.2.10:50099");
+	a = allocate(&c, 0x01);
+	if (!a)
+		return;
+	CHECK_INT(turn_perm_add(a, SA(&peer), ctx.now_ms, 10, false), 0);
+	CHECK(send_ind(&c, "45.33.32.157:6001", check, sizeof(check)));
+	{
+		uint8_t buf[TURN_HEADROOM + 20 + 4], *msg = NULL;
+		memcpy(buf + TURN_HEADROOM, answer_ok, sizeof(answer_ok));
+		CHECK(turn_peer_data(&ctx, a, SA(&peer), buf + TURN_HEADROOM, 20, false, &msg) > 0);
+	}
+	CHECK_INT(a->pkts_in, 1);
+	CHECK_INT(a->pkts_out, 1);
+	CHECK_INT(stats.alloc_relayed[TP_UDP], relayed);
+	/* The first datagram that is not STUN (here a DTLS record) counts it. */
+	CHECK(send_ind(&c, "45.33.32.157:6001", dtls, sizeof(dtls)));
+	CHECK_INT(stats.alloc_relayed[TP_UDP], relayed + 1);
+	CHECK(send_ind(&c, "45.33.32.157:6001", dtls, sizeof(dtls)));
+	CHECK_INT(stats.alloc_relayed[TP_UDP], relayed + 1);
+}
+
 static void test_send(void)
 {
 	static const uint8_t payload[] = {9, 8, 7};
@@ -555,6 +589,7 @@ int main(void)
 	test_oversize();
 	test_client_chandata();
 	test_send();
+	test_relayed_not_stun();
 	test_self_peer();
 	test_capacity();
 
