@@ -133,6 +133,16 @@ void peer_media_describe(const struct peer_media *m, bool offerer, struct sdp_de
 int peer_media_remote(struct peer_media *m, bool offerer, const struct sdp_desc *d, char *err,
 		      size_t errlen)
 {
+	/* We send and take PCMU only (RFC 3551 §6, payload type 0). */
+	if (d->nsec && strcmp(d->sec[d->chosen].media, "audio") != 0) {
+		snprintf(err, errlen, "the remote description has no audio section");
+		return TP_EMALFORMED;
+	}
+	if (!d->pcmu) {
+		snprintf(err, errlen,
+			 "the remote audio section does not offer PCMU (payload type 0)");
+		return TP_EMALFORMED;
+	}
 	if (d->fingerprint_len == 0) {
 		snprintf(err, errlen, "the remote description has no a=fingerprint (RFC 8122 §5)");
 		return TP_EMALFORMED;
