@@ -104,6 +104,22 @@ async def run(args):
     pc.on("track", lambda t: tasks.append(asyncio.ensure_future(consume(t, got))))
     deadline = time.monotonic() + args.timeout
     try:
+        if args.opus_only:
+            # An offer turnpike-peer cannot take: no PCMU in it. It must
+            # refuse (no answer) rather than answer with what was not offered.
+            tr = pc.addTransceiver(ToneTrack(), direction="sendrecv")
+            caps = aiortc.RTCRtpSender.getCapabilities("audio").codecs
+            tr.setCodecPreferences([c for c in caps if c.mimeType == "audio/opus"])
+            await pc.setLocalDescription(await pc.createOffer())
+            write_ours(args.local_sdp, pc.localDescription.sdp)
+            check("aiortc offered opus only (%s)" % [c.mimeType for c in tr._preferred_codecs],
+                  " 0 " not in pc.localDescription.sdp.split("m=audio")[1].split("\r\n")[0] + " ")
+            try:
+                await read_peer(args.remote_sdp, min(deadline, time.monotonic() + args.seconds))
+                check("turnpike-peer sent no answer to an offer without PCMU", False)
+            except TimeoutError:
+                check("turnpike-peer sent no answer to an offer without PCMU", True)
+            return
         if args.role == "offer":
             pc.addTrack(ToneTrack())
             await pc.setLocalDescription(await pc.createOffer())
@@ -124,7 +140,7 @@ async def run(args):
         stats = await pc.getStats()
         inbound = [s for s in stats.values() if s.type == "inbound-rtp"]
         outbound = [s for s in stats.values() if s.type == "outbound-rtp"]
-        tr = pc.getTransceivers()[0]
+        tr = [t for t in pc.getTransceivers() if t.kind == "audio"][0]
         conn = tr.receiver.transport.transport.iceGatherer._connection
         pair = conn._nominated.get(1)
         codecs = tr.receiver._RTCRtpReceiver__codecs if hasattr(
@@ -169,6 +185,8 @@ def main():
     ap.add_argument("--local-sdp", required=True)
     ap.add_argument("--remote-sdp", required=True)
     ap.add_argument("--seconds", type=float, default=6)
+    ap.add_argument("--opus-only", action="store_true",
+                    help="offer opus only; expect no answer within --seconds")
     ap.add_argument("--timeout", type=float, default=30)
     args = ap.parse_args()
     try:

@@ -6,7 +6,8 @@
 # lists opus, PCMU and PCMA: turnpike-peer answers with PCMU). REST
 # credentials on both sides; the descriptions go through turnpike-peer's
 # --local-sdp/--remote-sdp files. Audio must arrive both ways over
-# relay/relay pairs with zero SRTP authentication failures.
+# relay/relay pairs with zero SRTP authentication failures. An offer
+# without PCMU is refused at once with a clear error.
 . "$(dirname "$0")/lib.sh"
 
 PEER=$top_builddir/turnpike-peer
@@ -79,6 +80,34 @@ call() {
 
 call offer
 call answer
+
+# aiortc offers opus only: turnpike-peer, which sends and takes PCMU only,
+# refuses the offer at once with a clear error and writes no answer.
+rm -f "$TMP/opus.peer.sdp" "$TMP/opus.aiortc.sdp"
+t0=$(now_ms)
+"$PEER" --answer --policy relay --host-ip 127.0.0.1 --ice-servers "$URL" \
+	--user "$RUSER" --password "$RPASS" --local-sdp "$TMP/opus.peer.sdp" \
+	--remote-sdp "$TMP/opus.aiortc.sdp" --timeout "$TIMEOUT" --duration "$DURATION" \
+	--json "$TMP/opus.json" >"$TMP/opus.out" 2>"$TMP/opus.err" &
+ppid=$!
+PIDS="$PIDS $ppid"
+PYTHONDONTWRITEBYTECODE=1 timeout 60 /usr/bin/python3 "$PY" --role offer --opus-only --url "$URL" \
+	--user "$RUSER" --password "$RPASS" --local-sdp "$TMP/opus.aiortc.sdp" \
+	--remote-sdp "$TMP/opus.peer.sdp" --seconds 5 --timeout "$TIMEOUT" >"$TMP/opus.py" 2>&1
+pyrc=$?
+sed "s/^\(ok\|FAIL\) - /&opus only: /" "$TMP/opus.py" >"$TMP/opus.lines"
+take_lines "$TMP/opus.lines"
+wait "$ppid"
+prc=$?
+forget_pid "$ppid"
+took=$(($(now_ms) - t0))
+echo "# turnpike-peer --answer to opus only: $(cat "$TMP/opus.json" 2>/dev/null)"
+check "opus only: the aiortc side passed (exit $pyrc)" test "$pyrc" -eq 0
+check "opus only: turnpike-peer exits 1" test "$prc" -eq 1
+check "opus only: its error names the missing PCMU ($(field "$TMP/opus.json" 'j["error"]'))" \
+	grep -q "does not offer PCMU" "$TMP/opus.json"
+check "opus only: refused well before the timeout (${took} ms)" test "$took" -lt $((TIMEOUT * 1000))
+check "opus only: no answer written" test ! -e "$TMP/opus.peer.sdp"
 check "turnpiked still running" kill -0 "$SERVER_PID"
 check "SIGTERM stops turnpiked with status 0" stop_server "$SERVER_PID"
 finish
