@@ -575,6 +575,11 @@ static int send_answer(struct peer_agent *a, const struct sdp_desc *offer)
 	char err[256];
 	int rc;
 
+	/* Our answer takes an audio section (a data-only offer has none). */
+	if (offer->nsec && strcmp(offer->sec[offer->chosen].media, "audio") != 0) {
+		peer_agent_finish(a, false, "remote description: no audio section to answer");
+		return TP_EINVAL;
+	}
 	if ((rc = write_local(a, offer)) != 0) {
 		peer_agent_finish(a, false, "local description: %s", tp_strerror(rc));
 		return rc;
