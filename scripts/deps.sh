@@ -6,7 +6,7 @@ BUILD_PKGS="build-essential autoconf automake pkg-config libssl-dev libevent-dev
 libhiredis-dev libsrtp2-dev"
 # What the tests drive besides our own code: real clients and servers.
 TEST_PKGS="coturn stun-client redis-server clang libclang-rt-14-dev clang-format
-iproute2 procps python3-aioice curl python3 openssl prometheus chromium nodejs
+iproute2 procps python3-aioice python3-aiortc curl python3 openssl prometheus chromium nodejs
 util-linux haproxy python3-openssl python3-yaml systemd groff-base nftables"
 # Debian's nodejs comes without npm; a Node.js from elsewhere brings its own
 # (and Debian's npm would fight it).

@@ -468,6 +468,9 @@ static void start_checks(struct peer_agent *a, const struct sdp_desc *d)
 		ta_cb(-1, 0, a);
 }
 
+static bool answer_after_offer(const struct peer_agent *a);
+static int send_answer(struct peer_agent *a, const struct sdp_desc *offer);
+
 static void signal_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct peer_agent *a = arg;
@@ -493,10 +496,38 @@ static void signal_cb(evutil_socket_t fd, short what, void *arg)
 		peer_agent_finish(a, false, "remote description: %s", err);
 		return;
 	}
+	if (answer_after_offer(a) && send_answer(a, &d) != 0)
+		return;
 	start_checks(a, &d);
 }
 
-static int write_local(struct peer_agent *a)
+/* The answer in offer/answer's own order: the answerer reads the offer
+ * first and shapes its answer after it (RFC 3264 §6: the same m= sections,
+ * the offer's mid), as a browser's offer needs. Over files only: the Redis
+ * exchange publishes both at once and stays as it was. */
+static bool answer_after_offer(const struct peer_agent *a)
+{
+	return !a->o->controlling && !a->o->signal_url;
+}
+
+/* RFC 3264 §6.1: the answer's direction given the offer's. */
+static enum sdp_direction answer_direction(enum sdp_direction offered)
+{
+	switch (offered) {
+	case SDP_SENDONLY:
+		return SDP_RECVONLY;
+	case SDP_RECVONLY:
+		return SDP_SENDONLY;
+	case SDP_INACTIVE:
+		return SDP_INACTIVE;
+	default:
+		return SDP_SENDRECV;
+	}
+}
+
+/* Writes this side's description into a->local_sdp: an offer, or (offer
+ * set) the answer to it. Returns 0, TP_EINVAL/TP_ENOSPC, TP_ECRYPTO. */
+static int write_local(struct peer_agent *a, const struct sdp_desc *offer)
 {
 	static struct sdp_desc d;
 	uint64_t sess;
@@ -509,7 +540,13 @@ static int write_local(struct peer_agent *a)
 	d.setup = a->o->controlling ? SDP_SETUP_ACTPASS : SDP_SETUP_ACTIVE;
 	if (a->media)
 		peer_media_describe(a->media, a->o->controlling, &d);
-	snprintf(d.mid, sizeof(d.mid), "0");
+	snprintf(d.mid, sizeof(d.mid), "%s", offer && offer->mid[0] ? offer->mid : "0");
+	if (offer) {
+		memcpy(d.sec, offer->sec, sizeof(d.sec));
+		d.nsec = offer->nsec;
+		d.chosen = offer->chosen;
+		d.direction = answer_direction(offer->direction);
+	}
 	d.rtcp_mux = true;
 	d.end_of_candidates = true;
 	for (size_t i = 0; i < a->nlocal && d.ncand < SDP_MAX_CANDIDATES; i++) {
@@ -534,6 +571,30 @@ static int write_local(struct peer_agent *a)
 	return 0;
 }
 
+/* The answer to offer, written and sent; on failure the call is finished
+ * with the reason and TP_EINVAL (or the write's error) is returned. */
+static int send_answer(struct peer_agent *a, const struct sdp_desc *offer)
+{
+	char err[256];
+	int rc;
+
+	/* Our answer takes an audio section (a data-only offer has none). */
+	if (offer->nsec && strcmp(offer->sec[offer->chosen].media, "audio") != 0) {
+		peer_agent_finish(a, false, "remote description: no audio section to answer");
+		return TP_EINVAL;
+	}
+	if ((rc = write_local(a, offer)) != 0) {
+		peer_agent_finish(a, false, "local description: %s", tp_strerror(rc));
+		return rc;
+	}
+	if ((rc = peer_signal_write(a->o->local_sdp, a->local_sdp, a->local_sdp_len, err,
+				    sizeof(err))) != 0) {
+		peer_agent_finish(a, false, "local description: %s", err);
+		return rc;
+	}
+	return 0;
+}
+
 void peer_agent_gathered(struct peer_agent *a)
 {
 	pthread_t th;
@@ -555,12 +616,14 @@ void peer_agent_gathered(struct peer_agent *a)
 					  why[0] ? ": " : "", why);
 		return;
 	}
-	if ((rc = write_local(a)) != 0) {
+	if (answer_after_offer(a)) {
+		/* the answer waits for the offer: send_answer() */
+	} else if ((rc = write_local(a, NULL)) != 0) {
 		peer_agent_finish(a, false, "local description: %s", tp_strerror(rc));
 		return;
-	}
-	if (!a->o->signal_url && peer_signal_write(a->o->local_sdp, a->local_sdp, a->local_sdp_len,
-						   err, sizeof(err)) != 0) {
+	} else if (!a->o->signal_url &&
+		   peer_signal_write(a->o->local_sdp, a->local_sdp, a->local_sdp_len, err,
+				     sizeof(err)) != 0) {
 		peer_agent_finish(a, false, "local description: %s", err);
 		return;
 	}

@@ -128,6 +128,7 @@ void peer_media_describe(const struct peer_media *m, bool offerer, struct sdp_de
 {
 	peer_dtls_cert_to_sdp(m->cert, d);
 	d->setup = peer_dtls_setup_local(offerer);
+	d->pcmu = true; /* sdp_write's audio section: payload type 0 */
 }
 
 int peer_media_remote(struct peer_media *m, bool offerer, const struct sdp_desc *d, char *err,
@@ -139,6 +140,16 @@ int peer_media_remote(struct peer_media *m, bool offerer, const struct sdp_desc 
 	}
 	if (peer_dtls_role(peer_dtls_setup_local(offerer), d->setup, &m->role) != 0) {
 		snprintf(err, errlen, "the remote a=setup leaves no DTLS role (RFC 8842 §5)");
+		return TP_EMALFORMED;
+	}
+	/* We send and take PCMU only (RFC 3551 §6, payload type 0). */
+	if (d->nsec && strcmp(d->sec[d->chosen].media, "audio") != 0) {
+		snprintf(err, errlen, "the remote description has no audio section");
+		return TP_EMALFORMED;
+	}
+	if (!d->pcmu) {
+		snprintf(err, errlen,
+			 "the remote audio section does not offer PCMU (payload type 0)");
 		return TP_EMALFORMED;
 	}
 	m->offerer = offerer;

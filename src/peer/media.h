@@ -52,12 +52,13 @@ struct peer_media *peer_media_new(const struct peer_media_opts *o, struct event_
 void peer_media_free(struct peer_media *m); /* NULL is a no-op */
 
 /* Puts this side's a=fingerprint and a=setup (actpass in an offer, active
- * in an answer: RFC 8842) into d. */
+ * in an answer: RFC 8842) into d, and notes that it offers PCMU. */
 void peer_media_describe(const struct peer_media *m, bool offerer, struct sdp_desc *d);
 
 /* Takes the other side's a=fingerprint and a=setup. Returns 0, or
  * TP_EMALFORMED with err filled: no fingerprint (RFC 8122 §5 makes it
- * mandatory), or a=setup that leaves no DTLS role. */
+ * mandatory), a=setup that leaves no DTLS role, or a chosen section that
+ * is not audio or does not list PCMU (payload type 0). */
 int peer_media_remote(struct peer_media *m, bool offerer, const struct sdp_desc *d, char *err,
 		      size_t errlen);
 

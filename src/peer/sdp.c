@@ -471,19 +471,51 @@ static bool group_has(struct slice group, const char *mid)
 	return false;
 }
 
+/* Is the port of the m= line (without "m=") zero? */
+static bool mline_port_zero(struct slice rest)
+{
+	struct slice port;
+
+	slice_token(&rest); /* media */
+	port = slice_token(&rest);
+	return slice_eq(port, "0");
+}
+
+/* An m= line (RFC 8866 §5.14: media SP port SP proto 1*(SP fmt)) into
+ * sec; false when a field is missing or too long to keep. */
+static bool parse_mline(struct slice rest, struct sdp_section *sec)
+{
+	struct slice media = slice_token(&rest), port = slice_token(&rest);
+	struct slice proto = slice_token(&rest), fmt = slice_token(&rest);
+
+	memset(sec, 0, sizeof(*sec));
+	return media.n && port.n && fmt.n && slice_copy(media, sec->media, sizeof(sec->media)) &&
+	       slice_copy(proto, sec->proto, sizeof(sec->proto)) &&
+	       slice_copy(fmt, sec->fmt, sizeof(sec->fmt));
+}
+
 /* Pass 1: media kinds, mids and the BUNDLE group (RFC 8843 §7.1: with
- * BUNDLE the offerer-tagged section's transport is the one in use).
- * Returns the number of m= sections. */
-static int scan_layout(struct parser *p, struct layout *lo)
+ * BUNDLE the offerer-tagged section's transport is the one in use); every
+ * section into d->sec. Returns the number of m= sections, or TP_EMALFORMED
+ * for an m= line that cannot be kept. */
+static int scan_layout(struct parser *p, struct layout *lo, struct sdp_desc *d)
 {
 	struct slice line, name, val, group = {0}, tag = {0};
 	int sec = -1, tag_sec = -1, audio = -1, app = -1;
 	char mid[32], audio_mid[32] = "", app_mid[32] = "";
+	bool own[SDP_MAX_SECTIONS] = {false}; /* a transport of its own */
 
 	while (next_line(p, &line)) {
 		if (line.n >= 2 && memcmp(line.p, "m=", 2) == 0) {
 			struct slice rest = {line.p + 2, line.n - 2}, media = slice_token(&rest);
 			sec++;
+			if (sec >= SDP_MAX_SECTIONS)
+				return fail(p, line, "more than %d m= sections", SDP_MAX_SECTIONS);
+			if (!parse_mline((struct slice){line.p + 2, line.n - 2}, &d->sec[sec]))
+				return fail(p, line, "bad m= line");
+			d->nsec = (size_t)sec + 1;
+			/* port 0: bundled only or rejected (RFC 8843 §6) */
+			own[sec] = !mline_port_zero((struct slice){line.p + 2, line.n - 2});
 			if (audio < 0 && slice_eq(media, "audio"))
 				audio = sec;
 			if (app < 0 && slice_eq(media, "application"))
@@ -499,7 +531,10 @@ static int scan_layout(struct parser *p, struct layout *lo)
 				group = g;
 				tag = slice_token(&g);
 			}
+		} else if (sec >= 0 && slice_eq(name, "bundle-only")) {
+			own[sec] = false;
 		} else if (sec >= 0 && slice_eq(name, "mid") && slice_copy(val, mid, sizeof(mid))) {
+			memcpy(d->sec[sec].mid, mid, sizeof(mid));
 			if (tag.n && tag_sec < 0 && slice_eq(tag, mid))
 				tag_sec = sec;
 			if (sec == audio)
@@ -510,11 +545,30 @@ static int scan_layout(struct parser *p, struct layout *lo)
 	}
 	lo->chosen = audio >= 0 ? audio : app;
 	lo->transport = lo->chosen;
-	if (tag_sec >= 0 && group_has(group, audio >= 0 ? audio_mid : app_mid))
+	/* Ours is the only section an answer of ours accepts, so its own
+	 * transport is the one in use when it has one (a browser's
+	 * "balanced" bundle policy gathers for each section); a bundle-only
+	 * section uses the offerer-tagged one. */
+	if (tag_sec >= 0 && lo->chosen >= 0 && !own[lo->chosen] &&
+	    group_has(group, audio >= 0 ? audio_mid : app_mid))
 		lo->transport = tag_sec;
 	p->pos = 0;
 	p->lineno = 0;
 	return sec + 1;
+}
+
+/* Does the m= line (without "m=") list fmt among its formats? */
+static bool mline_has_fmt(struct slice rest, const char *fmt)
+{
+	struct slice t;
+
+	slice_token(&rest); /* media */
+	slice_token(&rest); /* port */
+	slice_token(&rest); /* proto */
+	while ((t = slice_token(&rest)).n)
+		if (slice_eq(t, fmt))
+			return true;
+	return false;
 }
 
 /* Per-level ICE/DTLS attributes: media level overrides session level. */
@@ -610,7 +664,7 @@ int sdp_parse(const char *text, size_t len, struct sdp_desc *out, char *err, siz
 {
 	struct parser p = {text, len, 0, 0, err, errlen};
 	struct level sess = {0}, med = {0};
-	struct layout lo;
+	struct layout lo = {-1, -1};
 	struct slice line, name, val;
 	int sec = -1, nsec, rc;
 
@@ -638,15 +692,21 @@ int sdp_parse(const char *text, size_t len, struct sdp_desc *out, char *err, siz
 	}
 	p.pos = 0;
 	p.lineno = 0;
-	nsec = scan_layout(&p, &lo);
+	nsec = scan_layout(&p, &lo, out);
+	if (nsec < 0)
+		return nsec;
 	if (nsec == 0)
 		return fail(&p, (struct slice){0}, "no m= line");
 	if (lo.chosen < 0)
 		return fail(&p, (struct slice){0}, "no audio or application m= section");
+	out->chosen = (size_t)lo.chosen;
 
 	while (next_line(&p, &line)) {
 		if (line.n >= 2 && memcmp(line.p, "m=", 2) == 0) {
 			sec++;
+			if (sec == lo.chosen)
+				out->pcmu =
+					mline_has_fmt((struct slice){line.p + 2, line.n - 2}, "0");
 			continue;
 		}
 		if (line.n < 2 || memcmp(line.p, "a=", 2) != 0)
@@ -661,6 +721,13 @@ int sdp_parse(const char *text, size_t len, struct sdp_desc *out, char *err, siz
 				return fail(&p, line, "a=mid over %zu bytes", sizeof(out->mid) - 1);
 			if (slice_eq(name, "rtcp-mux"))
 				out->rtcp_mux = true;
+			/* RFC 8866 §6.7: the default is sendrecv */
+			if (slice_eq(name, "sendonly"))
+				out->direction = SDP_SENDONLY;
+			else if (slice_eq(name, "recvonly"))
+				out->direction = SDP_RECVONLY;
+			else if (slice_eq(name, "inactive"))
+				out->direction = SDP_INACTIVE;
 		}
 		if (sec != lo.transport)
 			continue;
@@ -715,13 +782,51 @@ static bool str_token(const char *s, size_t cap)
 	return true;
 }
 
+/* Our audio section: PCMU over DTLS-SRTP with the ICE attributes and every
+ * candidate. Returns 0 or TP_EINVAL for a candidate that cannot be written. */
+static int write_ours(struct out *o, const struct sdp_desc *d, const char *mid,
+		      const struct sockaddr *first)
+{
+	static const char *const directions[] = {"sendrecv", "sendonly", "recvonly", "inactive"};
+	char a[ADDR_STRLEN], cl[300];
+
+	/* RFC 8839 §4.2.1.2: m= and c= carry the default candidate. */
+	if (first && addr_len(first)) {
+		addr_format(first, false, a, sizeof(a));
+		put(o, "m=audio %u UDP/TLS/RTP/SAVPF 0\r\nc=IN %s %s\r\n", addr_port(first),
+		    first->sa_family == AF_INET6 ? "IP6" : "IP4", a);
+	} else {
+		put(o, "m=audio 9 UDP/TLS/RTP/SAVPF 0\r\nc=IN IP4 0.0.0.0\r\n");
+	}
+	put(o, "a=rtcp:9 IN IP4 0.0.0.0\r\na=ice-ufrag:%s\r\na=ice-pwd:%s\r\n", d->ufrag, d->pwd);
+	if (d->fingerprint_len) {
+		put(o, "a=fingerprint:%s ", d->fingerprint_alg);
+		for (size_t i = 0; i < d->fingerprint_len; i++)
+			put(o, "%02X%s", d->fingerprint[i],
+			    i + 1 < d->fingerprint_len ? ":" : "\r\n");
+	}
+	static const char *const setups[] = {NULL, "actpass", "active", "passive"};
+	if (d->setup > SDP_SETUP_NONE && d->setup <= SDP_SETUP_PASSIVE)
+		put(o, "a=setup:%s\r\n", setups[d->setup]);
+	put(o, "a=mid:%s\r\na=%s\r\na=rtcp-mux\r\na=rtpmap:0 PCMU/8000\r\n", mid,
+	    directions[d->direction <= SDP_INACTIVE ? d->direction : SDP_SENDRECV]);
+	for (size_t i = 0; i < d->ncand; i++) {
+		int r = sdp_candidate_write(&d->cand[i], cl, sizeof(cl));
+		if (r < 0)
+			return r == TP_ENOSPC ? TP_EINVAL : r; /* cl fits any valid one */
+		put(o, "a=%s\r\n", cl);
+	}
+	put(o, "a=end-of-candidates\r\n");
+	return 0;
+}
+
 int sdp_write(const struct sdp_desc *d, uint64_t sess_id, char *buf, size_t cap)
 {
 	struct out o = {buf, cap, 0, false};
 	const struct sockaddr *first = NULL;
 	const char *mid = d->mid[0] ? d->mid : "0";
-	char a[ADDR_STRLEN], cl[300];
 	size_t alg_len = strnlen(d->fingerprint_alg, sizeof(d->fingerprint_alg));
+	int rc;
 
 	if (cap == 0)
 		return TP_ENOSPC;
@@ -732,6 +837,18 @@ int sdp_write(const struct sdp_desc *d, uint64_t sess_id, char *buf, size_t cap)
 	    (d->fingerprint_len && (alg_len == 0 || alg_len == sizeof(d->fingerprint_alg) ||
 				    !str_token(d->fingerprint_alg, sizeof(d->fingerprint_alg)))))
 		return TP_EINVAL;
+	/* The sections to mirror: ours must be an audio one. */
+	if (d->nsec > SDP_MAX_SECTIONS || (d->nsec && d->chosen >= d->nsec) ||
+	    (d->nsec && strcmp(d->sec[d->chosen].media, "audio") != 0))
+		return TP_EINVAL;
+	for (size_t i = 0; i < d->nsec; i++) {
+		const struct sdp_section *s = &d->sec[i];
+		if (!str_token(s->media, sizeof(s->media)) ||
+		    !str_token(s->proto, sizeof(s->proto)) || !str_token(s->fmt, sizeof(s->fmt)) ||
+		    !str_token(s->mid, sizeof(s->mid)) || !s->media[0] || !s->proto[0] ||
+		    !s->fmt[0])
+			return TP_EINVAL;
+	}
 	for (size_t i = 0; i < d->ncand && !first; i++)
 		if (d->cand[i].component == 1)
 			first = (const struct sockaddr *)&d->cand[i].addr;
@@ -741,32 +858,26 @@ int sdp_write(const struct sdp_desc *d, uint64_t sess_id, char *buf, size_t cap)
 	put(&o, "a=group:BUNDLE %s\r\na=msid-semantic: WMS\r\n", mid);
 	if (d->ice_lite)
 		put(&o, "a=ice-lite\r\n");
-	/* RFC 8839 §4.2.1.2: m= and c= carry the default candidate. */
-	if (first && addr_len(first)) {
-		addr_format(first, false, a, sizeof(a));
-		put(&o, "m=audio %u UDP/TLS/RTP/SAVPF 0\r\nc=IN %s %s\r\n", addr_port(first),
-		    first->sa_family == AF_INET6 ? "IP6" : "IP4", a);
-	} else {
-		put(&o, "m=audio 9 UDP/TLS/RTP/SAVPF 0\r\nc=IN IP4 0.0.0.0\r\n");
+	if (d->nsec == 0) {
+		rc = write_ours(&o, d, mid, first);
+		if (rc < 0)
+			return rc;
 	}
-	put(&o, "a=rtcp:9 IN IP4 0.0.0.0\r\na=ice-ufrag:%s\r\na=ice-pwd:%s\r\n", d->ufrag, d->pwd);
-	if (d->fingerprint_len) {
-		put(&o, "a=fingerprint:%s ", d->fingerprint_alg);
-		for (size_t i = 0; i < d->fingerprint_len; i++)
-			put(&o, "%02X%s", d->fingerprint[i],
-			    i + 1 < d->fingerprint_len ? ":" : "\r\n");
+	for (size_t i = 0; i < d->nsec; i++) {
+		const struct sdp_section *s = &d->sec[i];
+		if (i == d->chosen) {
+			rc = write_ours(&o, d, mid, first);
+			if (rc < 0)
+				return rc;
+			continue;
+		}
+		/* RFC 8829 §5.3.1, RFC 3264 §6: a section we do not take is
+		 * rejected with port 0, keeping its place, proto, a format
+		 * and its mid so the offerer can match it. */
+		put(&o, "m=%s 0 %s %s\r\nc=IN IP4 0.0.0.0\r\n", s->media, s->proto, s->fmt);
+		if (s->mid[0])
+			put(&o, "a=mid:%s\r\n", s->mid);
 	}
-	static const char *const setups[] = {NULL, "actpass", "active", "passive"};
-	if (d->setup > SDP_SETUP_NONE && d->setup <= SDP_SETUP_PASSIVE)
-		put(&o, "a=setup:%s\r\n", setups[d->setup]);
-	put(&o, "a=mid:%s\r\na=sendrecv\r\na=rtcp-mux\r\na=rtpmap:0 PCMU/8000\r\n", mid);
-	for (size_t i = 0; i < d->ncand; i++) {
-		int r = sdp_candidate_write(&d->cand[i], cl, sizeof(cl));
-		if (r < 0)
-			return r == TP_ENOSPC ? TP_EINVAL : r; /* cl fits any valid one */
-		put(&o, "a=%s\r\n", cl);
-	}
-	put(&o, "a=end-of-candidates\r\n");
 	if (o.full)
 		return TP_ENOSPC;
 	return (int)o.n;

@@ -52,6 +52,25 @@ struct sdp_candidate {
 	enum sdp_tcptype tcptype;
 };
 
+#define SDP_MAX_SECTIONS 16
+
+/* RFC 8866 §6.7 media direction of the chosen section. */
+enum sdp_direction {
+	SDP_SENDRECV = 0,
+	SDP_SENDONLY,
+	SDP_RECVONLY,
+	SDP_INACTIVE
+};
+
+/* One m= section as the parser saw it: an answer repeats every section of
+ * the offer in order (RFC 3264 §6), the ones it cannot do with port 0. */
+struct sdp_section {
+	char media[16]; /* "audio", "video", "application", ... */
+	char proto[40]; /* "UDP/TLS/RTP/SAVPF", "UDP/DTLS/SCTP", ... */
+	char fmt[40];   /* the first format ("111", "webrtc-datachannel") */
+	char mid[32];   /* a=mid, "" when absent */
+};
+
 struct sdp_desc {
 	char ufrag[SDP_UFRAG_MAX + 1];
 	char pwd[SDP_PWD_MAX + 1];
@@ -68,6 +87,16 @@ struct sdp_desc {
 	size_t ncand;
 	size_t ignored; /* candidates skipped: mDNS .local names, unknown
 			   transports, components other than 1, beyond the cap */
+	/* Parsed: every m= section and which one is ours (the first audio,
+	 * else application); pcmu when that section lists payload type 0
+	 * (PCMU, static in RFC 3551 §6); its direction. Written: with nsec
+	 * set, the answer mirrors these sections (RFC 8829 §5.3.1), ours at
+	 * index chosen carrying d->mid, the others rejected with port 0. */
+	struct sdp_section sec[SDP_MAX_SECTIONS];
+	size_t nsec;
+	size_t chosen;
+	bool pcmu;
+	enum sdp_direction direction;
 };
 
 /*
@@ -88,7 +117,11 @@ int sdp_parse(const char *text, size_t len, struct sdp_desc *out, char *err, siz
  * "m=audio 9 UDP/TLS/RTP/SAVPF 0" section with c=, a=rtcp:9, a=mid,
  * a=sendrecv, a=rtcp-mux, a=rtpmap:0 PCMU/8000, a=ice-ufrag, a=ice-pwd,
  * a=fingerprint and a=setup (when set),
- * every candidate, a=end-of-candidates. The first candidate's address
+ * every candidate, a=end-of-candidates. With d->nsec set (an answer), the
+ * offer's m= sections are repeated in order: ours (d->chosen) as above,
+ * every other one rejected (port 0, its mid, RFC 8829 §5.3.1), BUNDLE
+ * naming ours only. Our section says d->direction (a=sendrecv unless
+ * set). The first candidate's address
  * (or 0.0.0.0:9) goes into c= and m= as RFC 8839 §4.2.1.2 asks. Returns
  * the length written (without the NUL), TP_ENOSPC, or TP_EINVAL when a
  * field would break the text (ufrag, pwd, mid, foundation not ice-chars).

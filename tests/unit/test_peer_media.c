@@ -264,6 +264,17 @@ static void test_remote_errors(void)
 	d->setup = SDP_SETUP_ACTPASS; /* an answer may not say actpass */
 	CHECK_INT(peer_media_remote(m, true, d, err, sizeof(err)), TP_EMALFORMED);
 	CHECK(strstr(err, "a=setup") != NULL);
+	d->setup = SDP_SETUP_ACTIVE;
+	CHECK_INT(peer_media_remote(m, true, d, err, sizeof(err)), 0);
+	d->pcmu = false; /* RFC 3551 §6: we send and take PCMU only */
+	CHECK_INT(peer_media_remote(m, true, d, err, sizeof(err)), TP_EMALFORMED);
+	CHECK(strstr(err, "does not offer PCMU") != NULL);
+	d->pcmu = true;
+	d->nsec = 2; /* the chosen section is data, not audio */
+	d->chosen = 1;
+	snprintf(d->sec[1].media, sizeof(d->sec[1].media), "application");
+	CHECK_INT(peer_media_remote(m, true, d, err, sizeof(err)), TP_EMALFORMED);
+	CHECK(strstr(err, "no audio section") != NULL);
 	peer_media_free(m);
 	o.packet_size = 5000;
 	CHECK(peer_media_new(&o, NULL, err, sizeof(err)) == NULL);

@@ -465,6 +465,87 @@ static void test_write(void)
 	CHECK_INT(sdp_write(&w, 7, buf, sizeof(buf)), TP_EINVAL);
 }
 
+/* An answer to a browser's offer (RFC 8829 §5.3.1, RFC 3264 §6): the
+ * offer's sections read in order, the audio one ours (its own transport
+ * under a "balanced" BUNDLE), PCMU and the direction noted; the answer
+ * written mirrors them, the others rejected with port 0. */
+static void test_answer(void)
+{
+	char buf[4096], err[256];
+	const char *v, *au, *ap;
+	int n;
+
+	static const char offer[] = HDR
+		"a=group:BUNDLE 0 1 2\r\n"
+		"m=video 9 UDP/TLS/RTP/SAVPF 96 97\r\n"
+		"a=mid:0\r\n" ICE CAND(
+			1000) "m=audio 9 UDP/TLS/RTP/SAVPF 111 0 8\r\n"
+			      "a=mid:1\r\n"
+			      "a=sendonly\r\n" ICE CAND(
+				      2000) "m=application 9 UDP/DTLS/SCTP webrtc-datachannel\r\n"
+					    "a=mid:2\r\n" ICE CAND(3000);
+
+	CHECK_INT(parse(offer, err, sizeof(err)), 0);
+	CHECK_INT(d.nsec, 3);
+	CHECK_INT(d.chosen, 1);
+	CHECK_STR(d.mid, "1");
+	CHECK(d.pcmu);
+	CHECK_INT(d.direction, SDP_SENDONLY);
+	CHECK_INT(d.ncand, 1);
+	CHECK_INT(addr_port((struct sockaddr *)&d.cand[0].addr), 2000);
+	CHECK_STR(d.sec[0].media, "video");
+	CHECK_STR(d.sec[0].proto, "UDP/TLS/RTP/SAVPF");
+	CHECK_STR(d.sec[0].fmt, "96");
+	CHECK_STR(d.sec[2].fmt, "webrtc-datachannel");
+	CHECK_STR(d.sec[2].mid, "2");
+
+	memset(&w, 0, sizeof(w));
+	snprintf(w.ufrag, sizeof(w.ufrag), "u+f/");
+	snprintf(w.pwd, sizeof(w.pwd), "p4ssw0rdp4ssw0rdp4ssw0rd");
+	memcpy(w.sec, d.sec, sizeof(w.sec));
+	w.nsec = d.nsec;
+	w.chosen = d.chosen;
+	snprintf(w.mid, sizeof(w.mid), "%s", d.mid);
+	w.direction = SDP_RECVONLY;
+	w.setup = SDP_SETUP_ACTIVE;
+	n = sdp_write(&w, 1, buf, sizeof(buf));
+	CHECK(n > 0);
+	CHECK(strstr(buf, "a=group:BUNDLE 1\r\n") != NULL);
+	v = strstr(buf, "m=video 0 UDP/TLS/RTP/SAVPF 96\r\nc=IN IP4 0.0.0.0\r\na=mid:0\r\n");
+	au = strstr(buf, "m=audio 9 UDP/TLS/RTP/SAVPF 0\r\n");
+	ap = strstr(buf, "m=application 0 UDP/DTLS/SCTP webrtc-datachannel\r\nc=IN IP4 "
+			 "0.0.0.0\r\na=mid:2\r\n");
+	CHECK(v && au && ap && v < au && au < ap);
+	CHECK(strstr(buf, "a=mid:1\r\na=recvonly\r\na=rtcp-mux\r\n") != NULL);
+	/* and back: our section is found among the rejected ones */
+	CHECK_INT(sdp_parse(buf, (size_t)n, &d, err, sizeof(err)), 0);
+	CHECK_INT(d.nsec, 3);
+	CHECK_INT(d.chosen, 1);
+	CHECK(d.pcmu);
+	CHECK_INT(d.direction, SDP_RECVONLY);
+	CHECK_STR(d.ufrag, "u+f/");
+	/* our section must be an audio one; the indexes must hold */
+	w.chosen = 0;
+	CHECK_INT(sdp_write(&w, 1, buf, sizeof(buf)), TP_EINVAL);
+	w.chosen = 3;
+	CHECK_INT(sdp_write(&w, 1, buf, sizeof(buf)), TP_EINVAL);
+
+	/* no PCMU offered: noted, for the media layer to refuse */
+	CHECK_INT(parse(HDR ICE "m=audio 9 UDP/TLS/RTP/SAVPF 111 8\r\na=mid:0\r\n" CAND(4000), err,
+			sizeof(err)),
+		  0);
+	CHECK(!d.pcmu);
+	CHECK_INT(d.direction, SDP_SENDRECV);
+	/* more sections than an answer can mirror */
+	{
+		char many[4096] = HDR ICE;
+		for (int i = 0; i <= SDP_MAX_SECTIONS; i++)
+			strcat(many, "m=audio 9 RTP/AVP 0\r\n");
+		CHECK_INT(parse(many, err, sizeof(err)), TP_EMALFORMED);
+		CHECK(strstr(err, "more than 16 m= sections") != NULL);
+	}
+}
+
 int main(void)
 {
 	test_chromium();
@@ -474,5 +555,6 @@ int main(void)
 	test_truncated_garbage();
 	test_candidates();
 	test_write();
+	test_answer();
 	return check_done("test_peer_sdp");
 }

@@ -1,0 +1,119 @@
+#!/usr/bin/env bash
+# peer_chromium.sh - turnpike-peer and headless Chromium (Debian's, driven
+# by playwright-core from npm, tests/browser/peer.mjs) in one call through
+# turnpiked (issue 12), media both ways: Chromium's RTCPeerConnection with
+# iceTransportPolicy 'relay' and a WebAudio oscillator answers
+# turnpike-peer's offer, then offers and turnpike-peer answers (its
+# answer keeps the offer's sections: PCMU in the audio one, the others
+# rejected). REST credentials on both sides; the descriptions go through
+# turnpike-peer's --local-sdp/--remote-sdp files. Chromium must receive
+# PCMU over a relay candidate; turnpike-peer must receive Chromium's audio
+# with zero SRTP authentication failures. Chromium runs in a private
+# network namespace with only loopback (unshare -n), the server beside it.
+CHROMIUM=/usr/bin/chromium
+PW_VERSION=1.65.2
+: "${top_builddir:=$(pwd)}"
+: "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
+BROWSER=$top_builddir/tests/browser
+export top_builddir top_srcdir
+
+# First, in the host's namespace (npm needs the registry): playwright-core
+# once per build tree, beside a copy of the script (node looks for
+# node_modules next to it). Then again inside a private namespace.
+if [ -z "${TURNPIKE_NETNS:-}" ]; then
+	why=""
+	for t in "$CHROMIUM" node npm unshare; do
+		command -v "$t" >/dev/null || why="$t not installed (Debian packages chromium, nodejs, npm, util-linux)"
+	done
+	if [ -z "$why" ] && ! { [ "$(id -u)" -eq 0 ] && unshare -n true 2>/dev/null; }; then
+		why="needs root to run Chromium in a private network namespace (unshare -n)"
+	fi
+	if [ -z "$why" ]; then
+		mkdir -p "$BROWSER"
+		if ! grep -qs "\"version\": \"$PW_VERSION\"" \
+			"$BROWSER/node_modules/playwright-core/package.json"; then
+			npm install --no-save --no-audit --no-fund --prefix "$BROWSER" \
+				"playwright-core@$PW_VERSION" >"$BROWSER/npm.log" 2>&1 ||
+				why="npm install playwright-core@$PW_VERSION failed: $(tail -n 1 "$BROWSER/npm.log")"
+		fi
+		cp "$top_srcdir/tests/browser/peer.mjs" "$BROWSER/peer.mjs"
+	fi
+	if [ -z "$why" ]; then
+		exec unshare -n env TURNPIKE_NETNS=1 bash "$0" "$@"
+	fi
+	TURNPIKE_SKIP=$why
+fi
+. "$(dirname "$0")/lib.sh"
+
+if [ -n "${TURNPIKE_SKIP:-}" ]; then
+	skip "$TURNPIKE_SKIP"
+	finish
+fi
+ip link set lo up
+
+PEER=$top_builddir/turnpike-peer
+TIMEOUT=25
+DURATION=6
+
+start_server peer_chromium --relay-ip 127.0.0.1 --allow-loopback-peers --realm example.org \
+	--use-auth-secret --static-auth-secret s3cr3t --min-port 20000 --max-port 20199 ||
+	{ fail "server start"; finish; }
+# REST credentials (TURN REST API): "expiry:user", base64(HMAC-SHA1(secret)).
+RUSER="$(($(date +%s) + 3600)):browser"
+RPASS=$(printf %s "$RUSER" | openssl dgst -sha1 -hmac s3cr3t -binary | base64)
+URL="turn:127.0.0.1:$PORT?transport=udp"
+
+# field FILE EXPR: a value from turnpike-peer's JSON (Python expression on j).
+field() {
+	/usr/bin/python3 -c 'import json, sys
+j = json.load(open(sys.argv[1]))
+print(eval(sys.argv[2]))' "$1" "$2" 2>/dev/null
+}
+
+# call ROLE: turnpike-peer takes ROLE (offer or answer), Chromium the other.
+call() {
+	local role=$1 other ppid prc nrc j
+	other=$([ "$role" = offer ] && echo answer || echo offer)
+	rm -f "$TMP/$role.peer.sdp" "$TMP/$role.chromium.sdp"
+	"$PEER" "--$role" --policy relay --host-ip 127.0.0.1 --ice-servers "$URL" \
+		--user "$RUSER" --password "$RPASS" --local-sdp "$TMP/$role.peer.sdp" \
+		--remote-sdp "$TMP/$role.chromium.sdp" --timeout "$TIMEOUT" --duration "$DURATION" \
+		--json "$TMP/$role.json" >"$TMP/$role.out" 2>"$TMP/$role.err" &
+	ppid=$!
+	PIDS="$PIDS $ppid"
+	timeout 90 node "$BROWSER/peer.mjs" "$CHROMIUM" "$TMP/profile-$role" "$other" \
+		"$TMP/$role.chromium.sdp" "$TMP/$role.peer.sdp" "$URL" "$RUSER" "$RPASS" "$DURATION" \
+		>"$TMP/$role.node" 2>&1
+	nrc=$?
+	sed "s/^\(ok\|FAIL\) - /&turnpike-peer --$role, Chromium /" "$TMP/$role.node" >"$TMP/$role.lines"
+	take_lines "$TMP/$role.lines"
+	grep '^# ' "$TMP/$role.node"
+	wait "$ppid"
+	prc=$?
+	forget_pid "$ppid"
+	j=$TMP/$role.json
+	echo "# turnpike-peer --$role: $(cat "$j" 2>/dev/null)"
+	check "--$role: Chromium's side passed (exit $nrc)" test "$nrc" -eq 0
+	check "--$role: turnpike-peer exit status 0" test "$prc" -eq 0
+	check "--$role: turnpike-peer ok, relay to Chromium's signalled relay" \
+		test "$(field "$j" '(j["ok"], j["selected"]["local"], j["selected"]["remote"])')" = \
+		"(True, 'relay', 'relay')"
+	check "--$role: DTLS-SRTP keyed, Chromium's fingerprint checked" \
+		test "$(field "$j" 'j["dtls"]["fingerprint_ok"]')" = True
+	check "--$role: turnpike-peer sent audio" test "$(field "$j" 'j["rtp"]["sent"] > 100')" = True
+	check "--$role: Chromium's audio arrived at turnpike-peer ($(field "$j" 'j["rtp"]["received"]') packets)" \
+		test "$(field "$j" 'j["rtp"]["received"] > 50')" = True
+	check "--$role: zero SRTP authentication failures and replays" \
+		test "$(field "$j" '(j["srtp"]["auth_failures"], j["srtp"]["replays"])')" = "(0, 0)"
+	if [ "$prc" -ne 0 ] || [ "$nrc" -ne 0 ]; then
+		sed 's/^/    peer: /' "$TMP/$role.err" | tail -n 20
+		sed 's/^/    node: /' "$TMP/$role.node" | tail -n 20
+		sed 's/^/    sdp from Chromium: /' "$TMP/$role.chromium.sdp" 2>/dev/null | head -n 60
+	fi
+}
+
+call offer
+call answer
+check "turnpiked still running" kill -0 "$SERVER_PID"
+check "SIGTERM stops turnpiked with status 0" stop_server "$SERVER_PID"
+finish
