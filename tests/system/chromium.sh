@@ -7,39 +7,8 @@
 # (http-listen on it, as on 443) and takes TURN/TCP too. Chromium runs in a
 # private network namespace with only loopback (unshare -n), the server
 # beside it.
-CHROMIUM=/usr/bin/chromium
-PW_VERSION=1.65.2
-: "${top_builddir:=$(pwd)}"
-: "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
-BROWSER=$top_builddir/tests/browser
-export top_builddir top_srcdir
-
-# First, in the host's namespace (npm needs the registry): playwright-core
-# once per build tree, beside a copy of the script (node looks for
-# node_modules next to it). Then again inside a private namespace.
-if [ -z "${TURNPIKE_NETNS:-}" ]; then
-	why=""
-	for t in "$CHROMIUM" node npm unshare; do
-		command -v "$t" >/dev/null || why="$t not installed (Debian packages chromium, nodejs, npm, util-linux)"
-	done
-	if [ -z "$why" ] && ! { [ "$(id -u)" -eq 0 ] && unshare -n true 2>/dev/null; }; then
-		why="needs root to run Chromium in a private network namespace (unshare -n)"
-	fi
-	if [ -z "$why" ]; then
-		mkdir -p "$BROWSER"
-		if ! grep -qs "\"version\": \"$PW_VERSION\"" \
-			"$BROWSER/node_modules/playwright-core/package.json"; then
-			npm install --no-save --no-audit --no-fund --prefix "$BROWSER" \
-				"playwright-core@$PW_VERSION" >"$BROWSER/npm.log" 2>&1 ||
-				why="npm install playwright-core@$PW_VERSION failed: $(tail -n 1 "$BROWSER/npm.log")"
-		fi
-		cp "$top_srcdir/tests/browser/relay.mjs" "$BROWSER/relay.mjs"
-	fi
-	if [ -z "$why" ]; then
-		exec unshare -n env TURNPIKE_NETNS=1 bash "$0" "$@"
-	fi
-	TURNPIKE_SKIP=$why
-fi
+. "$(dirname "$0")/../browser/netns.sh"
+browser_netns relay.mjs "$@"
 . "$(dirname "$0")/lib.sh"
 
 if [ -n "${TURNPIKE_SKIP:-}" ]; then
