@@ -166,6 +166,32 @@ make_cert() {
 		-subj "/CN=$1" "${san[@]}" -keyout "$3" -out "$2" >>"$TMP/openssl.log" 2>&1
 }
 
+# json_field FILE EXPR: a Python expression over the JSON object in FILE
+# (as j), printed; nothing when the file or the expression fails.
+json_field() {
+	/usr/bin/python3 -c 'import json, sys
+j = json.load(open(sys.argv[1]))
+print(eval(sys.argv[2]))' "$1" "$2" 2>/dev/null
+}
+
+# peer_media_checks ROLE JSON OTHER: what a media call through the relay
+# must show in turnpike-peer's summary (JSON), the other side being OTHER:
+# a relay pair, DTLS keyed with OTHER's fingerprint checked, audio both
+# ways, no SRTP authentication failure or replay.
+peer_media_checks() {
+	local role=$1 j=$2 other=$3
+	check "--$role: turnpike-peer ok, relay to $other's relay" \
+		test "$(json_field "$j" '(j["ok"], j["selected"]["local"], j["selected"]["remote"])')" = \
+		"(True, 'relay', 'relay')"
+	check "--$role: DTLS-SRTP keyed, $other's fingerprint checked" \
+		test "$(json_field "$j" 'j["dtls"]["fingerprint_ok"]')" = True
+	check "--$role: turnpike-peer sent audio" test "$(json_field "$j" 'j["rtp"]["sent"] > 100')" = True
+	check "--$role: $other's audio arrived at turnpike-peer ($(json_field "$j" 'j["rtp"]["received"]') packets)" \
+		test "$(json_field "$j" 'j["rtp"]["received"] > 50')" = True
+	check "--$role: zero SRTP authentication failures and replays" \
+		test "$(json_field "$j" '(j["srtp"]["auth_failures"], j["srtp"]["replays"])')" = "(0, 0)"
+}
+
 # take_lines FILE: another program's "ok - ", "FAIL - " and "skip - " lines,
 # as ours.
 take_lines() {

@@ -25,11 +25,7 @@ start_server aioice --relay-ip 127.0.0.1 --allow-loopback-peers --realm example.
 HOOK="http://127.0.0.1:$HPORT/api/v1/turn/ice-servers?key=$KEY"
 
 # field FILE EXPR: a value from turnpike-peer's JSON (Python expression on j).
-field() {
-	/usr/bin/python3 -c 'import json, sys
-j = json.load(open(sys.argv[1]))
-print(eval(sys.argv[2]))' "$1" "$2" 2>/dev/null
-}
+field() { json_field "$1" "$2"; }
 
 # call ROLE: turnpike-peer as ROLE (offer: controlling), aioice the other.
 call() {

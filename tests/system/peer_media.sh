@@ -46,11 +46,7 @@ reap() {
 }
 
 # field NAME EXPR: a value from a peer's JSON (Python expression on j).
-field() {
-	/usr/bin/python3 -c 'import json, sys
-j = json.load(open(sys.argv[1]))
-print(eval(sys.argv[2]))' "$TMP/$1.json" "$2" 2>/dev/null
-}
+field() { json_field "$TMP/$1.json" "$2"; }
 
 show() {
 	local s
