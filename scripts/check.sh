@@ -18,7 +18,9 @@ fi
 apt_install $BUILD_PKGS $TEST_PKGS
 configure_build "$dir" "${args[@]}"
 make -C "$dir" -j"$(nproc)" -s
-if ! make -C "$dir" -j"$(nproc)" check; then
+target=check
+[ "$dir" = build ] || target=check-sanitizers
+if ! make -C "$dir" -j"$(nproc)" $target; then
 	# Show what failed: automake keeps each test's output in its .log.
 	for f in $(grep -l '^FAIL\|^ERROR' "$dir"/tests/*/*.trs 2>/dev/null); do
 		echo "==== ${f%.trs}.log"

@@ -226,6 +226,8 @@ run_py() {
 
 # finish: the closing line, and the exit status automake reads.
 finish() {
+	# How long the test took, for keeping the suite inside CI's budget.
+	echo "# ${0##*/}: ${SECONDS}s"
 	if [ "$skipped" -gt 0 ]; then
 		echo "$passed passed, $failed failed, $skipped skipped"
 	else
