@@ -62,7 +62,9 @@ struct conf {
 	bool allow_loopback_peers;
 	/* quotas and limits */
 	long user_quota;
+	long source_quota;
 	long total_quota;
+	long unauth_rate_limit;
 	struct conf_list alternate_server;
 	struct conf_list overflow_server;
 	struct conf_list announce_address;
