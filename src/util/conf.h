@@ -74,6 +74,7 @@ struct conf {
 	long bps_capacity;
 	/* HTTP: metrics, health, the TURN REST credential hook; TLS */
 	char *http_listen;
+	char *metrics_auth;
 	char *http_cert;
 	char *http_pkey;
 	long http_max_connections;

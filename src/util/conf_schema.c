@@ -107,6 +107,15 @@ static int check_http_listen(const char *val, char *err, size_t errlen)
 	return 0;
 }
 
+static int check_metrics_auth(const char *val, char *err, size_t errlen)
+{
+	if (strcmp(val, "auto") != 0 && strcmp(val, "key") != 0 && strcmp(val, "none") != 0) {
+		snprintf(err, errlen, "'%s' is not auto, key or none", val);
+		return TP_EINVAL;
+	}
+	return 0;
+}
+
 /* Printable ASCII without blanks: what survives a URL query and a header. */
 static bool printable(const char *s)
 {
@@ -442,6 +451,15 @@ const struct conf_opt conf_schema[] = {
 	 "everything else to TURN, with the HTTP limits applied to the real client "
 	 "address. Default: off.",
 	 check_http_listen},
+	{"metrics-auth", CONF_STR, "auto", 0, 0, false, OFF(metrics_auth), "auto|key|none",
+	 "Who may read /metrics (allocation counts, client numbers, refusals: "
+	 "nothing for the public). key: only with an API key, as the credential hook "
+	 "takes it (rest-api-key or turnpikectl apikey; Authorization: Bearer KEY or "
+	 "key=), else 401. none: anyone who reaches http-listen. auto (the default): "
+	 "none when http-listen is a loopback address (a bare PORT, for a Prometheus "
+	 "on the host), key otherwise, where the credential hook is public (web "
+	 "pages call it, and a shared TURN port forwards HTTP to it).",
+	 check_metrics_auth},
 	{"http-cert", CONF_STR, NULL, 0, 0, false, OFF(http_cert), "PATH",
 	 "TLS certificate chain file (PEM, server certificate first) for the HTTP "
 	 "listener. With http-pkey, http-listen speaks HTTPS only.",
