@@ -106,6 +106,11 @@ check "  ... 200 with the key" \
 		"http://127.0.0.1:$HTTP/metrics")" = 200
 check "  ... said at start" grep -q "http: /metrics needs an API key (metrics-auth auto)" \
 	"$TMP/metricskey.log"
+check_fails "turnpikectl report without the key: refused" "$CTL" report --http "127.0.0.1:$HTTP"
+check "turnpikectl report --key: the figures" \
+	bash -c "'$CTL' report --http 127.0.0.1:$HTTP --key '$KEY' | grep -q '^allocations-active: 0'"
+check "turnpikectl report with \$TURNPIKE_API_KEY: the figures" \
+	bash -c "TURNPIKE_API_KEY='$KEY' '$CTL' report --http 127.0.0.1:$HTTP | grep -q '^allocations-active'"
 stop_server "$SERVER_PID"
 
 # ---- quotas on by default ----
