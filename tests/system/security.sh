@@ -118,7 +118,7 @@ if [ -x "$PROBE" ]; then
 	HTTP=$("$FREEPORT")
 	start_server quotas --realm example.org --user alice:wonderland --use-auth-secret \
 		--static-auth-secret "$SECRET" --allow-loopback-peers --http-listen "$HTTP" \
-		--rest-api-key "$KEY" --relay-ip 127.0.0.1 --min-port 40000 --max-port 40039 ||
+		--rest-api-key "$KEY" --relay-ip 127.0.0.1 --min-port 19900 --max-port 19939 ||
 		{ fail "server start (quotas)"; finish; }
 	# qlib.py: Allocate with long-term credentials from a chosen source.
 	cat >"$TMP/qlib.py" <<'PY'
@@ -168,7 +168,8 @@ for i in range(33):
     held.append(s)
     codes.append(c)
 print("user", codes.count(200), codes[-1])
-# total-quota from the relay ports: 40 ports, 40 allocations.
+# total-quota from the relay ports: 40 ports (19900-19939, below the
+# ephemeral range, so no client socket takes one), 40 allocations.
 codes = []
 for i in range(9):
     s, c = alloc(*rest(f"other{i}"))
