@@ -1,4 +1,5 @@
 /* turnpikectl.c - the operator's command-line tool. */
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,6 +34,9 @@ static int usage(FILE *f, int rc)
 		"main\n"
 		"                             figures and the relay-fallback ratios (default\n"
 		"                             127.0.0.1:9641; a bare PORT means 127.0.0.1)\n"
+		"      --key KEY              the API key, where metrics-auth asks for one "
+		"(default\n"
+		"                             $TURNPIKE_API_KEY)\n"
 		"  turn HOST:PORT [options]   allocate a relay, print it, send datagrams to peers\n"
 		"      --user U --password P  long-term credentials\n"
 		"      --secret S             REST credentials from the shared secret (user U or\n"
@@ -113,21 +117,42 @@ static int cmd_stun(int argc, char **argv)
 static int cmd_report(int argc, char **argv)
 {
 	struct sockaddr_storage server;
-	const char *target = "127.0.0.1:9641";
-	char *body = NULL;
+	const char *target = "127.0.0.1:9641", *key = getenv("TURNPIKE_API_KEY");
+	char *body = NULL, path[16 + 3 * 256 + 1] = "/metrics";
 	int status = 0, rc;
 
 	for (int i = 0; i < argc; i++) {
 		if (!strcmp(argv[i], "--http") && i + 1 < argc)
 			target = argv[++i];
+		else if (!strcmp(argv[i], "--key") && i + 1 < argc)
+			key = argv[++i];
 		else
 			return usage(stderr, 2);
+	}
+	/* metrics-auth: the API key as key=, percent-encoded (RFC 3986 §2.1). */
+	if (key && *key) {
+		size_t n = strlen(path);
+
+		if (strlen(key) > 256) {
+			fprintf(stderr, "turnpikectl: an API key has at most 256 characters\n");
+			return 2;
+		}
+		n += (size_t)snprintf(path + n, sizeof(path) - n, "?key=");
+		for (const char *k = key; *k; k++) {
+			unsigned char ch = (unsigned char)*k;
+
+			if (isalnum(ch) || strchr("-._~", ch))
+				path[n++] = (char)ch;
+			else
+				n += (size_t)snprintf(path + n, sizeof(path) - n, "%%%02X", ch);
+		}
+		path[n] = '\0';
 	}
 	if (addr_parse_listen(target, &server) != 0) {
 		fprintf(stderr, "turnpikectl: '%s' is not PORT, IP:PORT or [IPv6]:PORT\n", target);
 		return 2;
 	}
-	rc = http_fetch((struct sockaddr *)&server, "/metrics", 5000, &body, &status);
+	rc = http_fetch((struct sockaddr *)&server, path, 5000, &body, &status);
 	if (rc != 0) {
 		if (status && status != 200)
 			fprintf(stderr, "turnpikectl: report %s: HTTP status %d\n", target, status);

@@ -210,6 +210,48 @@ static void redis_state(const struct server *srv, struct http_metrics_info *info
 	}
 }
 
+static bool key_ok(const struct http_server *h, const char *key);
+static const char *api_key(struct req *q);
+static void parse_params(struct req *q);
+
+/* metrics-auth: with metrics_key set, /metrics only for an API key (the
+ * hook's, compared in constant time). Answers 401 or 403 itself. */
+static bool metrics_allowed(struct req *q)
+{
+	struct http_server *h = q->h;
+
+	if (!h->metrics_key)
+		return true;
+	if (h->nkeys == 0 && h->srv->napi_keys == 0) {
+		reply_error(q, 403, "Forbidden",
+			    "metrics-auth needs an API key and none is configured (rest-api-key, "
+			    "or metrics-auth none)");
+		return false;
+	}
+	parse_params(q);
+	if (!key_ok(h, api_key(q))) {
+		h->counters.bad_key++;
+		header(q, "WWW-Authenticate", "Bearer realm=\"turnpike\"");
+		reply_error(q, 401, "Unauthorized", "missing or wrong API key");
+		return false;
+	}
+	return true;
+}
+
+/* Whether metrics-auth asks for a key: key, or auto on a listener that is
+ * not loopback (where the public hook lives). */
+static bool metrics_key_needed(const struct conf *c)
+{
+	struct sockaddr_storage ss;
+
+	if (!c->metrics_auth || !strcmp(c->metrics_auth, "key"))
+		return true;
+	if (!strcmp(c->metrics_auth, "none"))
+		return false;
+	return !c->http_listen || addr_parse_listen(c->http_listen, &ss) != 0 ||
+	       !addr_is_loopback((const struct sockaddr *)&ss);
+}
+
 static void serve_metrics(struct req *q)
 {
 	struct http_server *h = q->h;
@@ -224,7 +266,7 @@ static void serve_metrics(struct req *q)
 	};
 	struct evbuffer *b;
 
-	if (!get_or_head(q))
+	if (!get_or_head(q) || !metrics_allowed(q))
 		return;
 	b = evbuffer_new();
 	if (!b) {
@@ -592,6 +634,7 @@ struct http_server *http_server_new(struct event_base *base, struct server *srv,
 	    !(h->rl = ratelimit_new((unsigned)c->rest_rate_limit, RATE_SLOTS)))
 		goto fail;
 	h->rl_rate = c->rest_rate_limit;
+	h->metrics_key = metrics_key_needed(c);
 	h->http = evhttp_new(base);
 	if (!h->http)
 		goto fail;
@@ -606,6 +649,9 @@ struct http_server *http_server_new(struct event_base *base, struct server *srv,
 	evhttp_set_gencb(h->http, request_cb, h);
 	if (http_listen_init(h) != 0)
 		goto fail;
+	log_info("http: /metrics %s (metrics-auth %s)",
+		 h->metrics_key ? "needs an API key" : "open to whoever reaches http-listen",
+		 c->metrics_auth ? c->metrics_auth : "key");
 	if (!c->use_auth_secret)
 		log_info("http: credential hook off: no static-auth-secret");
 	else if (h->nkeys == 0 && !srv->userdb)

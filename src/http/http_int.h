@@ -36,7 +36,8 @@ struct http_server {
 	uint8_t (*keys)[SHA256_DIGEST_LENGTH]; /* SHA-256 of each rest-api-key */
 	size_t nkeys;
 	struct ratelimit *rl;
-	long rl_rate; /* rest-rate-limit rl was made for */
+	long rl_rate;     /* rest-rate-limit rl was made for */
+	bool metrics_key; /* /metrics needs an API key (metrics-auth) */
 	struct http_counters counters;
 	uint64_t ports_capacity;
 	uint64_t start_time;

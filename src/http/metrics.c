@@ -140,9 +140,12 @@ static void turn_metrics(struct evbuffer *b, const struct turn_stats *st,
 	evbuffer_add_printf(b, P "tcp_relay_binds_moved_total{result=\"failed\"} %" PRIu64 "\n",
 			    st->tcp_binds_move_failed);
 	head(b, "quota_rejections_total", "counter",
-	     "Allocate requests refused by user-quota (486) or total-quota (508).");
+	     "Allocate requests refused by user-quota or source-quota (486), or total-quota "
+	     "(508).");
 	evbuffer_add_printf(b, P "quota_rejections_total{quota=\"user\"} %" PRIu64 "\n",
 			    st->quota_user);
+	evbuffer_add_printf(b, P "quota_rejections_total{quota=\"source\"} %" PRIu64 "\n",
+			    st->quota_source);
 	evbuffer_add_printf(b, P "quota_rejections_total{quota=\"total\"} %" PRIu64 "\n",
 			    st->quota_total);
 	head(b, "peer_denied_total", "counter",

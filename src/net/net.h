@@ -168,6 +168,9 @@ struct server {
 /* Creates the workers and binds every listener (errors are logged).
  * Returns NULL on failure. */
 struct server *server_new(const struct conf *conf);
+/* total-quota, or when 0 the relay ports: (max-port - min-port + 1) for
+ * each relay address. */
+unsigned server_total_quota(const struct server *srv, const struct conf *c);
 /* Starts the worker threads. Returns 0 or TP_ESYS. */
 int server_start(struct server *srv);
 /* Asks every worker to stop and joins them. Safe to call twice. */

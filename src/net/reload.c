@@ -192,7 +192,8 @@ static void reload_limits(struct server *srv)
 	__atomic_store_n(&cfg->max_chans, (unsigned)c->max_channels, __ATOMIC_RELAXED);
 	/* The local counts; the fleet-wide count in redis-userdb (userdb.c)
 	 * keeps the user-quota it started with. */
-	turn_quota_set(srv->quota, (unsigned)c->user_quota, (unsigned)c->total_quota);
+	turn_quota_set(srv->quota, (unsigned)c->user_quota, server_total_quota(srv, c));
+	turn_quota_set_source(srv->quota, (unsigned)c->source_quota);
 }
 
 int server_reload_check(struct server *srv, const struct conf *next)

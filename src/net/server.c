@@ -5,6 +5,7 @@
 #include <event2/event.h>
 #include <event2/listener.h>
 #include <event2/thread.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -273,6 +274,18 @@ static void raise_nofile(const struct server *srv)
 			  (unsigned long long)rl.rlim_cur, (unsigned long long)need);
 }
 
+unsigned server_total_quota(const struct server *srv, const struct conf *c)
+{
+	uint64_t ports =
+		(uint64_t)(c->max_port - c->min_port + 1) * (srv->nrelay[0] + srv->nrelay[1]);
+
+	if (c->total_quota)
+		return (unsigned)c->total_quota;
+	/* No more allocations than relay ports: refused by the quota (508,
+	 * counted as such) before the port search fails. */
+	return ports > UINT_MAX ? UINT_MAX : (unsigned)ports;
+}
+
 struct server *server_new(const struct conf *conf)
 {
 	struct server *srv = calloc(1, sizeof(*srv));
@@ -302,7 +315,10 @@ struct server *server_new(const struct conf *conf)
 	    (rc = setup_proxy(srv)) != 0 || (rc = redis_setup(srv)) != 0 ||
 	    (rc = tls_setup(srv)) != 0 || (rc = dtls_setup(srv)) != 0 || (rc = mux_setup(srv)) != 0)
 		goto fail;
-	srv->quota = turn_quota_new((unsigned)conf->user_quota, (unsigned)conf->total_quota);
+	srv->quota = turn_quota_new((unsigned)conf->user_quota, server_total_quota(srv, conf));
+	if (srv->quota)
+		turn_quota_set_source(srv->quota, (unsigned)conf->source_quota);
+	srv->turn_cfg.unauth_rate = (unsigned)conf->unauth_rate_limit;
 	srv->reservations = relay_reservations_new();
 	/* The workers' tables bound the total; a worker counts a newcomer
 	 * before it sheds an old one, hence room for twice as many. */

@@ -1,4 +1,4 @@
-/* quota.c - shared allocation counters per user and in total. */
+/* quota.c - shared allocation counters per user, per source and in total. */
 #include "turn/quota.h"
 
 #include <pthread.h>
@@ -19,11 +19,19 @@ struct quota_user {
 	char name[];
 };
 
+/* A client source: the IPv4 address or IPv6 /64 (addr_source_key). */
+struct quota_source {
+	struct quota_source *next;
+	unsigned count;
+	uint8_t key[16];
+};
+
 struct turn_quota {
 	pthread_mutex_t lock;
-	unsigned user_max, total_max, total;
+	unsigned user_max, total_max, total, source_max;
 	uint8_t key[16];
 	struct quota_user *buckets[QUOTA_BUCKETS];
+	struct quota_source *sources[QUOTA_BUCKETS];
 };
 
 struct turn_quota *turn_quota_new(unsigned user_quota, unsigned total_quota)
@@ -51,6 +59,11 @@ void turn_quota_free(struct turn_quota *q)
 		for (; u; u = next) {
 			next = u->next;
 			free(u);
+		}
+		struct quota_source *src = q->sources[i], *snext;
+		for (; src; src = snext) {
+			snext = src->next;
+			free(src);
 		}
 	}
 	pthread_mutex_destroy(&q->lock);
@@ -143,6 +156,83 @@ unsigned turn_quota_total(struct turn_quota *q)
 
 	pthread_mutex_lock(&q->lock);
 	n = q->total;
+	pthread_mutex_unlock(&q->lock);
+	return n;
+}
+
+void turn_quota_set_source(struct turn_quota *q, unsigned per_source)
+{
+	pthread_mutex_lock(&q->lock);
+	q->source_max = per_source;
+	pthread_mutex_unlock(&q->lock);
+}
+
+static struct quota_source **source_slot(struct turn_quota *q, const uint8_t key[16])
+{
+	size_t b = addr_siphash(q->key, key, 16) % QUOTA_BUCKETS;
+	struct quota_source **pp = &q->sources[b];
+
+	for (; *pp; pp = &(*pp)->next)
+		if (memcmp((*pp)->key, key, 16) == 0)
+			break;
+	return pp;
+}
+
+int turn_quota_source_take(struct turn_quota *q, const struct sockaddr *sa)
+{
+	struct quota_source **pp, *s;
+	uint8_t key[16];
+	int rc = 0;
+
+	addr_source_key(sa, key);
+	pthread_mutex_lock(&q->lock);
+	pp = source_slot(q, key);
+	s = *pp;
+	if (q->source_max && s && s->count >= q->source_max) {
+		rc = TP_ELIMIT;
+		goto out;
+	}
+	if (!s) {
+		s = calloc(1, sizeof(*s));
+		if (!s) {
+			rc = TP_ENOMEM;
+			goto out;
+		}
+		memcpy(s->key, key, sizeof(key));
+		*pp = s;
+	}
+	s->count++;
+out:
+	pthread_mutex_unlock(&q->lock);
+	return rc;
+}
+
+void turn_quota_source_give(struct turn_quota *q, const struct sockaddr *sa)
+{
+	struct quota_source **pp, *s;
+	uint8_t key[16];
+
+	addr_source_key(sa, key);
+	pthread_mutex_lock(&q->lock);
+	pp = source_slot(q, key);
+	s = *pp;
+	if (s && s->count && --s->count == 0) {
+		*pp = s->next;
+		free(s);
+	}
+	pthread_mutex_unlock(&q->lock);
+}
+
+unsigned turn_quota_source(struct turn_quota *q, const struct sockaddr *sa)
+{
+	struct quota_source *s;
+	uint8_t key[16];
+	unsigned n;
+
+	addr_source_key(sa, key);
+	pthread_mutex_lock(&q->lock);
+	s = *source_slot(q, key);
+	n = s ? s->count : 0;
 	pthread_mutex_unlock(&q->lock);
 	return n;
 }

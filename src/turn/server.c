@@ -8,6 +8,7 @@
 #include "turnpike/stun.h"
 #include "util/addr.h"
 #include "util/log.h"
+#include "util/ratelimit.h"
 
 #define SOFTWARE_NAME PACKAGE_NAME "/" PACKAGE_VERSION
 
@@ -45,8 +46,11 @@ size_t turn_reply_finish(struct turn_ctx *ctx, struct stun_builder *b, const str
 {
 	size_t len;
 
-	/* RFC 8489 §14.14: SOFTWARE; classic clients do not know it. */
-	if (req->magic && ctx->cfg->software)
+	/* RFC 8489 §14.14: SOFTWARE; classic clients do not know it. Only on
+	 * signed answers: an unauthenticated source (maybe spoofed, the
+	 * victim of a reflection) gets no byte more than it needs, and no
+	 * version to aim at. */
+	if (req->magic && ctx->cfg->software && auth && auth->ok)
 		stun_build_string(b, STUN_ATTR_SOFTWARE, SOFTWARE_NAME);
 	if (auth && auth->ok)
 		auth_build_integrity(b, &auth->req, &auth->key);
@@ -77,6 +81,25 @@ void turn_refusal_log(struct turn_ctx *ctx, const struct turn_from *from,
 	}
 }
 
+bool turn_unauth_allow(struct turn_ctx *ctx, const struct turn_from *from)
+{
+	char who[ADDR_STRLEN];
+
+	/* TCP, TLS and DTLS sources proved their address in a handshake (a
+	 * DTLS cookie exchange): no reflection through them. */
+	if (!ctx->unauth_rl || from->tr != TP_UDP)
+		return true;
+	if (ratelimit_take(ctx->unauth_rl, from->client, ctx->now_ms))
+		return true;
+	STAT_INC(ctx->stats->drops[DROP_UNAUTH_RATE]);
+	if (log_rl_take(&ctx->unauth_log, LOG_LVL_INFO))
+		log_info("unauthenticated requests from %s over unauth-rate-limit (%u/s): "
+			 "dropped without an answer (a flood, or a reflection attempt with a "
+			 "spoofed source)",
+			 addr_format(from->client, false, who, sizeof(who)), ctx->cfg->unauth_rate);
+	return false;
+}
+
 size_t turn_reply_error(struct turn_ctx *ctx, const struct turn_from *from,
 			const struct stun_msg *req, int code, const struct turn_auth *auth,
 			uint8_t *out)
@@ -84,6 +107,12 @@ size_t turn_reply_error(struct turn_ctx *ctx, const struct turn_from *from,
 	struct stun_builder b;
 	enum stats_err e = stats_err_index(code);
 
+	/* An unsigned answer goes to a source that proved nothing: within its
+	 * budget only, else nothing at all (counted). */
+	if (!(auth && auth->ok) && !turn_unauth_allow(ctx, from)) {
+		ctx->refusal_logged = false;
+		return 0;
+	}
 	if (e != ERR_MAX)
 		STAT_INC(ctx->stats->errors[e]);
 	if (log_get_level() >= LOG_LVL_DEBUG) {
@@ -159,6 +188,8 @@ static size_t reply_binding(struct turn_ctx *ctx, const struct turn_from *from,
 {
 	struct stun_builder b;
 
+	if (!turn_unauth_allow(ctx, from))
+		return 0;
 	STAT_INC(ctx->stats->binding[from->tr]);
 	turn_reply_start(&b, out, req, STUN_SUCCESS);
 	if (req->magic) {

@@ -75,6 +75,10 @@ struct turn_server_cfg {
 	 * max_tcp_peers (atomic counter owned by net). */
 	unsigned max_tcp_peers;
 	unsigned *tcp_peers;
+	/* unauth-rate-limit: unsigned answers (Binding, 401, any error to a
+	 * request that did not authenticate) per second to one UDP source
+	 * (IPv4 address or IPv6 /64) per worker, also the burst; 0: none. */
+	unsigned unauth_rate;
 };
 
 /* Where a message came from: the client's side of the 5-tuple. */
@@ -234,6 +238,10 @@ struct turn_ctx {
 	 * when the request's refusal has been logged with its reason. */
 	struct log_ratelimit refuse_rl;
 	bool refusal_logged;
+	/* Token buckets by UDP source for unsigned answers (cfg->unauth_rate),
+	 * a fixed table of this worker's: NULL when off. */
+	struct ratelimit *unauth_rl;
+	struct log_ratelimit unauth_log;
 	/* RFC 6062: this worker's peer data connections; connection ids are
 	 * this worker's when id % tcp_nshards == tcp_shard (net sets both), so
 	 * a ConnectionBind reaching another worker can be handed over. */

@@ -12,6 +12,7 @@ const char *const stats_drop_name[DROP_MAX] = {
 	[DROP_POLICY] = "peer_policy",          [DROP_RATE] = "max_bps",
 	[DROP_CAPACITY] = "bps_capacity",       [DROP_BAD_INDICATION] = "bad_indication",
 	[DROP_SEND_FAILED] = "send_failed",     [DROP_LOOKUP_RATE] = "lookup_rate",
+	[DROP_UNAUTH_RATE] = "unauth_rate",
 };
 
 const unsigned stats_lifetime_bounds[STATS_LIFETIME_BUCKETS - 1] = {10,   30,   60,   300,  600,

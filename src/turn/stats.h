@@ -33,6 +33,7 @@ enum stats_drop {
 	DROP_BAD_INDICATION, /* Send indication without peer or data, wrong family */
 	DROP_SEND_FAILED,    /* the relay socket refused the datagram */
 	DROP_LOOKUP_RATE,    /* would need a key lookup: source over its share */
+	DROP_UNAUTH_RATE,    /* unsigned answer to a UDP source over unauth-rate-limit */
 	DROP_MAX
 };
 
@@ -101,6 +102,7 @@ struct turn_stats {
 	uint64_t alloc_deleted;         /* Refresh with LIFETIME 0 */
 	uint64_t quota_user;            /* 486 */
 	uint64_t quota_total;           /* 508 */
+	uint64_t quota_source;          /* 486: source-quota */
 	uint64_t relay_ports_exhausted; /* 508 */
 	uint64_t fd_exhausted;          /* 508: no descriptor for a relay socket */
 	uint64_t perms_created;

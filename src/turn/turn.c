@@ -13,7 +13,12 @@
 #include "util/addr.h"
 #include "util/policy.h"
 #include "util/rand.h"
+#include "util/ratelimit.h"
 #include "util/log.h"
+
+/* Sources one worker keeps a token bucket for (unauth-rate-limit): 4096
+ * slots of 32 bytes, 128 KiB per worker whatever the crowd. */
+#define UNAUTH_RL_SLOTS 4096
 
 #define PROTO_UDP 17
 #define PROTO_TCP 6
@@ -33,6 +38,10 @@ int turn_ctx_init(struct turn_ctx *ctx, const struct turn_server_cfg *cfg, struc
 		return TP_ECRYPTO;
 	ctx->ind_txn |= 1; /* xorshift state must not be zero */
 	turn_bucket_init(&ctx->capacity, TURN_CFG_GET(cfg, worker_bps), 0);
+	ctx->unauth_log = (struct log_ratelimit)LOG_RATELIMIT_INIT(10, 1);
+	if (cfg->unauth_rate &&
+	    !(ctx->unauth_rl = ratelimit_new(cfg->unauth_rate, UNAUTH_RL_SLOTS)))
+		return TP_ENOMEM;
 	return turn_table_init(&ctx->table);
 }
 
@@ -49,8 +58,10 @@ static void alloc_free(struct turn_ctx *ctx, struct turn_alloc *a)
 	/* RFC 6062: its peer data connections end with it. */
 	turn_tcp_free_all(ctx, a);
 	ctx->io->relay_close(ctx->io->env, a);
-	if (ctx->cfg->quota)
+	if (ctx->cfg->quota) {
 		turn_quota_give(ctx->cfg->quota, a->username + a->quota_off, a->quota_len);
+		turn_quota_source_give(ctx->cfg->quota, (const struct sockaddr *)&a->client);
+	}
 	if (a->fleet && ctx->io->quota_update)
 		ctx->io->quota_update(ctx->io->env, a->username + a->quota_off, a->quota_len, a->id,
 				      0);
@@ -65,6 +76,8 @@ void turn_ctx_cleanup(struct turn_ctx *ctx)
 {
 	struct turn_alloc *a;
 
+	ratelimit_free(ctx->unauth_rl);
+	ctx->unauth_rl = NULL;
 	if (!ctx->table.buckets)
 		return;
 	while ((a = turn_table_first(&ctx->table))) {
@@ -438,6 +451,51 @@ static void fleet_give(struct turn_ctx *ctx, const char *user, size_t ulen,
 
 /* ---- Allocate (RFC 8656 §7.2) ---- */
 
+/*
+ * Counts the new allocation under the local quotas: its client's source,
+ * its user, the server's total (RFC 8656 §7.2 leaves quotas to the server).
+ * Returns 0, TP_ELIMIT (source-quota: 486), TP_ETOOMANY (user-quota: 486),
+ * or TP_EAGAIN / TP_ENOMEM (total-quota, memory: 508); each refusal
+ * counted by quota and logged with its reason, rate-limited.
+ */
+static int quota_take(struct turn_ctx *ctx, const struct turn_from *from,
+		      const struct stun_msg *msg, const struct turn_auth *auth, const char *user,
+		      size_t ulen)
+{
+	const char *uname = auth->ok ? auth->req.username : NULL;
+	size_t unlen = auth->ok ? auth->req.ulen : 0;
+	int rc = turn_quota_source_take(ctx->cfg->quota, from->client);
+
+	if (rc == 0) {
+		rc = turn_quota_take(ctx->cfg->quota, user, ulen);
+		if (rc != 0)
+			turn_quota_source_give(ctx->cfg->quota, from->client);
+	}
+	switch (rc) {
+	case 0:
+		return 0;
+	case TP_ELIMIT:
+		STAT_INC(ctx->stats->quota_source);
+		turn_refusal_log(ctx, from, msg, uname, unlen, STUN_ERR_QUOTA_REACHED,
+				 "source-quota reached (allocations from this address)");
+		break;
+	case TP_ETOOMANY:
+		STAT_INC(ctx->stats->quota_user);
+		turn_refusal_log(ctx, from, msg, uname, unlen, STUN_ERR_QUOTA_REACHED,
+				 "user-quota reached (allocations of this user)");
+		break;
+	default:
+		STAT_INC(ctx->stats->quota_total);
+		turn_refusal_log(ctx, from, msg, uname, unlen, STUN_ERR_INSUFFICIENT_CAPACITY,
+				 rc == TP_EAGAIN
+					 ? "total-quota reached (allocations on this server)"
+					 : "out of memory for the quota");
+		break;
+	}
+	ctx->refusal_logged = true;
+	return rc;
+}
+
 /* A dual allocation's IPv6 relay (ADDITIONAL-ADDRESS-FAMILY), once the
  * IPv4 one is open. Returns 0, or the code for ADDRESS-ERROR-CODE: 440
  * without IPv6 relay addresses, 508 without a port (the IPv4 allocation
@@ -600,17 +658,13 @@ static size_t handle_allocate(struct turn_ctx *ctx, const struct turn_from *from
 	if (code)
 		return turn_reply_error(ctx, from, msg, code, auth, out);
 	if (ctx->cfg->quota) {
-		rc = turn_quota_take(ctx->cfg->quota, quota_user, quota_len);
+		rc = quota_take(ctx, from, msg, auth, quota_user, quota_len);
 		if (rc != 0)
 			fleet_give(ctx, quota_user, quota_len, id, fleet);
-		if (rc == TP_ETOOMANY) {
-			STAT_INC(ctx->stats->quota_user);
+		if (rc == TP_ETOOMANY || rc == TP_ELIMIT)
 			return turn_reply_error(ctx, from, msg, STUN_ERR_QUOTA_REACHED, auth, out);
-		}
-		if (rc != 0) {
-			STAT_INC(ctx->stats->quota_total);
+		if (rc != 0)
 			return cannot_take(ctx, from, msg, auth, out);
-		}
 	}
 	a = calloc(1, sizeof(*a));
 	if (!a) {
@@ -681,8 +735,10 @@ fail_alloc:
 	OPENSSL_cleanse(&a->key, sizeof(a->key));
 	free(a);
 fail_quota:
-	if (ctx->cfg->quota)
+	if (ctx->cfg->quota) {
 		turn_quota_give(ctx->cfg->quota, quota_user, quota_len);
+		turn_quota_source_give(ctx->cfg->quota, from->client);
+	}
 	fleet_give(ctx, quota_user, quota_len, id, fleet);
 	if (code == STUN_ERR_INSUFFICIENT_CAPACITY)
 		return cannot_take(ctx, from, msg, auth, out);

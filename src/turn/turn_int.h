@@ -53,11 +53,17 @@ void turn_refusal_log(struct turn_ctx *ctx, const struct turn_from *from,
 /* Starts an answer to req of class cls. */
 void turn_reply_start(struct stun_builder *b, uint8_t *out, const struct stun_msg *req,
 		      uint8_t cls);
-/* Closes an answer: SOFTWARE, MESSAGE-INTEGRITY(-SHA256) when auth proved
- * credentials, FINGERPRINT when the request had one. Returns the length or 0. */
+/* Closes an answer: SOFTWARE and MESSAGE-INTEGRITY(-SHA256) when auth
+ * proved credentials, FINGERPRINT when the request had one. Returns the
+ * length or 0. */
 size_t turn_reply_finish(struct turn_ctx *ctx, struct stun_builder *b, const struct stun_msg *req,
 			 const struct turn_auth *auth);
-/* A whole error answer (counted by code). */
+/* Whether an unsigned answer may go to from now: always but over UDP with
+ * unauth-rate-limit on, where a source over its budget is counted
+ * (DROP_UNAUTH_RATE), logged rate-limited, and gets nothing. */
+bool turn_unauth_allow(struct turn_ctx *ctx, const struct turn_from *from);
+/* A whole error answer (counted by code), or 0 when an unsigned one is over
+ * the source's budget (turn_unauth_allow). */
 size_t turn_reply_error(struct turn_ctx *ctx, const struct turn_from *from,
 			const struct stun_msg *req, int code, const struct turn_auth *auth,
 			uint8_t *out);

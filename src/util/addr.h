@@ -51,5 +51,7 @@ void addr_source_key(const struct sockaddr *sa, uint8_t key[16]);
 
 /* An IPv6 wildcard/any address for the family. */
 bool addr_is_any(const struct sockaddr *sa);
+/* 127.0.0.0/8 or ::1 (or ::ffff:127.x.y.z). */
+bool addr_is_loopback(const struct sockaddr *sa);
 
 #endif

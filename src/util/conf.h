@@ -62,7 +62,9 @@ struct conf {
 	bool allow_loopback_peers;
 	/* quotas and limits */
 	long user_quota;
+	long source_quota;
 	long total_quota;
+	long unauth_rate_limit;
 	struct conf_list alternate_server;
 	struct conf_list overflow_server;
 	struct conf_list announce_address;
@@ -72,6 +74,7 @@ struct conf {
 	long bps_capacity;
 	/* HTTP: metrics, health, the TURN REST credential hook; TLS */
 	char *http_listen;
+	char *metrics_auth;
 	char *http_cert;
 	char *http_pkey;
 	long http_max_connections;

@@ -107,6 +107,15 @@ static int check_http_listen(const char *val, char *err, size_t errlen)
 	return 0;
 }
 
+static int check_metrics_auth(const char *val, char *err, size_t errlen)
+{
+	if (strcmp(val, "auto") != 0 && strcmp(val, "key") != 0 && strcmp(val, "none") != 0) {
+		snprintf(err, errlen, "'%s' is not auto, key or none", val);
+		return TP_EINVAL;
+	}
+	return 0;
+}
+
 /* Printable ASCII without blanks: what survives a URL query and a header. */
 static bool printable(const char *s)
 {
@@ -364,15 +373,28 @@ const struct conf_opt conf_schema[] = {
 	 "UDP and TCP, tls-listening-port, the http-listen port) stay refused on every loopback "
 	 "address. For tests only.",
 	 NULL},
-	{"user-quota", CONF_INT, "0", 0, 1000000, true, OFF(user_quota), "N",
-	 "Most allocations one user may hold at once (for REST names, the user "
-	 "part); more get 486. With redis-userdb, counted across every server "
-	 "sharing it (per server while Redis is away); a reload changes the "
-	 "per-server count at once and the one in Redis after a restart. 0: no limit.",
+	{"user-quota", CONF_INT, "32", 0, 1000000, true, OFF(user_quota), "N",
+	 "Most allocations one user may hold at once (for REST names EXPIRY:USER, "
+	 "the USER part, so one web user cannot mint many); more get 486. With "
+	 "redis-userdb, counted across every server sharing it (per server while "
+	 "Redis is away); a reload changes the per-server count at once and the one "
+	 "in Redis after a restart. The default 32 is ten browser PeerConnections "
+	 "with three TURN URLs each (UDP, TCP, TLS) and some to spare; raise it when "
+	 "many people share one long-term user. 0: no limit.",
+	 NULL},
+	{"source-quota", CONF_INT, "256", 0, 1000000, true, OFF(source_quota), "N",
+	 "Most allocations the clients of one source address (an IPv4 address, or an "
+	 "IPv6 /64) may hold at once, whatever their credentials, so one host cannot "
+	 "take the relay ports with many minted REST credentials; more get 486. "
+	 "Counted on this server, once the Allocate has authenticated. The default "
+	 "leaves room for an office behind one NAT; behind a carrier-grade NAT, or "
+	 "with every client coming through one proxy, raise it. 0: no limit.",
 	 NULL},
 	{"total-quota", CONF_INT, "0", 0, 10000000, true, OFF(total_quota), "N",
 	 "Most allocations on the server at once; more get 508 (or 300, see "
-	 "overflow-server). 0: no limit.",
+	 "overflow-server). 0 (the default): as many as the relay ports, "
+	 "(max-port - min-port + 1) for each relay address, so the refusal is a "
+	 "counted 508 before the ports run out.",
 	 NULL},
 	{"alternate-server", CONF_LIST, NULL, 0, 0, true, OFF(alternate_server), "IP[:PORT]",
 	 "Redirection mode, as coturn's: every new Allocate gets 300 Try Alternate "
@@ -398,10 +420,16 @@ const struct conf_opt conf_schema[] = {
 	 "it drains; servers of the fleet send the Allocates they cannot take to the "
 	 "least loaded registered one (300 Try Alternate).",
 	 check_server},
-	{"max-permissions", CONF_INT, "256", 1, 65535, true, OFF(max_permissions), "N",
-	 "Most peer permissions one allocation may hold; more get 508.", NULL},
-	{"max-channels", CONF_INT, "256", 1, 4096, true, OFF(max_channels), "N",
-	 "Most channels one allocation may bind; more get 508.", NULL},
+	{"max-permissions", CONF_INT, "64", 1, 65535, true, OFF(max_permissions), "N",
+	 "Most peer permissions one allocation may hold; more get 508. A WebRTC "
+	 "client asks one for each IP among its peer's candidates, rarely more than "
+	 "ten; 64 permissions and 64 channels hold at most about 11 KiB per "
+	 "allocation (256 of each, about 45 KiB).",
+	 NULL},
+	{"max-channels", CONF_INT, "64", 1, 4096, true, OFF(max_channels), "N",
+	 "Most channels one allocation may bind; more get 508. A client binds one "
+	 "for each peer address it talks to (see max-permissions).",
+	 NULL},
 	{"max-bps", CONF_INT, "0", 0, 1000000000, true, OFF(max_bps), "BYTES/S",
 	 "Bandwidth of one allocation, in bytes per second, for each direction on "
 	 "its own (client to peers, peers to client, as coturn counts it); "
@@ -423,6 +451,15 @@ const struct conf_opt conf_schema[] = {
 	 "everything else to TURN, with the HTTP limits applied to the real client "
 	 "address. Default: off.",
 	 check_http_listen},
+	{"metrics-auth", CONF_STR, "auto", 0, 0, false, OFF(metrics_auth), "auto|key|none",
+	 "Who may read /metrics (allocation counts, client numbers, refusals: "
+	 "nothing for the public). key: only with an API key, as the credential hook "
+	 "takes it (rest-api-key or turnpikectl apikey; Authorization: Bearer KEY or "
+	 "key=), else 401. none: anyone who reaches http-listen. auto (the default): "
+	 "none when http-listen is a loopback address (a bare PORT, for a Prometheus "
+	 "on the host), key otherwise, where the credential hook is public (web "
+	 "pages call it, and a shared TURN port forwards HTTP to it).",
+	 check_metrics_auth},
 	{"http-cert", CONF_STR, NULL, 0, 0, false, OFF(http_cert), "PATH",
 	 "TLS certificate chain file (PEM, server certificate first) for the HTTP "
 	 "listener. With http-pkey, http-listen speaks HTTPS only.",
@@ -493,6 +530,18 @@ const struct conf_opt conf_schema[] = {
 	{"redis-statsdb", CONF_STR, NULL, 0, 0, false, OFF(redis_statsdb), "CONNINFO",
 	 "Redis receiving allocation events as JSON on the channel turnpike:events, "
 	 "in the same forms as redis-userdb. Default: redis-userdb.",
+	 NULL},
+	{"unauth-rate-limit", CONF_INT, "50", 0, 1000000, false, OFF(unauth_rate_limit), "N",
+	 "Answers per second, in bursts of up to N, that one UDP source (an IPv4 "
+	 "address, or an IPv6 /64) gets for requests that did not authenticate: "
+	 "Binding, the 401 challenge, any unsigned error. Over UDP a source address "
+	 "can be forged, and such answers are what a reflection attack would aim at "
+	 "a victim; beyond the budget requests are dropped without an answer (the "
+	 "client retransmits), counted in turnpike_dropped_total{cause=\"unauth_rate\"} "
+	 "and logged rate-limited. Each relay thread keeps its own buckets in a fixed "
+	 "table (4096 sources, 128 KiB), so a source spreading its ports over the "
+	 "threads gets up to N per thread. Authenticated requests, TCP, TLS and DTLS "
+	 "(whose handshake proves the address) are not counted. 0: no limit.",
 	 NULL},
 	{"redis-lookups-per-source", CONF_INT, "10", 0, 100000, false,
 	 OFF(redis_lookups_per_source), "N",

@@ -280,9 +280,11 @@ done
 for p in "${running[@]}"; do wait "$p"; done
 echo "natlab: calls done in $(($(date +%s) - t0)) s"
 
-inns "$PUB" curl -s --max-time 5 "http://$SERVER:9641/metrics" >"$TMP/metrics.txt" ||
+# Off loopback /metrics needs the API key (metrics-auth auto).
+inns "$PUB" curl -s --max-time 5 -H "Authorization: Bearer $KEY" "http://$SERVER:9641/metrics" \
+	>"$TMP/metrics.txt" ||
 	echo "natlab: cannot fetch /metrics" >&2
-inns "$PUB" "$CTL" report --http "$SERVER:9641" >"$TMP/report.txt" 2>&1 ||
+inns "$PUB" "$CTL" report --http "$SERVER:9641" --key "$KEY" >"$TMP/report.txt" 2>&1 ||
 	echo "natlab: turnpikectl report failed" >&2
 printf '%s\n' "${PAIRS[@]}" >"$TMP/pairs"
 args=()

@@ -9,7 +9,10 @@
 . "$(dirname "$0")/lib.sh"
 
 ALT_PORT=$("$FREEPORT") || { fail "no free port"; finish; }
-start_server rfc5780 --alt-listening-ip 127.0.0.2 --alt-listening-port "$ALT_PORT" ||
+# Three discovery clients, dozens of Bindings each, all from 127.0.0.1: no
+# unauth-rate-limit, which would count them as one source.
+start_server rfc5780 --alt-listening-ip 127.0.0.2 --alt-listening-port "$ALT_PORT" \
+	--unauth-rate-limit 0 ||
 	{ fail "server start"; finish; }
 check "start-up names the discovery addresses" \
 	grep -q "RFC 5780 NAT behaviour discovery: 127.0.0.1:$PORT and 127.0.0.2:$ALT_PORT" \

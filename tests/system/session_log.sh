@@ -105,7 +105,7 @@ start_server quota --realm example.org --user alice:wonderland --user-quota 1 ||
 timeout 10 turnutils_uclient -p "$PORT" -u alice -w wonderland -n 1 -m 1 -e 127.0.0.1 -r "$PEER" \
 	127.0.0.1 >"$TMP/u-quota.out" 2>&1
 check "over user-quota: the refusal names the user and the reason ($(grep -m1 'refused, 486' "$TMP/quota.log" | sed 's/.*info: //'))" \
-	grep -q 'info: Allocate from 127.0.0.1:[0-9]* (user "alice"): refused, 486: Allocation Quota Reached$' \
+	grep -q 'info: Allocate from 127.0.0.1:[0-9]* (user "alice"): refused, 486: user-quota reached (allocations of this user)$' \
 	"$TMP/quota.log"
 # A flood of wrong passwords (500 Allocates from one client) is rate-limited.
 cat >"$TMP/flood.py" <<'PY'

@@ -1,5 +1,6 @@
-/* test_turn_quota.c - unit tests for src/turn/quota.c: per-user and total
- * allocation counters, their error codes, and the lock under threads. */
+/* test_turn_quota.c - unit tests for src/turn/quota.c: per-user, per-source
+ * and total allocation counters, their error codes, and the lock under
+ * threads. */
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -323,9 +324,55 @@ static void test_set(void)
 	turn_quota_free(q);
 }
 
+/* source-quota: by IPv4 address (any port, IPv4-mapped the same) and IPv6
+ * /64; entries go when their count does; a new limit applies at once. */
+static void test_source_quota(void)
+{
+	struct turn_quota *q = turn_quota_new(0, 0);
+	struct sockaddr_storage a = check_addr("192.0.2.1:1000"), a2 = check_addr("192.0.2.1:2000"),
+				am = check_addr("[::ffff:192.0.2.1]:3000"),
+				b = check_addr("192.0.2.2:1000"),
+				v6 = check_addr("[2001:db8:0:1::1]:1000"),
+				v6same = check_addr("[2001:db8:0:1:ffff::2]:1000"),
+				v6other = check_addr("[2001:db8:0:2::1]:1000");
+#define SA(x) ((const struct sockaddr *)&(x))
+
+	CHECK(q != NULL);
+	if (!q)
+		return;
+	/* No limit: counted all the same. */
+	CHECK_INT(turn_quota_source_take(q, SA(a)), 0);
+	CHECK_INT(turn_quota_source(q, SA(a)), 1);
+	turn_quota_set_source(q, 2);
+	CHECK_INT(turn_quota_source_take(q, SA(a2)), 0);
+	CHECK_INT(turn_quota_source_take(q, SA(am)), TP_ELIMIT);
+	CHECK_INT(turn_quota_source(q, SA(am)), 2);
+	CHECK_INT(turn_quota_source_take(q, SA(b)), 0);
+	CHECK_INT(turn_quota_source_take(q, SA(v6)), 0);
+	CHECK_INT(turn_quota_source_take(q, SA(v6same)), 0);
+	CHECK_INT(turn_quota_source_take(q, SA(v6same)), TP_ELIMIT);
+	CHECK_INT(turn_quota_source_take(q, SA(v6other)), 0);
+	/* Given back: room again; the user and total counts are apart. */
+	turn_quota_source_give(q, SA(a));
+	CHECK_INT(turn_quota_source(q, SA(a)), 1);
+	CHECK_INT(turn_quota_source_take(q, SA(a)), 0);
+	CHECK_INT(turn_quota_total(q), 0);
+	turn_quota_source_give(q, SA(a));
+	turn_quota_source_give(q, SA(a));
+	turn_quota_source_give(q, SA(a)); /* one too many: no-op */
+	CHECK_INT(turn_quota_source(q, SA(a)), 0);
+	turn_quota_set_source(q, 0);
+	for (int i = 0; i < 10; i++)
+		CHECK_INT(turn_quota_source_take(q, SA(b)), 0);
+	CHECK_INT(turn_quota_source(q, SA(b)), 11);
+#undef SA
+	turn_quota_free(q);
+}
+
 int main(void)
 {
 	test_user_quota();
+	test_source_quota();
 	test_total_quota();
 	test_unlimited();
 	test_give_unknown();

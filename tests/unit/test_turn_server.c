@@ -7,6 +7,7 @@
 #include "turn/server.h"
 #include "turnpike/stun.h"
 #include "util/addr.h"
+#include "util/ratelimit.h"
 
 static struct turn_server_cfg cfg = {.software = true};
 static struct turn_stats stats;
@@ -58,7 +59,9 @@ static void test_binding(const char *src_s)
 	CHECK_MEM(msg.txn, txn, 16);
 	CHECK_INT(stun_msg_xor_addr(&msg, STUN_ATTR_XOR_MAPPED_ADDRESS, &mapped), 0);
 	CHECK(addr_equal((struct sockaddr *)&mapped, (struct sockaddr *)&src));
-	CHECK(stun_msg_find(&msg, STUN_ATTR_SOFTWARE) != NULL);
+	/* Unsigned: no SOFTWARE, 32 bytes over IPv4 (reflection, RFC 8489 §14.14). */
+	CHECK(stun_msg_find(&msg, STUN_ATTR_SOFTWARE) == NULL);
+	CHECK(n == (src.ss_family == AF_INET ? 32u : 44u));
 	CHECK_INT(msg.fp, -1);
 
 	/* FINGERPRINT in, FINGERPRINT out (RFC 8489 §14.7). */
@@ -213,6 +216,50 @@ static void test_software_off(void)
 	cfg.software = true;
 }
 
+/* unauth-rate-limit: a UDP source gets its budget of unsigned answers, then
+ * silence (counted); another source, and TCP, are not touched. */
+static void test_unauth_rate(void)
+{
+	uint8_t req[512], out[TURN_MAX_REPLY];
+	struct sockaddr_storage a, a_port, b6, b6_same64, c;
+	uint64_t drops = stats.drops[DROP_UNAUTH_RATE];
+	size_t n, got = 0;
+
+	cfg.unauth_rate = 3;
+	ctx.unauth_rl = ratelimit_new(3, 64);
+	ctx.unauth_log = (struct log_ratelimit)LOG_RATELIMIT_INIT(10, 1);
+	ctx.now_ms = 1000;
+	CHECK(ctx.unauth_rl != NULL);
+	a = check_addr("192.0.2.7:4242");
+	a_port = check_addr("192.0.2.7:4243");
+	b6 = check_addr("[2001:db8:1:2::1]:5000");
+	b6_same64 = check_addr("[2001:db8:1:2::99]:5001");
+	c = check_addr("192.0.2.8:4242");
+	n = request(req, STUN_BINDING, STUN_REQUEST, txn, 0, false);
+	for (int i = 0; i < 5; i++)
+		got += handle(TP_UDP, req, n, i % 2 ? &a_port : &a, out) > 0;
+	CHECK_INT(got, 3); /* the burst; other ports of the address share it */
+	CHECK_INT(stats.drops[DROP_UNAUTH_RATE], drops + 2);
+	/* Errors too: an unknown method gets no 400 either. */
+	n = request(req, 0x0ff, STUN_REQUEST, txn, 0, false);
+	CHECK_INT(handle(TP_UDP, req, n, &a, out), 0);
+	CHECK_INT(stats.drops[DROP_UNAUTH_RATE], drops + 3);
+	n = request(req, STUN_BINDING, STUN_REQUEST, txn, 0, false);
+	CHECK(handle(TP_TCP, req, n, &a, out) > 0); /* a handshake proved it */
+	CHECK(handle(TP_UDP, req, n, &c, out) > 0);
+	/* An IPv6 /64 is one source. */
+	got = 0;
+	for (int i = 0; i < 4; i++)
+		got += handle(TP_UDP, req, n, i % 2 ? &b6_same64 : &b6, out) > 0;
+	CHECK_INT(got, 3);
+	/* Refilled at 3 per second. */
+	ctx.now_ms += 1000;
+	CHECK(handle(TP_UDP, req, n, &a, out) > 0);
+	ratelimit_free(ctx.unauth_rl);
+	ctx.unauth_rl = NULL;
+	cfg.unauth_rate = 0;
+}
+
 /* Like handle, to a given local address. */
 static size_t handle_at(enum turn_transport tr, const uint8_t *pkt, size_t len,
 			const struct sockaddr_storage *src, const struct sockaddr_storage *local,
@@ -343,6 +390,7 @@ int main(void)
 	test_errors();
 	test_no_answer();
 	test_software_off();
+	test_unauth_rate();
 	test_nat();
 	return check_done("test_turn_server");
 }

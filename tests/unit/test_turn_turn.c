@@ -290,7 +290,9 @@ static void test_challenge(void)
 	a = stun_msg_find(&m, STUN_ATTR_REALM);
 	CHECK(a && a->len == strlen(REALM) && memcmp(stun_attr_value(&m, a), REALM, a->len) == 0);
 	a = stun_msg_find(&m, STUN_ATTR_NONCE);
-	CHECK(a && a->len == 45);
+	CHECK(a && a->len == 29);
+	/* Signed answers only carry SOFTWARE: none for anyone who asks. */
+	CHECK(stun_msg_find(&m, STUN_ATTR_SOFTWARE) == NULL);
 	/* The nonce is ours, for this client. */
 	CHECK(a && auth_nonce_check(&nkey, CSA(&c.addr), ctx.unix_s, stun_attr_value(&m, a),
 				    a->len) == 0);

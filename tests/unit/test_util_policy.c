@@ -315,6 +315,13 @@ static const struct vcase embedded_cases[] = {
 	{"2001:0:808:808::", MC},                       /* client 255.255.255.255 */
 	{"2001:0:4136:e378:8000:63bf:f7f7:f7f7", TUN},  /* both public */
 	{"2001:0:ffff:ffff:ffff:ffff:ffff:ffff", MC},   /* server broadcast */
+	/* The same addresses spelled otherwise (security.sh's list) */
+	{"0:0:0:0:0:FFFF:7F00:0001", LOOP},
+	{"::FFFF:127.255.255.254", LOOP},
+	{"64:FF9B:0:0:0:0:7F00:1", LOOP},
+	{"64:ff9b:1:0:0:0:a9fe:a9fe", LL},
+	{"2002:7F00:0001:0:0:0:0:0", LOOP},
+	{"2001:0000:4136:e378:8000:63bf:80ff:fffe", LOOP},
 };
 
 static void test_builtin(void)
