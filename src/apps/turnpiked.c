@@ -37,6 +37,14 @@ struct daemon {
 	char **argv;
 };
 
+/* The HTTP admin endpoints are served by the network layer's admin.c:
+ * http/ holds this table and never reads the workers' tables. */
+static const struct http_admin_ops admin_ops = {
+	.sessions = admin_sessions,
+	.kill = admin_kill,
+	.cancel = admin_cancel,
+};
+
 static void on_drain_done(int fd, short what, void *arg)
 {
 	struct daemon *d = arg;
@@ -225,12 +233,14 @@ static int run(struct daemon *d)
 		goto out;
 	/* Secrets from Redis come in on this loop; workers see them next request. */
 	if (server_redis_start(d->srv, d->base) != 0 || tls_watch_start(d->srv, d->base) != 0 ||
-	    reload_start(d->srv, d->base) != 0)
+	    reload_start(d->srv, d->base) != 0 || admin_start(d->srv, d->base) != 0)
 		goto out;
 	if (become_daemon(d, &ids) != 0)
 		goto out;
-	if (d->http)
+	if (d->http) {
+		http_server_set_admin(d->http, &admin_ops, d->srv);
 		http_server_set_state(d->http, HTTP_SERVING);
+	}
 	log_listeners(d->srv);
 	if (sdnotify("READY=1") != 0)
 		log_warn("cannot tell systemd (NOTIFY_SOCKET) that we are ready: %s",

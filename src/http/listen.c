@@ -39,6 +39,10 @@ struct http_conn {
 	struct sockaddr_storage peer;
 	struct event *deadline;
 	bool no_tls; /* no TLS session could be made for it: close it */
+	/* An answer that comes later (admin endpoints): told when the
+	 * connection goes first. */
+	void (*on_close)(void *arg);
+	void *on_close_arg;
 	TAILQ_ENTRY(http_conn) link;
 };
 
@@ -125,6 +129,8 @@ static void close_cb(struct evhttp_connection *evcon, void *arg)
 	struct http_server *h = hc->h;
 	(void)evcon;
 
+	if (hc->on_close)
+		hc->on_close(hc->on_close_arg);
 	srccount_put(h->conns, SA(&hc->peer));
 	TAILQ_REMOVE(&h->open, hc, link);
 	conn_free(hc);
@@ -445,6 +451,22 @@ bool http_listen_peer(const struct http_server *h, const struct evhttp_connectio
 	{
 		if (hc->evcon == evcon) {
 			*out = hc->peer;
+			return true;
+		}
+	}
+	return false;
+}
+
+bool http_listen_on_close(struct http_server *h, const struct evhttp_connection *evcon,
+			  void (*fn)(void *arg), void *arg)
+{
+	struct http_conn *hc;
+
+	TAILQ_FOREACH(hc, &h->open, link)
+	{
+		if (hc->evcon == evcon) {
+			hc->on_close = fn;
+			hc->on_close_arg = arg;
 			return true;
 		}
 	}
