@@ -286,7 +286,8 @@ static int run_http(const struct opts *o, const char *target)
 		rc = http_request((struct sockaddr *)&sa, "POST", "/api/v1/admin/sessions/kill",
 				  o->key, form, (int)o->timeout_ms, &body, &status);
 	} else {
-		snprintf(path, sizeof(path), "/api/v1/admin/sessions%s%s", form[0] ? "?" : "", form);
+		snprintf(path, sizeof(path), "/api/v1/admin/sessions%s%s", form[0] ? "?" : "",
+			 form);
 		rc = http_request((struct sockaddr *)&sa, "GET", path, o->key, NULL,
 				  (int)o->timeout_ms, &body, &status);
 	}
@@ -338,7 +339,8 @@ static int run_redis(struct ctl *x, const struct opts *o)
 		snprintf(cmd, sizeof(cmd), "kill %s id %s", key, o->id);
 	} else if (o->user) {
 		hex_encode((const uint8_t *)o->user, strlen(o->user), hex);
-		snprintf(cmd, sizeof(cmd), "%s %s user %s", o->kill ? "kill" : "sessions", key, hex);
+		snprintf(cmd, sizeof(cmd), "%s %s user %s", o->kill ? "kill" : "sessions", key,
+			 hex);
 	} else {
 		snprintf(cmd, sizeof(cmd), "sessions %s", key);
 	}
@@ -387,20 +389,19 @@ static int run_redis(struct ctl *x, const struct opts *o)
 
 static void usage_lines(FILE *f)
 {
-	fprintf(f,
-		"  sessions [--user U] [--json] [--http ADDR] [--key KEY] [--timeout MS]\n"
-		"                             live allocations: id, user, realm, transport,\n"
-		"                             client, relayed address(es), age, packets/bytes\n"
-		"                             each way; across the fleet through redis-statsdb\n"
-		"                             when configured, else (or with --http) from the\n"
-		"                             HTTP listener with its admin-api-key\n"
-		"  kill ID | kill --user U [--json] [--http ADDR] [--key KEY] [--timeout MS]\n"
-		"                             end the allocation with that id, or every one of\n"
-		"                             user U (its whole USERNAME, or the user part of\n"
-		"                             REST credentials); prints how many ended\n"
-		"  Options for these: -c, --config FILE; --redis-statsdb CONNINFO; the key\n"
-		"  also from TURNPIKE_ADMIN_KEY or admin-api-key in the file. Exit status 1\n"
-		"  when a server did not answer, or kill ended nothing.\n");
+	fprintf(f, "  sessions [--user U] [--json] [--http ADDR] [--key KEY] [--timeout MS]\n"
+		   "                             live allocations: id, user, realm, transport,\n"
+		   "                             client, relayed address(es), age, packets/bytes\n"
+		   "                             each way; across the fleet through redis-statsdb\n"
+		   "                             when configured, else (or with --http) from the\n"
+		   "                             HTTP listener with its admin-api-key\n"
+		   "  kill ID | kill --user U [--json] [--http ADDR] [--key KEY] [--timeout MS]\n"
+		   "                             end the allocation with that id, or every one of\n"
+		   "                             user U (its whole USERNAME, or the user part of\n"
+		   "                             REST credentials); prints how many ended\n"
+		   "  Options for these: -c, --config FILE; --redis-statsdb CONNINFO; the key\n"
+		   "  also from TURNPIKE_ADMIN_KEY or admin-api-key in the file. Exit status 1\n"
+		   "  when a server did not answer, or kill ended nothing.\n");
 }
 
 void ctl_admin_usage(FILE *f)
@@ -441,7 +442,8 @@ static int run(int argc, char **argv, bool kill)
 	if (kill && !!o.id == !!o.user)
 		goto out;
 	if (o.id && (strlen(o.id) != 2 * ID_LEN || !hex_decode(o.id, id, sizeof(id)))) {
-		fprintf(stderr, "turnpikectl: '%s' is not an allocation id (32 hex digits)\n", o.id);
+		fprintf(stderr, "turnpikectl: '%s' is not an allocation id (32 hex digits)\n",
+			o.id);
 		goto out;
 	}
 	if (!o.key)

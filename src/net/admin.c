@@ -19,18 +19,18 @@
 #include "util/hex.h"
 #include "util/log.h"
 
-#define INBOX_MAX 16     /* requests queued per worker */
-#define PENDING_MAX 16   /* requests in flight per server */
-#define LIST_MAX 10000   /* sessions listed per worker; more: "truncated" */
-#define KILL_BATCH 256   /* allocations collected per table pass */
+#define INBOX_MAX 16   /* requests queued per worker */
+#define PENDING_MAX 16 /* requests in flight per server */
+#define LIST_MAX 10000 /* sessions listed per worker; more: "truncated" */
+#define KILL_BATCH 256 /* allocations collected per table pass */
 
 /* One worker's share of an answer. */
 struct admin_part {
 	char *buf; /* JSON objects, comma separated */
 	size_t len, cap;
-	unsigned n;      /* listed or ended */
-	bool truncated;  /* LIST_MAX reached, or out of memory */
-	bool busy;       /* its inbox was full: not asked */
+	unsigned n;     /* listed or ended */
+	bool truncated; /* LIST_MAX reached, or out of memory */
+	bool busy;      /* its inbox was full: not asked */
 };
 
 struct admin_req {
@@ -42,9 +42,9 @@ struct admin_req {
 	size_t ulen;
 	admin_done_fn done;
 	void *arg;
-	bool cancelled;        /* main thread: nobody waits for the answer */
-	unsigned pending;      /* workers that have not answered (atomic) */
-	struct event *ev;      /* main thread: the last worker answered */
+	bool cancelled;         /* main thread: nobody waits for the answer */
+	unsigned pending;       /* workers that have not answered (atomic) */
+	struct event *ev;       /* main thread: the last worker answered */
 	struct admin_req *next; /* srv->admin_reqs */
 	struct admin_part parts[];
 };

@@ -67,11 +67,13 @@ static void done(void *arg, const char *json, size_t len)
 	struct cmd *k = arg;
 	struct admin_redis *ar = k->ar;
 
-	if (json && (store_conn_cmd(ar->conn, pushed_cb, ar, "RPUSH %s %b", k->key, json, len) != 0 ||
-		     store_conn_cmd(ar->conn, pushed_cb, ar, "EXPIRE %s %d", k->key,
-				    STORE_ADMIN_REPLY_TTL_S) != 0))
-		log_rl(&ar->rl, LOG_LVL_WARN, "admin: redis-statsdb is away: a command goes "
-					      "unanswered");
+	if (json &&
+	    (store_conn_cmd(ar->conn, pushed_cb, ar, "RPUSH %s %b", k->key, json, len) != 0 ||
+	     store_conn_cmd(ar->conn, pushed_cb, ar, "EXPIRE %s %d", k->key,
+			    STORE_ADMIN_REPLY_TTL_S) != 0))
+		log_rl(&ar->rl, LOG_LVL_WARN,
+		       "admin: redis-statsdb is away: a command goes "
+		       "unanswered");
 	forget(k);
 }
 

@@ -341,7 +341,25 @@ def fleet(args, peer):
        "each server logged its own two admin ends")
 
 
+def hold():
+    """ctl_sessions.py hold PORT USER PASSWORD SECONDS: one allocation with
+    traffic, held until killed or SECONDS pass (doc_snippets.sh)."""
+    port, user, password, secs = int(sys.argv[2]), sys.argv[3], sys.argv[4], float(sys.argv[5])
+    USERS[user] = password
+    peer = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    peer.bind(("127.0.0.1", 0))
+    c = Client(port, user)
+    if not (c.allocate() and c.traffic(peer, 1) and echo(peer, 1) == 1):
+        print("cannot allocate", flush=True)
+        return 1
+    print("held", flush=True)
+    time.sleep(secs)
+    return 0
+
+
 def main():
+    if len(sys.argv) == 6 and sys.argv[1] == "hold":
+        return hold()
     args = arguments(("--ctl", {"required": True}),
                      ("--redis-port", {"type": int, "default": 0}),
                      ("--redis-pid", {"type": int, "default": 0}),
