@@ -37,12 +37,19 @@ struct daemon {
 	char **argv;
 };
 
-/* The HTTP admin endpoints are served by the network layer's admin.c:
- * http/ holds this table and never reads the workers' tables. */
-static const struct http_admin_ops admin_ops = {
+/* What http/ asks of net/ (live administration, the HTTP port shared
+ * with TURN), so that neither calls into the other by name. */
+static const struct http_net_ops net_ops = {
 	.sessions = admin_sessions,
 	.kill = admin_kill,
 	.cancel = admin_cancel,
+};
+static const struct http_net_ops net_ops_mux = {
+	.sessions = admin_sessions,
+	.kill = admin_kill,
+	.cancel = admin_cancel,
+	.mux_internal = mux_set_internal,
+	.mux_take = mux_take,
 };
 
 static void on_drain_done(int fd, short what, void *arg)
@@ -227,7 +234,9 @@ static int run(struct daemon *d)
 		goto out;
 	/* HTTP binds before the workers start, so a taken port fails fast; it
 	 * answers once the loop runs, and /healthz says 200 only from here on. */
-	if (d->conf.http_listen && !(d->http = http_server_new(d->base, d->srv, &d->conf)))
+	if (d->conf.http_listen &&
+	    !(d->http = http_server_new(d->base, d->srv, &d->conf,
+					d->srv->mux ? &net_ops_mux : &net_ops, d->srv)))
 		goto out;
 	if (server_start(d->srv) != 0)
 		goto out;
@@ -237,10 +246,8 @@ static int run(struct daemon *d)
 		goto out;
 	if (become_daemon(d, &ids) != 0)
 		goto out;
-	if (d->http) {
-		http_server_set_admin(d->http, &admin_ops, d->srv);
+	if (d->http)
 		http_server_set_state(d->http, HTTP_SERVING);
-	}
 	log_listeners(d->srv);
 	if (sdnotify("READY=1") != 0)
 		log_warn("cannot tell systemd (NOTIFY_SOCKET) that we are ready: %s",

@@ -480,7 +480,7 @@ static void admin_closed(void *arg)
 {
 	struct admin_wait *aw = arg;
 
-	aw->h->admin->cancel(aw->h->admin_env, aw->handle);
+	aw->h->net->cancel(aw->h->net_env, aw->handle);
 	aw->h->admin_waiting--;
 	free(aw);
 }
@@ -585,7 +585,8 @@ static void serve_admin(struct req *q)
 		reply_error(q, 400, "Bad Request", "kill needs id or user");
 		return;
 	}
-	if (!h->admin || h->admin_waiting >= ADMIN_WAITING_MAX || !(aw = calloc(1, sizeof(*aw)))) {
+	if (!h->net->sessions || h->admin_waiting >= ADMIN_WAITING_MAX ||
+	    !(aw = calloc(1, sizeof(*aw)))) {
 		header(q, "Retry-After", "1");
 		reply_error(q, 503, "Service Unavailable", "busy: try again");
 		return;
@@ -594,9 +595,9 @@ static void serve_admin(struct req *q)
 	aw->r = q->r;
 	aw->ep = q->ep;
 	aw->evcon = evhttp_request_get_connection(q->r);
-	aw->handle = kill ? h->admin->kill(h->admin_env, idhex ? id : NULL, idhex ? NULL : user,
-					   admin_done, aw)
-			  : h->admin->sessions(h->admin_env, user, admin_done, aw);
+	aw->handle = kill ? h->net->kill(h->net_env, idhex ? id : NULL, idhex ? NULL : user,
+					 admin_done, aw)
+			  : h->net->sessions(h->net_env, user, admin_done, aw);
 	if (!aw->handle) {
 		free(aw);
 		header(q, "Retry-After", "1");
@@ -608,12 +609,6 @@ static void serve_admin(struct req *q)
 	 * (it always does) would leave nobody to cancel: answer without. */
 	if (!aw->evcon || !http_listen_on_close(h, aw->evcon, admin_closed, aw))
 		log_warn("http: admin request on a connection not admitted");
-}
-
-void http_server_set_admin(struct http_server *h, const struct http_admin_ops *ops, void *env)
-{
-	h->admin = ops;
-	h->admin_env = env;
 }
 
 /* ------------------------------------------------------------------ */
@@ -758,7 +753,8 @@ static int uris_init(struct http_server *h)
 }
 
 struct http_server *http_server_new(struct event_base *base, struct server *srv,
-				    const struct conf *conf)
+				    const struct conf *conf, const struct http_net_ops *ops,
+				    void *env)
 {
 	struct http_server *h = calloc(1, sizeof(*h));
 	const struct conf *c = conf;
@@ -768,6 +764,8 @@ struct http_server *http_server_new(struct event_base *base, struct server *srv,
 	h->base = base;
 	h->srv = srv;
 	h->conf = conf;
+	h->net = ops;
+	h->net_env = env;
 	h->state = HTTP_STARTING;
 	h->start_time = (uint64_t)time(NULL);
 	h->ports_capacity =

@@ -71,35 +71,44 @@ struct http_counters {
 struct http_server;
 
 /*
- * Binds conf->http_listen on base (the main thread's loop), with TLS when
- * conf->http_cert and conf->http_pkey are set, and serves from srv: its counters,
- * listeners, relay addresses and REST secrets. Errors are logged. Returns
- * NULL on failure. The object keeps pointers to conf and srv, which must
- * outlive it. State starts at HTTP_STARTING.
- */
-struct http_server *http_server_new(struct event_base *base, struct server *srv,
-				    const struct conf *conf);
-/*
+ * What http/ asks of the network layer, through this table so it never
+ * reads the workers' tables nor calls net/ by name (turnpiked fills it).
+ *
  * Live administration (GET /api/v1/admin/sessions, POST
- * /api/v1/admin/sessions/kill): the network layer serves it through this
- * table, so http/ never reads the workers' tables. sessions lists the
- * allocations (of user, when not NULL); kill ends the one with id
- * (HTTP_ADMIN_ID_LEN bytes) or else those of user. Both return a handle
- * and call done later, on this loop, with the answer as JSON (NULL when
- * out of memory), unless cancel(handle) came first; or return NULL when
- * they cannot take the request now. env is given back to each.
+ * /api/v1/admin/sessions/kill): sessions lists the allocations (of user,
+ * when not NULL); kill ends the one with id (HTTP_ADMIN_ID_LEN bytes) or
+ * else those of user. Both return a handle and call done later, on this
+ * loop, with the answer as JSON (NULL when out of memory), unless
+ * cancel(handle) came first; or return NULL when they cannot take the
+ * request now. Without them the admin endpoints answer 503.
+ *
+ * http-listen on a TURN TCP port (NULL when it is not so): mux_internal
+ * names the internal listener the workers pass such connections to, once
+ * bound; mux_take gives the client address of a connection from `from`
+ * accepted there, false when no worker passed it (refuse it).
  */
 #define HTTP_ADMIN_ID_LEN 16
 typedef void (*http_admin_done_fn)(void *arg, const char *json, size_t len);
-struct http_admin_ops {
+struct http_net_ops {
 	void *(*sessions)(void *env, const char *user, http_admin_done_fn done, void *arg);
 	void *(*kill)(void *env, const uint8_t *id, const char *user, http_admin_done_fn done,
 		      void *arg);
 	void (*cancel)(void *env, void *handle);
+	void (*mux_internal)(void *env, const struct sockaddr *sa);
+	bool (*mux_take)(void *env, const struct sockaddr *from, struct sockaddr_storage *client);
 };
-/* Sets the table (ops and env must outlive h); without it the admin
- * endpoints answer 503. */
-void http_server_set_admin(struct http_server *h, const struct http_admin_ops *ops, void *env);
+
+/*
+ * Binds conf->http_listen on base (the main thread's loop), with TLS when
+ * conf->http_cert and conf->http_pkey are set, and serves from srv: its counters,
+ * listeners, relay addresses and REST secrets. Errors are logged. Returns
+ * NULL on failure. The object keeps pointers to conf, srv, ops and env
+ * (given back to ops), which must outlive it. State starts at
+ * HTTP_STARTING.
+ */
+struct http_server *http_server_new(struct event_base *base, struct server *srv,
+				    const struct conf *conf, const struct http_net_ops *ops,
+				    void *env);
 /* SIGHUP, after conf_reload (main thread): the API keys, the URIs handed
  * out and the rate limit from the configuration again; on failure (logged)
  * the running ones stay. */

@@ -37,8 +37,8 @@ struct http_server {
 	size_t nkeys;
 	uint8_t (*admin_keys)[SHA256_DIGEST_LENGTH]; /* and of each admin-api-key */
 	size_t nadmin_keys;
-	const struct http_admin_ops *admin; /* live administration, or NULL */
-	void *admin_env;
+	const struct http_net_ops *net; /* the network layer's services */
+	void *net_env;
 	size_t admin_waiting; /* admin answers awaited now */
 	struct ratelimit *rl;
 	long rl_rate; /* rest-rate-limit rl was made for */

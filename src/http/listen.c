@@ -242,7 +242,7 @@ static void admit(struct http_server *h, struct http_conn *hc)
 	}
 	/* Through a TURN port: the client is the one the worker registered;
 	 * anyone else reaching the internal listener is refused. */
-	if (h->srv->mux && !mux_take(h->srv, SA(&hc->peer), &hc->peer)) {
+	if (h->net->mux_take && !h->net->mux_take(h->net_env, SA(&hc->peer), &hc->peer)) {
 		char who[ADDR_STRLEN];
 
 		log_rl(&stranger_rl, LOG_LVL_WARN,
@@ -404,8 +404,8 @@ static int bind_listener(struct http_server *h)
 	addr_format(SA(&ss), true, name, sizeof(name));
 	/* A TURN port: the workers accept, and pass HTTP on to 127.0.0.1 at a
 	 * port of the kernel's choosing. */
-	memcpy(&bind, h->srv->mux ? SA(&lo) : SA(&ss),
-	       h->srv->mux ? sizeof(lo) : addr_len(SA(&ss)));
+	memcpy(&bind, h->net->mux_take ? SA(&lo) : SA(&ss),
+	       h->net->mux_take ? sizeof(lo) : addr_len(SA(&ss)));
 	h->lev = evconnlistener_new_bind(h->base, NULL, NULL,
 					 LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_FREE |
 						 LEV_OPT_CLOSE_ON_EXEC,
@@ -421,14 +421,14 @@ static int bind_listener(struct http_server *h)
 		return TP_ENOMEM;
 	}
 	evconnlistener_set_error_cb(h->lev, accept_error_cb);
-	if (h->srv->mux) {
+	if (h->net->mux_internal) {
 		char inner[ADDR_STRLEN];
 
 		if (getsockname(evconnlistener_get_fd(h->lev), SA(&bind), &blen) != 0) {
 			log_err("http: internal listener: %s", strerror(errno));
 			return TP_ESYS;
 		}
-		mux_set_internal(h->srv, SA(&bind));
+		h->net->mux_internal(h->net_env, SA(&bind));
 		log_info("http: serving %s on %s, shared with TURN (through %s)",
 			 h->ssl ? "https" : "http", name,
 			 addr_format(SA(&bind), true, inner, sizeof(inner)));

@@ -393,8 +393,8 @@ void tls_worker_cleanup(struct worker *w);
  * they cannot tell. mux_splice (workers): passes client (its bufferevent,
  * with the bytes read so far) and its address to the HTTP listener;
  * mux_worker_cleanup closes the worker's splices. The HTTP side (main
- * thread): mux_set_internal names its internal listener before the workers
- * start; mux_take gives the client address of a connection from `from`
+ * thread, through its http_net_ops; env is the server): mux_set_internal
+ * names its internal listener before the workers start; mux_take gives the client address of a connection from `from`
  * accepted there, false when no worker registered it (refuse it). */
 enum mux_route {
 	MUX_MORE = 0,
@@ -409,8 +409,8 @@ enum mux_route mux_route(const struct server *srv, const struct sockaddr *local,
 			 size_t len);
 void mux_splice(struct worker *w, struct bufferevent *client, const struct sockaddr_storage *peer);
 void mux_worker_cleanup(struct worker *w);
-void mux_set_internal(struct server *srv, const struct sockaddr *sa);
-bool mux_take(struct server *srv, const struct sockaddr *from, struct sockaddr_storage *client);
+void mux_set_internal(void *env, const struct sockaddr *sa);
+bool mux_take(void *env, const struct sockaddr *from, struct sockaddr_storage *client);
 
 /* tcp.c (TCP and TLS connections) */
 void tcp_accept_cb(struct evconnlistener *lev, int fd, struct sockaddr *sa, int salen, void *arg);
