@@ -176,18 +176,22 @@ def server(args, name, port, http, minp, extra):
     log = f"{args.log}.{name}"
     srv = start(cmd, log)
     end = time.time() + 10
-    while time.time() < end:
+    while time.time() < end and srv.poll() is None:
         try:
             with urllib.request.urlopen(f"http://127.0.0.1:{http}/healthz", timeout=1):
                 return srv, log
         except OSError:
             time.sleep(0.1)
-    return srv, log
+    ok(False, f"turnpiked ({name}) serves: " + open(log).read()[-300:].strip())
+    stop(srv, log)
+    return None, log
 
 
 def local(args, peer):
     port, http = args.port, args.http_ports[0]
     srv, log = server(args, "local", port, http, 43000, [])
+    if not srv:
+        return
     held = {"a1": Client(port, "alice"), "a2": Client(port, "alice"),
             "at": Client(port, "alice", tcp=True), "b1": Client(port, "bob"),
             "bt": Client(port, "bob", tcp=True)}
@@ -285,6 +289,11 @@ def fleet(args, peer):
     redis = f"redis://127.0.0.1:{args.redis_port}/0"
     s1, l1 = server(args, "fleet1", p1, h1, 44000, ["--redis-statsdb", redis])
     s2, l2 = server(args, "fleet2", p2, h2, 45000, ["--redis-statsdb", redis])
+    if not s1 or not s2:
+        for s, l in ((s1, l1), (s2, l2)):
+            if s:
+                stop(s, l)
+        return
     end = time.time() + 10
     subs = 0
     while time.time() < end:

@@ -5,8 +5,12 @@
 # and the local path again with Redis stopped (ctl_sessions.py).
 . "$(dirname "$0")/lib.sh"
 
-"$CTL" sessions --help >/dev/null && "$CTL" kill --help >/dev/null
-check "sessions --help and kill --help exit 0" test $? -eq 0
+for c in sessions kill; do
+	out=$("$CTL" $c --help)
+	rc=$?
+	check "$c --help exits 0 ($rc) and tells of sessions and kill" \
+		eval '[ $rc -eq 0 ] && grep -q "sessions \[--user U\]" <<<"$out" && grep -q "kill ID" <<<"$out"'
+done
 HTTP="$("$FREEPORT"),$("$FREEPORT"),$("$FREEPORT")"
 if start_redis; then
 	run_py ctl_sessions.py --ctl "$CTL" --http-ports "$HTTP" --redis-port "$RPORT" \
