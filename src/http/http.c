@@ -1,8 +1,10 @@
 /* http.c - the HTTP server of turnpiked: evhttp on the main thread's loop,
- * optional TLS, size and time limits, routing, /healthz, /metrics and the
- * TURN REST credential hook. Every handler answers at once from memory (a
- * snapshot of the workers' counters, an HMAC): nothing here waits, and
- * nothing here takes a lock a worker could hold. */
+ * optional TLS, size and time limits, routing, /healthz, /metrics, the
+ * TURN REST credential hook and the admin endpoints. Every handler answers
+ * at once from memory (a snapshot of the workers' counters, an HMAC) but
+ * the admin ones, whose answer the workers send later through the
+ * network layer's table (http_net_ops): nothing here waits, and nothing
+ * here takes a lock a worker could hold. */
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
