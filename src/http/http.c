@@ -754,6 +754,8 @@ static int uris_init(struct http_server *h)
 	return rc;
 }
 
+static const struct http_net_ops no_net;
+
 struct http_server *http_server_new(struct event_base *base, struct server *srv,
 				    const struct conf *conf, const struct http_net_ops *ops,
 				    void *env)
@@ -766,7 +768,7 @@ struct http_server *http_server_new(struct event_base *base, struct server *srv,
 	h->base = base;
 	h->srv = srv;
 	h->conf = conf;
-	h->net = ops;
+	h->net = ops ? ops : &no_net; /* admin answers 503, no mux */
 	h->net_env = env;
 	h->state = HTTP_STARTING;
 	h->start_time = (uint64_t)time(NULL);
