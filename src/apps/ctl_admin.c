@@ -459,6 +459,10 @@ static int run(int argc, char **argv, bool kill)
 		rc = 1;
 		if (ctl_connect(&x, true, o.timeout_ms + 2000) == 0)
 			rc = run_redis(&x, &o);
+		else if (x.conf.http_listen)
+			fprintf(stderr,
+				"turnpikectl: without Redis, --http %s asks this server alone\n",
+				x.conf.http_listen);
 	} else {
 		fprintf(stderr,
 			"turnpikectl: neither redis-statsdb nor http-listen in %s: give --http "
