@@ -20,24 +20,12 @@
 #include "util/hex.h"
 #include "util/rand.h"
 
-#define DEFAULT_CONFIG SYSCONFDIR "/turnpike/turnpike.conf"
 #define KEY_CAP 1024
 #define SCAN_MAX_ROUNDS 1000000 /* SCAN ends by itself; this bounds a broken server */
 #define PASS_MAX 512
 #define SECRET_MAX 1024 /* a REST secret or an API key */
 
-/* What every command shares: the configuration and a connection. */
-struct ctl {
-	struct conf conf;
-	bool conf_ok;
-	const char *path;
-	/* --redis-userdb, --redis-statsdb, --realm: over the file's */
-	const char *userdb, *statsdb, *realm;
-	struct store_addr addr;
-	redisContext *rc;
-};
-
-static void ctl_cleanup(struct ctl *x)
+void ctl_cleanup(struct ctl *x)
 {
 	if (x->rc)
 		redisFree(x->rc);
@@ -119,7 +107,7 @@ static int load_conf(struct ctl *x)
 	return 0;
 }
 
-static void redis_error(struct ctl *x, const char *what, const redisReply *r)
+void ctl_redis_error(struct ctl *x, const char *what, const redisReply *r)
 {
 	char where[300];
 
@@ -135,7 +123,7 @@ static void redis_error(struct ctl *x, const char *what, const redisReply *r)
 
 /* One command, argv form. Returns the reply (free it), or NULL after
  * printing why (also for an error reply). */
-static redisReply *cmd(struct ctl *x, int argc, const char **argv)
+redisReply *ctl_cmd(struct ctl *x, int argc, const char **argv)
 {
 	size_t lens[8];
 	redisReply *r;
@@ -144,7 +132,7 @@ static redisReply *cmd(struct ctl *x, int argc, const char **argv)
 		lens[i] = strlen(argv[i]);
 	r = redisCommandArgv(x->rc, argc, argv, lens);
 	if (!r || r->type == REDIS_REPLY_ERROR) {
-		redis_error(x, argv[0], r);
+		ctl_redis_error(x, argv[0], r);
 		if (r)
 			freeReplyObject(r);
 		return NULL;
@@ -155,18 +143,18 @@ static redisReply *cmd(struct ctl *x, int argc, const char **argv)
 static redisReply *cmd2(struct ctl *x, const char *a, const char *b)
 {
 	const char *v[] = {a, b};
-	return cmd(x, 2, v);
+	return ctl_cmd(x, 2, v);
 }
 
 static redisReply *cmd3(struct ctl *x, const char *a, const char *b, const char *c)
 {
 	const char *v[] = {a, b, c};
-	return cmd(x, 3, v);
+	return ctl_cmd(x, 3, v);
 }
 
 /* Connects to redis-userdb (statsdb: redis-statsdb, else userdb), logs in,
  * selects the database. timeout_ms 0: reads wait as long as it takes. */
-static int connect_redis(struct ctl *x, bool statsdb, long timeout_ms)
+int ctl_connect(struct ctl *x, bool statsdb, long timeout_ms)
 {
 	const char *spec =
 		statsdb && x->conf.redis_statsdb ? x->conf.redis_statsdb : x->conf.redis_userdb;
@@ -190,17 +178,17 @@ static int connect_redis(struct ctl *x, bool statsdb, long timeout_ms)
 	x->rc = x->addr.unix_path[0] ? redisConnectUnixWithTimeout(x->addr.unix_path, ct)
 				     : redisConnectWithTimeout(x->addr.host, x->addr.port, ct);
 	if (!x->rc || x->rc->err) {
-		redis_error(x, "connect", NULL);
+		ctl_redis_error(x, "connect", NULL);
 		return 1;
 	}
 	if (timeout_ms > 0 && redisSetTimeout(x->rc, cmdt) != REDIS_OK) {
-		redis_error(x, "timeout", NULL);
+		ctl_redis_error(x, "timeout", NULL);
 		return 1;
 	}
 	if (x->addr.password[0]) {
 		const char *v[3] = {"AUTH", x->addr.user[0] ? x->addr.user : x->addr.password,
 				    x->addr.password};
-		r = cmd(x, x->addr.user[0] ? 3 : 2, v);
+		r = ctl_cmd(x, x->addr.user[0] ? 3 : 2, v);
 		if (!r)
 			return 1;
 		freeReplyObject(r);
@@ -216,8 +204,8 @@ static int connect_redis(struct ctl *x, bool statsdb, long timeout_ms)
 /* Everything a command needs: config (with -c) and, unless only the
  * config is wanted, a connection. Returns the remaining argc or -1 (exit
  * status in *rc). */
-static int setup(struct ctl *x, int argc, char **argv, bool connect, bool statsdb, long timeout_ms,
-		 int *rc)
+int ctl_setup(struct ctl *x, int argc, char **argv, bool connect, bool statsdb, long timeout_ms,
+	      int *rc)
 {
 	memset(x, 0, sizeof(*x));
 	argc = take_config(x, argc, argv);
@@ -229,7 +217,7 @@ static int setup(struct ctl *x, int argc, char **argv, bool connect, bool statsd
 		return -1;
 	if (timeout_ms < 0)
 		timeout_ms = x->conf.redis_timeout < 1000 ? 1000 : x->conf.redis_timeout;
-	if (connect && (*rc = connect_redis(x, statsdb, timeout_ms)) != 0)
+	if (connect && (*rc = ctl_connect(x, statsdb, timeout_ms)) != 0)
 		return -1;
 	return argc;
 }
@@ -238,7 +226,7 @@ static int setup(struct ctl *x, int argc, char **argv, bool connect, bool statsd
  * (OP included), or -1 with the exit status in *rc (2: no OP). */
 static int setup_op(struct ctl *x, int argc, char **argv, const char **op, int *rc)
 {
-	argc = setup(x, argc, argv, true, false, -1, rc);
+	argc = ctl_setup(x, argc, argv, true, false, -1, rc);
 	if (argc < 0)
 		return -1;
 	if (argc < 1) {
@@ -321,7 +309,7 @@ static int fetch_secrets(struct ctl *x, char ***out, size_t *n)
 	m = cmd2(x, "SMEMBERS", key);
 	if (!m)
 		goto out;
-	a = cmd(x, 4, (const char *[]){"ZRANGE", ages_key, "0", "-1"});
+	a = ctl_cmd(x, 4, (const char *[]){"ZRANGE", ages_key, "0", "-1"});
 	if (!a)
 		goto out;
 	if (m->type != REDIS_REPLY_ARRAY) {
@@ -417,7 +405,7 @@ int ctl_secret(int argc, char **argv)
 		if (!(r = cmd3(&x, "SADD", key, secret)))
 			goto out;
 		/* NX: adding it again does not make an old secret the newest. */
-		drop(cmd(&x, 5, (const char *[]){"ZADD", ages_key, "NX", now, tag}));
+		drop(ctl_cmd(&x, 5, (const char *[]){"ZADD", ages_key, "NX", now, tag}));
 		announce(&x, key);
 		printf("%s\n", r->integer ? "secret added" : "secret already present");
 		rc = 0;
@@ -634,7 +622,7 @@ static int user_list(struct ctl *x)
 	if (!store_key_users_pattern(pattern, sizeof(pattern), x->conf.realm))
 		return 1;
 	for (long round = 0; round < SCAN_MAX_ROUNDS; round++) {
-		redisReply *r = cmd(
+		redisReply *r = ctl_cmd(
 			x, 6, (const char *[]){"SCAN", cursor, "MATCH", pattern, "COUNT", "1000"});
 		const redisReply *keys;
 
@@ -644,7 +632,7 @@ static int user_list(struct ctl *x)
 		    r->element[0]->type != REDIS_REPLY_STRING ||
 		    r->element[0]->len >= sizeof(cursor) ||
 		    r->element[1]->type != REDIS_REPLY_ARRAY) {
-			redis_error(x, "SCAN", NULL);
+			ctl_redis_error(x, "SCAN", NULL);
 			freeReplyObject(r);
 			goto out;
 		}
@@ -694,7 +682,7 @@ int ctl_user(int argc, char **argv)
 	struct ctl x;
 	int rc;
 
-	argc = setup(&x, argc, argv, true, false, -1, &rc);
+	argc = ctl_setup(&x, argc, argv, true, false, -1, &rc);
 	if (argc < 0)
 		goto out;
 	rc = 2;
@@ -729,7 +717,7 @@ int ctl_credentials(int argc, char **argv)
 	struct ctl x;
 	int rc;
 
-	argc = setup(&x, argc, argv, false, false, -1, &rc);
+	argc = ctl_setup(&x, argc, argv, false, false, -1, &rc);
 	if (argc < 0)
 		goto out;
 	rc = 2;
@@ -757,8 +745,8 @@ int ctl_credentials(int argc, char **argv)
 	/* The secret the servers check last-added first: --secret, else the
 	 * newest in Redis, else the last static-auth-secret. */
 	if (!secret && x.conf.redis_userdb) {
-		if (connect_redis(&x, false,
-				  x.conf.redis_timeout < 1000 ? 1000 : x.conf.redis_timeout) == 0 &&
+		if (ctl_connect(&x, false,
+				x.conf.redis_timeout < 1000 ? 1000 : x.conf.redis_timeout) == 0 &&
 		    fetch_secrets(&x, &redis_secrets, &nredis) == 0 && nredis)
 			secret = redis_secrets[nredis - 1];
 		else if (x.conf.static_auth_secret.n)
@@ -842,7 +830,7 @@ int ctl_events(int argc, char **argv)
 	redisReply *r;
 	int rc;
 
-	argc = setup(&x, argc, argv, false, true, 0, &rc);
+	argc = ctl_setup(&x, argc, argv, false, true, 0, &rc);
 	if (argc < 0)
 		goto out;
 	rc = 2;
@@ -857,7 +845,7 @@ int ctl_events(int argc, char **argv)
 	if (count < 0 || timeout_s < 0)
 		goto out;
 	rc = 1;
-	if (connect_redis(&x, true, 0) != 0)
+	if (ctl_connect(&x, true, 0) != 0)
 		goto out;
 	if (!(r = cmd2(&x, "SUBSCRIBE", STORE_CHANNEL_EVENTS)))
 		goto out;
@@ -869,7 +857,7 @@ int ctl_events(int argc, char **argv)
 		int w = next_reply(&x, deadline, &r);
 
 		if (w < 0) {
-			redis_error(&x, "events", NULL);
+			ctl_redis_error(&x, "events", NULL);
 			goto out;
 		}
 		if (w > 0) {

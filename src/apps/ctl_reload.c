@@ -11,8 +11,6 @@
 #include "config.h"
 #include "util/conf.h"
 
-#define DEFAULT_CONFIG SYSCONFDIR "/turnpike/turnpike.conf"
-
 /* A process id as text: digits only, > 1. Returns it or -1. */
 static long pid_parse(const char *s)
 {

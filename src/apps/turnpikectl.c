@@ -29,6 +29,7 @@ static int usage(FILE *f, int rc)
 		"      --quiet                print nothing, report through the exit status\n");
 	ctl_redis_usage(f);
 	ctl_reload_usage(f);
+	ctl_admin_usage(f);
 	fprintf(f,
 		"  report [--http HOST:PORT]  fetch a server's /metrics over plain HTTP; print the "
 		"main\n"
@@ -316,6 +317,10 @@ int main(int argc, char **argv)
 		return ctl_reload(argc - 2, argv + 2);
 	if (!strcmp(argv[1], "events"))
 		return ctl_events(argc - 2, argv + 2);
+	if (!strcmp(argv[1], "sessions"))
+		return ctl_sessions(argc - 2, argv + 2);
+	if (!strcmp(argv[1], "kill"))
+		return ctl_kill(argc - 2, argv + 2);
 	if (!strcmp(argv[1], "version") || !strcmp(argv[1], "--version")) {
 		printf("%s %s\n", PACKAGE_NAME, PACKAGE_VERSION);
 		return 0;

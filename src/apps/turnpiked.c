@@ -37,6 +37,21 @@ struct daemon {
 	char **argv;
 };
 
+/* What http/ asks of net/ (live administration, the HTTP port shared
+ * with TURN), so that neither calls into the other by name. */
+static const struct http_net_ops net_ops = {
+	.sessions = admin_sessions,
+	.kill = admin_kill,
+	.cancel = admin_cancel,
+};
+static const struct http_net_ops net_ops_mux = {
+	.sessions = admin_sessions,
+	.kill = admin_kill,
+	.cancel = admin_cancel,
+	.mux_internal = mux_set_internal,
+	.mux_take = mux_take,
+};
+
 static void on_drain_done(int fd, short what, void *arg)
 {
 	struct daemon *d = arg;
@@ -219,13 +234,15 @@ static int run(struct daemon *d)
 		goto out;
 	/* HTTP binds before the workers start, so a taken port fails fast; it
 	 * answers once the loop runs, and /healthz says 200 only from here on. */
-	if (d->conf.http_listen && !(d->http = http_server_new(d->base, d->srv, &d->conf)))
+	if (d->conf.http_listen &&
+	    !(d->http = http_server_new(d->base, d->srv, &d->conf,
+					d->srv->mux ? &net_ops_mux : &net_ops, d->srv)))
 		goto out;
 	if (server_start(d->srv) != 0)
 		goto out;
 	/* Secrets from Redis come in on this loop; workers see them next request. */
 	if (server_redis_start(d->srv, d->base) != 0 || tls_watch_start(d->srv, d->base) != 0 ||
-	    reload_start(d->srv, d->base) != 0)
+	    reload_start(d->srv, d->base) != 0 || admin_start(d->srv, d->base) != 0)
 		goto out;
 	if (become_daemon(d, &ids) != 0)
 		goto out;

@@ -1,8 +1,10 @@
 /* http.c - the HTTP server of turnpiked: evhttp on the main thread's loop,
- * optional TLS, size and time limits, routing, /healthz, /metrics and the
- * TURN REST credential hook. Every handler answers at once from memory (a
- * snapshot of the workers' counters, an HMAC): nothing here waits, and
- * nothing here takes a lock a worker could hold. */
+ * optional TLS, size and time limits, routing, /healthz, /metrics, the
+ * TURN REST credential hook and the admin endpoints. Every handler answers
+ * at once from memory (a snapshot of the workers' counters, an HMAC) but
+ * the admin ones, whose answer the workers send later through the
+ * network layer's table (http_net_ops): nothing here waits, and nothing
+ * here takes a lock a worker could hold. */
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -24,6 +26,7 @@
 #include "turnpike/err.h"
 #include "util/addr.h"
 #include "util/conf.h"
+#include "util/hex.h"
 #include "util/log.h"
 
 /* Limits: a request is a line and a few headers; a form body holds four
@@ -37,12 +40,17 @@
 
 #define CREDENTIALS_PATH "/api/v1/turn/credentials"
 #define ICE_SERVERS_PATH "/api/v1/turn/ice-servers"
+#define ADMIN_SESSIONS_PATH "/api/v1/admin/sessions"
+#define ADMIN_KILL_PATH "/api/v1/admin/sessions/kill"
+#define ADMIN_WAITING_MAX 16 /* admin answers awaited at once */
 
 const char *const http_endpoint_name[HTTP_EP_MAX] = {
 	[HTTP_EP_CREDENTIALS] = "credentials",
 	[HTTP_EP_ICE_SERVERS] = "ice_servers",
 	[HTTP_EP_METRICS] = "metrics",
 	[HTTP_EP_HEALTHZ] = "healthz",
+	[HTTP_EP_ADMIN_SESSIONS] = "admin_sessions",
+	[HTTP_EP_ADMIN_KILL] = "admin_kill",
 	[HTTP_EP_OTHER] = "other",
 };
 
@@ -500,6 +508,154 @@ static void serve_rest(struct req *q)
 }
 
 /* ------------------------------------------------------------------ */
+/* Live administration: the answer comes from the workers, later. */
+
+/* One admin request waiting for its answer. */
+struct admin_wait {
+	struct http_server *h;
+	struct evhttp_request *r;
+	struct evhttp_connection *evcon;
+	enum http_endpoint ep;
+	void *handle;
+};
+
+/* The connection closes before the answer came: nobody waits for it. */
+static void admin_closed(void *arg)
+{
+	struct admin_wait *aw = arg;
+
+	aw->h->net->cancel(aw->h->net_env, aw->handle);
+	aw->h->admin_waiting--;
+	free(aw);
+}
+
+static void admin_done(void *arg, const char *json, size_t len)
+{
+	struct admin_wait *aw = arg;
+	struct req q = {.h = aw->h, .r = aw->r, .ep = aw->ep};
+	struct evbuffer *b;
+
+	http_listen_on_close(aw->h, aw->evcon, NULL, NULL);
+	aw->h->admin_waiting--;
+	free(aw);
+	b = json ? evbuffer_new() : NULL;
+	if (!b || evbuffer_add(b, json, len) != 0 || evbuffer_add(b, "\n", 1) != 0) {
+		if (b)
+			evbuffer_free(b);
+		reply_error(&q, 500, "Internal Server Error", "out of memory");
+		return;
+	}
+	header(&q, "Cache-Control", "no-store");
+	reply(&q, 200, "OK", "application/json", b);
+	evbuffer_free(b);
+}
+
+/* Whether key is one of the admin-api-keys, in constant time. */
+static bool admin_key_ok(const struct http_server *h, const char *key)
+{
+	uint8_t d[SHA256_DIGEST_LENGTH];
+	unsigned match = 0;
+
+	if (!key || !SHA256((const unsigned char *)key, strlen(key), d))
+		return false;
+	for (size_t i = 0; i < h->nadmin_keys; i++)
+		match |= (unsigned)(CRYPTO_memcmp(d, h->admin_keys[i], sizeof(d)) == 0);
+	OPENSSL_cleanse(d, sizeof(d));
+	return match != 0;
+}
+
+/* Refuses an admin request for its key (401 none, 403 wrong or the admin
+ * API off), with a log line that names the source, never the key. */
+static void admin_refuse(struct req *q, int code, const char *why)
+{
+	static struct log_ratelimit rl = LOG_RATELIMIT_INIT(10, 5);
+	struct evhttp_connection *c = evhttp_request_get_connection(q->r);
+	struct sockaddr_storage peer;
+	char who[ADDR_STRLEN] = "-";
+
+	if (c && http_listen_peer(q->h, c, &peer))
+		addr_format((struct sockaddr *)&peer, true, who, sizeof(who));
+	q->h->counters.admin_refused++;
+	log_rl(&rl, LOG_LVL_WARN, "http: admin request from %s refused (%d): %s", who, code, why);
+	if (code == 401)
+		header(q, "WWW-Authenticate", "Bearer realm=\"turnpike-admin\"");
+	reply_error(q, code, code == 401 ? "Unauthorized" : "Forbidden", why);
+}
+
+static void serve_admin(struct req *q)
+{
+	struct http_server *h = q->h;
+	enum evhttp_cmd_type m = evhttp_request_get_command(q->r);
+	bool kill = q->ep == HTTP_EP_ADMIN_KILL;
+	const char *key, *user, *idhex;
+	uint8_t id[HTTP_ADMIN_ID_LEN];
+	struct admin_wait *aw;
+
+	if (!rate_ok(q))
+		return;
+	if (kill ? m != EVHTTP_REQ_POST : m != EVHTTP_REQ_GET) {
+		header(q, "Allow", kill ? "POST" : "GET");
+		reply_error(q, 405, "Method Not Allowed", "method not allowed");
+		return;
+	}
+	parse_params(q);
+	key = api_key(q);
+	if (h->nadmin_keys == 0) {
+		admin_refuse(q, 403, "the admin API is off: no admin-api-key configured");
+		return;
+	}
+	if (!key || !*key) {
+		admin_refuse(q, 401, "missing API key");
+		return;
+	}
+	if (!admin_key_ok(h, key)) {
+		admin_refuse(q, 403, "wrong API key");
+		return;
+	}
+	user = param(q, "user");
+	if (user && !*user)
+		user = NULL;
+	if (user && !http_rest_user_ok(user)) {
+		reply_error(q, 400, "Bad Request", "user must be 1 to 255 printable characters");
+		return;
+	}
+	idhex = param(q, "id");
+	if (idhex &&
+	    (!kill || strlen(idhex) != 2 * sizeof(id) || !hex_decode(idhex, id, sizeof(id)))) {
+		reply_error(q, 400, "Bad Request", "id must be an allocation id (32 hex digits)");
+		return;
+	}
+	if (kill && !idhex && !user) {
+		reply_error(q, 400, "Bad Request", "kill needs id or user");
+		return;
+	}
+	if (!h->net->sessions || h->admin_waiting >= ADMIN_WAITING_MAX ||
+	    !(aw = calloc(1, sizeof(*aw)))) {
+		header(q, "Retry-After", "1");
+		reply_error(q, 503, "Service Unavailable", "busy: try again");
+		return;
+	}
+	aw->h = h;
+	aw->r = q->r;
+	aw->ep = q->ep;
+	aw->evcon = evhttp_request_get_connection(q->r);
+	aw->handle = kill ? h->net->kill(h->net_env, idhex ? id : NULL, idhex ? NULL : user,
+					 admin_done, aw)
+			  : h->net->sessions(h->net_env, user, admin_done, aw);
+	if (!aw->handle) {
+		free(aw);
+		header(q, "Retry-After", "1");
+		reply_error(q, 503, "Service Unavailable", "busy: try again");
+		return;
+	}
+	h->admin_waiting++;
+	/* Admitted connections are known to listen.c; one it does not know
+	 * (it always does) would leave nobody to cancel: answer without. */
+	if (!aw->evcon || !http_listen_on_close(h, aw->evcon, admin_closed, aw))
+		log_warn("http: admin request on a connection not admitted");
+}
+
+/* ------------------------------------------------------------------ */
 /* Routing. */
 
 static enum http_endpoint endpoint_of(const char *path)
@@ -514,6 +670,10 @@ static enum http_endpoint endpoint_of(const char *path)
 		return HTTP_EP_METRICS;
 	if (!strcmp(path, "/healthz"))
 		return HTTP_EP_HEALTHZ;
+	if (!strcmp(path, ADMIN_SESSIONS_PATH))
+		return HTTP_EP_ADMIN_SESSIONS;
+	if (!strcmp(path, ADMIN_KILL_PATH))
+		return HTTP_EP_ADMIN_KILL;
 	return HTTP_EP_OTHER;
 }
 
@@ -535,6 +695,10 @@ static void request_cb(struct evhttp_request *r, void *arg)
 		break;
 	case HTTP_EP_HEALTHZ:
 		serve_healthz(&q);
+		break;
+	case HTTP_EP_ADMIN_SESSIONS:
+	case HTTP_EP_ADMIN_KILL:
+		serve_admin(&q);
 		break;
 	default:
 		reply_text(&q, 404, "Not Found", "not found\n");
@@ -572,19 +736,40 @@ static int tls_init(struct http_server *h)
 	return 0;
 }
 
-static int keys_init(struct http_server *h)
+/* The SHA-256 of each key of l into *out (NULL when l is empty). */
+static int digests(const struct conf_list *l, uint8_t (**out)[SHA256_DIGEST_LENGTH], size_t *n)
 {
-	const struct conf_list *l = &h->conf->rest_api_key;
-
 	if (l->n == 0)
 		return 0;
-	h->keys = calloc(l->n, sizeof(*h->keys));
-	if (!h->keys)
+	*out = calloc(l->n, sizeof(**out));
+	if (!*out)
 		return TP_ENOMEM;
+	*n = l->n;
 	for (size_t i = 0; i < l->n; i++)
-		if (!SHA256((const unsigned char *)l->v[i], strlen(l->v[i]), h->keys[i]))
+		if (!SHA256((const unsigned char *)l->v[i], strlen(l->v[i]), (*out)[i]))
 			return TP_ECRYPTO;
-	h->nkeys = l->n;
+	return 0;
+}
+
+static int keys_init(struct http_server *h)
+{
+	int rc = digests(&h->conf->rest_api_key, &h->keys, &h->nkeys);
+
+	if (rc == 0)
+		rc = digests(&h->conf->admin_api_key, &h->admin_keys, &h->nadmin_keys);
+	if (rc != 0)
+		return rc;
+	/* A key that may fetch credentials must not also end calls. */
+	for (size_t i = 0; i < h->nadmin_keys; i++) {
+		for (size_t j = 0; j < h->nkeys; j++) {
+			if (CRYPTO_memcmp(h->admin_keys[i], h->keys[j], SHA256_DIGEST_LENGTH) ==
+			    0) {
+				log_err("http: an admin-api-key is also a rest-api-key: give the "
+					"admin endpoints a key of their own");
+				return TP_ECONFIG;
+			}
+		}
+	}
 	return 0;
 }
 
@@ -611,8 +796,11 @@ static int uris_init(struct http_server *h)
 	return rc;
 }
 
+static const struct http_net_ops no_net;
+
 struct http_server *http_server_new(struct event_base *base, struct server *srv,
-				    const struct conf *conf)
+				    const struct conf *conf, const struct http_net_ops *ops,
+				    void *env)
 {
 	struct http_server *h = calloc(1, sizeof(*h));
 	const struct conf *c = conf;
@@ -622,6 +810,8 @@ struct http_server *http_server_new(struct event_base *base, struct server *srv,
 	h->base = base;
 	h->srv = srv;
 	h->conf = conf;
+	h->net = ops ? ops : &no_net; /* admin answers 503, no mux */
+	h->net_env = env;
 	h->state = HTTP_STARTING;
 	h->start_time = (uint64_t)time(NULL);
 	h->ports_capacity =
@@ -674,8 +864,8 @@ static void keys_free(uint8_t (*keys)[32], size_t n)
 
 void http_server_reload(struct http_server *h)
 {
-	uint8_t(*keys)[32] = h->keys;
-	size_t nkeys = h->nkeys, nuris = h->nuris;
+	uint8_t(*keys)[32] = h->keys, (*admin_keys)[32] = h->admin_keys;
+	size_t nkeys = h->nkeys, nadmin_keys = h->nadmin_keys, nuris = h->nuris;
 	char **uris = h->uris;
 	struct ratelimit *rl = NULL;
 	long rate = h->conf->rest_rate_limit;
@@ -684,20 +874,26 @@ void http_server_reload(struct http_server *h)
 	 * running keys, URIs and limit stay whole. */
 	h->keys = NULL;
 	h->nkeys = 0;
+	h->admin_keys = NULL;
+	h->nadmin_keys = 0;
 	h->uris = NULL;
 	h->nuris = 0;
 	if (keys_init(h) != 0 || uris_init(h) != 0 ||
 	    (rate > 0 && rate != h->rl_rate && !(rl = ratelimit_new((unsigned)rate, RATE_SLOTS)))) {
 		keys_free(h->keys, h->nkeys);
+		keys_free(h->admin_keys, h->nadmin_keys);
 		http_uris_free(h->uris, h->nuris);
 		h->keys = keys;
 		h->nkeys = nkeys;
+		h->admin_keys = admin_keys;
+		h->nadmin_keys = nadmin_keys;
 		h->uris = uris;
 		h->nuris = nuris;
 		log_err("http: reload failed; the previous API keys, URIs and rate limit stay");
 		return;
 	}
 	keys_free(keys, nkeys);
+	keys_free(admin_keys, nadmin_keys);
 	http_uris_free(uris, nuris);
 	if (rate != h->rl_rate) {
 		ratelimit_free(h->rl);
@@ -722,6 +918,7 @@ void http_server_free(struct http_server *h)
 	SSL_CTX_free(h->ssl);
 	http_uris_free(h->uris, h->nuris);
 	keys_free(h->keys, h->nkeys);
+	keys_free(h->admin_keys, h->nadmin_keys);
 	ratelimit_free(h->rl);
 	free(h);
 }

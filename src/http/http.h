@@ -37,6 +37,8 @@ enum http_endpoint {
 	HTTP_EP_ICE_SERVERS,
 	HTTP_EP_METRICS,
 	HTTP_EP_HEALTHZ,
+	HTTP_EP_ADMIN_SESSIONS,
+	HTTP_EP_ADMIN_KILL,
 	HTTP_EP_OTHER,
 	HTTP_EP_MAX
 };
@@ -57,6 +59,7 @@ struct http_counters {
 	uint64_t issued[2];                /* credentials, ice-servers */
 	uint64_t rate_limited;             /* 429 */
 	uint64_t bad_key;                  /* 401: missing or wrong API key */
+	uint64_t admin_refused;            /* admin endpoints: 401/403 for the key */
 	uint64_t connections;              /* accepted */
 	uint64_t accept_errors;            /* accept failed (EMFILE...) */
 	uint64_t refused[HTTP_REFUSED_MAX];
@@ -68,14 +71,44 @@ struct http_counters {
 struct http_server;
 
 /*
+ * What http/ asks of the network layer, through this table so it never
+ * reads the workers' tables nor calls net/ by name (turnpiked fills it).
+ *
+ * Live administration (GET /api/v1/admin/sessions, POST
+ * /api/v1/admin/sessions/kill): sessions lists the allocations (of user,
+ * when not NULL); kill ends the one with id (HTTP_ADMIN_ID_LEN bytes) or
+ * else those of user. Both return a handle and call done later, on this
+ * loop, with the answer as JSON (NULL when out of memory), unless
+ * cancel(handle) came first; or return NULL when they cannot take the
+ * request now. Without them the admin endpoints answer 503.
+ *
+ * http-listen on a TURN TCP port (NULL when it is not so): mux_internal
+ * names the internal listener the workers pass such connections to, once
+ * bound; mux_take gives the client address of a connection from `from`
+ * accepted there, false when no worker passed it (refuse it).
+ */
+#define HTTP_ADMIN_ID_LEN 16
+typedef void (*http_admin_done_fn)(void *arg, const char *json, size_t len);
+struct http_net_ops {
+	void *(*sessions)(void *env, const char *user, http_admin_done_fn done, void *arg);
+	void *(*kill)(void *env, const uint8_t *id, const char *user, http_admin_done_fn done,
+		      void *arg);
+	void (*cancel)(void *env, void *handle);
+	void (*mux_internal)(void *env, const struct sockaddr *sa);
+	bool (*mux_take)(void *env, const struct sockaddr *from, struct sockaddr_storage *client);
+};
+
+/*
  * Binds conf->http_listen on base (the main thread's loop), with TLS when
  * conf->http_cert and conf->http_pkey are set, and serves from srv: its counters,
  * listeners, relay addresses and REST secrets. Errors are logged. Returns
- * NULL on failure. The object keeps pointers to conf and srv, which must
- * outlive it. State starts at HTTP_STARTING.
+ * NULL on failure. The object keeps pointers to conf, srv, ops and env
+ * (given back to ops), which must outlive it. State starts at
+ * HTTP_STARTING.
  */
 struct http_server *http_server_new(struct event_base *base, struct server *srv,
-				    const struct conf *conf);
+				    const struct conf *conf, const struct http_net_ops *ops,
+				    void *env);
 /* SIGHUP, after conf_reload (main thread): the API keys, the URIs handed
  * out and the rate limit from the configuration again; on failure (logged)
  * the running ones stay. */
@@ -189,6 +222,12 @@ size_t http_metric_sum(const char *text, const char *name, const char *match, do
  */
 int http_fetch(const struct sockaddr *server, const char *path, int timeout_ms, char **body,
 	       int *status);
+
+/* The same with any method, an "Authorization: Bearer" key (or NULL) and
+ * a form body (application/x-www-form-urlencoded, or NULL). The key is
+ * wiped from the request once sent. */
+int http_request(const struct sockaddr *server, const char *method, const char *path,
+		 const char *bearer, const char *form, int timeout_ms, char **body, int *status);
 
 /* Prints the main figures and the relay-fallback ratios of an exposition. */
 void http_report_print(FILE *f, const char *text);

@@ -35,6 +35,11 @@ struct http_server {
 	size_t nuris;
 	uint8_t (*keys)[SHA256_DIGEST_LENGTH]; /* SHA-256 of each rest-api-key */
 	size_t nkeys;
+	uint8_t (*admin_keys)[SHA256_DIGEST_LENGTH]; /* and of each admin-api-key */
+	size_t nadmin_keys;
+	const struct http_net_ops *net; /* the network layer's services */
+	void *net_env;
+	size_t admin_waiting; /* admin answers awaited now */
 	struct ratelimit *rl;
 	long rl_rate;     /* rest-rate-limit rl was made for */
 	bool metrics_key; /* /metrics needs an API key (metrics-auth) */
@@ -63,6 +68,10 @@ int http_listen_init(struct http_server *h);
 struct evhttp_connection;
 bool http_listen_peer(const struct http_server *h, const struct evhttp_connection *evcon,
 		      struct sockaddr_storage *out);
+/* Calls fn(arg) when the admitted connection evcon closes, before it is
+ * freed (fn NULL: no longer). Returns false for one not admitted. */
+bool http_listen_on_close(struct http_server *h, const struct evhttp_connection *evcon,
+			  void (*fn)(void *arg), void *arg);
 /* After evhttp_free (which closes every connection): frees what is left.
  * Safe on a server whose http_listen_init failed or never ran. */
 void http_listen_cleanup(struct http_server *h);

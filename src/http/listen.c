@@ -39,6 +39,10 @@ struct http_conn {
 	struct sockaddr_storage peer;
 	struct event *deadline;
 	bool no_tls; /* no TLS session could be made for it: close it */
+	/* An answer that comes later (admin endpoints): told when the
+	 * connection goes first. */
+	void (*on_close)(void *arg);
+	void *on_close_arg;
 	TAILQ_ENTRY(http_conn) link;
 };
 
@@ -125,6 +129,8 @@ static void close_cb(struct evhttp_connection *evcon, void *arg)
 	struct http_server *h = hc->h;
 	(void)evcon;
 
+	if (hc->on_close)
+		hc->on_close(hc->on_close_arg);
 	srccount_put(h->conns, SA(&hc->peer));
 	TAILQ_REMOVE(&h->open, hc, link);
 	conn_free(hc);
@@ -236,7 +242,7 @@ static void admit(struct http_server *h, struct http_conn *hc)
 	}
 	/* Through a TURN port: the client is the one the worker registered;
 	 * anyone else reaching the internal listener is refused. */
-	if (h->srv->mux && !mux_take(h->srv, SA(&hc->peer), &hc->peer)) {
+	if (h->net->mux_take && !h->net->mux_take(h->net_env, SA(&hc->peer), &hc->peer)) {
 		char who[ADDR_STRLEN];
 
 		log_rl(&stranger_rl, LOG_LVL_WARN,
@@ -398,8 +404,8 @@ static int bind_listener(struct http_server *h)
 	addr_format(SA(&ss), true, name, sizeof(name));
 	/* A TURN port: the workers accept, and pass HTTP on to 127.0.0.1 at a
 	 * port of the kernel's choosing. */
-	memcpy(&bind, h->srv->mux ? SA(&lo) : SA(&ss),
-	       h->srv->mux ? sizeof(lo) : addr_len(SA(&ss)));
+	memcpy(&bind, h->net->mux_take ? SA(&lo) : SA(&ss),
+	       h->net->mux_take ? sizeof(lo) : addr_len(SA(&ss)));
 	h->lev = evconnlistener_new_bind(h->base, NULL, NULL,
 					 LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_FREE |
 						 LEV_OPT_CLOSE_ON_EXEC,
@@ -415,14 +421,14 @@ static int bind_listener(struct http_server *h)
 		return TP_ENOMEM;
 	}
 	evconnlistener_set_error_cb(h->lev, accept_error_cb);
-	if (h->srv->mux) {
+	if (h->net->mux_internal) {
 		char inner[ADDR_STRLEN];
 
 		if (getsockname(evconnlistener_get_fd(h->lev), SA(&bind), &blen) != 0) {
 			log_err("http: internal listener: %s", strerror(errno));
 			return TP_ESYS;
 		}
-		mux_set_internal(h->srv, SA(&bind));
+		h->net->mux_internal(h->net_env, SA(&bind));
 		log_info("http: serving %s on %s, shared with TURN (through %s)",
 			 h->ssl ? "https" : "http", name,
 			 addr_format(SA(&bind), true, inner, sizeof(inner)));
@@ -445,6 +451,22 @@ bool http_listen_peer(const struct http_server *h, const struct evhttp_connectio
 	{
 		if (hc->evcon == evcon) {
 			*out = hc->peer;
+			return true;
+		}
+	}
+	return false;
+}
+
+bool http_listen_on_close(struct http_server *h, const struct evhttp_connection *evcon,
+			  void (*fn)(void *arg), void *arg)
+{
+	struct http_conn *hc;
+
+	TAILQ_FOREACH(hc, &h->open, link)
+	{
+		if (hc->evcon == evcon) {
+			hc->on_close = fn;
+			hc->on_close_arg = arg;
 			return true;
 		}
 	}

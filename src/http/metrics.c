@@ -50,6 +50,30 @@ static void relay_traffic(struct evbuffer *b, const char *name, const char *help
 	}
 }
 
+/* One sample per address family (ipv4, ipv6): a fixed label set. */
+static void by_family(struct evbuffer *b, const char *name, const char *type, const char *help,
+		      const uint64_t v[2])
+{
+	head(b, name, type, help);
+	for (int f = 0; f < 2; f++)
+		evbuffer_add_printf(b, P "%s{family=\"%s\"} %" PRIu64 "\n", name,
+				    stats_family_name[f], v[f]);
+}
+
+static void family_traffic(struct evbuffer *b, const char *name, const char *help,
+			   const uint64_t in[2], const uint64_t out[2])
+{
+	head(b, name, "counter", help);
+	for (int f = 0; f < 2; f++) {
+		evbuffer_add_printf(
+			b, P "%s{direction=\"client_to_peer\",family=\"%s\"} %" PRIu64 "\n", name,
+			stats_family_name[f], in[f]);
+		evbuffer_add_printf(
+			b, P "%s{direction=\"peer_to_client\",family=\"%s\"} %" PRIu64 "\n", name,
+			stats_family_name[f], out[f]);
+	}
+}
+
 static uint64_t sum(const uint64_t *v, size_t n)
 {
 	uint64_t s = 0;
@@ -93,6 +117,11 @@ static void turn_metrics(struct evbuffer *b, const struct turn_stats *st,
 	    st->alloc_expired);
 	one(b, "allocations_deleted_total", "counter",
 	    "Allocations the client ended with a Refresh of lifetime 0.", st->alloc_deleted);
+	one(b, "allocations_killed_total", "counter",
+	    "Allocations an operator ended (turnpikectl kill).", st->alloc_killed);
+	by_family(b, "allocations_active_by_family", "gauge",
+		  "Allocations open now, by the address family of the relayed address.",
+		  st->alloc_active_family);
 	lifetime_histogram(b, st);
 	one(b, "permissions_created_total", "counter", "Peer permissions installed.",
 	    st->perms_created);
@@ -103,6 +132,9 @@ static void turn_metrics(struct evbuffer *b, const struct turn_stats *st,
 	relay_traffic(b, "relay_bytes_total",
 		      "Payload bytes relayed, by direction and client transport.",
 		      st->relay_bytes_in, st->relay_bytes_out);
+	family_traffic(b, "relay_bytes_by_family_total",
+		       "Payload bytes relayed, by direction and the relay's address family.",
+		       st->relay_bytes_family_in, st->relay_bytes_family_out);
 	/* Ports held by allocations: one each (a reserved even+1 port is not
 	 * counted until claimed). */
 	one(b, "relay_ports_in_use", "gauge", "Relay ports held by active allocations.", active);

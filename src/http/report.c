@@ -10,6 +10,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <openssl/crypto.h>
+
 #include "http/http.h"
 #include "turnpike/err.h"
 #include "util/addr.h"
@@ -202,8 +204,14 @@ static int parse_answer(char *ans, size_t len, int *status, char **body)
 int http_fetch(const struct sockaddr *server, const char *path, int timeout_ms, char **body,
 	       int *status)
 {
+	return http_request(server, "GET", path, NULL, NULL, timeout_ms, body, status);
+}
+
+int http_request(const struct sockaddr *server, const char *method, const char *path,
+		 const char *bearer, const char *form, int timeout_ms, char **body, int *status)
+{
 	struct timespec deadline;
-	char req[512], host[ADDR_STRLEN], *ans = NULL;
+	char req[2048], host[ADDR_STRLEN], clen[96], *ans = NULL;
 	size_t len;
 	int fd, rc, err = 0, n;
 	socklen_t elen = sizeof(err);
@@ -218,15 +226,28 @@ int http_fetch(const struct sockaddr *server, const char *path, int timeout_ms, 
 		deadline.tv_nsec -= 1000000000;
 	}
 	addr_format(server, true, host, sizeof(host));
+	if (form)
+		snprintf(clen, sizeof(clen),
+			 "Content-Type: application/x-www-form-urlencoded\r\n"
+			 "Content-Length: %zu\r\n",
+			 strlen(form));
 	n = snprintf(req, sizeof(req),
-		     "GET %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: turnpikectl\r\n"
-		     "Accept: text/plain\r\nConnection: close\r\n\r\n",
-		     path, host);
-	if (n < 0 || (size_t)n >= sizeof(req))
+		     "%s %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: turnpikectl\r\n"
+		     "Accept: text/plain, application/json\r\nConnection: close\r\n"
+		     "%s%s%s%s\r\n%s",
+		     method, path, host, bearer ? "Authorization: Bearer " : "",
+		     bearer ? bearer : "", bearer ? "\r\n" : "", form ? clen : "",
+		     form ? form : "");
+	/* The request may hold a key: wiped once sent. */
+	if (n < 0 || (size_t)n >= sizeof(req)) {
+		OPENSSL_cleanse(req, sizeof(req));
 		return TP_EINVAL;
+	}
 	fd = socket(server->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0)
+	if (fd < 0) {
+		OPENSSL_cleanse(req, sizeof(req));
 		return TP_ESYS;
+	}
 	if (connect(fd, server, addr_len(server)) != 0) {
 		if (errno != EINPROGRESS) {
 			rc = TP_ESYS;
@@ -240,13 +261,15 @@ int http_fetch(const struct sockaddr *server, const char *path, int timeout_ms, 
 			goto out;
 		}
 	}
-	if ((rc = send_all(fd, req, (size_t)n, &deadline)) != 0 ||
-	    (rc = recv_all(fd, &ans, &len, &deadline)) != 0)
+	rc = send_all(fd, req, (size_t)n, &deadline);
+	OPENSSL_cleanse(req, sizeof(req));
+	if (rc != 0 || (rc = recv_all(fd, &ans, &len, &deadline)) != 0)
 		goto out;
 	rc = parse_answer(ans, len, status, body);
 	if (rc != 0)
 		free(ans);
 out:
+	OPENSSL_cleanse(req, sizeof(req));
 	close(fd);
 	return rc;
 }

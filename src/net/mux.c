@@ -171,8 +171,10 @@ enum mux_route mux_route(const struct server *srv, const struct sockaddr *local,
 /* ------------------------------------------------------------------ */
 /* The client's address beside the stream. */
 
-void mux_set_internal(struct server *srv, const struct sockaddr *sa)
+void mux_set_internal(void *env, const struct sockaddr *sa)
 {
+	struct server *srv = env;
+
 	pthread_mutex_lock(&srv->mux->lock);
 	memcpy(&srv->mux->internal, sa, addr_len(sa));
 	pthread_mutex_unlock(&srv->mux->lock);
@@ -214,8 +216,9 @@ static bool pending_take(struct mux *m, uint16_t port, struct sockaddr_storage *
 	return found;
 }
 
-bool mux_take(struct server *srv, const struct sockaddr *from, struct sockaddr_storage *client)
+bool mux_take(void *env, const struct sockaddr *from, struct sockaddr_storage *client)
 {
+	struct server *srv = env;
 	struct sockaddr_in lo = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
 
 	/* Only a worker's socket, bound to 127.0.0.1 and registered. */

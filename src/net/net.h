@@ -43,6 +43,9 @@ struct evbuffer;
 struct tcp_move;
 struct mux;
 struct mux_splice;
+struct admin_inbox;
+struct admin_req;
+struct admin_redis;
 
 TAILQ_HEAD(tcp_conn_list, tcp_conn);
 TAILQ_HEAD(mux_splice_list, mux_splice);
@@ -102,6 +105,7 @@ struct worker {
 	struct userdb *userdb;          /* users and fleet quota from Redis, or NULL */
 	struct tcprelay *tcprelay;      /* ConnectionBinds handed over by other workers */
 	struct mux_splice_list splices; /* HTTP connections passed to the main thread */
+	struct admin_inbox *admin;      /* sessions/kill requests from the main thread */
 	size_t nsplices;
 	/* Ticks passed (atomic): bumped last in each tick, when the worker
 	 * holds nothing a reload may free (reload.c). */
@@ -163,6 +167,14 @@ struct server {
 	 * passed its tick (reload.c), and the timer that looks. */
 	struct reload_retired *retired;
 	struct event *retire_ev;
+	/* Main thread: live administration (admin.c), its requests waiting
+	 * for the workers, its name in answers (hostname:listening-port), and
+	 * the command channel in redis-statsdb (admin_redis.c). */
+	struct event_base *admin_base;
+	struct admin_req *admin_reqs;
+	size_t nadmin_reqs;
+	char admin_name[300];
+	struct admin_redis *admin_redis;
 };
 
 /* Creates the workers and binds every listener (errors are logged).
@@ -243,8 +255,11 @@ struct store_event;
 void redis_event_publish(struct worker *w, const struct store_event *ev);
 
 /* session.c: the turn_io event hook (log lines, Redis events), and an
- * event's fields from an allocation. */
+ * event's fields from an allocation: _fill counts it as the allocation's
+ * next event, _view only reads (for listings). The event points into a. */
 void session_on_event(void *env, struct turn_alloc *a, enum turn_event what);
+void session_event_view(struct worker *w, const struct turn_alloc *a, const char *event,
+			const char *reason, bool ended, struct store_event *ev);
 void session_event_fill(struct worker *w, struct turn_alloc *a, const char *event,
 			const char *reason, bool ended, struct store_event *ev);
 
@@ -271,6 +286,32 @@ void userdb_forget_conn(struct worker *w, const void *conn);
 /* From the main thread: name's keys changed (NULL: anything may have
  * changed). Takes effect on the worker's next loop turn. */
 void userdb_invalidate(struct worker *w, const char *name);
+
+/* admin.c: live administration. admin_sessions lists the allocations
+ * (of user when not NULL or empty: the whole USERNAME or the user part of
+ * REST credentials), admin_kill ends those with id (TURN_ALLOC_ID_LEN
+ * bytes) or else of user. Each worker serves its own from its loop; done
+ * is called later on the main thread with the answer as JSON
+ * ({"server":..,"sessions":[..],"truncated":..} or
+ * {"server":..,"ended":N}; json NULL when out of memory), unless
+ * admin_cancel was called first. Return a handle, or NULL (too many
+ * requests in flight, out of memory, a kill of no one). env is the
+ * server. Main thread only; admin_start (after server_start) names the
+ * loop and starts admin_redis; admin_cleanup (server_free, workers
+ * stopped) stops it and frees what is left. */
+typedef void (*admin_done_fn)(void *arg, const char *json, size_t len);
+void *admin_sessions(void *env, const char *user, admin_done_fn done, void *arg);
+void *admin_kill(void *env, const uint8_t *id, const char *user, admin_done_fn done, void *arg);
+void admin_cancel(void *env, void *handle);
+int admin_start(struct server *srv, struct event_base *base);
+void admin_cleanup(struct server *srv);
+int admin_worker_init(struct worker *w);
+void admin_worker_cleanup(struct worker *w);
+/* admin_redis.c: the same through redis-statsdb for turnpikectl across a
+ * fleet: commands on STORE_CHANNEL_ADMIN, answers pushed to the list the
+ * command names (expiring). No-op without redis-statsdb. Main thread. */
+int admin_redis_start(struct server *srv, struct event_base *base);
+void admin_redis_stop(struct server *srv);
 
 /* sock.c: listening sockets (non-blocking, SO_REUSEPORT, V6ONLY for v6).
  * sock_probe_free: 0 when no other process holds the address and port. */
@@ -355,8 +396,8 @@ void tls_worker_cleanup(struct worker *w);
  * they cannot tell. mux_splice (workers): passes client (its bufferevent,
  * with the bytes read so far) and its address to the HTTP listener;
  * mux_worker_cleanup closes the worker's splices. The HTTP side (main
- * thread): mux_set_internal names its internal listener before the workers
- * start; mux_take gives the client address of a connection from `from`
+ * thread, through its http_net_ops; env is the server): mux_set_internal
+ * names its internal listener before the workers start; mux_take gives the client address of a connection from `from`
  * accepted there, false when no worker registered it (refuse it). */
 enum mux_route {
 	MUX_MORE = 0,
@@ -371,8 +412,8 @@ enum mux_route mux_route(const struct server *srv, const struct sockaddr *local,
 			 size_t len);
 void mux_splice(struct worker *w, struct bufferevent *client, const struct sockaddr_storage *peer);
 void mux_worker_cleanup(struct worker *w);
-void mux_set_internal(struct server *srv, const struct sockaddr *sa);
-bool mux_take(struct server *srv, const struct sockaddr *from, struct sockaddr_storage *client);
+void mux_set_internal(void *env, const struct sockaddr *sa);
+bool mux_take(void *env, const struct sockaddr *from, struct sockaddr_storage *client);
 
 /* tcp.c (TCP and TLS connections) */
 void tcp_accept_cb(struct evconnlistener *lev, int fd, struct sockaddr *sa, int salen, void *arg);

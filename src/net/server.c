@@ -170,7 +170,7 @@ static int worker_init(struct server *srv, struct worker *w, unsigned id)
 	w->tcp = calloc(listener_count(srv), sizeof(*w->tcp));
 	if (!w->base || !w->io_buf || !w->udp || !w->tcp)
 		return TP_ENOMEM;
-	if (redis_worker_init(w) != 0 || tcprelay_worker_init(w) != 0)
+	if (redis_worker_init(w) != 0 || tcprelay_worker_init(w) != 0 || admin_worker_init(w) != 0)
 		return TP_ENOMEM;
 	w->idle_tv = event_base_init_common_timeout(w->base, &idle);
 	/* Before a TCP stream starts: a PROXY header, the first byte, TLS. */
@@ -203,6 +203,7 @@ static void worker_cleanup(struct worker *w)
 	tcp_conn_free_all(w);
 	mux_worker_cleanup(w);
 	tcprelay_worker_cleanup(w);
+	admin_worker_cleanup(w);
 	dtls_worker_cleanup(w);
 	redis_worker_cleanup(w);
 	if (w->tick)
@@ -418,6 +419,7 @@ void server_free(struct server *srv)
 	server_stop(srv);
 	for (size_t i = 0; srv->workers && i < srv->nworkers; i++)
 		worker_cleanup(&srv->workers[i]);
+	admin_cleanup(srv);
 	free(srv->workers);
 	free(srv->listen);
 	free(srv->relay[0]);

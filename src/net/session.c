@@ -16,7 +16,7 @@
 #include "util/hex.h"
 #include "util/log.h"
 
-void session_event_fill(struct worker *w, struct turn_alloc *a, const char *event,
+void session_event_view(struct worker *w, const struct turn_alloc *a, const char *event,
 			const char *reason, bool ended, struct store_event *ev)
 {
 	const struct turn_ctx *ctx = &w->ctx;
@@ -25,7 +25,7 @@ void session_event_fill(struct worker *w, struct turn_alloc *a, const char *even
 	ev->event = event;
 	ev->reason = reason;
 	ev->id = a->id;
-	ev->seq = ++a->event_seq;
+	ev->seq = a->event_seq;
 	ev->time = ctx->unix_s;
 	ev->server = w->srv->hostname[0] ? w->srv->hostname : NULL;
 	ev->realm = w->srv->conf->realm;
@@ -34,6 +34,8 @@ void session_event_fill(struct worker *w, struct turn_alloc *a, const char *even
 	ev->transport = stats_transport_name[a->transport];
 	ev->client = (const struct sockaddr *)&a->client;
 	ev->relay = (const struct sockaddr *)&a->relayed;
+	if (a->dual && a->dual->relay)
+		ev->relay2 = (const struct sockaddr *)&a->dual->relayed;
 	ev->lifetime = ended || a->expiry_ms <= ctx->now_ms
 			       ? 0
 			       : (a->expiry_ms - ctx->now_ms + 999) / 1000;
@@ -42,7 +44,14 @@ void session_event_fill(struct worker *w, struct turn_alloc *a, const char *even
 	ev->client_bytes = a->bytes_in;
 	ev->peer_packets = a->pkts_out;
 	ev->peer_bytes = a->bytes_out;
-	a->event_ms = ctx->now_ms;
+}
+
+void session_event_fill(struct worker *w, struct turn_alloc *a, const char *event,
+			const char *reason, bool ended, struct store_event *ev)
+{
+	a->event_seq++;
+	session_event_view(w, a, event, reason, ended, ev);
+	a->event_ms = w->ctx.now_ms;
 }
 
 static void log_session(struct worker *w, const struct store_event *ev, bool ended)
@@ -88,6 +97,7 @@ void session_on_event(void *env, struct turn_alloc *a, enum turn_event what)
 		[TURN_EV_EXPIRED] = {"expired", NULL, true},
 		[TURN_EV_CLOSED] = {"deleted", "connection closed", true},
 		[TURN_EV_SHUTDOWN] = {"deleted", "shutdown", true},
+		[TURN_EV_ADMIN] = {"deleted", "admin", true},
 	};
 	struct worker *w = env;
 	struct store_event ev;

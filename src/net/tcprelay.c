@@ -143,9 +143,11 @@ static void pipe_read_cb(struct bufferevent *bev, void *arg)
 
 	if (bev == rc->peer) {
 		STAT_ADD(st->relay_bytes_out[TP_TCP], n);
+		STAT_ADD(st->relay_bytes_family_out[STATS_FAMILY(rc->tc->a->relayed.ss_family)], n);
 		rc->tc->a->bytes_out += n;
 	} else {
 		STAT_ADD(st->relay_bytes_in[TP_TCP], n);
+		STAT_ADD(st->relay_bytes_family_in[STATS_FAMILY(rc->tc->a->relayed.ss_family)], n);
 		rc->tc->a->bytes_in += n;
 	}
 	evbuffer_add_buffer(out, in);

@@ -190,6 +190,8 @@ size_t store_event_json(const struct store_event *ev, char *out, size_t cap)
 	field_str(&w, "transport", ev->transport, strlen(ev->transport));
 	field_addr(&w, "client", ev->client);
 	field_addr(&w, "relay", ev->relay);
+	if (ev->relay2)
+		field_addr(&w, "relay2", ev->relay2);
 	field_u64(&w, "lifetime", ev->lifetime);
 	field_u64(&w, "age_ms", ev->age_ms);
 	field_u64(&w, "client_packets", ev->client_packets);

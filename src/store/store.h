@@ -24,6 +24,13 @@ struct redisReply;
  * events go out on the second. */
 #define STORE_CHANNEL_INVALIDATE "turnpike:invalidate"
 #define STORE_CHANNEL_EVENTS "turnpike:events"
+/* Live administration across a fleet (turnpikectl sessions, kill): a
+ * command on the channel names a list, STORE_ADMIN_REPLY_PREFIX and 32 hex
+ * digits, where each server pushes its answer; the list expires after
+ * STORE_ADMIN_REPLY_TTL_S seconds. */
+#define STORE_CHANNEL_ADMIN "turnpike:admin"
+#define STORE_ADMIN_REPLY_PREFIX "turnpike:admin:reply:"
+#define STORE_ADMIN_REPLY_TTL_S 60
 
 #define STORE_API_KEY_LEN 32 /* an API key's SHA-256, as the servers keep it */
 
@@ -282,6 +289,7 @@ struct store_event {
 	const char *transport; /* udp, tcp, ... */
 	const struct sockaddr *client;
 	const struct sockaddr *relay;
+	const struct sockaddr *relay2;         /* a dual allocation's second, or NULL */
 	uint64_t lifetime;                     /* seconds left; 0 once ended */
 	uint64_t age_ms;                       /* since it was created */
 	uint64_t client_packets, client_bytes; /* from the client, relayed to peers */

@@ -79,6 +79,7 @@ static void to_peer(struct turn_ctx *ctx, struct turn_alloc *a, const struct soc
 	a->bytes_in += len;
 	STAT_INC(st->relay_pkts_in[a->transport]);
 	STAT_ADD(st->relay_bytes_in[a->transport], len);
+	STAT_ADD(st->relay_bytes_family_in[STATS_FAMILY(peer->sa_family)], len);
 	ctx->io->send_peer(ctx->io->env, a, peer, data, len);
 }
 
@@ -214,5 +215,6 @@ size_t turn_peer_data(struct turn_ctx *ctx, struct turn_alloc *a, const struct s
 	a->bytes_out += len;
 	STAT_INC(st->relay_pkts_out[a->transport]);
 	STAT_ADD(st->relay_bytes_out[a->transport], len);
+	STAT_ADD(st->relay_bytes_family_out[STATS_FAMILY(peer->sa_family)], len);
 	return total;
 }

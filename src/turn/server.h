@@ -114,8 +114,9 @@ enum turn_event {
 	TURN_EV_REFRESHED,
 	TURN_EV_DELETED, /* Refresh with LIFETIME 0 */
 	TURN_EV_EXPIRED,
-	TURN_EV_CLOSED,  /* its TCP connection closed */
-	TURN_EV_SHUTDOWN /* the server stops (turn_ctx_cleanup) */
+	TURN_EV_CLOSED,   /* its TCP connection closed */
+	TURN_EV_SHUTDOWN, /* the server stops (turn_ctx_cleanup) */
+	TURN_EV_ADMIN     /* an operator ended it (turn_alloc_kill) */
 };
 
 /* RFC 6062 TCP relay: a peer data connection of a TCP allocation, from
@@ -308,5 +309,10 @@ bool turn_tcp_bind_id(const uint8_t *pkt, size_t len, uint32_t *id);
 
 /* Frees the allocation of a closing TCP connection. */
 void turn_alloc_release(struct turn_ctx *ctx, struct turn_alloc *a);
+/* Ends a at an operator's request (turnpikectl kill): the event hook
+ * hears TURN_EV_ADMIN, then a is freed; the client's next request on it
+ * gets 437 (RFC 8656 §7.2, no allocation on its 5-tuple). A TCP or DTLS
+ * client's connection stays open. */
+void turn_alloc_kill(struct turn_ctx *ctx, struct turn_alloc *a);
 
 #endif

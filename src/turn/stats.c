@@ -57,6 +57,8 @@ const char *const stats_transport_name[TP_TRANSPORT_MAX] = {
 	[TP_DTLS] = "dtls",
 };
 
+const char *const stats_family_name[2] = {"ipv4", "ipv6"};
+
 void stats_sum(struct turn_stats *dst, const struct turn_stats *src)
 {
 	/* The struct is all uint64_t counters: sum it as an array. */

@@ -4,6 +4,7 @@
 #define TURNPIKE_TURN_STATS_H
 
 #include <stdint.h>
+#include <sys/socket.h>
 
 #include "util/policy.h"
 
@@ -84,6 +85,13 @@ extern const unsigned stats_err_code[ERR_MAX];
 enum stats_err stats_err_index(int code);
 extern const char *const stats_transport_name[TP_TRANSPORT_MAX];
 
+/* The address family index of the per-family counters: a fixed set, so
+ * the metric label stays bounded. */
+#define STATS_FAMILY_IPV4 0
+#define STATS_FAMILY_IPV6 1
+#define STATS_FAMILY(af) ((af) == AF_INET6 ? STATS_FAMILY_IPV6 : STATS_FAMILY_IPV4)
+extern const char *const stats_family_name[2];
+
 struct turn_stats {
 	uint64_t rx_msgs[TP_TRANSPORT_MAX];
 	uint64_t rx_bytes[TP_TRANSPORT_MAX];
@@ -99,7 +107,14 @@ struct turn_stats {
 	uint64_t alloc_created[TP_TRANSPORT_MAX];
 	uint64_t alloc_relayed[TP_TRANSPORT_MAX]; /* that carried >= 1 packet */
 	uint64_t alloc_expired;
-	uint64_t alloc_deleted;         /* Refresh with LIFETIME 0 */
+	uint64_t alloc_deleted; /* Refresh with LIFETIME 0 */
+	uint64_t alloc_killed;  /* ended by an operator (turnpikectl kill) */
+	/* By the family of the relayed address ([STATS_FAMILY_*]): allocations
+	 * open now (a dual one counts under its first), payload bytes relayed
+	 * each way (by the family of the relay socket that carried them). */
+	uint64_t alloc_active_family[2];
+	uint64_t relay_bytes_family_in[2];
+	uint64_t relay_bytes_family_out[2];
 	uint64_t quota_user;            /* 486 */
 	uint64_t quota_total;           /* 508 */
 	uint64_t quota_source;          /* 486: source-quota */

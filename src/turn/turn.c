@@ -66,6 +66,7 @@ static void alloc_free(struct turn_ctx *ctx, struct turn_alloc *a)
 		ctx->io->quota_update(ctx->io->env, a->username + a->quota_off, a->quota_len, a->id,
 				      0);
 	STAT_DEC(ctx->stats->alloc_active[a->transport]);
+	STAT_DEC(ctx->stats->alloc_active_family[STATS_FAMILY(a->relayed.ss_family)]);
 	stats_observe_lifetime(ctx->stats, ctx->now_ms - a->created_ms);
 	turn_alloc_cleanup(a);
 	OPENSSL_cleanse(&a->key, sizeof(a->key));
@@ -90,6 +91,13 @@ void turn_ctx_cleanup(struct turn_ctx *ctx)
 void turn_alloc_release(struct turn_ctx *ctx, struct turn_alloc *a)
 {
 	emit(ctx, a, TURN_EV_CLOSED);
+	alloc_free(ctx, a);
+}
+
+void turn_alloc_kill(struct turn_ctx *ctx, struct turn_alloc *a)
+{
+	STAT_INC(ctx->stats->alloc_killed);
+	emit(ctx, a, TURN_EV_ADMIN);
 	alloc_free(ctx, a);
 }
 
@@ -713,6 +721,7 @@ static size_t handle_allocate(struct turn_ctx *ctx, const struct turn_from *from
 	}
 	STAT_INC(ctx->stats->alloc_created[a->transport]);
 	STAT_INC(ctx->stats->alloc_active[a->transport]);
+	STAT_INC(ctx->stats->alloc_active_family[STATS_FAMILY(a->relayed.ss_family)]);
 	emit(ctx, a, TURN_EV_CREATED);
 
 	turn_reply_start(&b, out, msg, STUN_SUCCESS);

@@ -81,6 +81,7 @@ struct conf {
 	long http_max_connections_per_source;
 	long http_request_timeout;
 	struct conf_list rest_api_key;
+	struct conf_list admin_api_key;
 	long rest_max_ttl;
 	struct conf_list rest_cors_origin;
 	long rest_rate_limit;

@@ -139,6 +139,14 @@ int conf_check_api_key(const char *val, char *err, size_t errlen)
 	return 0;
 }
 
+static int check_admin_key(const char *val, char *err, size_t errlen)
+{
+	if (conf_check_api_key(val, err, errlen) == 0)
+		return 0;
+	snprintf(err, errlen, "an admin-api-key is 16 to 256 printable characters without blanks");
+	return TP_EINVAL;
+}
+
 static int check_cors_origin(const char *val, char *err, size_t errlen)
 {
 	const char *host = NULL;
@@ -492,6 +500,15 @@ const struct conf_opt conf_schema[] = {
 	 "rotating. 16 to 256 printable characters. Keys can also come from Redis "
 	 "(turnpikectl apikey). Without any the hook refuses every request.",
 	 conf_check_api_key},
+	{"admin-api-key", CONF_LIST, NULL, 0, 0, true, OFF(admin_api_key), "KEY",
+	 "Key for the admin endpoints of the HTTP listener (GET "
+	 "/api/v1/admin/sessions, POST /api/v1/admin/sessions/kill: turnpikectl "
+	 "sessions and kill), as an Authorization: Bearer header or key=; repeat "
+	 "to rotate. 16 to 256 printable characters, and not a rest-api-key: a "
+	 "web backend that may fetch credentials must not end calls. Without any "
+	 "the admin endpoints answer 403. Over a non-loopback http-listen, set "
+	 "http-cert so the key does not cross the network in clear.",
+	 check_admin_key},
 	{"rest-max-ttl", CONF_INT, "86400", 60, 2592000, true, OFF(rest_max_ttl), "SECONDS",
 	 "Longest lifetime of credentials the hook issues; a longer ttl is cut to it "
 	 "and a request without ttl gets it.",

@@ -160,6 +160,43 @@ elif [ -n "$peer_conf" ]; then
 	stop_server "$SERVER_PID" || fail "turnpike-peer config: server did not stop cleanly"
 fi
 
+# ---- README: turnpikectl sessions and kill ----
+awk -v dir="$TMP/snip" '
+	/^<!-- snippet: turnpikectl conf -->$/ { kind = "ctlconf"; next }
+	/^<!-- snippet: turnpikectl -->$/ { kind = "ctl"; next }
+	kind && /^```/ && !inb { inb = 1; f = sprintf("%s/admin.%s", dir, kind); next }
+	inb && /^```$/ { inb = 0; kind = ""; close(f); next }
+	inb { print > f }' "$top_srcdir/README.md"
+if [ -f "$TMP/snip/admin.ctlconf" ] && [ -f "$TMP/snip/admin.ctl" ]; then
+	HPORT=$("$FREEPORT")
+	start_server admin-doc -c "$TMP/snip/admin.ctlconf" --relay-ip 127.0.0.1 \
+		--allow-loopback-peers --http-listen "127.0.0.1:$HPORT" ||
+		fail "turnpikectl config: server start"
+	# One of alice's allocations (the conf's user), held while the calls run.
+	u=$(values user "$TMP/snip/admin.ctlconf" | head -n 1)
+	/usr/bin/python3 "$top_srcdir/tests/system/ctl_sessions.py" hold "$PORT" "${u%%:*}" \
+		"${u#*:}" 30 >"$TMP/hold.out" 2>&1 &
+	HOLD=$!
+	PIDS="$PIDS $HOLD"
+	check "an allocation for the turnpikectl calls" within 5000 grep -q held "$TMP/hold.out"
+	mkdir "$TMP/admin.d"
+	sed -e "s/127\.0\.0\.1:9641/127.0.0.1:$HPORT/g" "$TMP/snip/admin.ctl" >"$TMP/admin.d/run.sh"
+	(cd "$TMP/admin.d" && PATH=$top_builddir:$PATH timeout 30 bash -e run.sh) \
+		>"$TMP/admin.out" 2>&1
+	rc=$?
+	check "README turnpikectl calls succeed as written (exit $rc)" test "$rc" -eq 0
+	check "they list alice's allocation and end it" \
+		grep -q '"user":"alice"' "$TMP/admin.out"
+	check "... ended: 1" grep -qx 'ended: 1' "$TMP/admin.out"
+	[ "$rc" -eq 0 ] || sed 's/^/    /' "$TMP/admin.out" | tail -n 20
+	kill "$HOLD" 2>/dev/null
+	wait "$HOLD" 2>/dev/null
+	forget_pid "$HOLD"
+	stop_server "$SERVER_PID" || fail "turnpikectl config: server did not stop cleanly"
+else
+	fail "README.md has no turnpikectl sessions snippet"
+fi
+
 # Every man page is clean roff: groff with all warnings but line breaking
 # (a long literal is fine) says nothing.
 if command -v groff >/dev/null; then

@@ -48,13 +48,13 @@ static bool has_line(const char *text, const char *line)
 	} while (0)
 
 /* Labels are fixed enumerations, never a user or an address: only these
- * label names appear. */
+ * label names appear (family: ipv4 or ipv6, never the address). */
 static void check_labels(const char *p, const char *end)
 {
-	static const char *const names[] = {"transport", "direction", "result", "code",
-					    "cause",     "verdict",   "quota",  "reason",
-					    "endpoint",  "status",    "le",     "version",
-					    "openssl",   "libevent",  "db",     "event"};
+	static const char *const names[] = {
+		"transport", "direction", "result",   "code",   "cause", "verdict",
+		"quota",     "reason",    "endpoint", "status", "le",    "version",
+		"openssl",   "libevent",  "db",       "event",  "family"};
 
 	while (p < end && *p != '}') {
 		size_t n = strcspn(p, "=");
@@ -147,6 +147,11 @@ static void test_values(void)
 	memset(&hc, 0, sizeof(hc));
 	st.alloc_active[TP_UDP] = 4;
 	st.alloc_active[TP_TCP] = 2;
+	st.alloc_active_family[STATS_FAMILY(AF_INET)] = 5;
+	st.alloc_active_family[STATS_FAMILY(AF_INET6)] = 1;
+	st.relay_bytes_family_in[STATS_FAMILY_IPV6] = 77;
+	st.relay_bytes_family_out[STATS_FAMILY_IPV4] = 88;
+	st.alloc_killed = 3;
 	st.alloc_created[TP_UDP] = 40;
 	st.alloc_relayed[TP_UDP] = 30;
 	st.binding[TP_UDP] = 1234;
@@ -228,6 +233,17 @@ static void test_values(void)
 	LINE(t, "turnpike_relay_packets_total{direction=\"client_to_peer\",transport=\"udp\"} 100");
 	LINE(t, "turnpike_relay_bytes_total{direction=\"peer_to_client\",transport=\"tcp\"} 4096");
 	LINE(t, "turnpike_relay_ports_in_use 6");
+	/* The address family: a fixed label set, both always present. */
+	LINE(t, "turnpike_allocations_active_by_family{family=\"ipv4\"} 5");
+	LINE(t, "turnpike_allocations_active_by_family{family=\"ipv6\"} 1");
+	LINE(t, "turnpike_relay_bytes_by_family_total{direction=\"client_to_peer\",family=\"ipv6\"}"
+		" 77");
+	LINE(t, "turnpike_relay_bytes_by_family_total{direction=\"peer_to_client\",family=\"ipv4\"}"
+		" 88");
+	LINE(t, "turnpike_relay_bytes_by_family_total{direction=\"client_to_peer\",family=\"ipv4\"}"
+		" 0");
+	LINE(t, "turnpike_allocations_killed_total 3");
+	LINE(t, "turnpike_http_requests_total{endpoint=\"admin_kill\",status=\"4xx\"} 0");
 	LINE(t, "turnpike_relay_ports_capacity 20000");
 	LINE(t, "turnpike_tcp_connections_active 9");
 	LINE(t, "turnpike_rest_credentials_issued_total{endpoint=\"credentials\"} 5");

@@ -133,6 +133,12 @@ static void test_event(void)
 	CHECK(strstr(out, "\"reason\":\"refresh\"") != NULL);
 	CHECK(strstr(out, "\"server\"") == NULL);
 	CHECK(strstr(out, "\"user\":\"\"") != NULL);
+	/* A dual allocation's second relayed address follows the first. */
+	ev.relay2 = (struct sockaddr *)&c;
+	CHECK(store_event_json(&ev, out, sizeof(out)) > 0);
+	CHECK(strstr(out, "\"relay\":\"[2001:db8::1]:50000\",\"relay2\":\"192.0.2.10:5000\",") !=
+	      NULL);
+	ev.relay2 = NULL;
 	/* Too small: nothing. */
 	CHECK_INT(store_event_json(&ev, out, 40), 0);
 	CHECK_STR(out, "");
