@@ -157,8 +157,8 @@ static int build(struct slot *s)
 	}
 	if (stun_txn_new(txn) != 0)
 		return TP_ECRYPTO;
-	stun_build_init(&b, s->req, sizeof(s->req), s->st == ST_BIND ? TURN_CHANNEL_BIND : TURN_ALLOCATE,
-			STUN_REQUEST, txn);
+	stun_build_init(&b, s->req, sizeof(s->req),
+			s->st == ST_BIND ? TURN_CHANNEL_BIND : TURN_ALLOCATE, STUN_REQUEST, txn);
 	if (s->st == ST_BIND) {
 		stun_build_channel(&b, MASS_CHANNEL);
 		stun_build_xor_addr(&b, STUN_ATTR_XOR_PEER_ADDRESS, SA(m.cfg->peer));
@@ -240,12 +240,10 @@ static int learn(const struct stun_msg *msg, struct mass_alloc *a)
 		return 0;
 	if (!stun_msg_copy(msg, STUN_ATTR_REALM, m.realm, sizeof(m.realm), &m.realm_len))
 		return TP_EMALFORMED;
-	if (!stun_msg_copy(msg, STUN_ATTR_PASSWORD_ALGORITHMS, m.algs, sizeof(m.algs),
-			   &m.algs_len))
+	if (!stun_msg_copy(msg, STUN_ATTR_PASSWORD_ALGORITHMS, m.algs, sizeof(m.algs), &m.algs_len))
 		m.algs_len = 0;
-	if (auth_key_derive(STUN_PWALG_MD5, m.cfg->user, strlen(m.cfg->user),
-			    (const char *)m.realm, m.realm_len, m.cfg->password,
-			    strlen(m.cfg->password), &m.key) != 0)
+	if (auth_key_derive(STUN_PWALG_MD5, m.cfg->user, strlen(m.cfg->user), (const char *)m.realm,
+			    m.realm_len, m.cfg->password, strlen(m.cfg->password), &m.key) != 0)
 		return TP_ECRYPTO;
 	m.have_key = true;
 	return 0;
@@ -313,7 +311,8 @@ unsigned mass_setup(const struct mass_cfg *cfg, struct mass_alloc *out, unsigned
 	m.out = out;
 	for (unsigned i = 0; i < n; i++)
 		out[i].fd = -1;
-	if ((m.ep = epoll_create1(EPOLL_CLOEXEC)) < 0 || !(slots = calloc(window, sizeof(*slots)))) {
+	if ((m.ep = epoll_create1(EPOLL_CLOEXEC)) < 0 ||
+	    !(slots = calloc(window, sizeof(*slots)))) {
 		snprintf(err, errcap, "out of memory");
 		return 0;
 	}
@@ -328,8 +327,8 @@ unsigned mass_setup(const struct mass_cfg *cfg, struct mass_alloc *out, unsigned
 		}
 		/* Fill the window; the first allocation alone, so its 401
 		 * gives the realm before the rest need it. */
-		for (unsigned i = 0; i < window && launched < n && (launched == 0 || m.have_key ||
-								  cfg->fwd || busy == 0);
+		for (unsigned i = 0; i < window && launched < n &&
+				     (launched == 0 || m.have_key || cfg->fwd || busy == 0);
 		     i++) {
 			if (slots[i].st != ST_IDLE)
 				continue;

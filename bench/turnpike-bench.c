@@ -856,7 +856,7 @@ static double rtt_pct(double q)
 static int run_alloc(struct mass_alloc *ma, const struct sockaddr_storage *peer)
 {
 	struct mass_cfg c = mass_cfg(peer);
-	double cpu0 = -1, cpu, t0, setup_ms, end;
+	double cpu0 = -1, cpu, t0, setup_ms, end, gen0 = self_cpu(), all0 = all_cpu(), gen, other;
 	long rss0 = -1, rss = -1;
 	char err[256] = "";
 	unsigned made;
@@ -869,6 +869,10 @@ static int run_alloc(struct mass_alloc *ma, const struct sockaddr_storage *peer)
 	made = mass_setup(&c, ma, opt.allocs, err, sizeof(err));
 	setup_ms = now_ms() - t0;
 	cpu = cpu0 >= 0 ? proc_cpu(opt.server_pid) - cpu0 : -1;
+	gen = self_cpu() - gen0;
+	other = all0 >= 0 && cpu >= 0 ? all_cpu() - all0 - cpu - gen : -1;
+	if (cpu >= 0 && other < 0)
+		other = 0;
 	if (made < opt.allocs) {
 		fprintf(stderr, "turnpike-bench: setup failed after %u allocations: %s\n", made,
 			err);
@@ -893,11 +897,12 @@ static int run_alloc(struct mass_alloc *ma, const struct sockaddr_storage *peer)
 			       "allocation\n",
 			       rss0, rss, (double)(rss - rss0) * 1024.0 / made);
 	}
-	printf("result mode=alloc transport=udp dir=- streams=%u setup_ms=%.0f pps=%.0f "
-	       "server_cpu=%.3f pps_per_cpu=%.0f rss_kb_before=%ld rss_kb_after=%ld "
-	       "bytes_per_alloc=%.0f errors=0\n",
-	       made, setup_ms, made / (setup_ms / 1000.0), cpu, cpu > 0 ? made / cpu : -1, rss0,
-	       rss, rss0 >= 0 && rss >= 0 ? (double)(rss - rss0) * 1024.0 / made : -1);
+	printf("result mode=alloc transport=udp dir=- streams=%u duration=%.3f setup_ms=%.0f "
+	       "pps=%.0f server_cpu=%.3f pps_per_cpu=%.0f gen_cpu=%.3f other_cpu=%.3f "
+	       "rss_kb_before=%ld rss_kb_after=%ld bytes_per_alloc=%.0f errors=0\n",
+	       made, setup_ms / 1000.0, setup_ms, made / (setup_ms / 1000.0), cpu,
+	       cpu > 0 ? made / cpu : -1, gen, other, rss0, rss,
+	       rss0 >= 0 && rss >= 0 ? (double)(rss - rss0) * 1024.0 / made : -1);
 	fflush(stdout);
 	return 0;
 }
