@@ -235,8 +235,8 @@ static void usage(FILE *out)
 int main(int argc, char **argv)
 {
 	static const struct option lo[] = {
-		{"listen", 1, NULL, 'l'}, {"relay-ip", 1, NULL, 'r'}, {"max", 1, NULL, 'n'},
-		{"lifetime", 1, NULL, 't'}, {"help", 0, NULL, 'h'}, {NULL, 0, NULL, 0},
+		{"listen", 1, NULL, 'l'},   {"relay-ip", 1, NULL, 'r'}, {"max", 1, NULL, 'n'},
+		{"lifetime", 1, NULL, 't'}, {"help", 0, NULL, 'h'},     {NULL, 0, NULL, 0},
 	};
 	struct sockaddr_storage listen_addr;
 	const char *listen_s = NULL, *relay_s = NULL;
