@@ -5,14 +5,17 @@
 # allocations with a channel each and reads the server's CPU and memory, and
 # turnpike-fwd (the forwarder column of bench/compare.sh) relays and echoes
 # the same way. turnpiked's memory per live allocation with a permission and
-# a channel stays within 1.5 kB.
+# a channel stays within 1.5 kB. Relayed data to a TCP client leaves in one
+# write per loop pass and connection, not one per datagram.
 . "$(dirname "$0")/lib.sh"
 
 BENCH=$top_builddir/bench/turnpike-bench
 FWD=$top_builddir/bench/turnpike-fwd
 
 # Relay addresses of this test's own, so no other test meets its ports.
+HPORT=$("$FREEPORT") || { fail "no free port"; finish; }
 start_server main --relay-ip 127.0.6.1 --min-port 20000 --max-port 22999 \
+	--http-listen "127.0.0.1:$HPORT" \
 	--relay-threads 1 --realm example.org --user alice:secret --allow-loopback-peers \
 	--log-level warning || { fail "server start"; finish; }
 
@@ -53,6 +56,23 @@ check "echo: round trips timed (p50 $p50 us, p99 $p99 us)" \
 # shellcheck disable=SC2086
 r=$(result relay $srv -n 2 -r 100 --tcp)
 no_loss "TCP forward" "$r"
+
+# mval NAME LABEL: the sum of a metric's samples with that label.
+mval() {
+	curl -sS -f --max-time 5 "http://127.0.0.1:$HPORT/metrics" |
+		awk -v n="$1" -v l="$2" 'index($1, n "{") == 1 && index($1, l) > 0 { s += $2 } END { printf "%d\n", s }'
+}
+# TCP clients, peer to client flat out: the peer sends in bursts, and each
+# burst reaches its client in one write (or a few), not one per datagram.
+# shellcheck disable=SC2086
+r=$(result relay $srv -n 4 --tcp --reverse -C 20000)
+no_loss "TCP reverse, flat out" "$r"
+msgs=$(mval turnpike_relay_packets_total 'direction="peer_to_client",transport="tcp"')
+direct=$(mval turnpike_tcp_client_writes_total 'result="direct"')
+queued=$(mval turnpike_tcp_client_writes_total 'result="queued"')
+check "TCP reverse: written at once when nothing waits ($direct writes)" test "$direct" -gt 0
+check "TCP reverse: fewer writes ($direct + $queued) than datagrams ($msgs)" \
+	test $((direct + queued)) -lt "$msgs"
 
 # alloc: 2000 allocations with a permission and a channel each.
 # shellcheck disable=SC2086
