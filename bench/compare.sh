@@ -332,7 +332,9 @@ for sc in $SCENARIOS; do
 				case $name in
 				turnpiked) [ -n "$TP_PID" ] || start turnpiked ;;
 				coturn) [ -n "$CO_PID" ] || start coturn ;;
-				fwd) [ -n "$FW_PID" ] || start fwd ;;
+				# turnpike-fwd never frees a relay (it has no
+				# lifetimes): a fresh one for every run.
+				fwd) stop fwd; start fwd ;;
 				esac
 				bench "$name" "$sc" "$run"
 			fi

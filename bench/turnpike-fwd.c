@@ -6,7 +6,9 @@
  * and goes out of that socket to the peer; what arrives on the socket goes
  * back to the client under a ChannelData header (0x4000). No
  * authentication, no permissions, no lifetimes: recvmmsg, one hash lookup,
- * sendmmsg. Loopback only; stops on SIGTERM/SIGINT or after --lifetime.
+ * sendmmsg. A relay lives as long as the process (up to --max of them: one
+ * forwarder per bench run). Loopback only; stops on SIGTERM/SIGINT or after
+ * --lifetime.
  * Built by make for the bench, never installed.
  *
  *   turnpike-fwd -l 127.0.0.1:PORT [-r RELAY_IP] [-n MAX] [-t SECONDS] */
@@ -126,8 +128,16 @@ static void setup(const struct sockaddr_storage *client, socklen_t clen, const u
 	if (fwd_decode(p, len, &peer) != 0 || !is_loopback(SA(&peer)))
 		return;
 	if (!r) {
-		if (f.nrelays == f.max)
+		if (f.nrelays == f.max) {
+			static bool said;
+			if (!said)
+				fprintf(stderr,
+					"turnpike-fwd: all %u relays taken; setups go "
+					"unanswered\n",
+					f.max);
+			said = true;
 			return;
+		}
 		r = &f.relays[f.nrelays];
 		r->fd = socket(f.relay_ip.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 		if (r->fd < 0)
