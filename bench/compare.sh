@@ -431,6 +431,10 @@ if has_kind alloc || has_kind mem; then
 			for n in turnpiked coturn fwd; do eval "${n:0:2}_$v=\$(median $n $sc $v)"; done
 		done
 		oth=$(note_noise "$sc")
+		# Memory only means something on a fresh server (mem-*).
+		if [ "$(scenario_kind "$sc")" = alloc ]; then
+			tu_bytes_per_alloc=nan co_bytes_per_alloc=nan fw_bytes_per_alloc=nan
+		fi
 		printf '%-10s %-42s | %8s %8s %8s | %8s %8s %8s %5s | %7s %7s %7s %5s | %4s\n' "$sc" \
 			"$(scenario_desc "$sc")" "$(num "$tu_pps")" "$(num "$co_pps")" "$(num "$fw_pps")" \
 			"$(num "$tu_pps_per_cpu")" "$(num "$co_pps_per_cpu")" "$(num "$fw_pps_per_cpu")" \
