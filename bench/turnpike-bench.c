@@ -28,19 +28,22 @@
 #include <sys/epoll.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "client/client.h"
+#include "mass.h"
 #include "probe.h"
 #include "turnpike/err.h"
 #include "turnpike/stun.h"
 #include "util/addr.h"
 
-#define MAX_DURATION 60  /* seconds */
-#define MAX_CLIENTS 1024 /* binding sockets */
-#define MAX_ALLOCS 2048  /* relay allocations */
-#define MAX_BATCH 64     /* datagrams per sendmmsg / frames per write */
-#define MAX_SIZE 4000    /* relayed payload bytes */
+#define MAX_DURATION 60     /* seconds */
+#define MAX_CLIENTS 1024    /* binding sockets */
+#define MAX_ALLOCS 100000   /* UDP allocations (bench/mass.c) */
+#define MAX_TCP_ALLOCS 2048 /* TCP ones, each a full client */
+#define MAX_BATCH 64        /* datagrams per sendmmsg / frames per write */
+#define MAX_SIZE 4000       /* relayed payload bytes */
 #define MIN_SIZE 4
 #define RX_BATCH 64 /* datagrams per recvmmsg */
 #define RX_ROUNDS 8 /* recvmmsg calls per ready socket per pass */
@@ -52,14 +55,17 @@
 #define TXN_TIMEOUT_MS 2000 /* one setup transaction */
 #define SETUP_BUDGET_MS 60000.0
 #define RELEASE_BUDGET_MS 5000.0
-#define CHANNEL 0x4000 /* each allocation binds its own 0x4000 */
+#define CHANNEL MASS_CHANNEL
+#define RTT_MAX_US 200000 /* round trips histogram: 1 us steps up to here */
+#define SETTLE_MS 300.0   /* alloc: wait before reading the server's memory */
 #define DEFAULT_COUNT 100000000ull
 
 #define SA(ss) ((struct sockaddr *)(ss))
 
 enum mode {
 	MODE_BINDING,
-	MODE_RELAY
+	MODE_RELAY,
+	MODE_ALLOC
 };
 
 static struct {
@@ -75,7 +81,9 @@ static struct {
 	unsigned window; /* flat out: most packets in flight; 0: none */
 	unsigned batch;
 	unsigned long long count;
-	bool tcp, reverse, quiet;
+	bool tcp, reverse, quiet, echo, fwd;
+	unsigned setup_window; /* setups in flight */
+	unsigned hold;         /* alloc: seconds to keep them after setup */
 	long server_pid;
 } opt = {
 	.user = "alice",
@@ -87,6 +95,7 @@ static struct {
 	.window = 512,
 	.batch = 32,
 	.count = DEFAULT_COUNT,
+	.setup_window = 64,
 };
 
 /* One sender of the load: a client socket (binding, forward relay) or the
@@ -107,6 +116,7 @@ struct rxsock {
 	int fd;
 	bool tcp;
 	bool closed;
+	bool echo; /* the echo peer: sends every datagram back */
 };
 
 static struct {
@@ -137,6 +147,12 @@ static struct {
 	uint64_t sent, good, bad, bytes, tcp_bytes;
 	uint64_t send_err, refused, stalls, written_off, eagain;
 	int last_errno;
+	/* Echo: a payload per batch slot (each carries its send time), the
+	 * peer's source addresses, and round trips in microseconds. */
+	uint8_t (*echo_pkt)[MAX_SIZE + 8];
+	struct sockaddr_storage rxname[RX_BATCH];
+	uint32_t *rtt_us;
+	uint64_t rtt_n, rtt_over;
 } g;
 
 /* ------------------------------------------------------------------ */
@@ -192,6 +208,31 @@ static double self_cpu(void)
 	       (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
 }
 
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* Resident memory of a process in kB (VmRSS), or -1. */
+static long proc_rss_kb(long pid)
+{
+	char path[64], line[256];
+	long kb = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%ld/status", pid);
+	if (!(f = fopen(path, "r")))
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "VmRSS: %ld kB", &kb) == 1)
+			break;
+	fclose(f);
+	return kb;
+}
+
 /* ------------------------------------------------------------------ */
 /* Sockets. */
 
@@ -221,6 +262,7 @@ static void rx_add(int fd, bool tcp)
 
 	g.rx[g.nrx].fd = fd;
 	g.rx[g.nrx].tcp = tcp;
+	g.rx[g.nrx].echo = false;
 	if (epoll_ctl(g.ep, EPOLL_CTL_ADD, fd, &ev) != 0)
 		die("epoll_ctl: %s", strerror(errno));
 	g.nrx++;
@@ -285,6 +327,11 @@ static void tx_add(unsigned who, unsigned slot)
 	}
 	h->msg_iov = &g.iov[slot];
 	h->msg_iovlen = 1;
+	if (g.echo_pkt) {
+		/* The send time, after the ChannelData header. */
+		uint64_t ns = mono_ns();
+		memcpy(g.echo_pkt[slot] + TURN_CHANNELDATA_HDR, &ns, sizeof(ns));
+	}
 	g.txwho[g.txn++] = who;
 }
 
@@ -375,7 +422,7 @@ static void count_datagram(const uint8_t *p, size_t len)
 
 	if (opt.mode == MODE_BINDING)
 		ok = len >= STUN_HEADER_LEN && p[0] == 0x01 && p[1] == 0x01; /* success */
-	else if (opt.reverse)
+	else if (opt.reverse || opt.echo)
 		ok = len >= 4 + opt.size && len <= 4 + opt.size + 3 && p[0] == (CHANNEL >> 8) &&
 		     p[1] == (CHANNEL & 0xff);
 	else
@@ -383,6 +430,16 @@ static void count_datagram(const uint8_t *p, size_t len)
 	if (ok) {
 		g.good++;
 		g.bytes += len;
+		if (opt.echo) {
+			uint64_t ns, us;
+			memcpy(&ns, p + TURN_CHANNELDATA_HDR, sizeof(ns));
+			us = (mono_ns() - ns) / 1000;
+			if (us < RTT_MAX_US)
+				g.rtt_us[us]++;
+			else
+				g.rtt_over++;
+			g.rtt_n++;
+		}
 	} else {
 		g.bad++;
 	}
@@ -404,11 +461,31 @@ static void rx_drain(struct rxsock *r)
 			}
 			return;
 		}
+		for (int i = 0; i < RX_BATCH; i++) {
+			g.rxm[i].msg_hdr.msg_name = r->echo ? &g.rxname[i] : NULL;
+			g.rxm[i].msg_hdr.msg_namelen = r->echo ? sizeof(g.rxname[i]) : 0;
+		}
 		int n = recvmmsg(r->fd, g.rxm, RX_BATCH, MSG_DONTWAIT, NULL);
 		if (n <= 0) {
 			if (n < 0 && errno == ECONNREFUSED)
 				g.refused++;
 			return;
+		}
+		if (r->echo) {
+			/* Back where each came from, as it came. */
+			for (int i = 0; i < n; i++)
+				g.rxiov[i].iov_len = g.rxm[i].msg_len;
+			for (int done = 0, k; done < n; done += k)
+				if ((k = sendmmsg(r->fd, g.rxm + done, (unsigned)(n - done),
+						  MSG_DONTWAIT)) <= 0) {
+					g.send_err++;
+					break;
+				}
+			for (int i = 0; i < n; i++)
+				g.rxiov[i].iov_len = sizeof(g.rxbuf[i]);
+			if (n < RX_BATCH)
+				return;
+			continue;
 		}
 		for (int i = 0; i < n; i++)
 			count_datagram(g.rxbuf[i], g.rxm[i].msg_len);
@@ -474,6 +551,15 @@ static void templates(void)
 		for (unsigned i = 0; i < MAX_BATCH; i++) {
 			g.iov[i].iov_base = g.pkt + TURN_CHANNELDATA_HDR;
 			g.iov[i].iov_len = opt.size;
+		}
+	} else if (opt.echo) {
+		if (!(g.echo_pkt = calloc(MAX_BATCH, sizeof(*g.echo_pkt))) ||
+		    !(g.rtt_us = calloc(RTT_MAX_US, sizeof(*g.rtt_us))))
+			die("out of memory");
+		for (unsigned i = 0; i < MAX_BATCH; i++) {
+			memcpy(g.echo_pkt[i], g.pkt, flen);
+			g.iov[i].iov_base = g.echo_pkt[i];
+			g.iov[i].iov_len = flen;
 		}
 	} else {
 		for (unsigned i = 0; i < MAX_BATCH; i++) {
@@ -607,6 +693,55 @@ static unsigned setup_relay(struct client_turn **cl, const struct sockaddr_stora
 	return i;
 }
 
+/* The mass setup's configuration (UDP relay and alloc modes). */
+static struct mass_cfg mass_cfg(const struct sockaddr_storage *peer)
+{
+	struct mass_cfg c = {
+		.server = &opt.server,
+		.peer = peer,
+		.user = opt.user,
+		.password = opt.password,
+		.window = opt.setup_window,
+		.budget_ms = SETUP_BUDGET_MS,
+		.fwd = opt.fwd,
+	};
+	return c;
+}
+
+/* UDP: allocations (or turnpike-fwd relays) with a channel each, many at a
+ * time; the streams and receivers over them. Returns how many were made. */
+static unsigned setup_relay_udp(struct mass_alloc *ma, const struct sockaddr_storage *peer,
+				int peerfd, char *err, size_t errcap)
+{
+	struct mass_cfg c = mass_cfg(peer);
+	unsigned made = mass_setup(&c, ma, opt.allocs, err, errcap);
+
+	if (made < opt.allocs)
+		return made;
+	for (unsigned i = 0; i < made; i++) {
+		struct stream *s = &g.st[i];
+
+		if (!is_loopback(SA(&ma[i].relayed))) {
+			snprintf(err, errcap, "relayed address %s is not loopback",
+				 fmt_addr(&ma[i].relayed));
+			return i;
+		}
+		set_bufs(ma[i].fd);
+		s->phase = 1.0 - (double)i / opt.allocs;
+		if (opt.reverse) {
+			s->fd = peerfd;
+			s->dst = ma[i].relayed;
+			s->dstlen = addr_len(SA(&ma[i].relayed));
+		} else {
+			s->fd = ma[i].fd;
+		}
+		if (opt.reverse || opt.echo)
+			rx_add(ma[i].fd, false);
+	}
+	g.nst = made;
+	return made;
+}
+
 static void release(struct client_turn **cl, unsigned n)
 {
 	double start = now_ms();
@@ -703,10 +838,82 @@ static void run(struct figures *f)
 	f->recv = received();
 }
 
+/* The value under which a share q of the round trips fell, in us. */
+static double rtt_pct(double q)
+{
+	uint64_t want = (uint64_t)(q * (double)g.rtt_n), seen = 0;
+
+	if (g.rtt_n == 0)
+		return -1;
+	for (uint32_t us = 0; us < RTT_MAX_US; us++)
+		if ((seen += g.rtt_us[us]) > want)
+			return us;
+	return RTT_MAX_US;
+}
+
+/* alloc: opt.allocs allocations with a channel each, on a server that
+ * holds none (for the memory figure); prints the result line. */
+static int run_alloc(struct mass_alloc *ma, const struct sockaddr_storage *peer)
+{
+	struct mass_cfg c = mass_cfg(peer);
+	double cpu0 = -1, cpu, t0, setup_ms, end, gen0 = self_cpu(), all0 = all_cpu(), gen, other;
+	long rss0 = -1, rss = -1;
+	char err[256] = "";
+	unsigned made;
+
+	if (opt.server_pid > 0) {
+		cpu0 = proc_cpu(opt.server_pid);
+		rss0 = proc_rss_kb(opt.server_pid);
+	}
+	t0 = now_ms();
+	made = mass_setup(&c, ma, opt.allocs, err, sizeof(err));
+	setup_ms = now_ms() - t0;
+	cpu = cpu0 >= 0 ? proc_cpu(opt.server_pid) - cpu0 : -1;
+	gen = self_cpu() - gen0;
+	other = all0 >= 0 && cpu >= 0 ? all_cpu() - all0 - cpu - gen : -1;
+	if (cpu >= 0 && other < 0)
+		other = 0;
+	if (made < opt.allocs) {
+		fprintf(stderr, "turnpike-bench: setup failed after %u allocations: %s\n", made,
+			err);
+		return 2;
+	}
+	/* Let the server finish what it does after answering, then read
+	 * its memory; hold as long as asked (bounded by --duration's cap). */
+	end = now_ms() + SETTLE_MS + opt.hold * 1000.0;
+	while (now_ms() < end)
+		usleep(20000);
+	if (opt.server_pid > 0)
+		rss = proc_rss_kb(opt.server_pid);
+	if (!opt.quiet) {
+		printf("# alloc: %u allocations with a permission and a channel each, %u in "
+		       "flight, in %.0f ms (%.0f/s)\n",
+		       made, opt.setup_window, setup_ms, made / (setup_ms / 1000.0));
+		if (cpu > 0)
+			printf("# server CPU %.2f s: %.0f allocations per CPU-second\n", cpu,
+			       made / cpu);
+		if (rss0 >= 0 && rss >= 0)
+			printf("# server memory %ld kB before, %ld kB after: %.0f bytes per "
+			       "allocation\n",
+			       rss0, rss, (double)(rss - rss0) * 1024.0 / made);
+	}
+	printf("result mode=alloc transport=udp dir=- streams=%u duration=%.3f setup_ms=%.0f "
+	       "pps=%.0f server_cpu=%.3f pps_per_cpu=%.0f gen_cpu=%.3f other_cpu=%.3f "
+	       "rss_kb_before=%ld rss_kb_after=%ld bytes_per_alloc=%.0f errors=0\n",
+	       made, setup_ms / 1000.0, setup_ms, made / (setup_ms / 1000.0), cpu,
+	       cpu > 0 ? made / cpu : -1, gen, other, rss0, rss,
+	       rss0 >= 0 && rss >= 0 ? (double)(rss - rss0) * 1024.0 / made : -1);
+	fflush(stdout);
+	return 0;
+}
+
 static void report(const struct figures *f, double setup_ms, const struct sockaddr_storage *peer)
 {
 	const char *tr = opt.tcp ? "tcp" : "udp";
-	const char *dir = opt.mode == MODE_BINDING ? "-" : opt.reverse ? "reverse" : "forward";
+	const char *dir = opt.mode == MODE_BINDING ? "-"
+			  : opt.reverse            ? "reverse"
+			  : opt.echo               ? "echo"
+						   : "forward";
 	double s = f->ms / 1000.0;
 	uint64_t lost = f->sent > f->recv ? f->sent - f->recv : 0;
 	double loss = f->sent ? 100.0 * (double)lost / (double)f->sent : 0;
@@ -760,6 +967,11 @@ static void report(const struct figures *f, double setup_ms, const struct sockad
 			       f->other_cpu / s > 0.1 ? ": figures are skewed" : "");
 		if (opt.rate > 0 && (double)f->sent < 0.95 * opt.rate * streams * s)
 			printf("# the generator fell behind the asked rate\n");
+		if (opt.echo && g.rtt_n)
+			printf("# round trips client-peer-client: p50 %.0f us, p99 %.0f us, "
+			       "p99.9 %.0f us, %llu over %d ms\n",
+			       rtt_pct(0.5), rtt_pct(0.99), rtt_pct(0.999),
+			       (unsigned long long)g.rtt_over, RTT_MAX_US / 1000);
 		if (g.stalls || g.send_err || g.refused || g.eagain)
 			printf("# window stalls %llu (%llu written off), send errors %llu (last: "
 			       "%s), refused %llu, full buffers %llu\n",
@@ -772,12 +984,12 @@ static void report(const struct figures *f, double setup_ms, const struct sockad
 	printf("result mode=%s transport=%s dir=%s streams=%u size=%u rate=%g window=%u "
 	       "duration=%.3f setup_ms=%.0f sent=%llu received=%llu pps=%.0f loss_pct=%.3f "
 	       "server_cpu=%.3f pps_per_cpu=%.0f gen_cpu=%.3f other_cpu=%.3f stalls=%llu "
-	       "errors=%llu\n",
+	       "errors=%llu rtt_p50_us=%.0f rtt_p99_us=%.0f\n",
 	       opt.mode == MODE_BINDING ? "binding" : "relay", tr, dir, streams,
 	       opt.mode == MODE_BINDING ? 0 : opt.size, opt.rate, opt.rate > 0 ? 0 : opt.window, s,
 	       setup_ms, (unsigned long long)f->sent, (unsigned long long)f->recv, pps, loss,
 	       f->server_cpu, per_cpu, f->gen_cpu, f->other_cpu, (unsigned long long)g.stalls,
-	       (unsigned long long)(g.send_err + g.bad));
+	       (unsigned long long)(g.send_err + g.bad), rtt_pct(0.5), rtt_pct(0.99));
 	fflush(stdout);
 }
 
@@ -787,18 +999,21 @@ static void report(const struct figures *f, double setup_ms, const struct sockad
 static void usage(FILE *out)
 {
 	fprintf(out,
-		"Usage: turnpike-bench binding|relay [options]\n"
+		"Usage: turnpike-bench binding|relay|alloc [options]\n"
 		"       turnpike-bench port\n"
 		"\n"
 		"  binding   STUN Binding requests from --clients sockets; answers/s\n"
 		"  relay     ChannelData through --allocations allocations to a sink peer\n"
 		"            of our own; datagrams/s delivered and loss\n"
+		"  alloc     --allocations allocations with a channel each on an idle\n"
+		"            server: allocations per server CPU-second, and the server's\n"
+		"            memory per allocation\n"
 		"  port      print a loopback port free for UDP and TCP\n"
 		"\n"
 		"  -s, --server=IP[:PORT]  server, loopback only (default 127.0.0.1:3478)\n"
 		"  -d, --duration=SECONDS  sending time, 1-%d (default 5)\n"
 		"  -c, --clients=K         binding sockets, 1-%d (default 4)\n"
-		"  -n, --allocations=N     relay allocations, 1-%d (default 16)\n"
+		"  -n, --allocations=N     allocations, 1-%d (TCP %d; default 16)\n"
 		"  -l, --size=BYTES        relayed payload, %d-%d (default 200)\n"
 		"  -r, --rate=PPS          packets/s per socket or allocation; 0 flat out\n"
 		"  -w, --window=N          flat out: most packets in flight (default 512;\n"
@@ -807,13 +1022,18 @@ static void usage(FILE *out)
 		"  -C, --count=N           stop after N packets (default %llu)\n"
 		"  -t, --tcp               relay: TCP to the server (RFC 8656 §12.5 framing)\n"
 		"  -R, --reverse           relay: the peer sends, clients receive\n"
+		"  -E, --echo              relay: the peer echoes, clients receive and\n"
+		"                          time each round trip (p50, p99)\n"
+		"  -F, --fwd               the server is bench/turnpike-fwd, not TURN\n"
+		"  -W, --setup-window=N    UDP setups in flight, 1-1024 (default 64)\n"
+		"  -H, --hold=SECONDS      alloc: keep them this long, 0-%d (default 0)\n"
 		"  -P, --peer-ip=IP        peer address, loopback (default 127.0.0.2)\n"
 		"  -u, --user=NAME:PASS    long-term credentials (default alice:secret)\n"
 		"  -p, --server-pid=PID    read the server's CPU time from /proc/PID/stat\n"
 		"  -q, --quiet             only the 'result' line\n"
 		"  -h, --help\n",
-		MAX_DURATION, MAX_CLIENTS, MAX_ALLOCS, MIN_SIZE, MAX_SIZE, MAX_BATCH,
-		DEFAULT_COUNT);
+		MAX_DURATION, MAX_CLIENTS, MAX_ALLOCS, MAX_TCP_ALLOCS, MIN_SIZE, MAX_SIZE,
+		MAX_BATCH, DEFAULT_COUNT, MAX_DURATION);
 }
 
 static unsigned long long num(const char *s, const char *what, unsigned long long lo,
@@ -832,21 +1052,34 @@ static unsigned long long num(const char *s, const char *what, unsigned long lon
 static void parse(int argc, char **argv)
 {
 	static const struct option lo[] = {
-		{"server", 1, NULL, 's'},  {"duration", 1, NULL, 'd'},
-		{"clients", 1, NULL, 'c'}, {"allocations", 1, NULL, 'n'},
-		{"size", 1, NULL, 'l'},    {"rate", 1, NULL, 'r'},
-		{"window", 1, NULL, 'w'},  {"batch", 1, NULL, 'b'},
-		{"count", 1, NULL, 'C'},   {"tcp", 0, NULL, 't'},
-		{"reverse", 0, NULL, 'R'}, {"peer-ip", 1, NULL, 'P'},
-		{"user", 1, NULL, 'u'},    {"server-pid", 1, NULL, 'p'},
-		{"quiet", 0, NULL, 'q'},   {"help", 0, NULL, 'h'},
+		{"server", 1, NULL, 's'},
+		{"duration", 1, NULL, 'd'},
+		{"clients", 1, NULL, 'c'},
+		{"allocations", 1, NULL, 'n'},
+		{"size", 1, NULL, 'l'},
+		{"rate", 1, NULL, 'r'},
+		{"window", 1, NULL, 'w'},
+		{"batch", 1, NULL, 'b'},
+		{"count", 1, NULL, 'C'},
+		{"tcp", 0, NULL, 't'},
+		{"reverse", 0, NULL, 'R'},
+		{"peer-ip", 1, NULL, 'P'},
+		{"user", 1, NULL, 'u'},
+		{"server-pid", 1, NULL, 'p'},
+		{"quiet", 0, NULL, 'q'},
+		{"help", 0, NULL, 'h'},
+		{"echo", 0, NULL, 'E'},
+		{"fwd", 0, NULL, 'F'},
+		{"setup-window", 1, NULL, 'W'},
+		{"hold", 1, NULL, 'H'},
 		{NULL, 0, NULL, 0},
 	};
 	const char *server = "127.0.0.1:3478", *peer = "127.0.0.2";
 	char *end;
 	int c;
 
-	while ((c = getopt_long(argc, argv, "s:d:c:n:l:r:w:b:C:tRP:u:p:qh", lo, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "s:d:c:n:l:r:w:b:C:tRP:u:p:qhEFW:H:", lo, NULL)) !=
+	       -1) {
 		switch (c) {
 		case 's':
 			server = optarg;
@@ -904,6 +1137,18 @@ static void parse(int argc, char **argv)
 		case 'q':
 			opt.quiet = true;
 			break;
+		case 'E':
+			opt.echo = true;
+			break;
+		case 'F':
+			opt.fwd = true;
+			break;
+		case 'W':
+			opt.setup_window = (unsigned)num(optarg, "setup-window", 1, 1024);
+			break;
+		case 'H':
+			opt.hold = (unsigned)num(optarg, "hold", 0, MAX_DURATION);
+			break;
 		case 'h':
 			usage(stdout);
 			exit(0);
@@ -920,8 +1165,10 @@ static void parse(int argc, char **argv)
 		opt.mode = MODE_BINDING;
 	else if (strcmp(argv[optind], "relay") == 0)
 		opt.mode = MODE_RELAY;
+	else if (strcmp(argv[optind], "alloc") == 0)
+		opt.mode = MODE_ALLOC;
 	else
-		die("unknown mode %s (binding, relay or port)", argv[optind]);
+		die("unknown mode %s (binding, relay, alloc or port)", argv[optind]);
 	if (addr_parse(server, 3478, &opt.server) != 0)
 		die("bad server address %s (IP[:PORT], [IPv6]:PORT)", server);
 	if (addr_parse(peer, 0, &opt.peer_ip) != 0)
@@ -931,8 +1178,16 @@ static void parse(int argc, char **argv)
 		die("server %s: only a loopback address with a port", server);
 	if (!is_loopback(SA(&opt.peer_ip)))
 		die("peer %s: only a loopback address", peer);
-	if (opt.mode == MODE_BINDING && (opt.tcp || opt.reverse))
-		die("--tcp and --reverse are for relay");
+	if (opt.mode != MODE_RELAY && (opt.tcp || opt.reverse || opt.echo))
+		die("--tcp, --reverse and --echo are for relay");
+	if (opt.mode == MODE_BINDING && opt.fwd)
+		die("--fwd is for relay and alloc");
+	if (opt.reverse && opt.echo)
+		die("--reverse or --echo, not both");
+	if (opt.tcp && (opt.echo || opt.fwd))
+		die("--echo and --fwd are UDP only");
+	if (opt.tcp && opt.allocs > MAX_TCP_ALLOCS)
+		die("allocations: at most %d over TCP", MAX_TCP_ALLOCS);
 	if (opt.server_pid > 0 && proc_cpu(opt.server_pid) < 0)
 		die("cannot read /proc/%ld/stat", opt.server_pid);
 }
@@ -967,11 +1222,13 @@ static int free_port(void)
 int main(int argc, char **argv)
 {
 	struct client_turn **cl = NULL;
+	struct mass_alloc *ma = NULL;
 	struct sockaddr_storage peer;
+	struct mass_cfg mc;
 	struct figures f;
 	char err[256] = "";
 	double setup_ms = 0, t;
-	unsigned made = 0;
+	unsigned made = 0, n;
 	int peerfd = -1, rc = 0;
 
 	probe_name = "turnpike-bench";
@@ -980,20 +1237,36 @@ int main(int argc, char **argv)
 		return free_port();
 	parse(argc, argv);
 	memset(&peer, 0, sizeof(peer));
-	g.st = calloc(MAX_ALLOCS, sizeof(*g.st));
-	g.rx = calloc(MAX_ALLOCS + 1, sizeof(*g.rx));
-	cl = calloc(MAX_ALLOCS, sizeof(*cl));
-	if (!g.st || !g.rx || !cl || (g.ep = epoll_create1(EPOLL_CLOEXEC)) < 0)
+	n = opt.mode == MODE_BINDING ? opt.clients : opt.allocs;
+	/* A socket per allocation, the server's and the peer's and some. */
+	if (mass_nofile((uint64_t)n + 256) != 0)
+		die("cannot raise the open file limit to %u (ulimit -n)", n + 256);
+	g.st = calloc(n, sizeof(*g.st));
+	g.rx = calloc(n + 1, sizeof(*g.rx));
+	cl = calloc(n, sizeof(*cl));
+	ma = calloc(n, sizeof(*ma));
+	if (!g.st || !g.rx || !cl || !ma || (g.ep = epoll_create1(EPOLL_CLOEXEC)) < 0)
 		die("out of memory");
+	for (unsigned i = 0; i < n; i++)
+		ma[i].fd = -1;
 	templates();
 	t = now_ms();
 	if (opt.mode == MODE_BINDING) {
 		setup_binding();
+	} else if (opt.mode == MODE_ALLOC) {
+		peerfd = open_peer(&peer);
+		rc = run_alloc(ma, &peer);
+		goto out;
 	} else {
 		peerfd = open_peer(&peer);
-		if (!opt.reverse)
+		if (!opt.reverse) {
 			rx_add(peerfd, false);
-		made = setup_relay(cl, &peer, peerfd, err, sizeof(err));
+			g.rx[g.nrx - 1].echo = opt.echo;
+		}
+		if (opt.tcp)
+			made = setup_relay(cl, &peer, peerfd, err, sizeof(err));
+		else
+			made = setup_relay_udp(ma, &peer, peerfd, err, sizeof(err));
 		if (made < opt.allocs) {
 			fprintf(stderr, "turnpike-bench: setup failed after %u allocations: %s\n",
 				made, err);
@@ -1005,7 +1278,11 @@ int main(int argc, char **argv)
 	run(&f);
 	report(&f, setup_ms, &peer);
 out:
-	release(cl, opt.mode == MODE_RELAY ? opt.allocs : 0);
+	mc = mass_cfg(&peer);
+	if (opt.mode != MODE_BINDING) {
+		release(cl, opt.tcp ? opt.allocs : 0);
+		mass_release(&mc, ma, opt.tcp ? 0 : opt.allocs);
+	}
 	if (opt.mode == MODE_BINDING)
 		for (unsigned i = 0; i < g.nst; i++)
 			close(g.st[i].fd);
@@ -1013,9 +1290,12 @@ out:
 		close(peerfd);
 	close(g.ep);
 	free(cl);
+	free(ma);
 	free(g.st);
 	free(g.rx);
 	free(g.pkt);
 	free(g.tcpbuf);
+	free(g.echo_pkt);
+	free(g.rtt_us);
 	return rc;
 }

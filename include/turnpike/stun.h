@@ -229,6 +229,12 @@ int stun_msg_u32(const struct stun_msg *msg, uint16_t type, uint32_t *out);
 int stun_msg_check_integrity(const struct stun_msg *msg, const uint8_t *key, size_t keylen);
 int stun_msg_check_integrity_sha256(const struct stun_msg *msg, const uint8_t *key, size_t keylen);
 
+/* HMAC-SHA256 of in, with the per-thread context the integrity checks use:
+ * cheap when key is the one it was last given (the nonce key, say).
+ * Returns 0 or TP_ECRYPTO. */
+int stun_hmac_sha256(const uint8_t *key, size_t keylen, const uint8_t *in, size_t inlen,
+		     uint8_t out[STUN_HMAC_SHA256_LEN]);
+
 /* CRC-32 (ISO-HDLC, as zlib) used by FINGERPRINT. */
 uint32_t stun_crc32(const uint8_t *buf, size_t len);
 

@@ -171,6 +171,13 @@ static void turn_metrics(struct evbuffer *b, const struct turn_stats *st,
 			    st->tls_binds_moved);
 	evbuffer_add_printf(b, P "tcp_relay_binds_moved_total{result=\"failed\"} %" PRIu64 "\n",
 			    st->tcp_binds_move_failed);
+	head(b, "tcp_client_writes_total", "counter",
+	     "Writes of relayed data to plain TCP clients, each carrying all that one loop pass "
+	     "relayed to one connection: written at once, or queued behind older output.");
+	evbuffer_add_printf(b, P "tcp_client_writes_total{result=\"direct\"} %" PRIu64 "\n",
+			    st->tcp_out_direct);
+	evbuffer_add_printf(b, P "tcp_client_writes_total{result=\"queued\"} %" PRIu64 "\n",
+			    st->tcp_out_queued);
 	head(b, "quota_rejections_total", "counter",
 	     "Allocate requests refused by user-quota or source-quota (486), or total-quota "
 	     "(508).");

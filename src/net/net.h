@@ -95,6 +95,10 @@ struct worker {
 	struct dtls_worker *dtls; /* UDP on tls-listening-port, or NULL */
 	struct tcp_conn_list conns;
 	struct tcp_conn_list unauthed; /* never authenticated, oldest first */
+	/* Plain TCP clients with relayed data staged in this loop pass, and
+	 * the event that writes it all at the pass's end (tcp.c). */
+	struct tcp_conn_list staged;
+	struct event *tcp_flush;
 	size_t tcp_max;
 	const struct timeval *idle_tv;  /* libevent common timeout */
 	const struct timeval *hs_tv;    /* tls-handshake-timeout, likewise */

@@ -145,6 +145,7 @@ static int worker_init(struct server *srv, struct worker *w, unsigned id)
 	w->srv = srv;
 	TAILQ_INIT(&w->conns);
 	TAILQ_INIT(&w->unauthed);
+	TAILQ_INIT(&w->staged);
 	TAILQ_INIT(&w->splices);
 	w->io.relay_open = relay_open;
 	w->io.relay_close = relay_close;

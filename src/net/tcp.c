@@ -60,6 +60,12 @@ struct tcp_conn {
 	struct event *peek; /* ... and the wait for its first byte (MSG_PEEK) */
 	bool moving;        /* a ConnectionBind for worker move_to: moves once flushed */
 	unsigned move_to;
+	/* Plain TCP: relayed data of this loop pass, gathered here and
+	 * written in one go at the pass's end (stage_flush), while in
+	 * w->staged; NULL until the first. */
+	struct evbuffer *stage;
+	bool staged;
+	TAILQ_ENTRY(tcp_conn) slink;
 	TAILQ_ENTRY(tcp_conn) link;
 	TAILQ_ENTRY(tcp_conn) ulink; /* in w->unauthed while !authed */
 };
@@ -113,6 +119,65 @@ static void mark_authed(struct tcp_conn *c)
 	uncount(c->w->srv, (struct sockaddr *)&c->peer, &c->counted);
 }
 
+/* Moves c's staged data behind what its bufferevent already holds, for
+ * anything that must come after it (an answer, a close, a move). */
+static void stage_unload(struct tcp_conn *c)
+{
+	if (c->stage && c->bev && evbuffer_get_length(c->stage))
+		evbuffer_add_buffer(bufferevent_get_output(c->bev), c->stage);
+}
+
+/* Takes c off the worker's staged list and frees its stage. */
+static void stage_drop(struct tcp_conn *c)
+{
+	if (c->staged) {
+		TAILQ_REMOVE(&c->w->staged, c, slink);
+		c->staged = false;
+	}
+	if (c->stage) {
+		evbuffer_free(c->stage);
+		c->stage = NULL;
+	}
+}
+
+/* Writes what c gathered this pass: at once, in one writev, when nothing
+ * waits in the bufferevent (the usual case: no epoll_ctl, no extra loop
+ * pass); what the socket does not take, or all of it when older output
+ * waits, goes to the bufferevent, which writes when the socket allows. */
+static void stage_flush(struct tcp_conn *c)
+{
+	struct evbuffer *out = bufferevent_get_output(c->bev);
+
+	if (evbuffer_get_length(out) == 0) {
+		evutil_socket_t fd = bufferevent_getfd(c->bev);
+
+		while (evbuffer_get_length(c->stage) > 0 && evbuffer_write(c->stage, fd) > 0)
+			;
+		if (evbuffer_get_length(c->stage) == 0) {
+			STAT_INC(c->w->stats.tcp_out_direct);
+			return;
+		}
+	}
+	STAT_INC(c->w->stats.tcp_out_queued);
+	stage_unload(c);
+}
+
+/* The end of a loop pass (an event made active by the first staged
+ * message, so it runs after the pass's read callbacks). */
+static void flush_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct worker *w = arg;
+	struct tcp_conn *c;
+
+	(void)fd;
+	(void)what;
+	while ((c = TAILQ_FIRST(&w->staged))) {
+		TAILQ_REMOVE(&w->staged, c, slink);
+		c->staged = false;
+		stage_flush(c);
+	}
+}
+
 static void conn_free(struct tcp_conn *c)
 {
 	struct worker *w = c->w;
@@ -128,6 +193,7 @@ static void conn_free(struct tcp_conn *c)
 	if (a)
 		turn_alloc_release(&w->ctx, a);
 	TAILQ_REMOVE(&w->conns, c, link);
+	stage_drop(c);
 	event_free(c->idle);
 	if (c->peek)
 		event_free(c->peek);
@@ -142,6 +208,10 @@ void tcp_conn_free_all(struct worker *w)
 {
 	while (!TAILQ_EMPTY(&w->conns))
 		conn_free(TAILQ_FIRST(&w->conns));
+	if (w->tcp_flush) {
+		event_free(w->tcp_flush);
+		w->tcp_flush = NULL;
+	}
 }
 
 static void chunk_free(const void *data, size_t len, void *arg)
@@ -162,8 +232,10 @@ static int conn_write(struct tcp_conn *c, const uint8_t *msg, size_t len)
 	struct evbuffer *out = bufferevent_get_output(c->bev);
 	uint8_t *copy;
 
-	if (!c->tls)
+	if (!c->tls) {
+		stage_unload(c); /* relayed data staged before it goes first */
 		return bufferevent_write(c->bev, msg, len);
+	}
 	copy = malloc(len);
 	if (!copy)
 		return -1;
@@ -180,6 +252,7 @@ static int conn_write(struct tcp_conn *c, const uint8_t *msg, size_t len)
  * client that does not read them is closed by the idle timer. */
 static void conn_close_flushed(struct tcp_conn *c)
 {
+	stage_unload(c);
 	if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0) {
 		conn_free(c);
 		return;
@@ -819,15 +892,43 @@ fail:
 		close(fd);
 }
 
+/* Plain TCP: stages msg for the write at the end of this loop pass, so a
+ * pass's datagrams for one client leave in one writev. Returns 0, or -1
+ * when it cannot (the caller then writes it through the bufferevent). */
+static int stage_add(struct tcp_conn *c, const uint8_t *msg, size_t len)
+{
+	struct worker *w = c->w;
+
+	if (!w->tcp_flush && !(w->tcp_flush = event_new(w->base, -1, 0, flush_cb, w)))
+		return -1;
+	if (!c->stage && !(c->stage = evbuffer_new()))
+		return -1;
+	if (evbuffer_add(c->stage, msg, len) != 0)
+		return -1;
+	if (!c->staged) {
+		if (TAILQ_EMPTY(&w->staged))
+			event_active(w->tcp_flush, EV_WRITE, 0);
+		TAILQ_INSERT_TAIL(&w->staged, c, slink);
+		c->staged = true;
+	}
+	return 0;
+}
+
 void tcp_send_client(struct tcp_conn *c, const uint8_t *msg, size_t len)
 {
 	struct turn_stats *st = &c->w->stats;
+	size_t queued;
 
 	/* A client that does not read loses data rather than our memory; a
 	 * closing connection takes nothing new. */
-	if (c->closing || !c->bev ||
-	    evbuffer_get_length(bufferevent_get_output(c->bev)) > TCP_OUT_MAX ||
-	    conn_write(c, msg, len) != 0) {
+	if (c->closing || !c->bev) {
+		STAT_INC(st->drops[DROP_SEND_FAILED]);
+		return;
+	}
+	queued = evbuffer_get_length(bufferevent_get_output(c->bev)) +
+		 (c->stage ? evbuffer_get_length(c->stage) : 0);
+	if (queued > TCP_OUT_MAX ||
+	    ((c->tls || stage_add(c, msg, len) != 0) && conn_write(c, msg, len) != 0)) {
 		STAT_INC(st->drops[DROP_SEND_FAILED]);
 		return;
 	}
@@ -873,6 +974,8 @@ static void rfc6062_to_data(struct tcp_conn *c, struct turn_tcpconn *tc)
 	w->ctx.bound = NULL;
 	userdb_forget_conn(w, c);
 	mark_authed(c);
+	stage_unload(c);
+	stage_drop(c);
 	TAILQ_REMOVE(&w->conns, c, link);
 	event_free(c->idle);
 	free(c);
@@ -898,6 +1001,7 @@ static void rfc6062_move(struct tcp_conn *c)
 				    BEV_TRIG_IGNORE_WATERMARKS | BEV_TRIG_DEFER_CALLBACKS);
 		return;
 	}
+	stage_unload(c);
 	mv = tcp_move_take(c->bev, &c->peer, &c->local);
 	if (mv) {
 		c->bev = NULL; /* freed: the socket and the SSL are mv's */
@@ -930,6 +1034,7 @@ static bool rfc6062_foreign_bind(struct tcp_conn *c, const uint8_t *pkt, size_t 
 	c->move_to = (unsigned)owner;
 	bufferevent_disable(c->bev, EV_READ);
 	/* Answers to the requests before it go out from here first. */
+	stage_unload(c);
 	if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0)
 		rfc6062_move(c);
 	return true;

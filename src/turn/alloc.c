@@ -252,7 +252,7 @@ int turn_perm_add(struct turn_alloc *a, const struct sockaddr *peer, uint64_t no
 		if (a->nperms == a->cap_perms) {
 			/* max-permissions goes to 65535: doubling 32768 must not
 			 * wrap the 16-bit capacity to 0 (realloc to 0 frees). */
-			size_t cap = a->cap_perms ? (size_t)a->cap_perms * 2 : 4;
+			size_t cap = a->cap_perms ? (size_t)a->cap_perms * 2 : 1;
 			struct turn_perm *np;
 
 			if (cap > UINT16_MAX)
@@ -319,7 +319,7 @@ int turn_chan_bind(struct turn_alloc *a, uint16_t num, const struct sockaddr *pe
 		return TP_ETOOMANY;
 	if (!free_slot) {
 		if (a->nchans == a->cap_chans) {
-			uint16_t cap = a->cap_chans ? (uint16_t)(a->cap_chans * 2) : 4;
+			uint16_t cap = a->cap_chans ? (uint16_t)(a->cap_chans * 2) : 1;
 			struct turn_chan *nc = realloc(a->chans, cap * sizeof(*nc));
 			if (!nc)
 				return TP_ENOMEM;
@@ -376,6 +376,18 @@ bool turn_bucket_take(struct turn_bucket *b, size_t len, uint64_t now_ms)
 		return false;
 	b->tokens -= need;
 	return true;
+}
+
+struct turn_alloc *turn_alloc_new(size_t ulen)
+{
+	struct turn_alloc *a;
+
+	if (ulen >= TURN_USERNAME_MAX)
+		return NULL;
+	a = calloc(1, sizeof(*a) + ulen + 1);
+	if (a)
+		a->username = (char *)(a + 1);
+	return a;
 }
 
 void turn_alloc_cleanup(struct turn_alloc *a)

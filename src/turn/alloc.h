@@ -6,6 +6,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <netinet/in.h>
 #include <stdint.h>
 #include <sys/socket.h>
 
@@ -23,6 +24,15 @@
 #define TURN_WHEEL_SLOTS 4096 /* 1 s each */
 #define TURN_ALLOC_ID_LEN 16  /* random bytes of an allocation's id */
 
+/* A transport address in 28 bytes where a sockaddr_storage takes 128: the
+ * per-allocation fields that are only ever IPv4 or IPv6. Cast &x (or use
+ * x.sa) where a struct sockaddr * is wanted. */
+union turn_addr {
+	struct sockaddr sa;
+	struct sockaddr_in in4;
+	struct sockaddr_in6 in6;
+};
+
 struct turn_perm {
 	uint8_t ip[16]; /* canonical, IPv4 as ::ffff:a.b.c.d */
 	uint64_t expiry_ms;
@@ -31,9 +41,9 @@ struct turn_perm {
 };
 
 struct turn_chan {
-	struct sockaddr_storage peer;
-	uint64_t expiry_ms; /* data flows until then; held TURN_CHAN_HOLD_MS more */
+	union turn_addr peer;
 	uint16_t num;
+	uint64_t expiry_ms; /* data flows until then; held TURN_CHAN_HOLD_MS more */
 };
 
 /* Token bucket in bytes; rate 0 means unlimited. */
@@ -45,13 +55,36 @@ struct turn_bucket {
 	uint64_t last_ms;
 };
 
+/* Fields the packet path reads come first, the 5-tuple and its hash link
+ * within the first cache line for IPv4 (turn_table_find walks a chain
+ * touching only those); what only requests touch comes after. */
 struct turn_alloc {
-	/* The 5-tuple that owns it (RFC 8656 §2). */
-	struct sockaddr_storage client;
-	struct sockaddr_storage local; /* our address the client used */
+	/* Table link, and the 5-tuple that owns it (RFC 8656 §2). */
+	struct turn_alloc *hnext;
 	enum turn_transport transport;
-	void *conn;                      /* net: the client's TCP conn or UDP socket */
-	void *relay;                     /* net: the relay socket */
+	union turn_addr client;
+	union turn_addr local; /* our address the client used */
+	/* Per packet. */
+	uint64_t expiry_ms;
+	void *conn;  /* net: the client's TCP conn or UDP socket */
+	void *relay; /* net: the relay socket */
+	/* Permissions and channels, small arrays made on the first one and
+	 * doubled on the control path: most allocations hold one of each. */
+	struct turn_perm *perms;
+	struct turn_chan *chans;
+	uint16_t nperms, cap_perms;
+	uint16_t nchans, cap_chans;
+	bool tcp;   /* RFC 6062: a TCP allocation (REQUESTED-TRANSPORT 6) */
+	bool media; /* relayed something that is not STUN: counted as relayed */
+	bool fleet; /* counted in the fleet-wide user-quota */
+	uint16_t ntcp;
+	/* max-bps, each direction on its own (coturn's meaning): client to
+	 * peers, peers to client. */
+	struct turn_bucket bucket_up, bucket_down;
+	/* Traffic, for events and metrics. */
+	uint64_t pkts_in, bytes_in;   /* client → peer */
+	uint64_t pkts_out, bytes_out; /* peer → client */
+	/* Requests and the timer only, from here on. */
 	struct sockaddr_storage relayed; /* XOR-RELAYED-ADDRESS as advertised */
 	/* A dual allocation's second, IPv6 relay (RFC 8656 §7.2,
 	 * ADDITIONAL-ADDRESS-FAMILY), or NULL: only dual ones pay for it. */
@@ -59,42 +92,26 @@ struct turn_alloc {
 		void *relay;
 		struct sockaddr_storage relayed;
 	} * dual;
+	/* RFC 6062: a TCP allocation's peer data connections (turn/tcprel.c). */
+	struct turn_tcpconn *tcpconns;
 	uint64_t created_ms;
-	uint64_t expiry_ms;
-	/* Who, for later requests on it (RFC 8656 §7.2: same credentials). */
-	char username[TURN_USERNAME_MAX];
+	/* Who, for later requests on it (RFC 8656 §7.2: same credentials):
+	 * ulen bytes and a NUL, kept after the struct in the same block
+	 * (turn_alloc_new), so a short name costs what it takes. */
+	char *username;
 	uint16_t ulen;
 	uint16_t quota_off, quota_len; /* user part within username */
 	struct auth_key key;
-	/* Permissions and channels, small arrays grown on the control path. */
-	struct turn_perm *perms;
-	uint16_t nperms, cap_perms;
-	struct turn_chan *chans;
-	uint16_t nchans, cap_chans;
-	/* max-bps, each direction on its own (coturn's meaning): client to
-	 * peers, peers to client. */
-	struct turn_bucket bucket_up, bucket_down;
-	/* RFC 6062: a TCP allocation (REQUESTED-TRANSPORT 6) and its peer
-	 * data connections (turn/tcprel.c). */
-	bool tcp;
-	uint16_t ntcp;
-	struct turn_tcpconn *tcpconns;
+	/* Its name in events and logs: random, so unique across a fleet. */
+	uint8_t id[TURN_ALLOC_ID_LEN];
+	/* Event bookkeeping, written by the network layer's event hook. */
+	uint64_t event_ms;  /* when the last event went out */
+	uint32_t event_seq; /* events sent so far */
 	/* The last answer, for retransmitted requests (RFC 8656 §7.2 etc.). */
 	uint8_t last_txn[12];
 	uint16_t last_len;
 	uint8_t last_reply[TURN_CACHED_REPLY];
-	/* Traffic, for events and metrics. */
-	uint64_t pkts_in, bytes_in;   /* client → peer */
-	uint64_t pkts_out, bytes_out; /* peer → client */
-	bool media;                   /* relayed something that is not STUN: counted as relayed */
-	/* Its name in events and logs: random, so unique across a fleet. */
-	uint8_t id[TURN_ALLOC_ID_LEN];
-	bool fleet; /* counted in the fleet-wide user-quota */
-	/* Event bookkeeping, written by the network layer's event hook. */
-	uint64_t event_ms;  /* when the last event went out */
-	uint32_t event_seq; /* events sent so far */
-	/* Table links. */
-	struct turn_alloc *hnext;
+	/* Timer wheel links. */
 	struct turn_alloc *wnext, **wprev;
 };
 
@@ -179,6 +196,11 @@ bool turn_bucket_take(struct turn_bucket *b, size_t len, uint64_t now_ms);
 
 /* Canonical 16-byte form of an address's IP (IPv4 as ::ffff:a.b.c.d). */
 void turn_ip16(const struct sockaddr *sa, uint8_t out[16]);
+
+/* A zeroed allocation with room for a username of ulen bytes (a->username
+ * points there, NUL-terminated), or NULL. Free with free() after
+ * turn_alloc_cleanup. */
+struct turn_alloc *turn_alloc_new(size_t ulen);
 
 /* Frees the permission and channel arrays. */
 void turn_alloc_cleanup(struct turn_alloc *a);

@@ -132,6 +132,11 @@ struct turn_stats {
 	uint64_t tcp_binds_moved;       /* TCP connections taken over by the id's worker */
 	uint64_t tls_binds_moved;       /* ... TLS ones, with their session */
 	uint64_t tcp_binds_move_failed; /* closed: could not move */
+	/* Writes of relayed data to plain TCP clients, each carrying what one
+	 * loop pass gathered for one connection: at once, or queued behind
+	 * older output. */
+	uint64_t tcp_out_direct;
+	uint64_t tcp_out_queued;
 	uint64_t relay_pkts_in[TP_TRANSPORT_MAX]; /* client -> peer */
 	uint64_t relay_bytes_in[TP_TRANSPORT_MAX];
 	uint64_t relay_pkts_out[TP_TRANSPORT_MAX]; /* peer -> client */

@@ -674,7 +674,7 @@ static size_t handle_allocate(struct turn_ctx *ctx, const struct turn_from *from
 		if (rc != 0)
 			return cannot_take(ctx, from, msg, auth, out);
 	}
-	a = calloc(1, sizeof(*a));
+	a = turn_alloc_new(auth->ok ? auth->req.ulen : 0);
 	if (!a) {
 		code = STUN_ERR_INSUFFICIENT_CAPACITY;
 		goto fail_quota;

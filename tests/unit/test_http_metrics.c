@@ -163,6 +163,7 @@ static void test_values(void)
 	st.quota_user = 19;
 	st.tcp_bound = 29;
 	st.tls_binds_moved = 31;
+	st.tcp_out_direct = 41;
 	st.dtls_closed_reconnect = 37;
 	st.quota_total = 23;
 	st.relay_pkts_in[TP_UDP] = 100;
@@ -229,6 +230,8 @@ static void test_values(void)
 	LINE(t, "turnpike_tcp_relay_connections_total{event=\"unbound\"} 0");
 	LINE(t, "turnpike_tcp_relay_binds_moved_total{result=\"tls\"} 31");
 	LINE(t, "turnpike_tcp_relay_binds_moved_total{result=\"failed\"} 0");
+	LINE(t, "turnpike_tcp_client_writes_total{result=\"direct\"} 41");
+	LINE(t, "turnpike_tcp_client_writes_total{result=\"queued\"} 0");
 	LINE(t, "turnpike_dtls_sessions_closed_total{reason=\"reconnect\"} 37");
 	LINE(t, "turnpike_relay_packets_total{direction=\"client_to_peer\",transport=\"udp\"} 100");
 	LINE(t, "turnpike_relay_bytes_total{direction=\"peer_to_client\",transport=\"tcp\"} 4096");

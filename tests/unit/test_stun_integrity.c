@@ -227,6 +227,40 @@ static void *thread_main(void *arg)
 	return (void *)bad;
 }
 
+/* stun_hmac_sha256 against RFC 4231 test case 2, with its context kept
+ * keyed between calls: the same key twice (reset, not re-keyed), another
+ * key between, then the first again; and a MESSAGE-INTEGRITY check in
+ * between that re-keys the other digest's context only. */
+static void test_hmac_key_reuse(void)
+{
+	static const uint8_t want[32] = {
+		0x5b, 0xdc, 0xc1, 0x46, 0xbf, 0x60, 0x75, 0x4e, 0x6a, 0x04, 0x24,
+		0x26, 0x08, 0x95, 0x75, 0xc7, 0x5a, 0x00, 0x3f, 0x08, 0x9d, 0x27,
+		0x39, 0x83, 0x9d, 0xec, 0x58, 0xb9, 0x64, 0xec, 0x38, 0x43,
+	};
+	static const char data[] = "what do ya want for nothing?";
+	const uint8_t *jefe = (const uint8_t *)"Jefe", other[32] = {1, 2, 3};
+	uint8_t mac[32], mac2[32];
+
+	for (int i = 0; i < 2; i++) {
+		memset(mac, 0, sizeof(mac));
+		CHECK_INT(stun_hmac_sha256(jefe, 4, (const uint8_t *)data, strlen(data), mac), 0);
+		CHECK_MEM(mac, want, sizeof(want));
+	}
+	CHECK_INT(stun_hmac_sha256(other, sizeof(other), (const uint8_t *)data, strlen(data), mac2),
+		  0);
+	CHECK(memcmp(mac2, want, sizeof(want)) != 0);
+	CHECK_INT(stun_hmac_sha256(jefe, 4, (const uint8_t *)data, strlen(data), mac), 0);
+	CHECK_MEM(mac, want, sizeof(want));
+	/* A shorter key that is a prefix of the kept one is another key. */
+	CHECK_INT(stun_hmac_sha256(jefe, 3, (const uint8_t *)data, strlen(data), mac2), 0);
+	CHECK(memcmp(mac2, want, sizeof(want)) != 0);
+	CHECK_INT(stun_hmac_sha256(jefe, 4, (const uint8_t *)data, 0, mac2), 0);
+	CHECK(memcmp(mac2, want, sizeof(want)) != 0);
+	CHECK_INT(stun_hmac_sha256(jefe, 4, (const uint8_t *)data, strlen(data), mac), 0);
+	CHECK_MEM(mac, want, sizeof(want));
+}
+
 static void test_threads(void)
 {
 	pthread_t t[4];
@@ -534,6 +568,7 @@ static void test_vector(const char *file)
 
 int main(void)
 {
+	test_hmac_key_reuse();
 	test_crc();
 	test_sha1();
 	test_sha256();

@@ -25,8 +25,8 @@ static void set_tuple(struct turn_alloc *a, enum turn_transport tr, const char *
 	struct sockaddr_storage c = sa(client), l = sa(local);
 
 	a->transport = tr;
-	memcpy(&a->client, &c, sizeof(c));
-	memcpy(&a->local, &l, sizeof(l));
+	memcpy(&a->client, &c, addr_len((struct sockaddr *)&c));
+	memcpy(&a->local, &l, addr_len((struct sockaddr *)&l));
 }
 
 static struct turn_alloc *find(const struct turn_table *t, enum turn_transport tr,

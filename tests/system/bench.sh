@@ -1,0 +1,112 @@
+#!/usr/bin/env bash
+# bench.sh - the benchmark tools work (nothing here is timed): turnpike-bench
+# relays through turnpiked with no loss at a low rate in every direction
+# (forward, reverse, echo with round trips, TCP), its alloc mode sets up
+# allocations with a channel each and reads the server's CPU and memory, and
+# turnpike-fwd (the forwarder column of bench/compare.sh) relays and echoes
+# the same way. turnpiked's memory per live allocation with a permission and
+# a channel stays within 1.5 kB. Relayed data to a TCP client leaves in one
+# write per loop pass and connection, not one per datagram.
+. "$(dirname "$0")/lib.sh"
+
+BENCH=$top_builddir/bench/turnpike-bench
+FWD=$top_builddir/bench/turnpike-fwd
+
+# Relay addresses of this test's own, so no other test meets its ports.
+HPORT=$("$FREEPORT") || { fail "no free port"; finish; }
+start_server main --relay-ip 127.0.6.1 --min-port 20000 --max-port 22999 \
+	--http-listen "127.0.0.1:$HPORT" \
+	--relay-threads 1 --realm example.org --user alice:secret --allow-loopback-peers \
+	--log-level warning || { fail "server start"; finish; }
+
+# result ARGS...: turnpike-bench's result line, or nothing (the tool's own
+# output goes to the log).
+result() {
+	local out
+	out=$(timeout 60 "$BENCH" "$@" 2>&1)
+	echo "$out" >>"$TMP/bench.log"
+	grep '^result ' <<<"$out"
+}
+field() { sed -n "s/.* $1=\([^ ]*\).*/\1/p" <<<"$2"; }
+positive() { awk -v v="$1" 'BEGIN { exit !(v + 0 > 0) }'; }
+
+# no_loss NAME RESULT: everything sent arrived, nothing malformed.
+no_loss() {
+	local r=$2
+	check "$1: a result line" test -n "$r"
+	check "$1: packets delivered ($(field received "$r"))" positive "$(field received "$r")"
+	check "$1: all of them ($(field sent "$r") sent)" test "$(field sent "$r")" = "$(field received "$r")"
+	check "$1: no errors" test "$(field errors "$r")" = 0
+}
+
+srv="-s 127.0.0.1:$PORT -p $SERVER_PID -d 1"
+# shellcheck disable=SC2086
+r=$(result relay $srv -n 4 -r 100)
+no_loss "forward, 4 allocations x 100 pkt/s" "$r"
+check "forward: the server's CPU time read" positive "$(field pps_per_cpu "$r")"
+# shellcheck disable=SC2086
+r=$(result relay $srv -n 4 -r 100 --reverse)
+no_loss "reverse" "$r"
+# shellcheck disable=SC2086
+r=$(result relay $srv -n 4 -r 100 --echo)
+no_loss "echo" "$r"
+p50=$(field rtt_p50_us "$r") p99=$(field rtt_p99_us "$r")
+check "echo: round trips timed (p50 $p50 us, p99 $p99 us)" \
+	awk -v a="$p50" -v b="$p99" 'BEGIN { exit !(a >= 0 && b >= a) }'
+# shellcheck disable=SC2086
+r=$(result relay $srv -n 2 -r 100 --tcp)
+no_loss "TCP forward" "$r"
+
+# mval NAME LABEL: the sum of a metric's samples with that label.
+mval() {
+	curl -sS -f --max-time 5 "http://127.0.0.1:$HPORT/metrics" |
+		awk -v n="$1" -v l="$2" 'index($1, n "{") == 1 && index($1, l) > 0 { s += $2 } END { printf "%d\n", s }'
+}
+# TCP clients, peer to client flat out: the peer sends in bursts, and each
+# burst reaches its client in one write (or a few), not one per datagram.
+# shellcheck disable=SC2086
+r=$(result relay $srv -n 4 --tcp --reverse -C 20000)
+no_loss "TCP reverse, flat out" "$r"
+msgs=$(mval turnpike_relay_packets_total 'direction="peer_to_client",transport="tcp"')
+direct=$(mval turnpike_tcp_client_writes_total 'result="direct"')
+queued=$(mval turnpike_tcp_client_writes_total 'result="queued"')
+check "TCP reverse: written at once when nothing waits ($direct writes)" test "$direct" -gt 0
+check "TCP reverse: fewer writes ($direct + $queued) than datagrams ($msgs)" \
+	test $((direct + queued)) -lt "$msgs"
+
+# alloc: 2000 allocations with a permission and a channel each.
+# shellcheck disable=SC2086
+r=$(result alloc $srv -n 2000)
+check "alloc: all 2000 made" test "$(field streams "$r")" = 2000
+check "alloc: allocations per CPU-second ($(field pps_per_cpu "$r"))" positive "$(field pps_per_cpu "$r")"
+bpa=$(field bytes_per_alloc "$r")
+if grep -q libasan "/proc/$SERVER_PID/maps"; then
+	skip "memory per allocation: the sanitizer build's allocator pads every block"
+else
+	check "alloc: at most 1536 bytes per live allocation ($bpa)" \
+		awk -v v="$bpa" 'BEGIN { exit !(v > 0 && v <= 1536) }'
+fi
+check "turnpiked still answers" "$CTL" stun "127.0.0.1:$PORT" --timeout 2000 --quiet
+
+# The tool refuses to aim anywhere but loopback.
+check_fails "turnpike-bench refuses a server off loopback" \
+	"$BENCH" relay -s 192.0.2.1:3478 -n 1 -d 1
+
+# turnpike-fwd: the forwarder column.
+FPORT=$("$FREEPORT") || { fail "no free port"; finish; }
+"$FWD" -l "127.0.0.1:$FPORT" -r 127.0.6.2 -n 100 -t 60 >"$TMP/fwd.log" 2>&1 &
+FPID=$!
+PIDS="$PIDS $FPID"
+listening() { ss -Hlun "sport = :$1" | grep -q .; }
+check "turnpike-fwd listens" within 5000 listening "$FPORT"
+fsrv="-s 127.0.0.1:$FPORT -p $FPID -d 1 --fwd"
+# shellcheck disable=SC2086
+no_loss "turnpike-fwd forward" "$(result relay $fsrv -n 4 -r 100)"
+# shellcheck disable=SC2086
+no_loss "turnpike-fwd reverse" "$(result relay $fsrv -n 4 -r 100 --reverse)"
+# shellcheck disable=SC2086
+no_loss "turnpike-fwd echo" "$(result relay $fsrv -n 4 -r 100 --echo)"
+check_fails "turnpike-fwd refuses to listen off loopback" "$FWD" -l 192.0.2.1:3478 -t 1
+check "turnpike-fwd stops on SIGTERM with status 0" stop_server "$FPID"
+check "turnpiked stops cleanly" stop_server "$SERVER_PID"
+finish
