@@ -144,6 +144,7 @@ start() {
 		"${SRV_PIN[@]}" "$TURNPIKED" --listening-ip 127.0.0.1 --listening-port "$port" \
 			--relay-ip "$TP_RELAY" --min-port "$MIN_PORT" --max-port "$MAX_PORT" \
 			--realm example.org --user alice:secret --allow-loopback-peers \
+			--user-quota 0 --source-quota 0 --unauth-rate-limit 0 \
 			--relay-threads "$THREADS" --log-level warning >>"$TMP/turnpiked.log" 2>&1 &
 		pid=$! TP_PID=$pid TP_PORT=$port ;;
 	coturn)

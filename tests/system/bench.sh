@@ -17,7 +17,7 @@ HPORT=$("$FREEPORT") || { fail "no free port"; finish; }
 start_server main --relay-ip 127.0.6.1 --min-port 20000 --max-port 22999 \
 	--http-listen "127.0.0.1:$HPORT" \
 	--relay-threads 1 --realm example.org --user alice:secret --allow-loopback-peers \
-	--log-level warning || { fail "server start"; finish; }
+	--user-quota 0 --source-quota 0 --unauth-rate-limit 0 --log-level warning || { fail "server start"; finish; }
 
 # result ARGS...: turnpike-bench's result line, or nothing (the tool's own
 # output goes to the log).
