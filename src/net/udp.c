@@ -80,6 +80,17 @@ static void set_source(struct msghdr *h, union udp_ctl *ctl, const struct sockad
 	}
 }
 
+/* addr_equal, inline for IPv4: this runs for every queued datagram. */
+static bool same_dest(const struct sockaddr_storage *x, const struct sockaddr_storage *y)
+{
+	const struct sockaddr_in *a = (const struct sockaddr_in *)x,
+				 *b = (const struct sockaddr_in *)y;
+
+	if (x->ss_family == AF_INET && y->ss_family == AF_INET)
+		return a->sin_port == b->sin_port && a->sin_addr.s_addr == b->sin_addr.s_addr;
+	return addr_equal((const struct sockaddr *)x, (const struct sockaddr *)y);
+}
+
 /* Whether datagram j may follow datagram i in one GSO send: same
  * destination, same source (pktinfo), and i's size (the kernel's
  * UDP_SEGMENT rule: every segment full but the last). */
@@ -92,8 +103,7 @@ static bool gso_joins(const struct txq *q, unsigned i, unsigned j)
 	    a->msg_namelen != b->msg_namelen)
 		return false;
 	/* No address: both to the peer the socket is connected to. */
-	if (a->msg_namelen &&
-	    !addr_equal((const struct sockaddr *)&q->addr[i], (const struct sockaddr *)&q->addr[j]))
+	if (a->msg_namelen && !same_dest(&q->addr[i], &q->addr[j]))
 		return false;
 	/* Compare the pktinfo itself, not the padding after it. */
 	return a->msg_controllen == 0 ||
