@@ -229,10 +229,6 @@ static void stun_metrics(struct evbuffer *b, const struct turn_stats *st)
 	    st->gro_reads);
 	one(b, "udp_gro_datagrams_total", "counter", "Datagrams received within UDP GRO reads.",
 	    st->gro_segments);
-	one(b, "relay_sockets_connected_total", "counter",
-	    "Relay sockets connected to an allocation's one permitted peer (no route lookup per "
-	    "datagram).",
-	    st->relay_connected);
 	one(b, "tcp_connections_active", "gauge", "TCP client connections open now.",
 	    st->tcp_active);
 	one(b, "tcp_connections_accepted_total", "counter", "TCP client connections accepted.",

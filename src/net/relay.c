@@ -7,7 +7,6 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -29,12 +28,6 @@ static __thread struct log_ratelimit rl_fd = LOG_RATELIMIT_INIT(10, 1);
 struct relay_sock {
 	int fd;
 	struct event *ev;
-	/* A second socket on the relayed address, connected to the first
-	 * peer while the allocation had one permission (relay_connect), or -1. */
-	int cfd;
-	struct event *cev;
-	bool connect_tried;
-	struct sockaddr_storage cpeer;
 	struct worker *w;
 	struct turn_alloc *a;
 	struct tcprelay_listener *tcp; /* RFC 6062: a TCP allocation's listener */
@@ -256,7 +249,6 @@ int relay_open(void *env, struct turn_alloc *a, int family, bool dont_fragment, 
 		goto fail;
 	}
 	rs->fd = fd;
-	rs->cfd = -1;
 	rs->w = w;
 	rs->a = a;
 	rs->ev = event_new(w->base, fd, EV_READ | EV_PERSIST, relay_read_cb, rs);
@@ -316,10 +308,6 @@ static void sock_close(struct relay_sock *rs)
 	tcprelay_unlisten(rs->tcp);
 	event_free(rs->ev);
 	close(rs->fd);
-	if (rs->cev)
-		event_free(rs->cev);
-	if (rs->cfd >= 0)
-		close(rs->cfd);
 	free(rs);
 }
 
@@ -347,76 +335,6 @@ struct tcprelay_listener *relay_tcp_listener(const struct turn_alloc *a)
 	return rs ? rs->tcp : NULL;
 }
 
-/* Whether fd leaves a quarter of the open file limit free: a connected
- * socket is an extra, and must not take the descriptor the next Allocate
- * needs for its relay port. */
-static bool fd_room(int fd)
-{
-	struct rlimit rl;
-
-	if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY)
-		return true;
-	return (rlim_t)fd < rl.rlim_cur - rl.rlim_cur / 4;
-}
-
-/*
- * Opens rs's connected socket: a second UDP socket on the relayed address,
- * connected to peer, so sends to it skip the per-datagram route lookup and
- * take no address. The kernel gives a connected socket only what comes
- * from its peer (the best match); everything else still reaches rs->fd,
- * so a permission stays per IP (RFC 8656 §9) and the peer sees one
- * relayed address. Both sockets carry SO_REUSEADDR only while the second
- * one binds: before and after, no other socket can bind the port. On any
- * failure the allocation stays unconnected, which is always correct.
- */
-static void relay_connect(struct worker *w, struct relay_sock *rs, const struct sockaddr *peer)
-{
-	struct sockaddr_storage local;
-	socklen_t sl = sizeof(local), ol;
-	int one = 1, zero = 0, fd = -1, opt;
-	bool bound;
-
-	rs->connect_tried = true;
-	if (getsockname(rs->fd, (struct sockaddr *)&local, &sl) != 0 ||
-	    local.ss_family != peer->sa_family)
-		return;
-	fd = socket(local.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return;
-	if (!fd_room(fd))
-		goto fail;
-	if (local.ss_family == AF_INET6)
-		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
-	/* RFC 8656 §14: the same DONT-FRAGMENT setting as rs->fd. */
-	ol = sizeof(opt);
-	if (local.ss_family == AF_INET &&
-	    getsockopt(rs->fd, IPPROTO_IP, IP_MTU_DISCOVER, &opt, &ol) == 0)
-		setsockopt(fd, IPPROTO_IP, IP_MTU_DISCOVER, &opt, sizeof(opt));
-	if (local.ss_family == AF_INET6 &&
-	    getsockopt(rs->fd, IPPROTO_IPV6, IPV6_DONTFRAG, &opt, &ol) == 0)
-		setsockopt(fd, IPPROTO_IPV6, IPV6_DONTFRAG, &opt, sizeof(opt));
-	setsockopt(rs->fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	bound = bind(fd, (struct sockaddr *)&local, sl) == 0;
-	setsockopt(rs->fd, SOL_SOCKET, SO_REUSEADDR, &zero, sizeof(zero));
-	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &zero, sizeof(zero));
-	if (!bound || connect(fd, peer, addr_len(peer)) != 0)
-		goto fail;
-	udp_gro_enable(fd);
-	rs->cev = event_new(w->base, fd, EV_READ | EV_PERSIST, relay_read_cb, rs);
-	if (!rs->cev || event_add(rs->cev, NULL) != 0)
-		goto fail;
-	rs->cfd = fd;
-	memcpy(&rs->cpeer, peer, addr_len(peer));
-	STAT_INC(w->stats.relay_connected);
-	return;
-fail:
-	if (rs->cev)
-		event_free(rs->cev);
-	rs->cev = NULL;
-	close(fd);
-}
-
 void relay_send_peer(void *env, struct turn_alloc *a, const struct sockaddr *peer,
 		     const uint8_t *data, size_t len)
 {
@@ -427,15 +345,7 @@ void relay_send_peer(void *env, struct turn_alloc *a, const struct sockaddr *pee
 	if (a->dual && a->dual->relay && peer->sa_family == a->dual->relayed.ss_family)
 		rs = a->dual->relay;
 	if (a->transport == TP_UDP) {
-		/* One permitted peer: connect to it (once). Other peers, and
-		 * all of them once a second permission came first, go out
-		 * unconnected. */
-		if (rs->cfd < 0 && !rs->connect_tried && a->nperms == 1 && !a->dual && !a->tcp)
-			relay_connect(w, rs, peer);
-		if (rs->cfd >= 0 && addr_equal(peer, (struct sockaddr *)&rs->cpeer))
-			udp_queue_peer(w, rs->cfd, NULL, data, len);
-		else
-			udp_queue_peer(w, rs->fd, peer, data, len);
+		udp_queue_peer(w, rs->fd, peer, data, len);
 		return;
 	}
 	/* Stream clients: the data sits in a buffer about to be drained. */

@@ -100,10 +100,7 @@ static bool gso_joins(const struct txq *q, unsigned i, unsigned j)
 
 	if (q->iov[j].iov_len > q->iov[i].iov_len || q->iov[j - 1].iov_len != q->iov[i].iov_len ||
 	    q->iov[i].iov_len == 0 || a->msg_controllen != b->msg_controllen ||
-	    a->msg_namelen != b->msg_namelen)
-		return false;
-	/* No address: both to the peer the socket is connected to. */
-	if (a->msg_namelen && !same_dest(&q->addr[i], &q->addr[j]))
+	    !same_dest(&q->addr[i], &q->addr[j]))
 		return false;
 	/* Compare the pktinfo itself, not the padding after it. */
 	return a->msg_controllen == 0 ||
@@ -232,16 +229,8 @@ void txq_add(struct txq *q, struct turn_stats *st, enum turn_transport tr, int f
 	q->fd[i] = fd;
 	q->iov[i].iov_base = (void *)data;
 	q->iov[i].iov_len = len;
-	if (to) {
-		memcpy(&q->addr[i], to, addr_len(to));
-		q->msg[i].msg_hdr.msg_name = &q->addr[i];
-		q->msg[i].msg_hdr.msg_namelen = addr_len(to);
-	} else {
-		/* A connected socket: its peer, no route lookup per send. */
-		q->addr[i].ss_family = AF_UNSPEC;
-		q->msg[i].msg_hdr.msg_name = NULL;
-		q->msg[i].msg_hdr.msg_namelen = 0;
-	}
+	memcpy(&q->addr[i], to, addr_len(to));
+	q->msg[i].msg_hdr.msg_namelen = addr_len(to);
 	if (src) {
 		set_source(&q->msg[i].msg_hdr, &q->ctl[i], src);
 	} else {
