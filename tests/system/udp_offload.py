@@ -6,10 +6,11 @@ The client and the peer send their bursts as one UDP GSO send
 UDP_GRO on, so what turnpiked sent as one GSO send arrives as one read
 with its segment size. Checked: ChannelData client -> peer and peer ->
 client arrive intact and in order (a shorter last datagram too), and were
-sent on as GSO; more Binding requests in one read than a batch has reply
-slots are all answered; a burst from a peer without a permission is not
-relayed (RFC 8656 §9); the /metrics counters add up. Prints "ok - ..." /
-"FAIL - ..." lines and a closing tally.
+sent on as GSO; so do Data indications, framed around each segment; more
+Binding requests in one read than a batch has reply slots are all
+answered; a burst from a peer without a permission is not relayed (RFC
+8656 §9); the /metrics counters add up. Prints "ok - ..." / "FAIL - ..."
+lines and a closing tally.
 """
 import os
 import socket
@@ -17,9 +18,9 @@ import struct
 import sys
 import urllib.request
 
-from turnlib import (PERMISSION, REALM, USER, PASSWORD, Dgram, allocate, arguments, attr,
-                     message, nonce_of, ok, parse, start, stop, unxor_addr, xor_addr, A_PEER,
-                     A_RELAYED)
+from turnlib import (DATA, INDICATION, PERMISSION, REALM, USER, PASSWORD, Dgram, allocate,
+                     arguments, attr, message, nonce_of, ok, parse, start, stop, unxor_addr,
+                     xor_addr, A_DATA, A_PEER, A_RELAYED)
 
 CHANNEL_BIND, A_CHANNEL = 0x009, 0x0C
 UDP_SEGMENT, UDP_GRO = 103, 104
@@ -143,6 +144,19 @@ for name, sizes in (("same size", [SIZE] * N), ("shorter last", [SIZE] * (N - 1)
     ok(gro and all(g == SIZE + 4 for g in gro),
        f"peer -> client, {name}: sent as GSO sends of {SIZE + 4}-byte segments (reads: {gro})")
 
+# Another port of the permitted IP has no channel: Data indications, framed
+# around each segment (odd size: padding after each one).
+other = gro_socket("127.0.0.1")
+want = [payload(b"ind", i, 197) for i in range(N)]
+send_gso(other, want, relayed)
+got, gro = recv_split(c.s, N)
+inds = []
+for g in got:
+    mtype, _, attrs = parse(g)
+    inds.append(attrs.get(A_DATA) if mtype == DATA | INDICATION else None)
+ok(inds == want, f"peer -> client without a channel: {N} Data indications intact and in order "
+   f"({sum(x == y for x, y in zip(inds, want))} matching)")
+
 # A burst from an address without a permission is dropped; the marker the
 # permitted peer sends after it is the first thing the client gets.
 send_gso(stranger, [payload(b"nope", i) for i in range(N)], relayed)
@@ -160,7 +174,7 @@ ok(answered == txns, f"{N} Binding requests in one GSO send: all answered, in or
    f"({len(answered)})")
 
 m = metrics(hport)
-ok(m.get("udp_gro_reads_total", 0) >= 5 and m.get("udp_gro_datagrams_total", 0) >= 5 * N,
+ok(m.get("udp_gro_reads_total", 0) >= 6 and m.get("udp_gro_datagrams_total", 0) >= 6 * N,
    "turnpike_udp_gro_reads_total / udp_gro_datagrams_total count the bursts read at once "
    f"({m.get('udp_gro_reads_total')} / {m.get('udp_gro_datagrams_total')})")
 ok(m.get("udp_gso_sends_total", 0) >= 4 and m.get("udp_gso_datagrams_total", 0) >= 4 * N,
