@@ -261,6 +261,16 @@ static void stun_metrics(struct evbuffer *b, const struct turn_stats *st)
 	by_transport(b, "sent_bytes_total", "counter", "Bytes sent to clients.", st->tx_bytes);
 	one(b, "send_errors_total", "counter", "Datagrams the kernel refused to send.",
 	    st->tx_errors);
+	one(b, "udp_gso_sends_total", "counter",
+	    "UDP GSO sends: several datagrams to one destination, of one size, in one send.",
+	    st->gso_sends);
+	one(b, "udp_gso_datagrams_total", "counter", "Datagrams sent within UDP GSO sends.",
+	    st->gso_segments);
+	one(b, "udp_gro_reads_total", "counter",
+	    "UDP GRO reads: several datagrams from one source, of one size, in one read.",
+	    st->gro_reads);
+	one(b, "udp_gro_datagrams_total", "counter", "Datagrams received within UDP GRO reads.",
+	    st->gro_segments);
 	one(b, "tcp_connections_active", "gauge", "TCP client connections open now.",
 	    st->tcp_active);
 	one(b, "tcp_connections_accepted_total", "counter", "TCP client connections accepted.",

@@ -566,7 +566,9 @@ static void read_cb(int fd, short what, void *arg)
 			struct sockaddr_storage local;
 			struct dtls_sess *s;
 
-			if (h->msg_flags & MSG_TRUNC) {
+			/* The slot holds 64 KiB (for GRO on TURN sockets); a
+			 * datagram over the 8192 bytes we take is dropped. */
+			if ((h->msg_flags & MSG_TRUNC) || io->rx[i].msg_len > UDP_MAX_DGRAM) {
 				STAT_INC(w->stats.drops[DROP_OVERSIZE]);
 				continue;
 			}

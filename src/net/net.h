@@ -53,6 +53,7 @@ TAILQ_HEAD(mux_splice_list, mux_splice);
 struct udp_sock {
 	int fd;
 	bool wildcard;                 /* bound to 0.0.0.0 / ::: use pktinfo */
+	bool gro;                      /* UDP_GRO on: a read may hold several datagrams */
 	struct sockaddr_storage local; /* bound address */
 	struct event *ev;
 	struct worker *w;

@@ -241,6 +241,8 @@ int relay_open(void *env, struct turn_alloc *a, int family, bool dont_fragment, 
 		else
 			setsockopt(fd, IPPROTO_IPV6, IPV6_DONTFRAG, &one, sizeof(one));
 	}
+	/* A peer's burst of same-size datagrams may arrive as one read. */
+	udp_gro_enable(fd);
 	rs = calloc(1, sizeof(*rs));
 	if (!rs) {
 		rc = TP_ENOMEM;
@@ -355,6 +357,62 @@ void relay_send_peer(void *env, struct turn_alloc *a, const struct sockaddr *pee
 	}
 }
 
+/* Frames one peer datagram at data (TURN_HEADROOM writable before it, 4
+ * after) for a's client and queues or writes it. */
+static void relay_one(struct worker *w, struct turn_alloc *a, const struct turn_from *to,
+		      const struct sockaddr *peer, uint8_t *data, size_t len, bool stream)
+{
+	uint8_t *msg;
+	size_t out;
+
+	/* What fits a listener's slot framed, as before GRO. */
+	if (len > UDP_MAX_DGRAM - TURN_HEADROOM - 4) {
+		STAT_INC(w->stats.drops[DROP_OVERSIZE]);
+		return;
+	}
+	out = turn_peer_data(&w->ctx, a, peer, data, len, stream, &msg);
+	if (out)
+		net_send_client(w, &w->io_buf->client, to, msg, out);
+}
+
+/* A GRO read of datagrams of seg bytes (the last may be shorter), in the
+ * order the peer sent them. Framing writes around each one, so all but the
+ * last are copied apart into io->spill first; *spill_pos is how much of it
+ * the client queue still points into. */
+static void relay_gro(struct worker *w, struct turn_alloc *a, const struct turn_from *to,
+		      const struct sockaddr *peer, uint8_t *pkt, size_t len, size_t seg,
+		      bool stream, size_t *spill_pos)
+{
+	struct udp_io *io = w->io_buf;
+	size_t off = 0;
+
+	STAT_INC(w->stats.gro_reads);
+	while (len - off > seg) {
+		size_t need = (TURN_HEADROOM + seg + 4 + 7) & ~(size_t)7;
+		uint8_t *copy;
+
+		if (need > UDP_SPILL) {
+			/* Cannot happen with a slot of UDP_RX_SLOT; stay safe. */
+			STAT_INC(w->stats.drops[DROP_OVERSIZE]);
+			off += seg;
+			continue;
+		}
+		if (*spill_pos + need > UDP_SPILL) {
+			udp_flush_client(w);
+			*spill_pos = 0;
+		}
+		copy = io->spill + *spill_pos + TURN_HEADROOM;
+		memcpy(copy, pkt + off, seg);
+		*spill_pos += need;
+		STAT_INC(w->stats.gro_segments);
+		relay_one(w, a, to, peer, copy, seg, stream);
+		off += seg;
+	}
+	/* The last in place: what is before it was copied out already. */
+	STAT_INC(w->stats.gro_segments);
+	relay_one(w, a, to, peer, pkt + off, len - off, stream);
+}
+
 void relay_read_cb(int fd, short what, void *arg)
 {
 	struct relay_sock *rs = arg;
@@ -369,36 +427,38 @@ void relay_read_cb(int fd, short what, void *arg)
 
 	worker_clock(w);
 	for (int round = 0; round < UDP_ROUNDS; round++) {
+		size_t spill_pos = 0;
 		int n;
 
 		for (int i = 0; i < UDP_BATCH; i++) {
 			io->rrx_iov[i].iov_base = io->rrx_buf[i] + TURN_HEADROOM;
-			io->rrx_iov[i].iov_len = UDP_RX_SLOT - TURN_HEADROOM - 4;
+			io->rrx_iov[i].iov_len = UDP_RX_SLOT;
 			io->rrx[i].msg_hdr.msg_iov = &io->rrx_iov[i];
 			io->rrx[i].msg_hdr.msg_iovlen = 1;
 			io->rrx[i].msg_hdr.msg_name = &io->rrx_addr[i];
 			io->rrx[i].msg_hdr.msg_namelen = sizeof(io->rrx_addr[i]);
-			io->rrx[i].msg_hdr.msg_control = NULL;
-			io->rrx[i].msg_hdr.msg_controllen = 0;
+			io->rrx[i].msg_hdr.msg_control = io->rrx_ctl[i].buf;
+			io->rrx[i].msg_hdr.msg_controllen = sizeof(io->rrx_ctl[i].buf);
 			io->rrx[i].msg_hdr.msg_flags = 0;
 		}
 		n = recvmmsg(fd, io->rrx, UDP_BATCH, MSG_DONTWAIT, NULL);
 		if (n <= 0)
 			break;
 		for (int i = 0; i < n; i++) {
-			uint8_t *msg;
-			size_t len;
+			struct msghdr *h = &io->rrx[i].msg_hdr;
+			const struct sockaddr *peer = (struct sockaddr *)&io->rrx_addr[i];
+			uint8_t *pkt = io->rrx_buf[i] + TURN_HEADROOM;
+			size_t len = io->rrx[i].msg_len, seg;
 
-			if (io->rrx[i].msg_hdr.msg_flags & MSG_TRUNC) {
+			if (h->msg_flags & MSG_TRUNC) {
 				STAT_INC(w->stats.drops[DROP_OVERSIZE]);
 				continue;
 			}
-			len = turn_peer_data(&w->ctx, a, (struct sockaddr *)&io->rrx_addr[i],
-					     io->rrx_buf[i] + TURN_HEADROOM, io->rrx[i].msg_len,
-					     stream, &msg);
-			if (!len)
-				continue;
-			net_send_client(w, &io->client, &to, msg, len);
+			seg = udp_gro_size(h);
+			if (seg && seg < len)
+				relay_gro(w, a, &to, peer, pkt, len, seg, stream, &spill_pos);
+			else
+				relay_one(w, a, &to, peer, pkt, len, stream);
 		}
 		udp_flush_client(w);
 		if (n < UDP_BATCH)

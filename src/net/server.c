@@ -79,6 +79,8 @@ static int open_listeners(struct worker *w, const struct sockaddr *sa)
 		if (us->fd < 0)
 			return optional_listener(srv, sa) ? 0 : TP_ESYS;
 		us->w = w;
+		/* Bursts of one client's datagrams may arrive as one read. */
+		us->gro = udp_gro_enable(us->fd);
 		memcpy(&us->local, sa, addr_len(sa));
 		w->nudp++;
 		us->ev = event_new(w->base, us->fd, EV_READ | EV_PERSIST, udp_read_cb, us);

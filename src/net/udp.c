@@ -4,6 +4,7 @@
  * No allocation per packet: every buffer lives in the worker's udp_io. */
 #include <errno.h>
 #include <netinet/in.h>
+#include <netinet/udp.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -79,6 +80,128 @@ static void set_source(struct msghdr *h, union udp_ctl *ctl, const struct sockad
 	}
 }
 
+/* addr_equal, inline for IPv4: this runs for every queued datagram. */
+static bool same_dest(const struct sockaddr_storage *x, const struct sockaddr_storage *y)
+{
+	const struct sockaddr_in *a = (const struct sockaddr_in *)x,
+				 *b = (const struct sockaddr_in *)y;
+
+	if (x->ss_family == AF_INET && y->ss_family == AF_INET)
+		return a->sin_port == b->sin_port && a->sin_addr.s_addr == b->sin_addr.s_addr;
+	return addr_equal((const struct sockaddr *)x, (const struct sockaddr *)y);
+}
+
+/* Whether datagram j may follow datagram i in one GSO send: same
+ * destination, same source (pktinfo), and i's size (the kernel's
+ * UDP_SEGMENT rule: every segment full but the last). */
+static bool gso_joins(const struct txq *q, unsigned i, unsigned j)
+{
+	const struct msghdr *a = &q->msg[i].msg_hdr, *b = &q->msg[j].msg_hdr;
+
+	if (q->iov[j].iov_len > q->iov[i].iov_len || q->iov[j - 1].iov_len != q->iov[i].iov_len ||
+	    q->iov[i].iov_len == 0 || a->msg_controllen != b->msg_controllen ||
+	    !same_dest(&q->addr[i], &q->addr[j]))
+		return false;
+	/* Compare the pktinfo itself, not the padding after it. */
+	return a->msg_controllen == 0 ||
+	       memcmp(q->ctl[i].buf, q->ctl[j].buf, q->ctl[i].align.cmsg_len) == 0;
+}
+
+/* Fills q->out[k] with msg[i] and the segs - 1 datagrams after it, adding
+ * a UDP_SEGMENT control message when segs > 1. */
+static void gso_build(struct txq *q, unsigned k, unsigned i, unsigned segs)
+{
+	struct msghdr *h = &q->out[k].msg_hdr;
+	struct cmsghdr *c;
+	uint16_t size = (uint16_t)q->iov[i].iov_len;
+	size_t have;
+
+	*h = q->msg[i].msg_hdr;
+	q->first[k] = i;
+	q->segs[k] = segs;
+	if (segs == 1)
+		return;
+	h->msg_iov = &q->iov[i];
+	h->msg_iovlen = segs;
+	have = h->msg_controllen;
+	if (have)
+		memcpy(q->gso_ctl[k].buf, q->ctl[i].buf, have);
+	h->msg_control = q->gso_ctl[k].buf;
+	h->msg_controllen = have + CMSG_SPACE(sizeof(size));
+	c = (struct cmsghdr *)(q->gso_ctl[k].buf + have);
+	c->cmsg_level = SOL_UDP;
+	c->cmsg_type = UDP_SEGMENT;
+	c->cmsg_len = CMSG_LEN(sizeof(size));
+	memcpy(CMSG_DATA(c), &size, sizeof(size));
+}
+
+/* Sends the datagrams of out[k] one by one: the kernel refused them as one
+ * GSO send (EINVAL: a segment over the route's MTU; EIO: no checksum
+ * offload on the way). */
+static void gso_fallback(struct txq *q, unsigned k, int fd, struct turn_stats *st,
+			 enum turn_transport tr)
+{
+	unsigned i = q->first[k], done = 0;
+
+	while (done < q->segs[k]) {
+		int r = sendmmsg(fd, q->msg + i + done, q->segs[k] - done, MSG_DONTWAIT);
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			STAT_INC(st->tx_errors);
+			done++;
+			continue;
+		}
+		for (int m = 0; m < r; m++) {
+			STAT_INC(st->tx_msgs[tr]);
+			STAT_ADD(st->tx_bytes[tr], q->msg[i + done + m].msg_len);
+		}
+		done += (unsigned)r;
+	}
+}
+
+/* Sends msg[i, i + run), all on fd, in as few sendmmsg entries as GSO
+ * allows. */
+static void flush_run(struct txq *q, unsigned i, unsigned run, struct turn_stats *st,
+		      enum turn_transport tr)
+{
+	int fd = q->fd[i];
+	unsigned nout = 0, end = i + run, done = 0;
+
+	while (i < end) {
+		unsigned segs = 1;
+		size_t bytes = q->iov[i].iov_len;
+		while (i + segs < end && bytes + q->iov[i + segs].iov_len <= UDP_GSO_BYTES &&
+		       gso_joins(q, i, i + segs))
+			bytes += q->iov[i + segs++].iov_len;
+		gso_build(q, nout++, i, segs);
+		i += segs;
+	}
+	while (done < nout) {
+		int r = sendmmsg(fd, q->out + done, nout - done, MSG_DONTWAIT);
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			if (q->segs[done] > 1 && (errno == EINVAL || errno == EIO))
+				gso_fallback(q, done, fd, st, tr);
+			else /* Buffer full or destination refused: drop it. */
+				STAT_ADD(st->tx_errors, q->segs[done]);
+			done++;
+			continue;
+		}
+		for (int k = 0; k < r; k++) {
+			unsigned segs = q->segs[done + k];
+			STAT_ADD(st->tx_msgs[tr], segs);
+			STAT_ADD(st->tx_bytes[tr], q->out[done + k].msg_len);
+			if (segs > 1) {
+				STAT_INC(st->gso_sends);
+				STAT_ADD(st->gso_segments, segs);
+			}
+		}
+		done += (unsigned)r;
+	}
+}
+
 void txq_flush(struct txq *q, struct turn_stats *st, enum turn_transport tr)
 {
 	unsigned i = 0;
@@ -88,23 +211,7 @@ void txq_flush(struct txq *q, struct turn_stats *st, enum turn_transport tr)
 		unsigned run = 1;
 		while (i + run < q->n && q->fd[i + run] == q->fd[i])
 			run++;
-		unsigned done = 0;
-		while (done < run) {
-			int r = sendmmsg(q->fd[i], q->msg + i + done, run - done, MSG_DONTWAIT);
-			if (r < 0) {
-				if (errno == EINTR)
-					continue;
-				/* Buffer full or destination refused: drop this one. */
-				STAT_INC(st->tx_errors);
-				done++;
-				continue;
-			}
-			for (int k = 0; k < r; k++) {
-				STAT_INC(st->tx_msgs[tr]);
-				STAT_ADD(st->tx_bytes[tr], q->msg[i + done + k].msg_len);
-			}
-			done += (unsigned)r;
-		}
+		flush_run(q, i, run, st, tr);
 		i += run;
 	}
 	q->n = 0;
@@ -138,10 +245,33 @@ int udp_recv_batch(struct udp_sock *us, int fd)
 
 	for (int i = 0; i < UDP_BATCH; i++) {
 		io->rx[i].msg_hdr.msg_namelen = sizeof(io->rx_addr[i]);
-		io->rx[i].msg_hdr.msg_controllen = us->wildcard ? UDP_CTL_LEN : 0;
+		io->rx[i].msg_hdr.msg_controllen = us->wildcard || us->gro ? UDP_RX_CTL_LEN : 0;
 		io->rx[i].msg_hdr.msg_flags = 0;
 	}
 	return recvmmsg(fd, io->rx, UDP_BATCH, MSG_DONTWAIT, NULL);
+}
+
+bool udp_gro_enable(int fd)
+{
+	int one = 1;
+
+	return setsockopt(fd, SOL_UDP, UDP_GRO, &one, sizeof(one)) == 0;
+}
+
+size_t udp_gro_size(struct msghdr *h)
+{
+	struct cmsghdr *c;
+
+	if (!h->msg_controllen)
+		return 0;
+	for (c = CMSG_FIRSTHDR(h); c; c = CMSG_NXTHDR(h, c)) {
+		if (c->cmsg_level == SOL_UDP && c->cmsg_type == UDP_GRO) {
+			int size;
+			memcpy(&size, CMSG_DATA(c), sizeof(size));
+			return size > 0 ? (size_t)size : 0;
+		}
+	}
+	return 0;
 }
 
 void worker_clock(struct worker *w)
@@ -243,6 +373,39 @@ static void queue_reply(struct worker *w, const struct udp_sock *us, const struc
 		us->wildcard ? from->local : NULL, msg, len);
 }
 
+/* One datagram from a client (or one segment of a GRO read). */
+static void udp_handle(struct worker *w, const struct udp_sock *us, const struct turn_from *from,
+		       const uint8_t *pkt, size_t len)
+{
+	struct udp_io *io = w->io_buf;
+	struct turn_stats *st = &w->stats;
+	size_t out;
+
+	STAT_INC(st->rx_msgs[TP_UDP]);
+	STAT_ADD(st->rx_bytes[TP_UDP], len);
+	if (len > UDP_MAX_DGRAM) {
+		STAT_INC(st->drops[DROP_OVERSIZE]);
+		return;
+	}
+	/* RFC 7983 demultiplexing on the first byte. */
+	if (len && pkt[0] >= 64 && pkt[0] <= 127) {
+		turn_client_chandata(&w->ctx, from, pkt, len);
+		return;
+	}
+	if (len == 0 || pkt[0] > 3) {
+		STAT_INC(st->drops[DROP_NOT_STUN]);
+		return;
+	}
+	/* A GRO read may hold more requests than there are reply slots. */
+	if (io->reply.n == UDP_BATCH)
+		txq_flush(&io->reply, st, TP_UDP);
+	out = turn_server_handle(&w->ctx, from, pkt, len, io->reply_buf[io->reply.n]);
+	if (out)
+		queue_reply(w, us, from, io->reply_buf[io->reply.n], out);
+	else if (w->ctx.parked)
+		userdb_park(w, from, pkt, len);
+}
+
 void udp_read_cb(int fd, short what, void *arg)
 {
 	struct udp_sock *us = arg;
@@ -261,33 +424,30 @@ void udp_read_cb(int fd, short what, void *arg)
 		for (int i = 0; i < n; i++) {
 			struct msghdr *h = &io->rx[i].msg_hdr;
 			const uint8_t *pkt = io->rx_buf[i];
-			size_t len = io->rx[i].msg_len, out;
+			size_t len = io->rx[i].msg_len, seg;
 			struct sockaddr_storage local;
 			struct turn_from from = {TP_UDP, (struct sockaddr *)&io->rx_addr[i],
 						 (struct sockaddr *)&local, us};
 
-			STAT_INC(st->rx_msgs[TP_UDP]);
-			STAT_ADD(st->rx_bytes[TP_UDP], len);
 			if (h->msg_flags & MSG_TRUNC) {
+				STAT_INC(st->rx_msgs[TP_UDP]);
 				STAT_INC(st->drops[DROP_OVERSIZE]);
 				continue;
 			}
 			udp_local_of(us, h, &local);
-			/* RFC 7983 demultiplexing on the first byte. */
-			if (len && pkt[0] >= 64 && pkt[0] <= 127) {
-				turn_client_chandata(&w->ctx, &from, pkt, len);
+			seg = udp_gro_size(h);
+			if (!seg || seg >= len) {
+				udp_handle(w, us, &from, pkt, len);
 				continue;
 			}
-			if (len == 0 || pkt[0] > 3) {
-				STAT_INC(st->drops[DROP_NOT_STUN]);
-				continue;
+			/* A GRO read: datagrams of seg bytes (the last may be
+			 * shorter) from one source, in the order sent. */
+			STAT_INC(st->gro_reads);
+			for (size_t off = 0; off < len; off += seg) {
+				size_t l = len - off < seg ? len - off : seg;
+				STAT_INC(st->gro_segments);
+				udp_handle(w, us, &from, pkt + off, l);
 			}
-			out = turn_server_handle(&w->ctx, &from, pkt, len,
-						 io->reply_buf[io->reply.n]);
-			if (out)
-				queue_reply(w, us, &from, io->reply_buf[io->reply.n], out);
-			else if (w->ctx.parked)
-				userdb_park(w, &from, pkt, len);
 		}
 		/* Peer datagrams point into rx buffers: out before the next read. */
 		udp_flush_peer(w);

@@ -184,6 +184,11 @@ struct turn_stats {
 	uint64_t fleet_denied;           /* 486 from the fleet count */
 	uint64_t fleet_fallback;         /* counted on this server only (Redis away) */
 	uint64_t fleet_update_errors;    /* refresh/removal of a member failed */
+	/* UDP segmentation offload (net/udp.c). */
+	uint64_t gso_sends;    /* UDP_SEGMENT sends of several datagrams */
+	uint64_t gso_segments; /* datagrams those carried */
+	uint64_t gro_reads;    /* coalesced reads (a UDP_GRO control message) */
+	uint64_t gro_segments; /* datagrams those carried */
 };
 
 /* Single-writer increment: a relaxed load and store, no lock prefix. */

@@ -91,14 +91,28 @@ static uint8_t prefix_mask(unsigned len, unsigned i)
 	return bits >= 8 ? 0xff : (uint8_t)(0xff00u >> bits);
 }
 
-/* Whether a lies under the prefix net/len; the same work for every input. */
+/* Whether a lies under the prefix net/len: the whole bytes, then the bits
+ * of the partial one. Peer addresses are no secret: an early exit is fine,
+ * and this runs for every datagram from a peer on one of our own addresses. */
 static bool prefix_match(const uint8_t a[16], const uint8_t net[16], unsigned len)
 {
-	unsigned diff = 0;
+	unsigned full = len / 8, rest = len % 8;
 
-	for (unsigned i = 0; i < 16; i++)
-		diff |= (unsigned)(a[i] ^ net[i]) & prefix_mask(len, i);
-	return diff == 0;
+	if (memcmp(a, net, full) != 0)
+		return false;
+	return rest == 0 || ((a[full] ^ net[full]) & (0xff00u >> rest) & 0xffu) == 0;
+}
+
+/* prefix_match for two IPv4-mapped keys (len >= 96): the last 32 bits. */
+static bool v4_match(const uint8_t a[16], const uint8_t net[16], unsigned len)
+{
+	uint32_t x = (uint32_t)a[12] << 24 | (uint32_t)a[13] << 16 | (uint32_t)a[14] << 8 | a[15];
+	uint32_t y = (uint32_t)net[12] << 24 | (uint32_t)net[13] << 16 | (uint32_t)net[14] << 8 |
+		     net[15];
+	unsigned bits = len - 96;
+	uint32_t mask = bits ? 0xffffffffu << (32 - bits) : 0;
+
+	return ((x ^ y) & mask) == 0;
 }
 
 static bool in_range(const uint8_t a[16], const struct ip_range *r)
@@ -230,7 +244,8 @@ static enum policy_verdict builtin_class(const uint8_t key[16], bool allow_loopb
 		n = NELEM(v4_classes);
 	}
 	for (size_t i = 0; i < n; i++) {
-		if (!prefix_match(key, t[i].net, t[i].len))
+		if (v4 ? !v4_match(key, t[i].net, t[i].len)
+		       : !prefix_match(key, t[i].net, t[i].len))
 			continue;
 		if (t[i].verdict == POLICY_DENY_LOOPBACK && allow_loopback)
 			return POLICY_ALLOW;
