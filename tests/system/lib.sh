@@ -2,6 +2,10 @@
 # loopback port, stopping only what we started (by PID), and the tally.
 # shellcheck shell=bash
 set -u
+# Debian's programs first: the Python with python3-aioice/-aiortc, and no
+# pyenv shim in front of every python3 (it took 1.5 s a call under load,
+# longer than some tests wait for a helper socket).
+PATH=/usr/bin:/bin:$PATH
 
 : "${top_builddir:=$(pwd)}"
 : "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
