@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # check.sh - install what the tests need, build, and run the whole test
 # suite (unit, fuzz corpus, system and interop tests) with warnings as
-# errors. --sanitizers: the same suite in an ASan + UBSan build.
+# errors. --sanitizers: the same suite in an ASan + UBSan build. --tsan:
+# the multi-worker system tests in a ThreadSanitizer build (scripts/tsan.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+[ "${1:-}" = "--tsan" ] && exec scripts/tsan.sh
 . scripts/deps.sh
 
 dir=build

@@ -329,16 +329,20 @@ static void lag_metrics(struct evbuffer *b, const struct http_metrics_info *info
 		const struct looplag_snapshot *l = &info->lag[w];
 		for (size_t i = 0; i < LOOPLAG_BUCKETS - 1; i++)
 			evbuffer_add_printf(
-				b, P "worker_loop_lag_seconds_bucket{worker=\"%zu\",le=\"%g\"} %" PRIu64
-				     "\n",
+				b,
+				P
+				"worker_loop_lag_seconds_bucket{worker=\"%zu\",le=\"%g\"} %" PRIu64
+				"\n",
 				w, looplag_bounds_us[i] / 1e6, l->cum[i]);
-		evbuffer_add_printf(b,
-				    P "worker_loop_lag_seconds_bucket{worker=\"%zu\",le=\"+Inf\"} %" PRIu64
-				      "\n",
-				    w, l->count);
+		evbuffer_add_printf(
+			b,
+			P "worker_loop_lag_seconds_bucket{worker=\"%zu\",le=\"+Inf\"} %" PRIu64
+			  "\n",
+			w, l->count);
 		evbuffer_add_printf(b, P "worker_loop_lag_seconds_sum{worker=\"%zu\"} ", w);
 		seconds(b, l->sum_us);
-		evbuffer_add_printf(b, P "worker_loop_lag_seconds_count{worker=\"%zu\"} %" PRIu64 "\n",
+		evbuffer_add_printf(b,
+				    P "worker_loop_lag_seconds_count{worker=\"%zu\"} %" PRIu64 "\n",
 				    w, l->count);
 	}
 	head(b, "worker_loop_lag_max_seconds", "gauge",

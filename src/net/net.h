@@ -94,9 +94,9 @@ struct worker {
 	struct tcp_conn_list conns;
 	struct tcp_conn_list unauthed; /* never authenticated, oldest first */
 	size_t tcp_max;
-	const struct timeval *idle_tv;  /* libevent common timeout */
-	const struct timeval *hs_tv;    /* tls-handshake-timeout, likewise */
-	struct event *tick;             /* once a second: expire allocations */
+	const struct timeval *idle_tv; /* libevent common timeout */
+	const struct timeval *hs_tv;   /* tls-handshake-timeout, likewise */
+	struct event *tick;            /* once a second: expire allocations */
 	/* The loop-lag watchdog: a timer every LOOPLAG_PERIOD_MS, how late it
 	 * fires (for /metrics), and when it is due (monotonic us). */
 	struct event *lag_probe;

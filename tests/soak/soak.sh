@@ -27,10 +27,9 @@ printf '%s\n' "realm=example.org" \
 check "turnpikectl user add alice" "$CTL" -c "$TMP/turnpike.conf" user add alice secret
 start_server soak -c "$TMP/turnpike.conf" || { fail "server start"; finish; }
 
-# ASan keeps freed memory in quarantine (up to 256 MiB): RSS grows by
-# design there, so only descriptors, losses and leftovers are judged.
+# Under ASan only descriptors, losses and leftovers are judged (asan_build).
 RSS=()
-if nm "$TURNPIKED" 2>/dev/null | grep -q __asan_; then
+if asan_build; then
 	RSS=(--rss-slack-kb 1000000)
 	echo "an ASan build: RSS not bounded"
 fi

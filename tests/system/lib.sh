@@ -133,6 +133,11 @@ rss_kb() {
 	awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"
 }
 
+# asan_build: turnpiked is an AddressSanitizer build. Its freed memory waits
+# in a quarantine (up to 256 MiB), so RSS grows by design: tests that bound
+# RSS skip that bound there.
+asan_build() { nm "$TURNPIKED" 2>/dev/null | grep -q __asan_; }
+
 # start_redis: a redis-server on a free loopback port in the temp dir (no
 # persistence), stopped on exit; sets RPORT and REDIS_PID, and waits until
 # it answers. Returns 1 when redis-server or redis-cli is missing.

@@ -79,9 +79,11 @@ refused() {
 # Live traffic for the whole run, alice's key cached from the first
 # session on.
 SOAK=45
+RSS=8192
+asan_build && RSS=1000000
 PYTHONDONTWRITEBYTECODE=1 timeout $((SOAK + 60)) /usr/bin/python3 \
 	"$top_srcdir/tests/soak/soak.py" --pid "$SERVER_PID" --port "$PORT" --tls-port "$TLS" \
-	--http "127.0.0.1:$HPORT" --seconds "$SOAK" --warmup 5 --rss-slack-kb 8192 \
+	--http "127.0.0.1:$HPORT" --seconds "$SOAK" --warmup 5 --rss-slack-kb $RSS \
 	--fd-slack 16 >"$TMP/soak.out" 2>&1 &
 SOAK_PID=$!
 PIDS="$PIDS $SOAK_PID"
