@@ -22,7 +22,7 @@ configure_build "$dir" "${args[@]}"
 make -C "$dir" -j"$(nproc)" -s
 if ! make -C "$dir" -j"$(nproc)" check; then
 	# Show what failed: automake keeps each test's output in its .log.
-	for f in $(grep -l '^FAIL\|^ERROR' "$dir"/tests/*/*.trs 2>/dev/null); do
+	for f in $(grep -l '^:test-result: \(FAIL\|ERROR\)' "$dir"/tests/*/*.trs 2>/dev/null); do
 		echo "==== ${f%.trs}.log"
 		cat "${f%.trs}.log"
 	done
