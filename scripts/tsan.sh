@@ -21,7 +21,7 @@ tests=("$@")
 apt_install $BUILD_PKGS $TEST_PKGS
 [ -f "$dir/Makefile" ] || configure_build "$dir" --enable-tsan --enable-werror
 make -C "$dir" -j"$(nproc)" -s
-rm -rf "$dir/tsan"
+rm -rf "$dir/tsan" "$dir"/tests/system/*.trs "$dir"/tests/system/*.log
 mkdir -p "$dir/tsan"
 # A race report goes to its own file (log_path.PID) and does not stop the
 # process: the test goes on and the files are read at the end. Suppressions

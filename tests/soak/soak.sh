@@ -27,11 +27,11 @@ printf '%s\n' "realm=example.org" \
 check "turnpikectl user add alice" "$CTL" -c "$TMP/turnpike.conf" user add alice secret
 start_server soak -c "$TMP/turnpike.conf" || { fail "server start"; finish; }
 
-# Under ASan only descriptors, losses and leftovers are judged (asan_build).
+# Under a sanitizer, only descriptors, losses and leftovers are judged.
 RSS=()
-if asan_build; then
+if sanitizer_build; then
 	RSS=(--rss-slack-kb 1000000)
-	echo "an ASan build: RSS not bounded"
+	echo "a sanitizer build: RSS not bounded"
 fi
 PYTHONDONTWRITEBYTECODE=1 timeout $((SECONDS_ + 120)) /usr/bin/python3 \
 	"$top_srcdir/tests/soak/soak.py" --pid "$SERVER_PID" --port "$PORT" --tls-port "$TLS" \

@@ -240,7 +240,8 @@ def hold(args):
     print(f"# hold: {len(conns)} connections held open; server descriptors {fd0} before, "
           f"{fd_held} while held, {fd_end} after", flush=True)
     ok(fd_held >= fd0 + len(conns) * 0.9, f"the server held them ({fd_held - fd0} descriptors)")
-    ok(fd_end == fd0, f"descriptors back to where they were ({fd_end}, before {fd0})")
+    # fd0 may count a legitimate client's connection of the moment.
+    ok(fd_end <= fd0, f"descriptors back to where they were ({fd_end}, before {fd0})")
 
 
 def main():

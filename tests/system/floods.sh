@@ -25,9 +25,9 @@ start_server main --http-listen "127.0.0.1:$HPORT" --cert "$TMP/cert.pem" --pkey
 "$CTL" stun "127.0.0.1:$PORT" --count 100 --quiet
 "$CTL" stun "127.0.0.1:$PORT" --tcp --count 20 --quiet
 RSS=()
-if asan_build; then
+if sanitizer_build; then
 	RSS=(--rss-slack-kb 1000000)
-	echo "an ASan build: RSS not bounded"
+	echo "a sanitizer build: RSS not bounded"
 fi
 PYTHONDONTWRITEBYTECODE=1 timeout 300 /usr/bin/python3 "$top_srcdir/tests/system/floods.py" \
 	--pid "$SERVER_PID" --port "$PORT" --tls-port "$TLS" --http-port "$HPORT" \

@@ -80,7 +80,7 @@ refused() {
 # session on.
 SOAK=45
 RSS=8192
-asan_build && RSS=1000000
+sanitizer_build && RSS=1000000
 PYTHONDONTWRITEBYTECODE=1 timeout $((SOAK + 60)) /usr/bin/python3 \
 	"$top_srcdir/tests/soak/soak.py" --pid "$SERVER_PID" --port "$PORT" --tls-port "$TLS" \
 	--http "127.0.0.1:$HPORT" --seconds "$SOAK" --warmup 5 --rss-slack-kb $RSS \

@@ -12,7 +12,7 @@ for t in valgrind turnutils_uclient turnutils_peer redis-server redis-cli curl; 
 done
 [ "$skipped" -eq 0 ] || finish
 # A sanitizer build has its own allocator; valgrind cannot run it.
-if nm "$TURNPIKED" 2>/dev/null | grep -q '__asan_\|__tsan_'; then
+if sanitizer_build; then
 	skip "turnpiked is a sanitizer build (ASan/TSan replace what memcheck checks)"
 	finish
 fi
