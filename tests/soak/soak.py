@@ -169,6 +169,31 @@ class Echo(threading.Thread):
             self.s.sendto(data, src)
 
 
+class Lingering:
+    """The sockets of UDP sessions left to expire, kept bound until their
+    allocation has expired: a new session given that source port by the
+    kernel would meet it (437, RFC 8656 §7.2)."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.q = []  # (close at, Conn)
+
+    def add(self, conn):
+        with self.lock:
+            self.q.append((time.monotonic() + EXPIRE_LIFETIME + 3, conn))
+
+    def close_due(self, everything=False):
+        now = time.monotonic()
+        with self.lock:
+            due = [c for t, c in self.q if everything or t <= now]
+            self.q = [(t, c) for t, c in self.q if not (everything or t <= now)]
+        for c in due:
+            c.close()
+
+
+LINGERING = Lingering()
+
+
 class Stats:
     def __init__(self):
         self.lock = threading.Lock()
@@ -191,6 +216,7 @@ def churn(idx, kind, args, echo, stop, st):
         except Exception as e:  # counted and reported: never hidden
             st.add("errors")
             st.add(f"error:{kind}:{type(e).__name__}:{e}"[:160])
+        LINGERING.close_due()
         rest = args.pace - (time.monotonic() - t0)
         if rest > 0:
             stop.wait(rest)
@@ -198,6 +224,7 @@ def churn(idx, kind, args, echo, stop, st):
 
 def run_session(idx, k, kind, args, echo, st):
     conn = Conn(kind, args.port, args.tls_port)
+    linger = False
     try:
         s = Session(conn, args.user, args.password, args.realm)
         s.allocate()
@@ -233,9 +260,13 @@ def run_session(idx, k, kind, args, echo, st):
             s.lifetime(0)
         elif end == "expire":
             s.lifetime(EXPIRE_LIFETIME)
+            linger = kind == "udp"
         st.add(f"ended:{end}")
     finally:
-        conn.close()
+        if linger:
+            LINGERING.add(conn)
+        else:
+            conn.close()
 
 
 def got_echo(conn, payload):
@@ -310,6 +341,7 @@ def main():
     while time.monotonic() < deadline and metric(args.http, "turnpike_allocations_active") > 0:
         time.sleep(0.5)
     active = metric(args.http, "turnpike_allocations_active")
+    LINGERING.close_due(everything=True)
     time.sleep(0.5)
     rss_end, fd_end = sample(args.pid)
 
