@@ -40,7 +40,7 @@ if [ -n "$reports" ]; then
 		echo "==== $f"
 		cat "$f"
 	done
-	echo "ThreadSanitizer: $(grep -h -c '^WARNING: ThreadSanitizer' $reports | paste -sd+ | bc) reports"
+	echo "ThreadSanitizer: $(cat $reports | grep -c '^WARNING: ThreadSanitizer') reports"
 	exit 1
 fi
 if [ "$rc" -ne 0 ]; then
