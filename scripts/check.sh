@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # check.sh - install what the tests need, build, and run the whole test
 # suite (unit, fuzz corpus, system and interop tests) with warnings as
-# errors. --sanitizers: the same suite in an ASan + UBSan build.
+# errors. --sanitizers: the same suite in an ASan + UBSan build. --tsan:
+# the multi-worker system tests in a ThreadSanitizer build (scripts/tsan.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+[ "${1:-}" = "--tsan" ] && exec scripts/tsan.sh
 . scripts/deps.sh
 
 dir=build
@@ -22,7 +24,7 @@ target=check
 [ "$dir" = build ] || target=check-sanitizers
 if ! make -C "$dir" -j"$(nproc)" $target; then
 	# Show what failed: automake keeps each test's output in its .log.
-	for f in $(grep -l '^FAIL\|^ERROR' "$dir"/tests/*/*.trs 2>/dev/null); do
+	for f in $(grep -l '^:test-result: \(FAIL\|ERROR\)' "$dir"/tests/*/*.trs 2>/dev/null); do
 		echo "==== ${f%.trs}.log"
 		cat "${f%.trs}.log"
 	done

@@ -272,15 +272,23 @@ static void serve_metrics(struct req *q)
 		.start_time = h->start_time,
 		.http = &h->counters,
 	};
+	struct looplag_snapshot *lag;
 	struct evbuffer *b;
 
 	if (!get_or_head(q) || !metrics_allowed(q))
 		return;
 	b = evbuffer_new();
-	if (!b) {
+	lag = calloc(h->srv->nworkers, sizeof(*lag));
+	if (!b || !lag) {
+		if (b)
+			evbuffer_free(b);
+		free(lag);
 		reply_error(q, 500, "Internal Server Error", "out of memory");
 		return;
 	}
+	for (size_t i = 0; i < h->srv->nworkers; i++)
+		looplag_read(&h->srv->workers[i].lag, &lag[i]);
+	info.lag = lag;
 	h->counters.open = srccount_open(h->conns);
 	info.not_ready = not_ready(h);
 	redis_state(h->srv, &info);
@@ -290,6 +298,7 @@ static void serve_metrics(struct req *q)
 	header(q, "Cache-Control", "no-cache");
 	reply(q, 200, "OK", "text/plain; version=0.0.4; charset=utf-8", b);
 	evbuffer_free(b);
+	free(lag);
 }
 
 /* ------------------------------------------------------------------ */

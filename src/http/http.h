@@ -13,6 +13,7 @@
 #include <sys/socket.h>
 
 #include "turn/stats.h"
+#include "util/looplag.h"
 
 struct conf;
 struct conf_list;
@@ -193,6 +194,8 @@ struct http_metrics_info {
 	/* Redis connections, when configured (redis-userdb, redis-statsdb). */
 	bool redis_userdb, redis_userdb_up;
 	bool redis_statsdb, redis_statsdb_up;
+	/* Each worker's loop lag (nworkers of them), or NULL. */
+	const struct looplag_snapshot *lag;
 };
 
 /* Formats every metric from a summed snapshot of the workers' counters. */

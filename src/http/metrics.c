@@ -363,6 +363,48 @@ static void http_metrics(struct evbuffer *b, const struct http_counters *h)
 	    h->accept_errors);
 }
 
+/* Seconds with microsecond precision, from microseconds. */
+static void seconds(struct evbuffer *b, uint64_t us)
+{
+	evbuffer_add_printf(b, "%" PRIu64 ".%06u\n", us / 1000000, (unsigned)(us % 1000000));
+}
+
+/* The loop-lag watchdog, per worker (label values: 0 .. workers - 1). */
+static void lag_metrics(struct evbuffer *b, const struct http_metrics_info *info)
+{
+	if (!info->lag)
+		return;
+	head(b, "worker_loop_lag_seconds", "histogram",
+	     "How late each worker's 100 ms probe timer fired: time its event loop was held by "
+	     "something else (a long callback, a blocking call, the process stopped).");
+	for (size_t w = 0; w < info->nworkers; w++) {
+		const struct looplag_snapshot *l = &info->lag[w];
+		for (size_t i = 0; i < LOOPLAG_BUCKETS - 1; i++)
+			evbuffer_add_printf(
+				b,
+				P
+				"worker_loop_lag_seconds_bucket{worker=\"%zu\",le=\"%g\"} %" PRIu64
+				"\n",
+				w, looplag_bounds_us[i] / 1e6, l->cum[i]);
+		evbuffer_add_printf(
+			b,
+			P "worker_loop_lag_seconds_bucket{worker=\"%zu\",le=\"+Inf\"} %" PRIu64
+			  "\n",
+			w, l->count);
+		evbuffer_add_printf(b, P "worker_loop_lag_seconds_sum{worker=\"%zu\"} ", w);
+		seconds(b, l->sum_us);
+		evbuffer_add_printf(b,
+				    P "worker_loop_lag_seconds_count{worker=\"%zu\"} %" PRIu64 "\n",
+				    w, l->count);
+	}
+	head(b, "worker_loop_lag_max_seconds", "gauge",
+	     "The largest loop lag of each worker in the last 10 to 20 seconds.");
+	for (size_t w = 0; w < info->nworkers; w++) {
+		evbuffer_add_printf(b, P "worker_loop_lag_max_seconds{worker=\"%zu\"} ", w);
+		seconds(b, info->lag[w].max_us);
+	}
+}
+
 /* Long-term keys and the fleet-wide user-quota from redis-userdb. */
 static void userdb_metrics(struct evbuffer *b, const struct turn_stats *st)
 {
@@ -437,6 +479,7 @@ void http_metrics_write(struct evbuffer *b, const struct turn_stats *st,
 	    info->state == HTTP_SERVING && !info->not_ready);
 	one(b, "draining", "gauge", "1 while draining before a stop.",
 	    info->state == HTTP_DRAINING);
+	lag_metrics(b, info);
 	turn_metrics(b, st, info);
 	stun_metrics(b, st);
 	redis_metrics(b, st, info);

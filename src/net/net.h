@@ -13,6 +13,7 @@
 #include "turn/server.h"
 #include "turn/stats.h"
 #include "util/log.h"
+#include "util/looplag.h"
 #include "util/policy.h"
 
 struct conf;
@@ -101,9 +102,14 @@ struct worker {
 	struct tcp_conn_list staged;
 	struct event *tcp_flush;
 	size_t tcp_max;
-	const struct timeval *idle_tv;  /* libevent common timeout */
-	const struct timeval *hs_tv;    /* tls-handshake-timeout, likewise */
-	struct event *tick;             /* once a second: expire allocations */
+	const struct timeval *idle_tv; /* libevent common timeout */
+	const struct timeval *hs_tv;   /* tls-handshake-timeout, likewise */
+	struct event *tick;            /* once a second: expire allocations */
+	/* The loop-lag watchdog: a timer every LOOPLAG_PERIOD_MS, how late it
+	 * fires (for /metrics), and when it is due (monotonic us). */
+	struct event *lag_probe;
+	uint64_t lag_due_us;
+	struct looplag lag;
 	unsigned relay_rr[2];           /* round robin over relay addresses */
 	struct store_conn *events;      /* allocation events to Redis, or NULL */
 	size_t interim_cursor;          /* where the interim event walk goes on */

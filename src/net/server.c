@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "net/dtls.h"
@@ -136,6 +137,38 @@ static void tick_cb(int fd, short what, void *arg)
 	reload_worker_tick(w); /* last: nothing read before it is kept */
 }
 
+static uint64_t mono_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
+/* Arms the loop-lag probe for one period from now. */
+static int lag_probe_arm(struct worker *w)
+{
+	struct timeval tv = {0, LOOPLAG_PERIOD_MS * 1000};
+
+	w->lag_due_us = mono_us() + LOOPLAG_PERIOD_MS * 1000;
+	return event_add(w->lag_probe, &tv);
+}
+
+/* The loop-lag watchdog: anything that holds the worker's loop (a long
+ * callback, a blocking call, the process stopped) makes this timer late by
+ * as long; the lateness goes to turnpike_worker_loop_lag_seconds. */
+static void lag_probe_cb(int fd, short what, void *arg)
+{
+	struct worker *w = arg;
+	uint64_t now = mono_us();
+	(void)fd;
+	(void)what;
+
+	looplag_observe(&w->lag, now > w->lag_due_us ? now - w->lag_due_us : 0, now / 1000);
+	if (lag_probe_arm(w) != 0)
+		log_warn("worker %u: cannot re-arm the loop-lag probe", w->id);
+}
+
 static int worker_init(struct server *srv, struct worker *w, unsigned id)
 {
 	const struct conf *conf = srv->conf;
@@ -183,6 +216,9 @@ static int worker_init(struct server *srv, struct worker *w, unsigned id)
 	w->tick = event_new(w->base, -1, EV_PERSIST, tick_cb, w);
 	if (!w->tick || event_add(w->tick, &one_s) != 0)
 		return TP_ENOMEM;
+	w->lag_probe = evtimer_new(w->base, lag_probe_cb, w);
+	if (!w->lag_probe || lag_probe_arm(w) != 0)
+		return TP_ENOMEM;
 
 	for (size_t i = 0; i < listener_count(srv); i++)
 		if ((rc = open_listeners(w, listener_addr(srv, i))) != 0)
@@ -211,6 +247,8 @@ static void worker_cleanup(struct worker *w)
 	redis_worker_cleanup(w);
 	if (w->tick)
 		event_free(w->tick);
+	if (w->lag_probe)
+		event_free(w->lag_probe);
 	for (size_t i = 0; i < w->nudp; i++) {
 		if (w->udp[i].ev)
 			event_free(w->udp[i].ev);

@@ -137,6 +137,11 @@ rss_kb() {
 	awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"
 }
 
+# sanitizer_build: turnpiked is an ASan or TSan build. ASan's freed memory
+# waits in a quarantine (up to 256 MiB), TSan's allocator and shadow grow
+# on their own: tests that bound RSS skip that bound there.
+sanitizer_build() { nm "$TURNPIKED" 2>/dev/null | grep -q '__asan_\|__tsan_'; }
+
 # start_redis: a redis-server on a free loopback port in the temp dir (no
 # persistence), stopped on exit; sets RPORT and REDIS_PID, and waits until
 # it answers. Returns 1 when redis-server or redis-cli is missing.
