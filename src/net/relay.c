@@ -18,7 +18,8 @@
 #include "util/log.h"
 #include "util/rand.h"
 
-#define RELAY_TRIES 64       /* random ports tried before giving up */
+#define RELAY_TRIES 64       /* random ports tried before sweeping */
+#define RELAY_SWEEP 1024     /* ports then tried in order before giving up */
 #define RESERVATION_MS 30000 /* RFC 8656 §7.2: about 30 s */
 #define MAX_RESERVATIONS 4096
 
@@ -144,15 +145,41 @@ static bool out_of_fds(int err)
 	return err == EMFILE || err == ENFILE;
 }
 
+/* Binds port (and with reserve the odd one above it): the descriptor, or -1
+ * with *no_fd set when the process (EMFILE) or the system (ENFILE) has no
+ * descriptor left. */
+static int try_port(const struct sockaddr_storage *addr, uint16_t port, bool reserve, int *odd_fd,
+		    bool *no_fd)
+{
+	int fd = bind_port(addr, port);
+
+	if (fd < 0) {
+		*no_fd = out_of_fds(errno);
+		return -1;
+	}
+	if (reserve) {
+		*odd_fd = bind_port(addr, (uint16_t)(port + 1));
+		if (*odd_fd < 0) {
+			*no_fd = out_of_fds(errno);
+			close(fd);
+			return -1;
+		}
+	}
+	return fd;
+}
+
 /* Picks a random free port from [min-port, max-port]: an even one when
- * asked, and with reserve the odd one above it too. Sets *no_fd when the
- * process (EMFILE) or the system (ENFILE) has no descriptor left: no other
- * port would do better. */
+ * asked, and with reserve the odd one above it too. Sets *no_fd when no
+ * descriptor is left: no other port would do better. RELAY_TRIES random
+ * ports first; when they are all taken (a nearly full range: with one port
+ * of 40 free, 64 random tries miss it one time in five), a sweep of up to
+ * RELAY_SWEEP ports in order from a random one, so the last free ports of a
+ * range are found and total-quota, not chance, says when it is full. */
 static int pick_port(const struct conf *conf, const struct sockaddr_storage *addr, bool even,
 		     bool reserve, int *odd_fd, uint16_t *port, bool *no_fd)
 {
 	uint32_t first = (uint32_t)conf->min_port, last = (uint32_t)conf->max_port;
-	uint32_t step = even ? 2 : 1, r;
+	uint32_t step = even ? 2 : 1, n, r, sweep;
 
 	if (even)
 		first = (first + 1) & ~1u;
@@ -160,29 +187,25 @@ static int pick_port(const struct conf *conf, const struct sockaddr_storage *add
 		last--;
 	if (first > last)
 		return -1;
+	n = (last - first) / step + 1;
 	for (int i = 0; i < RELAY_TRIES; i++) {
 		int fd;
 
-		if (rand_uniform((last - first) / step + 1, &r) != 0)
+		if (rand_uniform(n, &r) != 0)
 			return -1;
 		*port = (uint16_t)(first + r * step);
-		fd = bind_port(addr, *port);
-		if (fd < 0) {
-			if ((*no_fd = out_of_fds(errno)))
-				return -1;
-			continue;
-		}
-		if (reserve) {
-			*odd_fd = bind_port(addr, (uint16_t)(*port + 1));
-			if (*odd_fd < 0) {
-				*no_fd = out_of_fds(errno);
-				close(fd);
-				if (*no_fd)
-					return -1;
-				continue;
-			}
-		}
-		return fd;
+		if ((fd = try_port(addr, *port, reserve, odd_fd, no_fd)) >= 0 || *no_fd)
+			return fd;
+	}
+	sweep = n < RELAY_SWEEP ? n : RELAY_SWEEP;
+	if (rand_uniform(n, &r) != 0)
+		return -1;
+	for (uint32_t i = 0; i < sweep; i++) {
+		int fd;
+
+		*port = (uint16_t)(first + ((r + i) % n) * step);
+		if ((fd = try_port(addr, *port, reserve, odd_fd, no_fd)) >= 0 || *no_fd)
+			return fd;
 	}
 	return -1;
 }

@@ -277,7 +277,9 @@ FAKE_PID=$!
 PIDS="$PIDS $FAKE_PID"
 for _ in $(seq 1 50); do (exec 3<>"/dev/tcp/127.0.0.1/$FAKE_PORT") 2>/dev/null && break; sleep 0.1; done
 
-start_server stall $COMMON --relay-threads 1 --realm "$REALM" --user-quota 2 \
+# turnprobe sends its Bindings at ~100 a second from one source: above the
+# default unauth-rate-limit, whose drops would read as Bindings waiting.
+start_server stall $COMMON --relay-threads 1 --realm "$REALM" --user-quota 2 --unauth-rate-limit 0 \
 	--redis-userdb "ip=127.0.0.1 port=$FAKE_PORT connect_timeout=1" --redis-timeout 1000 ||
 	fail "the server with a stalling Redis starts"
 STALL_PID=$SERVER_PID

@@ -118,7 +118,7 @@ if [ -x "$PROBE" ]; then
 	HTTP=$("$FREEPORT")
 	start_server quotas --realm example.org --user alice:wonderland --use-auth-secret \
 		--static-auth-secret "$SECRET" --allow-loopback-peers --http-listen "$HTTP" \
-		--rest-api-key "$KEY" --relay-ip 127.0.0.1 --min-port 19900 --max-port 19939 ||
+		--rest-api-key "$KEY" --relay-ip 127.0.7.1 --min-port 19900 --max-port 19939 ||
 		{ fail "server start (quotas)"; finish; }
 	# qlib.py: Allocate with long-term credentials from a chosen source.
 	cat >"$TMP/qlib.py" <<'PY'
@@ -168,14 +168,15 @@ for i in range(33):
     held.append(s)
     codes.append(c)
 print("user", codes.count(200), codes[-1])
-# total-quota from the relay ports: 40 ports (19900-19939, below the
-# ephemeral range, so no client socket takes one), 40 allocations.
+# total-quota from the relay ports: 40 ports (19900-19939 on 127.0.7.1, an
+# address no other test relays on, below the ephemeral range, so no client
+# socket takes one), 40 allocations.
 codes = []
 for i in range(9):
     s, c = alloc(*rest(f"other{i}"))
     held.append(s)
     codes.append(c)
-print("total", codes.count(200), codes[-1])
+print("total", codes.count(200), codes[-1], *codes)
 for s in held:
     s.close()
 PY
@@ -186,8 +187,8 @@ PY
 		test "$(metric "$HTTP" quota_rejections_total 'quota="user"')" = 1
 	check "  ... logged with the reason" grep -q 'user "[0-9]*:webuser"): refused, 486: user-quota reached' \
 		"$TMP/quotas.log"
-	read -r _ granted last < <(sed -n 2p "$TMP/quota.out")
-	check "total-quota from 40 relay ports: 8 more granted ($granted), the 41st 508 ($last)" \
+	read -r _ granted last all < <(sed -n 2p "$TMP/quota.out")
+	check "total-quota from 40 relay ports: 8 more granted ($granted), the 41st 508 ($last; all: $all)" \
 		test "${granted:-0}" = 8 -a "${last:-0}" = 508
 	check "  ... counted in turnpike_quota_rejections_total{quota=\"total\"}" \
 		test "$(metric "$HTTP" quota_rejections_total 'quota="total"')" = 1
