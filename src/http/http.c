@@ -569,6 +569,23 @@ static int uris_init(struct http_server *h)
 	return rc;
 }
 
+int http_evhttp_init(struct http_server *h)
+{
+	h->http = evhttp_new(h->base);
+	if (!h->http)
+		return TP_ENOMEM;
+	evhttp_set_max_headers_size(h->http, HTTP_MAX_HEADERS);
+	evhttp_set_max_body_size(h->http, HTTP_MAX_BODY);
+	evhttp_set_timeout(h->http, HTTP_TIMEOUT_S);
+	/* Every method reaches request_cb, which answers 405 itself (and
+	 * counts it); OPTIONS is for CORS preflight. */
+	evhttp_set_allowed_methods(h->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD |
+						    EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |
+						    EVHTTP_REQ_OPTIONS | EVHTTP_REQ_PATCH);
+	evhttp_set_gencb(h->http, request_cb, h);
+	return 0;
+}
+
 struct http_server *http_server_new(struct event_base *base, struct server *srv,
 				    const struct conf *conf)
 {
@@ -592,19 +609,7 @@ struct http_server *http_server_new(struct event_base *base, struct server *srv,
 	    !(h->rl = ratelimit_new((unsigned)c->rest_rate_limit, RATE_SLOTS)))
 		goto fail;
 	h->rl_rate = c->rest_rate_limit;
-	h->http = evhttp_new(base);
-	if (!h->http)
-		goto fail;
-	evhttp_set_max_headers_size(h->http, HTTP_MAX_HEADERS);
-	evhttp_set_max_body_size(h->http, HTTP_MAX_BODY);
-	evhttp_set_timeout(h->http, HTTP_TIMEOUT_S);
-	/* Every method reaches request_cb, which answers 405 itself (and
-	 * counts it); OPTIONS is for CORS preflight. */
-	evhttp_set_allowed_methods(h->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD |
-						    EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |
-						    EVHTTP_REQ_OPTIONS | EVHTTP_REQ_PATCH);
-	evhttp_set_gencb(h->http, request_cb, h);
-	if (http_listen_init(h) != 0)
+	if (http_evhttp_init(h) != 0 || http_listen_init(h) != 0)
 		goto fail;
 	if (!c->use_auth_secret)
 		log_info("http: credential hook off: no static-auth-secret");
