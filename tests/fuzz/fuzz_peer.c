@@ -136,8 +136,8 @@ static void agent_new(uint8_t settings)
 	a->consent_timer = evtimer_new(base, noop_cb, a);
 	a->data_timer = evtimer_new(base, noop_cb, a);
 	a->linger = evtimer_new(base, noop_cb, a);
-	ASSERT(a->ta && a->deadline && a->gather_timer && a->nominate_timer &&
-	       a->consent_timer && a->data_timer && a->linger);
+	ASSERT(a->ta && a->deadline && a->gather_timer && a->nominate_timer && a->consent_timer &&
+	       a->data_timer && a->linger);
 	snprintf(a->lufrag, sizeof(a->lufrag), "LUFRAGxx");
 	snprintf(a->lpwd, sizeof(a->lpwd), "local-password-0123456789");
 	for (int i = 0; i < 2; i++) {
@@ -156,8 +156,7 @@ static void agent_new(uint8_t settings)
 		a->remote_known = true;
 		cand(&a->remote[a->nremote++], SDP_HOST, "198.51.100.20:6000", 2130706431, NULL);
 		cand(&a->remote[a->nremote++], SDP_SRFLX, "203.0.113.20:6001", 1694498815, NULL);
-		cand(&a->remote[a->nremote++], SDP_HOST, "[2001:db8::20]:6000", 2130706175,
-		     NULL);
+		cand(&a->remote[a->nremote++], SDP_HOST, "[2001:db8::20]:6000", 2130706175, NULL);
 		for (size_t i = 0; i < a->nlocal; i++)
 			for (size_t j = 0; j < a->nremote; j++) {
 				struct ice_pair *p = &a->pairs[a->npairs];
@@ -253,8 +252,8 @@ static void op_check(struct in *in)
 	if (!(flags & 8))
 		stun_build_u32(&b, STUN_ATTR_PRIORITY, prio);
 	if (flags & 0x10)
-		stun_build_u64(&b, flags & 0x20 ? STUN_ATTR_ICE_CONTROLLING
-						: STUN_ATTR_ICE_CONTROLLED,
+		stun_build_u64(&b,
+			       flags & 0x20 ? STUN_ATTR_ICE_CONTROLLING : STUN_ATTR_ICE_CONTROLLED,
 			       tie);
 	if (flags & 0x40)
 		stun_build_empty(&b, STUN_ATTR_USE_CANDIDATE);
@@ -421,7 +420,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (!ready) {
 		static const char *const f[6] = {
-			"198.51.100.20:6000", "203.0.113.20:6001", "[2001:db8::20]:6000",
+			"198.51.100.20:6000", "203.0.113.20:6001",   "[2001:db8::20]:6000",
 			"198.51.100.99:7000", "[2001:db8::99]:7000", "198.51.100.20:6002",
 		};
 		log_set_level(LOG_LVL_ERR);

@@ -116,10 +116,10 @@ static struct world {
 	struct auth_key key[6]; /* see cred_key */
 	struct park keyp, quotap;
 	enum redis_mode redis;
-	int fail_open;   /* next relay_open's result */
-	int fail_tcp;    /* next tcp_connect's result */
-	int parking;     /* the client whose request is being handled */
-	bool overflow;   /* overflow_pick has a server */
+	int fail_open; /* next relay_open's result */
+	int fail_tcp;  /* next tcp_connect's result */
+	int parking;   /* the client whose request is being handled */
+	bool overflow; /* overflow_pick has a server */
 	unsigned opens, closes, sends, events;
 	uint16_t port;
 	unsigned sum;
@@ -475,19 +475,19 @@ enum cred {
 };
 
 static const uint16_t methods[] = {
-	TURN_ALLOCATE,	    TURN_REFRESH, TURN_CREATE_PERMISSION, TURN_CHANNEL_BIND, TURN_SEND,
-	STUN_BINDING,	    TURN_CONNECT, TURN_CONNECTION_BIND,	  TURN_DATA,	     0x0ff,
-	TURN_ALLOCATE,	    TURN_REFRESH, TURN_CREATE_PERMISSION, TURN_CHANNEL_BIND, TURN_CONNECT,
+	TURN_ALLOCATE,        TURN_REFRESH, TURN_CREATE_PERMISSION, TURN_CHANNEL_BIND, TURN_SEND,
+	STUN_BINDING,         TURN_CONNECT, TURN_CONNECTION_BIND,   TURN_DATA,         0x0ff,
+	TURN_ALLOCATE,        TURN_REFRESH, TURN_CREATE_PERMISSION, TURN_CHANNEL_BIND, TURN_CONNECT,
 	TURN_CONNECTION_BIND,
 };
 
 /* Peers: public ones first, then every class the policy refuses. */
 static const char *const peers[] = {
-	"93.184.216.34:4000",	  "151.101.1.69:4001",	    "[2a00:1450:4001::1]:4000",
-	"104.16.0.1:5000",	  "127.0.0.1:3478",	    "10.0.0.1:80",
-	"[::1]:3478",		  "[::ffff:127.0.0.1]:9",   "192.0.2.100:49152",
-	"0.0.0.0:1",		  "169.254.169.254:80",	    "[64:ff9b::7f00:1]:1",
-	"[2002:7f00:1::]:1",	  "[fe80::1]:1",	    "224.0.0.1:9",
+	"93.184.216.34:4000", "151.101.1.69:4001",    "[2a00:1450:4001::1]:4000",
+	"104.16.0.1:5000",    "127.0.0.1:3478",       "10.0.0.1:80",
+	"[::1]:3478",         "[::ffff:127.0.0.1]:9", "192.0.2.100:49152",
+	"0.0.0.0:1",          "169.254.169.254:80",   "[64:ff9b::7f00:1]:1",
+	"[2002:7f00:1::]:1",  "[fe80::1]:1",          "224.0.0.1:9",
 	"192.0.2.100:3478",
 };
 
@@ -606,8 +606,8 @@ static void op_request(struct in *in)
 		{
 			char pw[64];
 			size_t pl = auth_rest_password((const uint8_t *)REST_SECRET,
-						       strlen(REST_SECRET), user, strlen(user),
-						       pw, sizeof(pw));
+						       strlen(REST_SECRET), user, strlen(user), pw,
+						       sizeof(pw));
 			ASSERT(pl > 0);
 			ASSERT(auth_key_derive(AUTH_ALG_MD5, user, strlen(user), REALM,
 					       strlen(REALM), pw, pl, &W.key[4]) == 0);
@@ -976,7 +976,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 	}
 	if (getenv("FUZZ_DEBUG"))
-		fprintf(stderr, "opens %u sends %u events %u tcpconn %llu e401 %llu e400 %llu e403 %llu e438 %llu\n", W.opens, W.sends, W.events, (unsigned long long)W.stats.tcp_connects, (unsigned long long)W.stats.errors[ERR_401], (unsigned long long)W.stats.errors[ERR_400], (unsigned long long)W.stats.errors[ERR_403], (unsigned long long)W.stats.errors[ERR_438]);
+		fprintf(stderr,
+			"opens %u sends %u events %u tcpconn %llu e401 %llu e400 %llu e403 %llu "
+			"e438 %llu\n",
+			W.opens, W.sends, W.events, (unsigned long long)W.stats.tcp_connects,
+			(unsigned long long)W.stats.errors[ERR_401],
+			(unsigned long long)W.stats.errors[ERR_400],
+			(unsigned long long)W.stats.errors[ERR_403],
+			(unsigned long long)W.stats.errors[ERR_438]);
 	/* What a worker does on shutdown; parked requests are dropped. */
 	turn_ctx_cleanup(&W.ctx);
 	ASSERT(W.opens == W.closes);

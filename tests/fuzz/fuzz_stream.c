@@ -141,8 +141,7 @@ static void proxy_check(const uint8_t *buf, size_t len, size_t *skip)
 	if (rc != 1)
 		return;
 	ASSERT(used > 0 && used <= len);
-	ASSERT(src.ss_family == AF_INET || src.ss_family == AF_INET6 ||
-	       src.ss_family == AF_UNSPEC);
+	ASSERT(src.ss_family == AF_INET || src.ss_family == AF_INET6 || src.ss_family == AF_UNSPEC);
 	/* A header parsed from a prefix parses the same from more bytes. */
 	*skip = used;
 }
