@@ -47,8 +47,10 @@ merge)
 	build
 	tmp=$(mktemp -d)
 	"$dir/tests/fuzz/fuzz_$t" -merge=1 "$tmp" "tests/fuzz/corpus/$t" "$dir/fz/$t" >/dev/null 2>&1
-	# Regression inputs keep their names; the rest are named by content.
-	find "tests/fuzz/corpus/$t" -type f ! -name 'regress-*' -delete
+	# Named files (seeds, regress-*) stay; what fuzzing found is named by
+	# its SHA-1 and replaced by the minimised set.
+	find "tests/fuzz/corpus/$t" -type f -regextype posix-extended \
+		-regex '.*/[0-9a-f]{40}' -delete
 	cp "$tmp"/* "tests/fuzz/corpus/$t/"
 	rm -rf "$tmp"
 	echo "tests/fuzz/corpus/$t: $(ls "tests/fuzz/corpus/$t" | wc -l) files," \
