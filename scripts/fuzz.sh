@@ -27,20 +27,21 @@ build() {
 	make -C "$dir" -j"$(nproc)" -s $progs
 }
 
-# run TARGET ARGS...: the target over its work directory and corpus.
+# run WORKDIR TARGET ARGS...: the target over its work directory (under
+# build-fuzz/fz/, where new inputs go) and its committed corpus.
 run() {
-	local t=$1
-	shift
-	mkdir -p "$dir/fz/$t"
+	local w=$1 t=$2
+	shift 2
+	mkdir -p "$dir/fz/$w"
 	(cd "$dir/fz" && exec nice -n 10 "../tests/fuzz/fuzz_$t" -artifact_prefix="$PWD/" \
-		-print_final_stats=1 "$@" "$t" "../../tests/fuzz/corpus/$t")
+		-print_final_stats=1 "$@" "$w" "../../tests/fuzz/corpus/$t")
 }
 
 case "${1:-}" in
 run)
 	shift
 	build
-	run "$@"
+	run "$1" "$@"
 	;;
 merge)
 	t=$2
@@ -61,7 +62,9 @@ merge)
 	build
 	for t in $TARGETS; do
 		echo "== fuzz_$t, ${secs}s"
-		if ! run "$t" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 \
+		# From the committed corpus only: a fresh work directory.
+		rm -rf "$dir/fz/ci-$t"
+		if ! run "ci-$t" "$t" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 \
 			>"$dir/fz/$t.ci.log" 2>&1; then
 			tail -n 60 "$dir/fz/$t.ci.log"
 			echo "fuzz_$t failed: see $dir/fz/$t.ci.log"
