@@ -103,6 +103,10 @@ int auth_request_check(const struct stun_msg *msg, const struct auth_nonce_key *
 		req->ulen = user->len;
 		if (!req->username)
 			return STUN_ERR_BAD_REQUEST;
+		/* An empty USERNAME names nobody: 401 here, never a lookup
+		 * in the user store (found by tests/fuzz/fuzz_server.c). */
+		if (req->ulen == 0)
+			return STUN_ERR_UNAUTHORIZED;
 	} else {
 		v = stun_attr_bytes(msg, uhash);
 		if (!v || uhash->len != 32 ||

@@ -807,6 +807,23 @@ static int uris_init(struct http_server *h)
 
 static const struct http_net_ops no_net;
 
+int http_evhttp_init(struct http_server *h)
+{
+	h->http = evhttp_new(h->base);
+	if (!h->http)
+		return TP_ENOMEM;
+	evhttp_set_max_headers_size(h->http, HTTP_MAX_HEADERS);
+	evhttp_set_max_body_size(h->http, HTTP_MAX_BODY);
+	evhttp_set_timeout(h->http, HTTP_TIMEOUT_S);
+	/* Every method reaches request_cb, which answers 405 itself (and
+	 * counts it); OPTIONS is for CORS preflight. */
+	evhttp_set_allowed_methods(h->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD |
+						    EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |
+						    EVHTTP_REQ_OPTIONS | EVHTTP_REQ_PATCH);
+	evhttp_set_gencb(h->http, request_cb, h);
+	return 0;
+}
+
 struct http_server *http_server_new(struct event_base *base, struct server *srv,
 				    const struct conf *conf, const struct http_net_ops *ops,
 				    void *env)
@@ -834,19 +851,7 @@ struct http_server *http_server_new(struct event_base *base, struct server *srv,
 		goto fail;
 	h->rl_rate = c->rest_rate_limit;
 	h->metrics_key = metrics_key_needed(c);
-	h->http = evhttp_new(base);
-	if (!h->http)
-		goto fail;
-	evhttp_set_max_headers_size(h->http, HTTP_MAX_HEADERS);
-	evhttp_set_max_body_size(h->http, HTTP_MAX_BODY);
-	evhttp_set_timeout(h->http, HTTP_TIMEOUT_S);
-	/* Every method reaches request_cb, which answers 405 itself (and
-	 * counts it); OPTIONS is for CORS preflight. */
-	evhttp_set_allowed_methods(h->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD |
-						    EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |
-						    EVHTTP_REQ_OPTIONS | EVHTTP_REQ_PATCH);
-	evhttp_set_gencb(h->http, request_cb, h);
-	if (http_listen_init(h) != 0)
+	if (http_evhttp_init(h) != 0 || http_listen_init(h) != 0)
 		goto fail;
 	log_info("http: /metrics %s (metrics-auth %s)",
 		 h->metrics_key ? "needs an API key" : "open to whoever reaches http-listen",

@@ -57,6 +57,11 @@ struct http_server {
 	struct http_server *next; /* listen.c's list of servers */
 };
 
+/* Makes h->http: evhttp with the size and time limits and every request
+ * routed to the handlers of http.c (also what tests/fuzz/fuzz_http.c
+ * drives). Returns 0 or TP_ENOMEM. */
+int http_evhttp_init(struct http_server *h);
+
 /*
  * Binds conf->http_listen and takes charge of the connections: the
  * connection table, admission and deadlines. Errors are logged. Returns 0,

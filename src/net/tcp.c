@@ -307,7 +307,8 @@ static void idle_cb(int fd, short what, void *arg)
 }
 
 /* Returns the length of the first complete frame, 0 if more bytes are
- * needed, or -1 if the stream is not STUN/TURN framing. */
+ * needed, or -1 if the stream is not STUN/TURN framing (RFC 8656 §12.5:
+ * turn_stream_frame_len, the one framing rule clients and fuzzers share). */
 static long frame_len(struct evbuffer *in)
 {
 	uint8_t hdr[4];
@@ -316,16 +317,9 @@ static long frame_len(struct evbuffer *in)
 	if (have < 4)
 		return 0;
 	evbuffer_copyout(in, hdr, 4);
-	if (hdr[0] <= 3) {
-		need = stun_msg_peek_len(hdr, 4);
-		if (need == 0)
-			return -1;
-	} else if (hdr[0] >= 64 && hdr[0] <= 127) {
-		/* ChannelData: 4-byte header, payload padded to 4 on streams. */
-		need = 4 + (((size_t)hdr[2] << 8 | hdr[3]) + 3) / 4 * 4;
-	} else {
+	need = turn_stream_frame_len(hdr, 4);
+	if (need == 0)
 		return -1;
-	}
 	return have >= need ? (long)need : 0;
 }
 

@@ -49,6 +49,10 @@ size_t turn_stream_frame_len(const uint8_t *buf, size_t len)
 		return 0;
 	if (first >= TURN_CHANNEL_MIN && first <= TURN_CHANNEL_MAX)
 		return (TURN_CHANNELDATA_HDR + (size_t)n + 3) & ~(size_t)3;
+	/* RFC 7983 §7: STUN starts with a byte of 0..3; anything else (4..63,
+	 * 128..255) is no TURN framing and the stream cannot be resynced. */
+	if (first > 0x03ff)
+		return 0;
 	return stun_msg_peek_len(buf, len);
 }
 

@@ -539,14 +539,28 @@ void conf_print_sample(FILE *f)
 
 /* roff needs backslashes and minus signs escaped; help texts never start
  * with a dot (tests/unit/test_util_conf.c checks). */
-/* A value as a file line takes it back: quoted when blanks, '#' or quotes
- * would otherwise change it. */
+/* Whether value_split takes v back as written without quotes: not empty,
+ * no quote first, no blank first or last (nor a line end last, which
+ * trim() drops), no '#' after a blank (a comment). */
+static bool plain_value(const char *v)
+{
+	size_t n = strlen(v);
+
+	if (!n || v[0] == '"' || v[0] == '\'' || blank(v[0]) || blank(v[n - 1]) ||
+	    v[n - 1] == '\r' || v[n - 1] == '\n')
+		return false;
+	for (size_t i = 1; i < n; i++)
+		if (v[i] == '#' && blank(v[i - 1]))
+			return false;
+	return true;
+}
+
+/* A value as a file line takes it back: plain when it can be, else in the
+ * quotes it does not hold. A value with both quotes that cannot be plain
+ * (only the command line can give one) has no spelling in a file. */
 static void print_value(FILE *f, const char *name, const char *v)
 {
-	bool plain = *v && !strchr(v, '#') && !strchr(v, '"') && !strchr(v, '\'') && v[0] != ' ' &&
-		     v[0] != '\t' && v[strlen(v) - 1] != ' ' && v[strlen(v) - 1] != '\t';
-
-	if (plain)
+	if (plain_value(v))
 		fprintf(f, "%s=%s\n", name, v);
 	else if (!strchr(v, '"'))
 		fprintf(f, "%s=\"%s\"\n", name, v);

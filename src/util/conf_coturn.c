@@ -186,21 +186,30 @@ static size_t distance(const char *a, const char *b)
 	return row[lb];
 }
 
+/* Whether b can be within d - 1 edits of a (of length la): the lengths
+ * alone rule most names out, before the O(la * lb) distance. */
+static bool near(size_t la, const char *b, size_t d)
+{
+	size_t lb = strlen(b);
+
+	return (la > lb ? la - lb : lb - la) < d;
+}
+
 const char *conf_suggest(const char *name)
 {
 	const char *best = NULL;
-	size_t bestd = strlen(name) <= 4 ? 1 : strlen(name) <= 8 ? 2 : 3;
+	size_t la = strlen(name), bestd = la <= 4 ? 1 : la <= 8 ? 2 : 3;
 
 	bestd++;
 	for (const struct conf_opt *o = conf_schema; o->name; o++) {
-		size_t d = distance(name, o->name);
+		size_t d = near(la, o->name, bestd) ? distance(name, o->name) : bestd;
 		if (d < bestd) {
 			bestd = d;
 			best = o->name;
 		}
 	}
 	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
-		size_t d = distance(name, keys[i].name);
+		size_t d = near(la, keys[i].name, bestd) ? distance(name, keys[i].name) : bestd;
 		if (d < bestd) {
 			bestd = d;
 			best = keys[i].name;

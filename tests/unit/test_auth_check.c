@@ -273,6 +273,11 @@ static void test_failures(void)
 	CHECK_INT(check_req(&r, &ar), STUN_ERR_UNAUTHORIZED);
 	r.realm = REALM;
 	CHECK_INT(check_req(&r, &ar), 0);
+
+	/* An empty USERNAME names nobody: 401 before any key lookup (found
+	 * by tests/fuzz/fuzz_server.c: it went to Redis). */
+	r.username = "";
+	CHECK_INT(check_req(&r, &ar), STUN_ERR_UNAUTHORIZED);
 }
 
 /* §9.2.4's PASSWORD-ALGORITHMS / PASSWORD-ALGORITHM rules. */

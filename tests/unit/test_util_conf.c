@@ -941,6 +941,39 @@ static void test_cleanup_reinit(void)
 /* A blank then '#' starts a comment anywhere on a line, as README
  * snippets write them; a '#' inside a word is part of the value; quotes
  * keep " #" in a value; nothing but a comment may follow a closing quote. */
+static const struct conf *print_src;
+
+static void print_effective_fn(FILE *f)
+{
+	conf_print_effective(f, print_src);
+}
+
+/* --print-config writes every value so that it loads back as it was: a
+ * value with both quote characters unquoted (found by
+ * tests/fuzz/fuzz_conf.c: it came out as '...'' and did not load). */
+static void test_print_quotes(void)
+{
+	static const char *const vals[] = {"it's \"x\"", "a'b", "a\"b",   " lead",
+					   "x #y",       "#z",  "trail\t"};
+	struct conf c, d;
+	char err[512], *text;
+
+	CHECK_INT(conf_init(&c), 0);
+	for (size_t i = 0; i < sizeof(vals) / sizeof(vals[0]); i++)
+		CHECK_INT(conf_set(&c, "static-auth-secret", vals[i], err, sizeof(err)), 0);
+	print_src = &c;
+	text = capture(print_effective_fn);
+	CHECK(strstr(text, "static-auth-secret=it's \"x\"\n") != NULL);
+	CHECK_INT(conf_init(&d), 0);
+	CHECK_INT(conf_load_file(&d, write_tmp(text), err, sizeof(err)), 0);
+	CHECK_INT(d.static_auth_secret.n, c.static_auth_secret.n);
+	for (size_t i = 0; i < d.static_auth_secret.n && i < c.static_auth_secret.n; i++)
+		CHECK_STR(d.static_auth_secret.v[i], c.static_auth_secret.v[i]);
+	free(text);
+	conf_cleanup(&d);
+	conf_cleanup(&c);
+}
+
 static void test_comments(void)
 {
 	struct conf c;
@@ -1043,6 +1076,7 @@ int main(void)
 	test_set_str_list();
 	test_load_file();
 	test_comments();
+	test_print_quotes();
 	test_parse_args();
 	test_validate();
 	test_print();
