@@ -3,12 +3,12 @@
 # (long-term users, allocation events), TURN over UDP, TCP and TLS and the
 # HTTP listener, under tests/soak/soak.py's steady churn of allocations,
 # permissions, channels, refreshes, expiries and echoed traffic for
-# SOAK_SECONDS (default 100). Fails when a relayed packet is lost, when RSS
+# SOAK_SECONDS (default 60). Fails when a relayed packet is lost, when RSS
 # or descriptors grow beyond their bounds after warm-up, or when the server
 # does not stop cleanly with a quiet log.
 . "$(dirname "$0")/../system/lib.sh"
 
-SECONDS_=${SOAK_SECONDS:-100}
+SECONDS_=${SOAK_SECONDS:-60}
 for t in redis-server redis-cli openssl; do
 	command -v $t >/dev/null || skip "$t not installed"
 done
