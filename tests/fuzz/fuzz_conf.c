@@ -10,17 +10,10 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "fuzz.h"
 #include "turnpike/err.h"
 #include "util/conf.h"
 #include "util/log.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define ASSERT(c)                \
-	do {                     \
-		if (!(c))        \
-			abort(); \
-	} while (0)
 
 /* data as a file conf_load_file can open: a memfd, by its /proc path. */
 static int load(struct conf *c, const void *data, size_t size, char *err, size_t errlen)

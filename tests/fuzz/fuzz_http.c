@@ -23,6 +23,7 @@
 #include <event2/http.h>
 #include <openssl/sha.h>
 
+#include "fuzz.h"
 #include "auth/auth.h"
 #include "http/http.h"
 #include "http/http_int.h"
@@ -31,14 +32,6 @@
 #include "util/conf.h"
 #include "util/log.h"
 #include "util/srccount.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define ASSERT(c)                \
-	do {                     \
-		if (!(c))        \
-			abort(); \
-	} while (0)
 
 #define KEY "fuzz-api-key-0123456789"
 #define ANSWER_MAX (256 * 1024)

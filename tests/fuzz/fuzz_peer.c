@@ -14,6 +14,7 @@
 
 #include <event2/event.h>
 
+#include "fuzz.h"
 #include "peer/ice.h"
 #include "peer/rtp.h"
 #include "peer/srtp.h"
@@ -22,53 +23,8 @@
 #include "util/addr.h"
 #include "util/log.h"
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define ASSERT(c)                \
-	do {                     \
-		if (!(c))        \
-			abort(); \
-	} while (0)
-
 #define MAX_OPS 64
 #define NDATA 4 /* --data probes */
-
-struct in {
-	const uint8_t *p;
-	size_t n;
-};
-
-static uint8_t u8(struct in *in)
-{
-	if (!in->n)
-		return 0;
-	in->n--;
-	return *in->p++;
-}
-
-static uint16_t u16(struct in *in)
-{
-	uint16_t hi = u8(in);
-
-	return (uint16_t)(hi << 8 | u8(in));
-}
-
-static uint32_t u32(struct in *in)
-{
-	uint32_t hi = u16(in);
-
-	return hi << 16 | u16(in);
-}
-
-static const uint8_t *bytes(struct in *in, size_t want, size_t *got)
-{
-	const uint8_t *p = in->p;
-
-	*got = want < in->n ? want : in->n;
-	in->p += *got;
-	in->n -= *got;
-	return p;
-}
 
 static struct event_base *base;
 static struct peer_agent *A;

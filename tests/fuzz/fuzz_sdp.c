@@ -4,16 +4,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz.h"
 #include "peer/sdp.h"
 #include "turnpike/err.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define ASSERT(c)                \
-	do {                     \
-		if (!(c))        \
-			abort(); \
-	} while (0)
 
 static struct sdp_desc a, b;
 static char text[64 * 1024];

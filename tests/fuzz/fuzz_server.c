@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz.h"
 #include "auth/auth.h"
 #include "auth/kcache.h"
 #include "turn/quota.h"
@@ -24,14 +25,6 @@
 #include "util/log.h"
 #include "util/policy.h"
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define ASSERT(c)                \
-	do {                     \
-		if (!(c))        \
-			abort(); \
-	} while (0)
-
 #define REALM "fuzz.test"
 #define REST_SECRET "fuzz-rest-secret"
 #define T0 5000000123ULL /* monotonic ms */
@@ -41,40 +34,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 #define PARK_MAX 4
 #define RX_MAX (8 * 1024)
 
-/* ---- the input reader ---- */
-
-struct in {
-	const uint8_t *p;
-	size_t n;
-};
-
-static uint8_t u8(struct in *in)
-{
-	if (!in->n)
-		return 0;
-	in->n--;
-	return *in->p++;
-}
-
-static uint16_t u16(struct in *in)
-{
-	uint16_t hi = u8(in);
-
-	return (uint16_t)(hi << 8 | u8(in));
-}
-
-/* Up to max bytes, as many as the input has. */
-static const uint8_t *bytes(struct in *in, size_t want, size_t *got)
-{
-	const uint8_t *p = in->p;
-
-	*got = want < in->n ? want : in->n;
-	in->p += *got;
-	in->n -= *got;
-	return p;
-}
-
-/* ---- the world ---- */
+/* ---- the world (the input reader is in fuzz.h) ---- */
 
 struct client {
 	struct sockaddr_storage addr, local;

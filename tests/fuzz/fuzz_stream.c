@@ -9,18 +9,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz.h"
 #include "turnpike/err.h"
 #include "turnpike/stun.h"
 #include "util/proxy.h"
 #include "util/tlshello.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define ASSERT(c)                \
-	do {                     \
-		if (!(c))        \
-			abort(); \
-	} while (0)
 
 #define MAX_FRAMES 4096
 

@@ -4,18 +4,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz.h"
 #include "turnpike/stun.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static const uint8_t key[] = "fuzz key";
 #define KEYLEN (sizeof(key) - 1)
-
-#define ASSERT(c)                \
-	do {                     \
-		if (!(c))        \
-			abort(); \
-	} while (0)
 
 /* Anything a decoder hands back must lie inside the message. */
 static void decode_all(const struct stun_msg *m, const struct stun_attr *a)
