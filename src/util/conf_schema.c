@@ -548,7 +548,7 @@ const struct conf_opt conf_schema[] = {
 	 "Redis receiving allocation events as JSON on the channel turnpike:events, "
 	 "in the same forms as redis-userdb. Default: redis-userdb.",
 	 NULL},
-	{"unauth-rate-limit", CONF_INT, "50", 0, 1000000, false, OFF(unauth_rate_limit), "N",
+	{"unauth-rate-limit", CONF_INT, "500", 0, 1000000, false, OFF(unauth_rate_limit), "N",
 	 "Answers per second, in bursts of up to N, that one UDP source (an IPv4 "
 	 "address, or an IPv6 /64) gets for requests that did not authenticate: "
 	 "Binding, the 401 challenge, any unsigned error. Over UDP a source address "
@@ -558,7 +558,10 @@ const struct conf_opt conf_schema[] = {
 	 "and logged rate-limited. Each relay thread keeps its own buckets in a fixed "
 	 "table (4096 sources, 128 KiB), so a source spreading its ports over the "
 	 "threads gets up to N per thread. Authenticated requests, TCP, TLS and DTLS "
-	 "(whose handshake proves the address) are not counted. 0: no limit.",
+	 "(whose handshake proves the address) are not counted. The default leaves room "
+	 "for a carrier-grade NAT with thousands of WebRTC clients behind one address "
+	 "(each sends a Binding keepalive every 10 s or so) while a forged victim gets "
+	 "at most some 50 kB a second per thread. 0: no limit.",
 	 NULL},
 	{"redis-lookups-per-source", CONF_INT, "10", 0, 100000, false,
 	 OFF(redis_lookups_per_source), "N",

@@ -25,7 +25,7 @@ metric() {
 # ---- reflection: answer sizes, and the budget per source ----
 HTTP=$("$FREEPORT")
 start_server reflect --realm example.org --user alice:wonderland --http-listen "$HTTP" \
-	--rest-api-key "$KEY" || { fail "server start (reflect)"; finish; }
+	--rest-api-key "$KEY" --unauth-rate-limit 50 || { fail "server start (reflect)"; finish; }
 /usr/bin/python3 - "$PORT" >"$TMP/amp.out" <<'PY'
 import os, socket, struct, sys
 port = int(sys.argv[1])
@@ -46,7 +46,7 @@ check "Binding answered with $bans bytes for $breq: at most 1.6x (no SOFTWARE)" 
 check "401 to a 28-byte Allocate is $aans bytes: at most 108 (no SOFTWARE, 29-character nonce)" \
 	test "${aans:-999}" -le 108
 # A flood of Bindings from one source (many ports, one address): the
-# budget (unauth-rate-limit 50 per thread, 2 threads) and then silence.
+# budget (unauth-rate-limit 50 per thread here, 2 threads) and then silence.
 FLOODN=2000
 /usr/bin/python3 - "$PORT" "$FLOODN" >"$TMP/flood.out" <<'PY'
 import os, select, socket, struct, sys, time
