@@ -219,7 +219,10 @@ static int store_key(struct turn_ctx *ctx, const struct turn_from *from, const s
 		STAT_INC(ctx->stats->userdb_stale);
 		return 0;
 	}
-	return STUN_ERR_UNAUTHORIZED;
+	/* Not known from before: whether the user exists is the store's to
+	 * say, and it cannot. 500 (try again later, RFC 8489 §14.8), not 401,
+	 * which a client reads as a wrong password. */
+	return STUN_ERR_SERVER_ERROR;
 }
 
 /* Whether the store may know the user: not one of the configuration's (under

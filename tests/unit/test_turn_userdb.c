@@ -205,9 +205,10 @@ static void test_keys(void)
 	CHECK_INT(once(&c, TURN_ALLOCATE, "flaky", &rita_md5, false), 500);
 	CHECK_INT(hook.lookups, 1);
 
-	/* The store away: unknown users get 401 at once, not parked. */
+	/* The store away: users not known from before get 500 (try again)
+	 * at once, not parked, and not 401 (a wrong password to the client). */
 	hook.lookup_rc = TP_ECLOSED;
-	CHECK_INT(once(&c, TURN_ALLOCATE, "ursula", &rita_md5, false), 401);
+	CHECK_INT(once(&c, TURN_ALLOCATE, "ursula", &rita_md5, false), 500);
 	CHECK_INT(hook.lookups, 2);
 	/* ... and keys past their time are used while it is away. */
 	stale0 = stats.userdb_stale;
