@@ -136,7 +136,7 @@ check "dave allocates once Redis is back" within 5000 turn dave
 # ---- the live traffic all along ----
 wait "$SOAK_PID"
 forget_pid "$SOAK_PID"
-grep '^soak: ' "$TMP/soak.out"
+grep '^soak: \|^  error:' "$TMP/soak.out"  # the figures, and why any session failed
 take_lines "$TMP/soak.out"
 check "turnpiked ran throughout and stops cleanly" stop_server "$SERVER_PID"
 # Only Redis's faults may be warned about: nothing else went wrong.
