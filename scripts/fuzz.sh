@@ -25,6 +25,7 @@ build() {
 	local progs="" p
 	for p in $TARGETS; do progs="$progs tests/fuzz/fuzz_$p"; done
 	make -C "$dir" -j"$(nproc)" -s $progs
+	mkdir -p "$dir/fz" # work directories and logs (a clean clone has none)
 }
 
 # run WORKDIR TARGET ARGS...: the target over its work directory (under
