@@ -17,13 +17,12 @@ import struct
 import sys
 import threading
 import time
-import urllib.request
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "system"))
 from turnlib import (A_DATA, A_ERROR, A_LIFETIME, A_MI, A_NONCE, A_PEER, A_REALM,  # noqa: E402
                      A_RELAYED, A_TRANSPORT, A_USERNAME, ALLOCATE, DATA, ERROR, INDICATION,
-                     MAGIC, PERMISSION, REFRESH, SEND, SUCCESS, attr, error_code, ok, parse,
-                     unxor_addr, xor_addr)
+                     MAGIC, PERMISSION, REFRESH, SEND, SUCCESS, attr, error_code, metric, ok,
+                     parse, rss_fds, unxor_addr, xor_addr)
 
 CHANNEL_BIND = 0x009
 A_CHANNEL = 0x0C
@@ -284,20 +283,6 @@ def got_echo(conn, payload):
     return False
 
 
-def sample(pid):
-    """(RSS in KiB, open descriptors) of the server."""
-    with open(f"/proc/{pid}/status") as f:
-        rss = next(int(line.split()[1]) for line in f if line.startswith("VmRSS:"))
-    return rss, len(os.listdir(f"/proc/{pid}/fd"))
-
-
-def metric(http, name):
-    """The sum of a metric's samples in the server's /metrics."""
-    text = urllib.request.urlopen(f"http://{http}/metrics", timeout=10).read().decode()
-    return sum(float(line.split()[-1]) for line in text.splitlines()
-               if line.startswith(name + "{") or line.startswith(name + " "))
-
-
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--pid", type=int, required=True, help="turnpiked's PID")
@@ -320,7 +305,7 @@ def main():
 
     echo = Echo()
     echo.start()
-    rss0, fd0 = sample(args.pid)
+    rss0, fd0 = rss_fds(args.pid)
     stop, st = threading.Event(), Stats()
     threads = [threading.Thread(target=churn, args=(i, kind, args, echo, stop, st), daemon=True)
                for i, kind in enumerate(kinds)]
@@ -330,7 +315,7 @@ def main():
     samples = []  # (seconds, rss KiB, fds)
     while time.monotonic() - t0 < args.seconds:
         time.sleep(min(2.0, max(0.0, args.seconds - (time.monotonic() - t0))))
-        rss, fds = sample(args.pid)
+        rss, fds = rss_fds(args.pid)
         samples.append((time.monotonic() - t0, rss, fds))
     stop.set()
     for t in threads:
@@ -343,7 +328,7 @@ def main():
     active = metric(args.http, "turnpike_allocations_active")
     LINGERING.close_due(everything=True)
     time.sleep(0.5)
-    rss_end, fd_end = sample(args.pid)
+    rss_end, fd_end = rss_fds(args.pid)
 
     n = st.n
     after = [s for s in samples if s[0] >= warmup]

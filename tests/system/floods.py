@@ -21,24 +21,11 @@ import subprocess
 import sys
 import threading
 import time
-import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from turnlib import MAGIC, attr, ok  # noqa: E402
+from turnlib import MAGIC, attr, metric, ok, rss_fds  # noqa: E402
 
 BINDING, ALLOCATE = 0x0001, 0x0003
-
-
-def rss_fds(pid):
-    with open(f"/proc/{pid}/status") as f:
-        rss = next(int(line.split()[1]) for line in f if line.startswith("VmRSS:"))
-    return rss, len(os.listdir(f"/proc/{pid}/fd"))
-
-
-def metric(http, name):
-    text = urllib.request.urlopen(f"http://{http}/metrics", timeout=10).read().decode()
-    return sum(float(line.split()[-1]) for line in text.splitlines()
-               if line.startswith(name + "{") or line.startswith(name + " "))
 
 
 class Legit(threading.Thread):

@@ -9,6 +9,7 @@ import signal
 import socket
 import struct
 import subprocess
+import urllib.request
 
 MAGIC = 0x2112A442
 REALM = "example.org"
@@ -181,3 +182,17 @@ def stop(srv, log):
         text = f.read()
     ok("Sanitizer" not in text, "no sanitizer report")
     return text
+
+
+def rss_fds(pid):
+    """(resident memory in KiB, open descriptors) of process pid."""
+    with open(f"/proc/{pid}/status") as f:
+        rss = next(int(line.split()[1]) for line in f if line.startswith("VmRSS:"))
+    return rss, len(os.listdir(f"/proc/{pid}/fd"))
+
+
+def metric(http, name):
+    """The sum of a metric's samples in the /metrics of http (host:port)."""
+    text = urllib.request.urlopen(f"http://{http}/metrics", timeout=10).read().decode()
+    return sum(float(line.split()[-1]) for line in text.splitlines()
+               if line.startswith(name + "{") or line.startswith(name + " "))
