@@ -35,6 +35,9 @@ static int usage(FILE *f, int rc)
 		"                          usable local address)\n"
 		"  --policy all|relay      relay: only relayed candidates (default all)\n"
 		"  --timeout SECONDS       bound on the whole call (default 30)\n"
+		"  --consent-timeout SECS  the call fails after this long without an answer to\n"
+		"                          consent checks on the selected pair (default 30,\n"
+		"                          RFC 7675)\n"
 		"  --json PATH             where the summary goes (default stdout)\n"
 		"  --data N                send N datagrams over the selected pair, report their\n"
 		"                          round trips\n"
@@ -68,6 +71,7 @@ int main(int argc, char **argv)
 		{"host-ip", required_argument, NULL, 'H'},
 		{"policy", required_argument, NULL, 'P'},
 		{"timeout", required_argument, NULL, 't'},
+		{"consent-timeout", required_argument, NULL, 'C'},
 		{"json", required_argument, NULL, 'j'},
 		{"data", required_argument, NULL, 'd'},
 		{"duration", required_argument, NULL, 'D'},
@@ -150,6 +154,16 @@ int main(int argc, char **argv)
 				return 2;
 			}
 			o.timeout_ms = (int)(secs * 1000);
+			break;
+		case 'C':
+			secs = strtod(optarg, &end);
+			if (*end || !(secs >= 1 && secs <= 3600)) {
+				fprintf(stderr,
+					"turnpike-peer: bad --consent-timeout (1..3600): %s\n",
+					optarg);
+				return 2;
+			}
+			o.consent_ms = (int)(secs * 1000);
 			break;
 		case 'j':
 			json = optarg;

@@ -224,7 +224,7 @@ static void select_pair(struct peer_agent *a, struct ice_pair *p)
 	if (p->local->sock->kind == PEER_SOCK_RELAY)
 		peer_turn_bind(p->local->sock->turn, (const struct sockaddr *)&p->remote->addr);
 	a->consent_last = peer_now_ms();
-	tv = peer_tv_ms(PEER_CONSENT_MS);
+	tv = peer_tv_ms(peer_consent_every(a));
 	evtimer_add(a->consent_timer, &tv);
 	if (a->media)
 		media_start(a);

@@ -332,6 +332,8 @@ void peer_probe_input(struct peer_agent *a, struct peer_sock *s, const struct so
 		      const uint8_t *buf, size_t len);
 void peer_probe_cb(evutil_socket_t fd, short what, void *arg);
 void peer_consent_cb(evutil_socket_t fd, short what, void *arg);
+/* Milliseconds between consent checks on the selected pair. */
+int peer_consent_every(const struct peer_agent *a);
 /* A timeval of ms milliseconds (negative: zero). */
 struct timeval peer_tv_ms(double ms);
 

@@ -167,6 +167,7 @@ void peer_consent_cb(evutil_socket_t fd, short what, void *arg)
 	uint32_t jitter = 0;
 	struct timeval tv;
 	size_t len;
+	int every;
 
 	(void)fd;
 	(void)what;
@@ -197,9 +198,15 @@ void peer_consent_cb(evutil_socket_t fd, short what, void *arg)
 				       consent_done, a, &a->consent_txn);
 	}
 	/* §5.1: 0.8 to 1.2 times the interval. */
-	rand_uniform(PEER_CONSENT_MS * 2 / 5, &jitter);
-	tv = peer_tv_ms(PEER_CONSENT_MS * 4 / 5 + jitter);
-	if (tv.tv_sec * 1000 > a->o->consent_ms)
-		tv = peer_tv_ms(a->o->consent_ms / 2);
+	every = peer_consent_every(a);
+	rand_uniform((uint32_t)every * 2 / 5, &jitter);
+	tv = peer_tv_ms(every * 4 / 5 + (int)jitter);
 	evtimer_add(a->consent_timer, &tv);
+}
+
+int peer_consent_every(const struct peer_agent *a)
+{
+	/* RFC 7675: a check every 5 s, consent lost after 30 s without an
+	 * answer; a shorter --consent-timeout keeps six checks in it. */
+	return a->o->consent_ms / 6 < PEER_CONSENT_MS ? a->o->consent_ms / 6 : PEER_CONSENT_MS;
 }
