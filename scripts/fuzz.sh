@@ -3,7 +3,8 @@
 # UBSan + libFuzzer, in build-fuzz/) and runs them (tests/fuzz/README).
 #
 #   scripts/fuzz.sh [SECONDS]          every target SECONDS (default 15)
-#                                      from its committed corpus; CI
+#                                      from its committed corpus, one at
+#                                      a time a core; CI
 #   scripts/fuzz.sh run TARGET ARGS..  one target, libFuzzer ARGS, on
 #                                      build-fuzz/fz/TARGET and the corpus
 #   scripts/fuzz.sh merge TARGET       minimise build-fuzz/fz/TARGET plus
@@ -69,18 +70,36 @@ merge)
 *)
 	secs=${1:-15}
 	build
+	# One lane a core, each running its share of the targets in turn.
+	lanes=$(nproc)
+	tlist=($TARGETS)
+	for ((l = 0; l < lanes; l++)); do
+		(
+			for ((i = l; i < ${#tlist[@]}; i += lanes)); do
+				t=${tlist[i]}
+				# From the committed corpus only: a fresh work directory.
+				rm -rf "$dir/fz/ci-$t"
+				if run "ci-$t" "$t" -max_total_time="$secs" -timeout=10 \
+					-rss_limit_mb=2048 >"$dir/fz/$t.ci.log" 2>&1; then
+					echo ok >"$dir/fz/$t.ci.rc"
+				else
+					echo failed >"$dir/fz/$t.ci.rc"
+				fi
+			done
+		) &
+	done
+	wait
+	rc=0
 	for t in $TARGETS; do
-		echo "== fuzz_$t, ${secs}s"
-		# From the committed corpus only: a fresh work directory.
-		rm -rf "$dir/fz/ci-$t"
-		if ! run "ci-$t" "$t" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 \
-			>"$dir/fz/$t.ci.log" 2>&1; then
-			tail -n 60 "$dir/fz/$t.ci.log"
-			echo "fuzz_$t failed: see $dir/fz/$t.ci.log"
-			exit 1
-		fi
+		echo "== fuzz_$t, ${secs}s: $(cat "$dir/fz/$t.ci.rc" 2>/dev/null)"
 		grep -E '^stat::number_of_executed_units|^Done' "$dir/fz/$t.ci.log" | tr '\n' ' '
 		echo
+		if [ "$(cat "$dir/fz/$t.ci.rc" 2>/dev/null)" != ok ]; then
+			tail -n 60 "$dir/fz/$t.ci.log"
+			echo "fuzz_$t failed: see $dir/fz/$t.ci.log"
+			rc=1
+		fi
 	done
+	exit $rc
 	;;
 esac

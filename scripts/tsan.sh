@@ -33,7 +33,7 @@ for t in "${tests[@]}"; do
 	list="$list tests/system/${t%.sh}.sh"
 done
 rc=0
-make -C "$dir" check TESTS="$list" || rc=$?
+make -C "$dir" -j"${#tests[@]}" check TESTS="$list" || rc=$?
 reports=$(find "$dir/tsan" -type f | sort)
 if [ -n "$reports" ]; then
 	for f in $reports; do

@@ -13,6 +13,7 @@ PW_VERSION=1.65.2
 : "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
 BROWSER=$top_builddir/tests/browser
 export top_builddir top_srcdir
+. "$top_srcdir/tests/system/exclusive.sh"
 
 browser_netns() {
 	local script=$1 why="" t
@@ -25,6 +26,7 @@ browser_netns() {
 		why="needs root to run Chromium in a private network namespace (unshare -n)"
 	fi
 	if [ -z "$why" ]; then
+		exclusive # Chromium is heavy; and one npm install at a time
 		mkdir -p "$BROWSER"
 		if ! grep -qs "\"version\": \"$PW_VERSION\"" \
 			"$BROWSER/node_modules/playwright-core/package.json"; then

@@ -7,6 +7,7 @@
 # or descriptors grow beyond their bounds after warm-up, or when the server
 # does not stop cleanly with a quiet log.
 . "$(dirname "$0")/../system/lib.sh"
+exclusive
 
 SECONDS_=${SOAK_SECONDS:-60}
 for t in redis-server redis-cli openssl; do

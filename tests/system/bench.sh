@@ -8,6 +8,7 @@
 # a channel stays within 1.5 kB. Relayed data to a TCP client leaves in one
 # write per loop pass and connection, not one per datagram.
 . "$(dirname "$0")/lib.sh"
+exclusive
 
 BENCH=$top_builddir/bench/turnpike-bench
 FWD=$top_builddir/bench/turnpike-fwd

@@ -8,6 +8,7 @@
 # trickle (slowloris) are closed at their deadlines and the descriptors
 # come back; the server stops cleanly.
 . "$(dirname "$0")/lib.sh"
+exclusive
 
 command -v openssl >/dev/null || { skip "openssl not installed"; finish; }
 make_cert 127.0.0.1 "$TMP/cert.pem" "$TMP/key.pem" || fail "openssl makes a test certificate"

@@ -57,6 +57,8 @@ within() {
 	done
 }
 
+. "$(dirname "${BASH_SOURCE[0]}")/exclusive.sh"
+
 # not COMMAND...: succeeds when the command fails.
 not() { ! "$@"; }
 

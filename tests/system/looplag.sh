@@ -6,6 +6,7 @@
 # worker's histogram and recent maximum, and the server serves on after
 # SIGCONT.
 . "$(dirname "$0")/lib.sh"
+exclusive
 
 command -v curl >/dev/null || { skip "curl not installed"; finish; }
 

@@ -6,6 +6,7 @@
 # equal to what the peers saw. Skipped only where namespaces cannot be
 # created (not root, no ip or nft, no namespace support).
 . "$(dirname "$0")/lib.sh"
+exclusive
 
 export top_builddir
 timeout 110 bash "$top_srcdir/tests/natlab/natlab.sh" \

@@ -9,6 +9,7 @@
 # relay/relay pairs with zero SRTP authentication failures. An offer
 # without PCMU is refused at once with a clear error.
 . "$(dirname "$0")/lib.sh"
+exclusive
 
 PEER=$top_builddir/turnpike-peer
 PY=$top_srcdir/tests/system/peer_aiortc.py

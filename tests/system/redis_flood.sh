@@ -3,6 +3,7 @@
 # nor push real users out of the key cache (issue 9, item 6), with a real
 # redis-server on a free loopback port in the temp dir.
 . "$(dirname "$0")/lib.sh"
+exclusive
 
 if ! start_redis; then
 	skip "redis-server or redis-cli not installed"

@@ -4,6 +4,7 @@
 # splits it in order, and sends what goes to one destination at one size
 # as one GSO send. The client and peer are udp_offload.py.
 . "$(dirname "$0")/lib.sh"
+exclusive
 
 run_py udp_offload.py
 finish

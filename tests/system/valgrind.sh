@@ -6,6 +6,7 @@
 # /metrics and /healthz, a reload, then SIGTERM. Memcheck must find zero
 # errors and zero definitely lost blocks.
 . "$(dirname "$0")/lib.sh"
+exclusive
 
 for t in valgrind turnutils_uclient turnutils_peer redis-server redis-cli curl; do
 	command -v $t >/dev/null || skip "$t not installed"
