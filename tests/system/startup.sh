@@ -12,6 +12,8 @@ PORT=$("$FREEPORT") && HPORT=$("$FREEPORT") || { fail "no free port"; finish; }
 # hold udp|tcp PORT: a python3 process holding 127.0.0.1:PORT (for 30 s at
 # most); sets HOLD_PID.
 hold() {
+	# A fresh file: the last hold's "ready" must not pass for this one's.
+	rm -f "$TMP/hold.out"
 	python3 -c '
 import socket, sys, time
 udp = sys.argv[1] == "udp"
