@@ -385,6 +385,10 @@ struct server *server_new(const struct conf *conf)
 			n = 1;
 	}
 	srv->nworkers = (size_t)n;
+	/* The source's budget split between the workers, rounded up: the
+	 * kernel spreads a source's ports over them (SO_REUSEPORT). */
+	srv->turn_cfg.unauth_share =
+		(unsigned)((srv->turn_cfg.unauth_rate + srv->nworkers - 1) / srv->nworkers);
 	srv->turn_cfg.worker_bps = (uint64_t)conf->bps_capacity / srv->nworkers;
 	/* Each worker's bucket must hold at least a full datagram. */
 	if (conf->bps_capacity && srv->turn_cfg.worker_bps < 2048)

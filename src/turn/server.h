@@ -77,8 +77,11 @@ struct turn_server_cfg {
 	unsigned *tcp_peers;
 	/* unauth-rate-limit: unsigned answers (Binding, 401, any error to a
 	 * request that did not authenticate) per second to one UDP source
-	 * (IPv4 address or IPv6 /64) per worker, also the burst; 0: none. */
+	 * (IPv4 address or IPv6 /64) for the whole server, also the burst;
+	 * 0: none. Each worker keeps unauth_share of it (0: all of it): a
+	 * source that spreads its ports over the workers gets no more. */
 	unsigned unauth_rate;
+	unsigned unauth_share;
 };
 
 /* Where a message came from: the client's side of the 5-tuple. */

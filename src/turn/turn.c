@@ -40,7 +40,8 @@ int turn_ctx_init(struct turn_ctx *ctx, const struct turn_server_cfg *cfg, struc
 	turn_bucket_init(&ctx->capacity, TURN_CFG_GET(cfg, worker_bps), 0);
 	ctx->unauth_log = (struct log_ratelimit)LOG_RATELIMIT_INIT(10, 1);
 	if (cfg->unauth_rate &&
-	    !(ctx->unauth_rl = ratelimit_new(cfg->unauth_rate, UNAUTH_RL_SLOTS)))
+	    !(ctx->unauth_rl = ratelimit_new(
+		      cfg->unauth_share ? cfg->unauth_share : cfg->unauth_rate, UNAUTH_RL_SLOTS)))
 		return TP_ENOMEM;
 	return turn_table_init(&ctx->table);
 }

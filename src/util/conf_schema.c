@@ -555,13 +555,15 @@ const struct conf_opt conf_schema[] = {
 	 "can be forged, and such answers are what a reflection attack would aim at "
 	 "a victim; beyond the budget requests are dropped without an answer (the "
 	 "client retransmits), counted in turnpike_dropped_total{cause=\"unauth_rate\"} "
-	 "and logged rate-limited. Each relay thread keeps its own buckets in a fixed "
-	 "table (4096 sources, 128 KiB), so a source spreading its ports over the "
-	 "threads gets up to N per thread. Authenticated requests, TCP, TLS and DTLS "
-	 "(whose handshake proves the address) are not counted. The default leaves room "
-	 "for a carrier-grade NAT with thousands of WebRTC clients behind one address "
-	 "(each sends a Binding keepalive every 10 s or so) while a forged victim gets "
-	 "at most some 50 kB a second per thread. 0: no limit.",
+	 "and logged rate-limited. Each relay thread keeps its share (N divided "
+	 "by the relay threads, rounded up) in buckets of its own in a fixed table "
+	 "(4096 sources, 128 KiB, no locks): a source that spreads its ports over "
+	 "the threads gets N in all, one port its thread's share. Authenticated "
+	 "requests, TCP, TLS and DTLS (whose handshake proves the address) are not "
+	 "counted. The default leaves room for a carrier-grade NAT with thousands of "
+	 "WebRTC clients behind one address (each sends a Binding keepalive every "
+	 "10 s or so) while a forged victim gets at most some 50 kB a second. "
+	 "0: no limit.",
 	 NULL},
 	{"redis-lookups-per-source", CONF_INT, "10", 0, 100000, false,
 	 OFF(redis_lookups_per_source), "N",

@@ -45,8 +45,9 @@ check "Binding answered with $bans bytes for $breq: at most 1.6x (no SOFTWARE)" 
 	test "${bans:-999}" -le 32
 check "401 to a 28-byte Allocate is $aans bytes: at most 108 (no SOFTWARE, 29-character nonce)" \
 	test "${aans:-999}" -le 108
-# A flood of Bindings from one source (many ports, one address): the
-# budget (unauth-rate-limit 50 per thread here, 2 threads) and then silence.
+# A flood of Bindings from one source (16 ports, one address, spread over
+# the 2 threads by the kernel): the budget (unauth-rate-limit 50, 25 a
+# thread) and then silence.
 FLOODN=2000
 /usr/bin/python3 - "$PORT" "$FLOODN" >"$TMP/flood.out" <<'PY'
 import os, select, socket, struct, sys, time
@@ -76,9 +77,11 @@ PY
 read -r answered secs <"$TMP/flood.out"
 dropped=$(metric "$HTTP" dropped_total 'cause="unauth_rate"')
 echo "# flood: $FLOODN Bindings from 127.0.0.1 in ${secs}s: $answered answered, ${dropped:-?} dropped"
-# 2 threads x (burst 50 + 50/s over the flood's few tenths of a second).
-check "flood of $FLOODN Bindings from one source: $answered answered, within the budget" \
-	test "${answered:-9999}" -ge 50 -a "${answered:-9999}" -le 300
+# Burst 50 + 50/s over the flood's few hundredths of a second, in all
+# (each thread its 25 + 25/s); per thread it would be twice as many.
+most=$(awk -v s="${secs:-9}" 'BEGIN { printf "%d", 50 + 50 * s + 5 }')
+check "flood of $FLOODN Bindings from one source: $answered answered, within the budget (50..$most)" \
+	test "${answered:-9999}" -ge 45 -a "${answered:-9999}" -le "$most"
 check "  ... the rest dropped, counted in turnpike_dropped_total{cause=\"unauth_rate\"} ($dropped)" \
 	test "$((${answered:-0} + ${dropped:-0}))" -eq "$FLOODN"
 check "  ... logged once, rate-limited" \
