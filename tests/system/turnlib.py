@@ -9,6 +9,7 @@ import signal
 import socket
 import struct
 import subprocess
+import time
 import urllib.request
 
 MAGIC = 0x2112A442
@@ -164,7 +165,17 @@ def start(cmd, log):
     if "-c" not in cmd:
         cmd = cmd[:1] + ["-c", "/dev/null"] + cmd[1:]
     with open(log, "w") as f:
-        return subprocess.Popen(cmd, stdout=f, stderr=subprocess.STDOUT)
+        srv = subprocess.Popen(cmd, stdout=f, stderr=subprocess.STDOUT)
+    # Until its listeners are up (the "ready" line, at info), it exits, or
+    # 10 s: under load a fixed pause was not enough, and a DTLS client
+    # that sent its hello too early waited for an answer that never came.
+    end = time.monotonic() + 10
+    while srv.poll() is None and time.monotonic() < end:
+        with open(log, errors="replace") as f:
+            if " ready with " in f.read():
+                break
+        time.sleep(0.02)
+    return srv
 
 
 def stop(srv, log):
