@@ -101,6 +101,7 @@ struct worker {
 	 * the event that writes it all at the pass's end (tcp.c). */
 	struct tcp_conn_list staged;
 	struct event *tcp_flush;
+	struct event *speer_flush; /* sends what stream clients sent peers (relay.c) */
 	size_t tcp_max;
 	const struct timeval *idle_tv; /* libevent common timeout */
 	const struct timeval *hs_tv;   /* tls-handshake-timeout, likewise */
@@ -350,6 +351,9 @@ int relay_open(void *env, struct turn_alloc *a, int family, bool dont_fragment, 
 void relay_close(void *env, struct turn_alloc *a);
 void relay_send_peer(void *env, struct turn_alloc *a, const struct sockaddr *peer,
 		     const uint8_t *data, size_t len);
+/* Sends the datagrams TCP, TLS and DTLS clients queued for peers (at the
+ * end of a loop pass; before a relay socket closes). */
+void relay_flush_stream(struct worker *w);
 void relay_read_cb(int fd, short what, void *arg);
 /* A TCP allocation's listener on its relayed address, or NULL. */
 struct tcprelay_listener *relay_tcp_listener(const struct turn_alloc *a);

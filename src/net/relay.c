@@ -343,6 +343,8 @@ void relay_close(void *env, struct turn_alloc *a)
 	 * and a socket number the batch reuses must not carry them. */
 	if (w && a->transport == TP_UDP)
 		udp_flush_peer(w);
+	else if (w)
+		relay_flush_stream(w);
 	sock_close(a->relay);
 	a->relay = NULL;
 	if (a->dual) {
@@ -358,6 +360,9 @@ struct tcprelay_listener *relay_tcp_listener(const struct turn_alloc *a)
 	return rs ? rs->tcp : NULL;
 }
 
+static void stream_queue_peer(struct worker *w, int fd, const struct sockaddr *peer,
+			      const uint8_t *data, size_t len);
+
 void relay_send_peer(void *env, struct turn_alloc *a, const struct sockaddr *peer,
 		     const uint8_t *data, size_t len)
 {
@@ -371,13 +376,54 @@ void relay_send_peer(void *env, struct turn_alloc *a, const struct sockaddr *pee
 		udp_queue_peer(w, rs->fd, peer, data, len);
 		return;
 	}
-	/* Stream clients: the data sits in a buffer about to be drained. */
-	if (sendto(rs->fd, data, len, MSG_DONTWAIT, peer, addr_len(peer)) < 0)
-		STAT_INC(w->stats.drops[DROP_SEND_FAILED]);
-	else {
-		STAT_INC(w->stats.tx_msgs[TP_UDP]);
-		STAT_ADD(w->stats.tx_bytes[TP_UDP], len);
+	stream_queue_peer(w, rs->fd, peer, data, len);
+}
+
+void relay_flush_stream(struct worker *w)
+{
+	struct udp_io *io = w->io_buf;
+
+	if (io->speer.n)
+		txq_flush(&io->speer, &w->stats, TP_UDP);
+	io->speer_used = 0;
+}
+
+static void speer_flush_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	relay_flush_stream(arg);
+}
+
+/* A TCP, TLS or DTLS client's datagram for a peer. Its data sits in the
+ * client's input, drained once handled, so it is copied to the worker's staging
+ * buffer; what a loop pass staged leaves when the pass ends, together (one
+ * sendmmsg, a run to one peer as one GSO send), or earlier when the
+ * buffer or the queue is full. In order: a datagram too big to stage goes
+ * after the staged ones. */
+static void stream_queue_peer(struct worker *w, int fd, const struct sockaddr *peer,
+			      const uint8_t *data, size_t len)
+{
+	struct udp_io *io = w->io_buf;
+
+	if (io->speer.n == UDP_BATCH || io->speer_used + len > sizeof(io->speer_buf))
+		relay_flush_stream(w);
+	if (len > sizeof(io->speer_buf) / 4 ||
+	    (!w->speer_flush && !(w->speer_flush = event_new(w->base, -1, 0, speer_flush_cb, w)))) {
+		if (sendto(fd, data, len, MSG_DONTWAIT, peer, addr_len(peer)) < 0)
+			STAT_INC(w->stats.tx_errors);
+		else {
+			STAT_INC(w->stats.tx_msgs[TP_UDP]);
+			STAT_ADD(w->stats.tx_bytes[TP_UDP], len);
+		}
+		return;
 	}
+	memcpy(io->speer_buf + io->speer_used, data, len);
+	if (io->speer.n == 0)
+		event_active(w->speer_flush, EV_WRITE, 0);
+	txq_add(&io->speer, &w->stats, TP_UDP, fd, peer, NULL, io->speer_buf + io->speer_used, len);
+	/* The next one 8-aligned. */
+	io->speer_used += (len + 7) & ~(size_t)7;
 }
 
 /* Frames one peer datagram at data (TURN_HEADROOM writable before it, 4

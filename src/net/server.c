@@ -249,6 +249,8 @@ static void worker_cleanup(struct worker *w)
 		event_free(w->tick);
 	if (w->lag_probe)
 		event_free(w->lag_probe);
+	if (w->speer_flush)
+		event_free(w->speer_flush);
 	for (size_t i = 0; i < w->nudp; i++) {
 		if (w->udp[i].ev)
 			event_free(w->udp[i].ev);

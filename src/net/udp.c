@@ -32,6 +32,7 @@ struct udp_io *udp_io_new(void)
 	txq_init(&io->reply);
 	txq_init(&io->peer);
 	txq_init(&io->client);
+	txq_init(&io->speer);
 	return io;
 }
 

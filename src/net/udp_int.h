@@ -20,6 +20,7 @@
 /* A UDP GSO send (UDP_SEGMENT): at most this many bytes of payload, under
  * the 64 KiB an IP datagram holds whatever the headers. */
 #define UDP_GSO_BYTES 65000
+#define UDP_SPEER_BUF 65536 /* stream clients' datagrams staged for peers */
 #define UDP_GSO_CTL_LEN (UDP_CTL_LEN + CMSG_SPACE(sizeof(uint16_t)))
 
 union udp_ctl {
@@ -77,6 +78,12 @@ struct udp_io {
 	uint8_t spill[UDP_SPILL];
 	/* Peer data out to UDP clients, pointing into rrx_buf. */
 	struct txq client;
+	/* TCP, TLS and DTLS clients' data out to peers: copied here, since
+	 * their input is drained (or decrypted over) message by message, and
+	 * sent when the loop pass ends (relay.c). */
+	struct txq speer;
+	size_t speer_used;
+	uint8_t speer_buf[UDP_SPEER_BUF];
 };
 
 void txq_init(struct txq *q);

@@ -9,7 +9,9 @@ client arrive intact and in order (a shorter last datagram too), and were
 sent on as GSO; so do Data indications, framed around each segment; more
 Binding requests in one read than a batch has reply slots are all
 answered; a burst from a peer without a permission is not relayed (RFC
-8656 §9); the /metrics counters add up. Prints "ok - ..." / "FAIL - ..."
+8656 §9); a TCP client's ChannelData from one write go on to the peer
+as GSO sends, in order, a datagram too big to stage among them; the
+/metrics counters add up. Prints "ok - ..." / "FAIL - ..."
 lines and a closing tally.
 """
 import os
@@ -18,7 +20,7 @@ import struct
 import sys
 import urllib.request
 
-from turnlib import (DATA, INDICATION, PERMISSION, REALM, USER, PASSWORD, Dgram, allocate,
+from turnlib import (DATA, INDICATION, PERMISSION, REALM, USER, PASSWORD, Dgram, Stream, allocate,
                      arguments, attr, message, nonce_of, ok, parse, start, stop, unxor_addr,
                      xor_addr, A_DATA, A_PEER, A_RELAYED)
 
@@ -172,6 +174,32 @@ got, _ = recv_split(c.s, N)
 answered = [parse(g)[1] for g in got if parse(g)[0] == 0x101]
 ok(answered == txns, f"{N} Binding requests in one GSO send: all answered, in order "
    f"({len(answered)})")
+
+# A TCP client: what one read of its stream brings for the peer leaves
+# together at the end of the loop pass, a run of one size as one GSO send;
+# a datagram too big to stage (20,000 bytes) goes straight out, after the
+# ones before it.
+t = Stream(args.port)
+tnonce = nonce_of(t)
+t.send(allocate(os.urandom(12), tnonce))
+mtype, _, ta = t.recv()
+t.send(message(PERMISSION, os.urandom(12), [attr(A_PEER, PEER)], tnonce))
+t.recv()
+t.send(message(CHANNEL_BIND, os.urandom(12),
+               [attr(A_CHANNEL, struct.pack("!HH", 0x4001, 0)), attr(A_PEER, PEER)], tnonce))
+mtype, _, _ = t.recv()
+ok(mtype == 0x109, "a TCP client's allocation with a channel to the peer (0x%03x)" % mtype)
+for name, sizes in (("same size", [SIZE] * N),
+                    ("a big one in the middle", [SIZE] * 20 + [20000] + [SIZE] * 20)):
+    want = [payload(b"tcp", i, sz) for i, sz in enumerate(sizes)]
+    t.send(b"".join(struct.pack("!HH", 0x4001, len(d)) + d + b"\0" * (-len(d) % 4)
+                    for d in want))
+    got, gro = recv_split(peer, len(want))
+    ok(got == want, f"TCP client -> peer, {name}: {len(want)} datagrams from one write intact "
+       f"and in order ({len(got)} arrived, {sum(g == w for g, w in zip(got, want))} matching)")
+    ok(gro and all(g == SIZE for g in gro),
+       f"TCP client -> peer, {name}: sent on as GSO sends of {SIZE}-byte segments (reads: {gro})")
+t.s.close()
 
 m = metrics(hport)
 ok(m.get("udp_gro_reads_total", 0) >= 6 and m.get("udp_gro_datagrams_total", 0) >= 6 * N,
