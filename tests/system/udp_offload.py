@@ -110,15 +110,23 @@ for _ in range(50):
         break
     except OSError:
         pass
-nonce = nonce_of(c)
-c.send(allocate(os.urandom(12), nonce))
-_, _, a = c.recv()
-relayed = unxor_addr(a[A_RELAYED])
-c.send(message(PERMISSION, os.urandom(12), [attr(A_PEER, PEER)], nonce))
-c.recv()
-c.send(message(CHANNEL_BIND, os.urandom(12),
-               [attr(A_CHANNEL, struct.pack("!HH", 0x4000, 0)), attr(A_PEER, PEER)], nonce))
-mtype, _, _ = c.recv()
+
+
+def channel_to_peer(conn, number):
+    """An allocation on conn with a permission and channel number to the
+    peer. Returns (relayed address, the ChannelBind answer's type)."""
+    nonce = nonce_of(conn)
+    conn.send(allocate(os.urandom(12), nonce))
+    _, _, a = conn.recv()
+    conn.send(message(PERMISSION, os.urandom(12), [attr(A_PEER, PEER)], nonce))
+    conn.recv()
+    conn.send(message(CHANNEL_BIND, os.urandom(12),
+                      [attr(A_CHANNEL, struct.pack("!HH", number, 0)), attr(A_PEER, PEER)], nonce))
+    mtype, _, _ = conn.recv()
+    return unxor_addr(a[A_RELAYED]), mtype
+
+
+relayed, mtype = channel_to_peer(c, 0x4000)
 ok(mtype == 0x109, "allocation with a channel to the peer (ChannelBind 0x%03x)" % mtype)
 
 
@@ -180,14 +188,7 @@ ok(answered == txns, f"{N} Binding requests in one GSO send: all answered, in or
 # a datagram too big to stage (20,000 bytes) goes straight out, after the
 # ones before it.
 t = Stream(args.port)
-tnonce = nonce_of(t)
-t.send(allocate(os.urandom(12), tnonce))
-mtype, _, ta = t.recv()
-t.send(message(PERMISSION, os.urandom(12), [attr(A_PEER, PEER)], tnonce))
-t.recv()
-t.send(message(CHANNEL_BIND, os.urandom(12),
-               [attr(A_CHANNEL, struct.pack("!HH", 0x4001, 0)), attr(A_PEER, PEER)], tnonce))
-mtype, _, _ = t.recv()
+_, mtype = channel_to_peer(t, 0x4001)
 ok(mtype == 0x109, "a TCP client's allocation with a channel to the peer (0x%03x)" % mtype)
 for name, sizes in (("same size", [SIZE] * N),
                     ("a big one in the middle", [SIZE] * 20 + [20000] + [SIZE] * 20)):
