@@ -87,7 +87,16 @@ PYTHONDONTWRITEBYTECODE=1 timeout $((SOAK + 60)) /usr/bin/python3 \
 	--fd-slack 16 >"$TMP/soak.out" 2>&1 &
 SOAK_PID=$!
 PIDS="$PIDS $SOAK_PID"
-sleep 3
+# Each worker caches keys of its own: before any fault both must have
+# alice's. 24 of her sessions over many source ports and connections
+# (the kernel spreads them over the 2 workers: all on one is a 1 in 8
+# million chance); under ASan and a loaded machine the soak takes more
+# than the 3 s this once waited.
+created() {
+	[ "$(curl -s "http://127.0.0.1:$HPORT/metrics" |
+		awk '$1 ~ /^turnpike_allocations_created_total/ { n += $2 } END { print n + 0 }')" -ge 24 ]
+}
+check "alice's sessions on both workers before any fault (24 allocations)" within 20000 created
 check "alice allocates before any fault" turn alice
 
 # ---- Redis 3 s late (redis-timeout 1 s) ----
