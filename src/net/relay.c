@@ -405,11 +405,14 @@ static void stream_queue_peer(struct worker *w, int fd, const struct sockaddr *p
 			      const uint8_t *data, size_t len)
 {
 	struct udp_io *io = w->io_buf;
+	bool direct = len > sizeof(io->speer_buf) / 4 ||
+		      (!w->speer_flush &&
+		       !(w->speer_flush = event_new(w->base, -1, 0, speer_flush_cb, w)));
 
-	if (io->speer.n == UDP_BATCH || io->speer_used + len > sizeof(io->speer_buf))
+	/* Full, or one that goes straight out: what waits goes first. */
+	if (direct || io->speer.n == UDP_BATCH || io->speer_used + len > sizeof(io->speer_buf))
 		relay_flush_stream(w);
-	if (len > sizeof(io->speer_buf) / 4 ||
-	    (!w->speer_flush && !(w->speer_flush = event_new(w->base, -1, 0, speer_flush_cb, w)))) {
+	if (direct) {
 		if (sendto(fd, data, len, MSG_DONTWAIT, peer, addr_len(peer)) < 0)
 			STAT_INC(w->stats.tx_errors);
 		else {
