@@ -534,13 +534,6 @@ static int scan_layout(struct parser *p, struct layout *lo, struct sdp_desc *d)
 		} else if (sec >= 0 && slice_eq(name, "bundle-only")) {
 			own[sec] = false;
 		} else if (sec >= 0 && slice_eq(name, "mid") && slice_copy(val, mid, sizeof(mid))) {
-			/* RFC 5888 §4: one mid a section, unique in the session;
-			 * with two alike the answer could not say which it took. */
-			if (d->sec[sec].mid[0])
-				return fail(p, line, "a second a=mid in one m= section");
-			for (int j = 0; j < sec; j++)
-				if (strcmp(d->sec[j].mid, mid) == 0)
-					return fail(p, line, "a=mid:%s in two m= sections", mid);
 			memcpy(d->sec[sec].mid, mid, sizeof(mid));
 			if (tag.n && tag_sec < 0 && slice_eq(tag, mid))
 				tag_sec = sec;
