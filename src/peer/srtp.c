@@ -14,10 +14,28 @@
 
 static pthread_once_t lib_once = PTHREAD_ONCE_INIT;
 static srtp_err_status_t lib_status = srtp_err_status_fail;
+/* Debian builds libsrtp2 on NSS, which initialises itself (loading its
+ * soft token and freebl with dlopen) for every cipher context when none
+ * is open, and unloads them when the last one closes: each session cost
+ * a dozen dlopen calls. A session kept open for the process's life keeps
+ * NSS loaded; with an OpenSSL-built libsrtp it costs a few hundred bytes. */
+static srtp_t lib_keeper;
 
 static void lib_init(void)
 {
+	static uint8_t zero[PEER_SRTP_KEY_LEN + PEER_SRTP_SALT_MAX];
+	srtp_policy_t pol;
+
 	lib_status = srtp_init();
+	if (lib_status != srtp_err_status_ok)
+		return;
+	memset(&pol, 0, sizeof(pol));
+	srtp_crypto_policy_set_aes_cm_128_hmac_sha1_80(&pol.rtp);
+	srtp_crypto_policy_set_aes_cm_128_hmac_sha1_80(&pol.rtcp);
+	pol.key = zero;
+	pol.ssrc.type = ssrc_any_inbound;
+	if (srtp_create(&lib_keeper, &pol) != srtp_err_status_ok)
+		lib_keeper = NULL; /* slower sessions, nothing worse */
 }
 
 const char *peer_srtp_profile_name(enum peer_srtp_profile p)
