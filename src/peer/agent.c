@@ -540,7 +540,8 @@ static int write_local(struct peer_agent *a, const struct sdp_desc *offer)
 	d.setup = a->o->controlling ? SDP_SETUP_ACTPASS : SDP_SETUP_ACTIVE;
 	if (a->media)
 		peer_media_describe(a->media, a->o->controlling, &d);
-	snprintf(d.mid, sizeof(d.mid), "%s", offer && offer->mid[0] ? offer->mid : "0");
+	/* The offer's mid for ours; without one sdp_write picks a free one. */
+	snprintf(d.mid, sizeof(d.mid), "%s", offer ? offer->mid : "");
 	if (offer) {
 		memcpy(d.sec, offer->sec, sizeof(d.sec));
 		d.nsec = offer->nsec;

@@ -534,6 +534,13 @@ static int scan_layout(struct parser *p, struct layout *lo, struct sdp_desc *d)
 		} else if (sec >= 0 && slice_eq(name, "bundle-only")) {
 			own[sec] = false;
 		} else if (sec >= 0 && slice_eq(name, "mid") && slice_copy(val, mid, sizeof(mid))) {
+			/* RFC 5888 §4: one mid a section, unique in the session;
+			 * with two alike an answer could not say which it took. */
+			if (d->sec[sec].mid[0])
+				return fail(p, line, "a second a=mid in one m= section");
+			for (int j = 0; j < sec; j++)
+				if (strcmp(d->sec[j].mid, mid) == 0)
+					return fail(p, line, "a=mid:%s in two m= sections", mid);
 			memcpy(d->sec[sec].mid, mid, sizeof(mid));
 			if (tag.n && tag_sec < 0 && slice_eq(tag, mid))
 				tag_sec = sec;
@@ -820,16 +827,38 @@ static int write_ours(struct out *o, const struct sdp_desc *d, const char *mid,
 	return 0;
 }
 
+/* Is mid the mid of a section of d other than ours (d->chosen)? */
+static bool mid_taken(const struct sdp_desc *d, const char *mid)
+{
+	for (size_t i = 0; i < d->nsec && i < SDP_MAX_SECTIONS; i++)
+		if (i != d->chosen && strcmp(d->sec[i].mid, mid) == 0)
+			return true;
+	return false;
+}
+
 int sdp_write(const struct sdp_desc *d, uint64_t sess_id, char *buf, size_t cap)
 {
 	struct out o = {buf, cap, 0, false};
 	const struct sockaddr *first = NULL;
-	const char *mid = d->mid[0] ? d->mid : "0";
+	char own[8];
+	const char *mid = d->mid;
 	size_t alg_len = strnlen(d->fingerprint_alg, sizeof(d->fingerprint_alg));
 	int rc;
 
 	if (cap == 0)
 		return TP_ENOSPC;
+	/* Ours without a mid (an offer's section may have none) gets the
+	 * first number no other section uses: RFC 5888 §4 wants them
+	 * unique, and a clash would leave the BUNDLE group ambiguous. */
+	if (!mid[0]) {
+		unsigned n = 0;
+		do
+			snprintf(own, sizeof(own), "%u", n++);
+		while (mid_taken(d, own));
+		mid = own;
+	} else if (mid_taken(d, mid)) {
+		return TP_EINVAL;
+	}
 	/* What goes in verbatim must not break the line structure. */
 	if (!str_ice_chars(d->ufrag, 4, SDP_UFRAG_MAX) || !str_ice_chars(d->pwd, 22, SDP_PWD_MAX) ||
 	    !str_token(mid, sizeof(d->mid)) || d->ncand > SDP_MAX_CANDIDATES ||

@@ -79,7 +79,8 @@ struct sdp_desc {
 	uint8_t fingerprint[SDP_FINGERPRINT_MAX];
 	size_t fingerprint_len;
 	enum sdp_setup setup;
-	char mid[32];  /* a=mid of the audio section ("0" when written by us) */
+	char mid[32];  /* a=mid of ours (written: "" picks a number no other
+			* section uses, "0" without other sections) */
 	bool ice_lite; /* a=ice-lite (session or media level) */
 	bool end_of_candidates;
 	bool rtcp_mux;
@@ -124,7 +125,8 @@ int sdp_parse(const char *text, size_t len, struct sdp_desc *out, char *err, siz
  * set). The first candidate's address
  * (or 0.0.0.0:9) goes into c= and m= as RFC 8839 §4.2.1.2 asks. Returns
  * the length written (without the NUL), TP_ENOSPC, or TP_EINVAL when a
- * field would break the text (ufrag, pwd, mid, foundation not ice-chars).
+ * field would break the text (ufrag, pwd, mid, foundation not ice-chars)
+ * or d->mid is another section's (RFC 5888 §4: mids are unique).
  */
 int sdp_write(const struct sdp_desc *d, uint64_t sess_id, char *buf, size_t cap);
 

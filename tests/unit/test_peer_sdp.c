@@ -215,6 +215,13 @@ static void test_bad(void)
 	expect_bad(HDR "m=audio 9 RTP/AVP 0\r\n" ICE "a=fingerprint:crc32 00:00:00:00\r\n",
 		   "unknown hash");
 	expect_bad(HDR "m=audio 9 RTP/AVP 0\r\n" ICE "a=setup:holdconn\r\n", "a=setup");
+	/* RFC 5888 §4 (found by fuzz_sdp: the answer echoed both sections
+	 * under one mid, and did not parse again). */
+	expect_bad(HDR "m=video 9 RTP/AVP 96\r\na=mid:1\r\nm=audio 9 RTP/AVP 0\r\n" ICE
+		       "a=mid:1\r\n",
+		   "line 10: a=mid:1 in two m= sections");
+	expect_bad(HDR "m=audio 9 RTP/AVP 0\r\n" ICE "a=mid:0\r\na=mid:1\r\n",
+		   "a second a=mid in one m= section");
 	expect_bad(HDR "m=audio 9 RTP/AVP 0\r\n" ICE "a=mid:0123456789012345678901234567890123\r\n",
 		   "a=mid over");
 	expect_bad(HDR "m=audio 9 RTP/AVP 0\r\n" ICE "a=candidate:1 1 udp 100 10.0.0.1 5 host\r\n",
@@ -529,6 +536,23 @@ static void test_answer(void)
 	CHECK_INT(sdp_write(&w, 1, buf, sizeof(buf)), TP_EINVAL);
 	w.chosen = 3;
 	CHECK_INT(sdp_write(&w, 1, buf, sizeof(buf)), TP_EINVAL);
+	/* mids stay unique (RFC 5888 §4): ours may not take another's, and
+	 * ours without one (an offer may give none) gets a number no other
+	 * section uses, not "0" blindly (found by fuzz_sdp) */
+	w.chosen = 1;
+	snprintf(w.mid, sizeof(w.mid), "0");
+	CHECK_INT(sdp_write(&w, 1, buf, sizeof(buf)), TP_EINVAL);
+	w.mid[0] = '\0';
+	w.sec[1].mid[0] = '\0';
+	snprintf(w.sec[2].mid, sizeof(w.sec[2].mid), "1");
+	n = sdp_write(&w, 1, buf, sizeof(buf));
+	CHECK(n > 0);
+	CHECK(strstr(buf, "a=group:BUNDLE 2\r\n") != NULL);
+	CHECK(strstr(buf, "a=mid:2\r\na=recvonly\r\n") != NULL);
+	CHECK_INT(sdp_parse(buf, (size_t)n, &d, err, sizeof(err)), 0);
+	CHECK_INT(d.chosen, 1);
+	CHECK_STR(d.mid, "2");
+	CHECK_STR(d.sec[2].mid, "1");
 
 	/* no PCMU offered: noted, for the media layer to refuse */
 	CHECK_INT(parse(HDR ICE "m=audio 9 UDP/TLS/RTP/SAVPF 111 8\r\na=mid:0\r\n" CAND(4000), err,
