@@ -259,7 +259,9 @@ static void stun_metrics(struct evbuffer *b, const struct turn_stats *st)
 		     st->rx_bytes);
 	by_transport(b, "sent_messages_total", "counter", "Messages sent to clients.", st->tx_msgs);
 	by_transport(b, "sent_bytes_total", "counter", "Bytes sent to clients.", st->tx_bytes);
-	one(b, "send_errors_total", "counter", "Datagrams the kernel refused to send.",
+	one(b, "send_errors_total", "counter",
+	    "Datagrams the kernel refused to send: to UDP clients, and to peers "
+	    "from clients of every transport.",
 	    st->tx_errors);
 	one(b, "udp_gso_sends_total", "counter",
 	    "UDP GSO sends: several datagrams to one destination, of one size, in one send.",

@@ -354,6 +354,8 @@ void relay_send_peer(void *env, struct turn_alloc *a, const struct sockaddr *pee
 /* Sends the datagrams TCP, TLS and DTLS clients queued for peers (at the
  * end of a loop pass; before a relay socket closes). */
 void relay_flush_stream(struct worker *w);
+/* The event that calls relay_flush_stream at a loop pass's end. */
+int relay_worker_init(struct worker *w);
 void relay_read_cb(int fd, short what, void *arg);
 /* A TCP allocation's listener on its relayed address, or NULL. */
 struct tcprelay_listener *relay_tcp_listener(const struct turn_alloc *a);

@@ -395,6 +395,12 @@ static void speer_flush_cb(evutil_socket_t fd, short what, void *arg)
 	relay_flush_stream(arg);
 }
 
+int relay_worker_init(struct worker *w)
+{
+	w->speer_flush = event_new(w->base, -1, 0, speer_flush_cb, w);
+	return w->speer_flush ? 0 : TP_ENOMEM;
+}
+
 /* A TCP, TLS or DTLS client's datagram for a peer. Its data sits in the
  * client's input, drained once handled, so it is copied to the worker's staging
  * buffer; what a loop pass staged leaves when the pass ends, together (one
@@ -405,9 +411,7 @@ static void stream_queue_peer(struct worker *w, int fd, const struct sockaddr *p
 			      const uint8_t *data, size_t len)
 {
 	struct udp_io *io = w->io_buf;
-	bool direct = len > sizeof(io->speer_buf) / 4 ||
-		      (!w->speer_flush &&
-		       !(w->speer_flush = event_new(w->base, -1, 0, speer_flush_cb, w)));
+	bool direct = len > sizeof(io->speer_buf) / 4;
 
 	/* Full, or one that goes straight out: what waits goes first. */
 	if (direct || io->speer.n == UDP_BATCH || io->speer_used + len > sizeof(io->speer_buf))

@@ -206,7 +206,8 @@ static int worker_init(struct server *srv, struct worker *w, unsigned id)
 	w->tcp = calloc(listener_count(srv), sizeof(*w->tcp));
 	if (!w->base || !w->io_buf || !w->udp || !w->tcp)
 		return TP_ENOMEM;
-	if (redis_worker_init(w) != 0 || tcprelay_worker_init(w) != 0 || admin_worker_init(w) != 0)
+	if (redis_worker_init(w) != 0 || tcprelay_worker_init(w) != 0 ||
+	    admin_worker_init(w) != 0 || relay_worker_init(w) != 0)
 		return TP_ENOMEM;
 	w->idle_tv = event_base_init_common_timeout(w->base, &idle);
 	/* Before a TCP stream starts: a PROXY header, the first byte, TLS. */

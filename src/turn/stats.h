@@ -32,7 +32,9 @@ enum stats_drop {
 	DROP_RATE,           /* over the allocation's max-bps */
 	DROP_CAPACITY,       /* over the server's bps-capacity */
 	DROP_BAD_INDICATION, /* Send indication without peer or data, wrong family */
-	DROP_SEND_FAILED,    /* the relay socket refused the datagram */
+	DROP_SEND_FAILED,    /* a TCP/TLS/DTLS client's message not queued (not
+			      * reading, closing, handshaking); datagrams
+			      * the kernel refuses count in tx_errors */
 	DROP_LOOKUP_RATE,    /* would need a key lookup: source over its share */
 	DROP_UNAUTH_RATE,    /* unsigned answer to a UDP source over unauth-rate-limit */
 	DROP_MAX
