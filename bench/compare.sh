@@ -20,6 +20,8 @@ Usage: bench/compare.sh [options]
                 the table gives the median
   -T N          relay threads of each server (default 1: the per-core figure)
   -s "LIST"     scenarios (default: $DEFAULT_SCENARIOS)
+                (tls-*: TURN over TLS, each server on a TLS port of its own
+                with one throwaway P-256 certificate)
                 also: udp-many udp-video udp-paced-many, r1 r10 r100 r1000
                 r10000 (UDP relay, N allocations, 200 B), v1 ... v10000 (the
                 same, 1200 B), lat-10k lat-50k (round trips at a fixed rate),
@@ -35,7 +37,7 @@ Usage: bench/compare.sh [options]
 EOF
 }
 
-DEFAULT_SCENARIOS="binding udp-fwd udp-rev tcp-fwd tcp-rev udp-paced"
+DEFAULT_SCENARIOS="binding udp-fwd udp-rev tcp-fwd tcp-rev tls-fwd tls-rev udp-paced"
 here=$(cd "$(dirname "$0")" && pwd)
 BUILD=$here/../build
 DURATION=5
@@ -94,6 +96,10 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
+# Both servers take TLS (tls-* scenarios) with this certificate.
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj /CN=127.0.0.1 \
+	-keyout "$TMP/key.pem" -out "$TMP/cert.pem" >"$TMP/openssl.log" 2>&1 ||
+	{ echo "compare.sh: openssl could not make a certificate:" >&2; cat "$TMP/openssl.log" >&2; exit 2; }
 
 # Pinning: with one relay thread, the server gets CPU 1 and the generator
 # CPU 0, so neither steals the other's core and every run sees the same.
@@ -137,25 +143,29 @@ TP_PID="" CO_PID="" FW_PID=""
 # start NAME: starts that server on a free port (TP_PORT/CO_PORT/FW_PORT,
 # TP_PID/...) and waits until it answers.
 start() {
-	local port pid
+	local port pid tport
 	port=$("$BENCH" port) || exit 2
+	tport=$("$BENCH" port) || exit 2
 	case $1 in
 	turnpiked)
 		"${SRV_PIN[@]}" "$TURNPIKED" --listening-ip 127.0.0.1 --listening-port "$port" \
+			--tls-listening-port "$tport" --cert "$TMP/cert.pem" --pkey "$TMP/key.pem" --no-dtls \
 			--relay-ip "$TP_RELAY" --min-port "$MIN_PORT" --max-port "$MAX_PORT" \
 			--realm example.org --user alice:secret --allow-loopback-peers \
 			--user-quota 0 --source-quota 0 --unauth-rate-limit 0 \
 			--relay-threads "$THREADS" --log-level warning >>"$TMP/turnpiked.log" 2>&1 &
-		pid=$! TP_PID=$pid TP_PORT=$port ;;
+		pid=$! TP_PID=$pid TP_PORT=$port TP_TLS_PORT=$tport ;;
 	coturn)
-		# -n no config file; no TLS/DTLS/CLI; its log to a file only.
+		# -n no config file; TLS on its own port, no DTLS, no CLI; its
+		# log to a file only.
 		"${SRV_PIN[@]}" "$COTURN" -n --listening-ip=127.0.0.1 --listening-port="$port" \
 			--relay-ip="$CO_RELAY" --min-port="$MIN_PORT" --max-port="$MAX_PORT" \
 			--realm=example.org --user=alice:secret --lt-cred-mech --allow-loopback-peers \
-			--relay-threads="$THREADS" --no-tls --no-dtls --no-cli \
+			--relay-threads="$THREADS" --tls-listening-port="$tport" --cert="$TMP/cert.pem" \
+			--pkey="$TMP/key.pem" --no-dtls --no-cli \
 			--pidfile="$TMP/coturn.pid" --log-file="$TMP/coturn-file.log" --simple-log \
 			--no-stdout-log >>"$TMP/coturn.log" 2>&1 &
-		pid=$! CO_PID=$pid CO_PORT=$port ;;
+		pid=$! CO_PID=$pid CO_PORT=$port CO_TLS_PORT=$tport ;;
 	fwd)
 		"${SRV_PIN[@]}" "$FWD" -l "127.0.0.1:$port" -r "$FW_RELAY" -t 7200 >>"$TMP/fwd.log" 2>&1 &
 		pid=$! FW_PID=$pid FW_PORT=$port ;;
@@ -186,6 +196,8 @@ scenario_args() {
 	udp-rev) echo "relay -n 16 --reverse" ;;
 	tcp-fwd) echo "relay -n 16 --tcp" ;;
 	tcp-rev) echo "relay -n 16 --tcp --reverse" ;;
+	tls-fwd) echo "relay -n 16 --tls" ;;
+	tls-rev) echo "relay -n 16 --tls --reverse" ;;
 	udp-paced) echo "relay -n 200 -r 100" ;;
 	udp-many) echo "relay -n 1000" ;;
 	udp-video) echo "relay -n 16 -l 1200" ;;
@@ -211,7 +223,7 @@ scenario_kind() {
 }
 # with_fwd NAME: whether turnpike-fwd runs it too (UDP data and setup).
 with_fwd() {
-	case $1 in binding | tcp-*) return 1 ;; *) return 0 ;; esac
+	case $1 in binding | tcp-* | tls-*) return 1 ;; *) return 0 ;; esac
 }
 scenario_desc() {
 	case $1 in
@@ -220,6 +232,8 @@ scenario_desc() {
 	udp-rev) echo "UDP peer->client, 16 allocs, 200 B, flat out" ;;
 	tcp-fwd) echo "TCP client->peer, 16 allocs, 200 B, flat out" ;;
 	tcp-rev) echo "TCP peer->client, 16 allocs, 200 B, flat out" ;;
+	tls-fwd) echo "TLS client->peer, 16 allocs, 200 B, flat out" ;;
+	tls-rev) echo "TLS peer->client, 16 allocs, 200 B, flat out" ;;
 	udp-paced) echo "UDP client->peer, 200 allocs x 100 pkt/s (20k/s)" ;;
 	udp-many) echo "UDP client->peer, 1000 allocs, 200 B, flat out" ;;
 	udp-video) echo "UDP client->peer, 16 allocs, 1200 B, flat out" ;;
@@ -275,6 +289,7 @@ bench() {
 	coturn) port=$CO_PORT pid=$CO_PID ;;
 	fwd) port=$FW_PORT pid=$FW_PID extra=--fwd ;;
 	esac
+	case $sc in tls-*) [ "$name" = turnpiked ] && port=$TP_TLS_PORT || port=$CO_TLS_PORT ;; esac
 	kill -0 "$pid" 2>/dev/null || { echo "$name is not running" >&2; return 1; }
 	out=$TMP/$name-$sc-$run.out
 	wait_quiet

@@ -19,6 +19,8 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <netinet/in.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -81,7 +83,7 @@ static struct {
 	unsigned window; /* flat out: most packets in flight; 0: none */
 	unsigned batch;
 	unsigned long long count;
-	bool tcp, reverse, quiet, echo, fwd;
+	bool tcp, tls, reverse, quiet, echo, fwd;
 	unsigned setup_window; /* setups in flight */
 	unsigned hold;         /* alloc: seconds to keep them after setup */
 	long server_pid;
@@ -103,6 +105,7 @@ static struct {
 struct stream {
 	int fd;
 	bool tcp;
+	SSL *ssl;                    /* TCP with --tls (owned by the client object) */
 	struct sockaddr_storage dst; /* used when dstlen > 0 */
 	socklen_t dstlen;
 	double phase;    /* staggers paced streams, in packets */
@@ -115,6 +118,7 @@ struct stream {
 struct rxsock {
 	int fd;
 	bool tcp;
+	SSL *ssl;
 	bool closed;
 	bool echo; /* the echo peer: sends every datagram back */
 };
@@ -153,6 +157,7 @@ static struct {
 	struct sockaddr_storage rxname[RX_BATCH];
 	uint32_t *rtt_us;
 	uint64_t rtt_n, rtt_over;
+	SSL_CTX *tls; /* --tls */
 } g;
 
 /* ------------------------------------------------------------------ */
@@ -256,12 +261,13 @@ static void set_bufs(int fd)
 		setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &v, sizeof(v));
 }
 
-static void rx_add(int fd, bool tcp)
+static void rx_add(int fd, bool tcp, SSL *ssl)
 {
 	struct epoll_event ev = {.events = EPOLLIN, .data.u32 = g.nrx};
 
 	g.rx[g.nrx].fd = fd;
 	g.rx[g.nrx].tcp = tcp;
+	g.rx[g.nrx].ssl = ssl;
 	g.rx[g.nrx].echo = false;
 	if (epoll_ctl(g.ep, EPOLL_CTL_ADD, fd, &ev) != 0)
 		die("epoll_ctl: %s", strerror(errno));
@@ -350,6 +356,23 @@ static void tcp_push(struct stream *s, unsigned n)
 
 		if (len > bufsize - off)
 			len = bufsize - off;
+		if (s->ssl) {
+			/* Partial writes on: returns what went into records. */
+			int w = SSL_write(s->ssl, g.tcpbuf + off, (int)len), e;
+			if (w <= 0) {
+				e = SSL_get_error(s->ssl, w);
+				ERR_clear_error();
+				if (e == SSL_ERROR_WANT_WRITE || e == SSL_ERROR_WANT_READ)
+					g.eagain++;
+				else {
+					g.send_err++;
+					g.last_errno = EPROTO;
+				}
+				break;
+			}
+			s->bytes += (uint64_t)w;
+			continue;
+		}
 		r = send(s->fd, g.tcpbuf + off, len, MSG_DONTWAIT | MSG_NOSIGNAL);
 		if (r < 0) {
 			if (errno == EAGAIN || errno == EWOULDBLOCK)
@@ -445,8 +468,34 @@ static void count_datagram(const uint8_t *p, size_t len)
 	}
 }
 
+/* TLS: what the socket holds, decrypted record by record (one read takes
+ * one record, so nothing stays buffered in OpenSSL past the last). */
+static void rx_drain_tls(struct rxsock *r)
+{
+	for (int round = 0; round < RX_ROUNDS * 8; round++) {
+		int n = SSL_read(r->ssl, g.tcprx, (int)sizeof(g.tcprx)), e;
+
+		if (n > 0) {
+			g.tcp_bytes += (uint64_t)n;
+			continue;
+		}
+		e = SSL_get_error(r->ssl, n);
+		ERR_clear_error();
+		if (e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE) {
+			r->closed = true;
+			epoll_ctl(g.ep, EPOLL_CTL_DEL, r->fd, NULL);
+			g.send_err++;
+		}
+		return;
+	}
+}
+
 static void rx_drain(struct rxsock *r)
 {
+	if (r->ssl) {
+		rx_drain_tls(r);
+		return;
+	}
 	for (int round = 0; round < RX_ROUNDS; round++) {
 		if (r->tcp) {
 			ssize_t n = recv(r->fd, g.tcprx, sizeof(g.tcprx), MSG_DONTWAIT);
@@ -587,7 +636,7 @@ static void setup_binding(void)
 		set_bufs(fd);
 		g.st[i].fd = fd;
 		g.st[i].phase = 1.0 - (double)i / opt.clients;
-		rx_add(fd, false);
+		rx_add(fd, false, NULL);
 	}
 	g.nst = opt.clients;
 }
@@ -619,8 +668,11 @@ static int allocate_one(struct client_turn **out, struct client_turn_result *res
 	for (int attempt = 0; attempt < 3; attempt++) {
 		int rc = client_turn_open(out, SA(&opt.server), opt.tcp, TXN_TIMEOUT_MS);
 
+		if (rc == 0 && opt.tls)
+			rc = client_turn_start_tls(*out, g.tls, NULL);
 		if (rc != 0) {
-			snprintf(err, errcap, "connect: %s", tp_strerror(rc));
+			snprintf(err, errcap, "connect%s: %s", opt.tls ? " (TLS)" : "",
+				 tp_strerror(rc));
 			return -1;
 		}
 		if (client_turn_set_user(*out, opt.user, opt.password) != 0) {
@@ -683,11 +735,16 @@ static unsigned setup_relay(struct client_turn **cl, const struct sockaddr_stora
 			s->fd = peerfd;
 			s->dst = relayed;
 			s->dstlen = addr_len(SA(&relayed));
-			rx_add(fd, opt.tcp);
+			rx_add(fd, opt.tcp, client_turn_ssl(c));
 		} else {
 			s->fd = fd;
 			s->tcp = opt.tcp;
+			s->ssl = client_turn_ssl(c);
 		}
+		if (client_turn_ssl(c))
+			SSL_set_mode(client_turn_ssl(c),
+				     SSL_MODE_ENABLE_PARTIAL_WRITE |
+					     SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
 		g.nst = i + 1;
 	}
 	return i;
@@ -736,7 +793,7 @@ static unsigned setup_relay_udp(struct mass_alloc *ma, const struct sockaddr_sto
 			s->fd = ma[i].fd;
 		}
 		if (opt.reverse || opt.echo)
-			rx_add(ma[i].fd, false);
+			rx_add(ma[i].fd, false, NULL);
 	}
 	g.nst = made;
 	return made;
@@ -909,7 +966,7 @@ static int run_alloc(struct mass_alloc *ma, const struct sockaddr_storage *peer)
 
 static void report(const struct figures *f, double setup_ms, const struct sockaddr_storage *peer)
 {
-	const char *tr = opt.tcp ? "tcp" : "udp";
+	const char *tr = opt.tls ? "tls" : opt.tcp ? "tcp" : "udp";
 	const char *dir = opt.mode == MODE_BINDING ? "-"
 			  : opt.reverse            ? "reverse"
 			  : opt.echo               ? "echo"
@@ -943,8 +1000,11 @@ static void report(const struct figures *f, double setup_ms, const struct sockad
 		} else {
 			printf("# relay %s: %u %s allocations to %s, peer %s, %u-byte payloads, "
 			       "%s, %.2f s\n",
-			       dir, opt.allocs, opt.tcp ? "TCP" : "UDP", fmt_addr(&opt.server),
-			       fmt_addr(peer), opt.size, pace, s);
+			       dir, opt.allocs,
+			       opt.tls   ? "TLS"
+			       : opt.tcp ? "TCP"
+					 : "UDP",
+			       fmt_addr(&opt.server), fmt_addr(peer), opt.size, pace, s);
 			printf("# setup: %u allocations with a channel each in %.0f ms\n",
 			       opt.allocs, setup_ms);
 			printf("# sent %llu (%.0f/s), delivered %llu (%.0f/s, %.1f Mbit/s of "
@@ -1021,6 +1081,8 @@ static void usage(FILE *out)
 		"  -b, --batch=N           datagrams per sendmmsg, 1-%d (default 32)\n"
 		"  -C, --count=N           stop after N packets (default %llu)\n"
 		"  -t, --tcp               relay: TCP to the server (RFC 8656 §12.5 framing)\n"
+		"      --tls               relay: TLS over TCP (turns:; the certificate is\n"
+		"                          not checked: loopback only)\n"
 		"  -R, --reverse           relay: the peer sends, clients receive\n"
 		"  -E, --echo              relay: the peer echoes, clients receive and\n"
 		"                          time each round trip (p50, p99)\n"
@@ -1052,27 +1114,17 @@ static unsigned long long num(const char *s, const char *what, unsigned long lon
 static void parse(int argc, char **argv)
 {
 	static const struct option lo[] = {
-		{"server", 1, NULL, 's'},
-		{"duration", 1, NULL, 'd'},
-		{"clients", 1, NULL, 'c'},
-		{"allocations", 1, NULL, 'n'},
-		{"size", 1, NULL, 'l'},
-		{"rate", 1, NULL, 'r'},
-		{"window", 1, NULL, 'w'},
-		{"batch", 1, NULL, 'b'},
-		{"count", 1, NULL, 'C'},
-		{"tcp", 0, NULL, 't'},
-		{"reverse", 0, NULL, 'R'},
-		{"peer-ip", 1, NULL, 'P'},
-		{"user", 1, NULL, 'u'},
-		{"server-pid", 1, NULL, 'p'},
-		{"quiet", 0, NULL, 'q'},
-		{"help", 0, NULL, 'h'},
-		{"echo", 0, NULL, 'E'},
-		{"fwd", 0, NULL, 'F'},
-		{"setup-window", 1, NULL, 'W'},
-		{"hold", 1, NULL, 'H'},
-		{NULL, 0, NULL, 0},
+		{"server", 1, NULL, 's'},     {"duration", 1, NULL, 'd'},
+		{"clients", 1, NULL, 'c'},    {"allocations", 1, NULL, 'n'},
+		{"size", 1, NULL, 'l'},       {"rate", 1, NULL, 'r'},
+		{"window", 1, NULL, 'w'},     {"batch", 1, NULL, 'b'},
+		{"count", 1, NULL, 'C'},      {"tcp", 0, NULL, 't'},
+		{"tls", 0, NULL, 'S'},        {"reverse", 0, NULL, 'R'},
+		{"peer-ip", 1, NULL, 'P'},    {"user", 1, NULL, 'u'},
+		{"server-pid", 1, NULL, 'p'}, {"quiet", 0, NULL, 'q'},
+		{"help", 0, NULL, 'h'},       {"echo", 0, NULL, 'E'},
+		{"fwd", 0, NULL, 'F'},        {"setup-window", 1, NULL, 'W'},
+		{"hold", 1, NULL, 'H'},       {NULL, 0, NULL, 0},
 	};
 	const char *server = "127.0.0.1:3478", *peer = "127.0.0.2";
 	char *end;
@@ -1113,6 +1165,9 @@ static void parse(int argc, char **argv)
 			break;
 		case 't':
 			opt.tcp = true;
+			break;
+		case 'S':
+			opt.tcp = opt.tls = true;
 			break;
 		case 'R':
 			opt.reverse = true;
@@ -1179,7 +1234,7 @@ static void parse(int argc, char **argv)
 	if (!is_loopback(SA(&opt.peer_ip)))
 		die("peer %s: only a loopback address", peer);
 	if (opt.mode != MODE_RELAY && (opt.tcp || opt.reverse || opt.echo))
-		die("--tcp, --reverse and --echo are for relay");
+		die("--tcp, --tls, --reverse and --echo are for relay");
 	if (opt.mode == MODE_BINDING && opt.fwd)
 		die("--fwd is for relay and alloc");
 	if (opt.reverse && opt.echo)
@@ -1249,6 +1304,13 @@ int main(int argc, char **argv)
 		die("out of memory");
 	for (unsigned i = 0; i < n; i++)
 		ma[i].fd = -1;
+	/* TURN over TLS: OpenSSL's defaults, no verification (a loopback
+	 * server with a throwaway certificate). */
+	if (opt.tls) {
+		if (!(g.tls = SSL_CTX_new(TLS_client_method())))
+			die("TLS: cannot make a context");
+		SSL_CTX_set_verify(g.tls, SSL_VERIFY_NONE, NULL);
+	}
 	templates();
 	t = now_ms();
 	if (opt.mode == MODE_BINDING) {
@@ -1260,7 +1322,7 @@ int main(int argc, char **argv)
 	} else {
 		peerfd = open_peer(&peer);
 		if (!opt.reverse) {
-			rx_add(peerfd, false);
+			rx_add(peerfd, false, NULL);
 			g.rx[g.nrx - 1].echo = opt.echo;
 		}
 		if (opt.tcp)
@@ -1297,5 +1359,7 @@ out:
 	free(g.tcpbuf);
 	free(g.echo_pkt);
 	free(g.rtt_us);
+	if (g.tls)
+		SSL_CTX_free(g.tls);
 	return rc;
 }

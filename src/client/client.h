@@ -1,9 +1,10 @@
 /* client.h - small blocking STUN and TURN clients for tools and tests: one
  * Binding transaction (binding.c), and a TURN allocation (turn.c), over UDP
- * (with RFC 8489 retransmission) or TCP. */
+ * (with RFC 8489 retransmission), TCP or TLS. */
 #ifndef TURNPIKE_CLIENT_CLIENT_H
 #define TURNPIKE_CLIENT_CLIENT_H
 
+#include <openssl/ssl.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -101,6 +102,14 @@ struct client_turn_data {
  * TP_ENOMEM, TP_ESYS, or TP_EAGAIN (connection refused). */
 int client_turn_open(struct client_turn **out, const struct sockaddr *server, bool tcp,
 		     int timeout_ms);
+/* TURN over TLS (RFC 8656 §3.1, turns:) on a TCP client, before any
+ * request: the handshake (blocking, within the transaction timeout) with
+ * ctx (the caller's choice of verification), sni when not NULL. Requests
+ * and data then go through TLS. Returns 0, TP_EINVAL (not TCP, or TLS
+ * already), TP_ENOMEM or TP_ECRYPTO (the handshake failed). */
+int client_turn_start_tls(struct client_turn *c, SSL_CTX *ctx, const char *sni);
+/* The TLS session, or NULL: for a caller that moves data itself. */
+SSL *client_turn_ssl(const struct client_turn *c);
 /* Releases a live allocation (Refresh LIFETIME 0, one short try; a TCP
  * allocation would also end with its connection, but a server may see the
  * close later), closes, wipes credentials. NULL is a no-op. */

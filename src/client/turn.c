@@ -5,6 +5,8 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 #include <openssl/crypto.h>
 #include <poll.h>
 #include <stdio.h>
@@ -44,6 +46,7 @@ struct queued {
 struct client_turn {
 	int fd;
 	bool tcp;
+	SSL *ssl; /* TLS over the TCP connection (client_turn_start_tls) */
 	int timeout_ms;
 	int flags;
 	/* Credentials. */
@@ -114,7 +117,18 @@ static int send_all(struct client_turn *c, const uint8_t *buf, size_t len)
 	size_t done = 0;
 
 	while (done < len) {
-		ssize_t n = send(c->fd, buf + done, len - done, MSG_NOSIGNAL);
+		ssize_t n;
+
+		if (c->ssl) {
+			int r = SSL_write(c->ssl, buf + done, (int)(len - done));
+			if (r <= 0) {
+				ERR_clear_error();
+				return TP_ESYS;
+			}
+			done += (size_t)r;
+			continue;
+		}
+		n = send(c->fd, buf + done, len - done, MSG_NOSIGNAL);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
@@ -151,7 +165,9 @@ static int read_msg(struct client_turn *c, double deadline, const uint8_t **p, s
 			c->rx_len = have;
 			c->rx_off = 0;
 		}
-		if (wait_readable(c->fd, deadline - now_ms()) <= 0)
+		/* TLS may hold a decrypted record the socket no longer shows. */
+		if (!(c->ssl && SSL_pending(c->ssl) > 0) &&
+		    wait_readable(c->fd, deadline - now_ms()) <= 0)
 			return TP_EAGAIN;
 		if (!c->tcp) {
 			n = recv(c->fd, c->rx, sizeof(c->rx), 0);
@@ -162,6 +178,19 @@ static int read_msg(struct client_turn *c, double deadline, const uint8_t **p, s
 			*p = c->rx;
 			*len = (size_t)n;
 			return 0;
+		}
+		if (c->ssl) {
+			int r = SSL_read(c->ssl, c->rx + c->rx_len,
+					 (int)(sizeof(c->rx) - c->rx_len));
+			if (r <= 0) {
+				int e = SSL_get_error(c->ssl, r);
+				ERR_clear_error();
+				if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE)
+					continue; /* a part of a record, or a ticket */
+				return e == SSL_ERROR_ZERO_RETURN ? TP_ETRUNC : TP_ESYS;
+			}
+			c->rx_len += (size_t)r;
+			continue;
 		}
 		n = recv(c->fd, c->rx + c->rx_len, sizeof(c->rx) - c->rx_len, 0);
 		if (n < 0 && errno == EINTR)
@@ -478,6 +507,32 @@ err:
 	return rc;
 }
 
+int client_turn_start_tls(struct client_turn *c, SSL_CTX *ctx, const char *sni)
+{
+	struct timeval tv = {c->timeout_ms / 1000, (c->timeout_ms % 1000) * 1000};
+
+	if (!c->tcp || c->ssl || !ctx)
+		return TP_EINVAL;
+	if (!(c->ssl = SSL_new(ctx)))
+		return TP_ENOMEM;
+	/* The handshake blocks: bounded like a transaction. */
+	setsockopt(c->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	setsockopt(c->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	if (SSL_set_fd(c->ssl, c->fd) != 1 || (sni && SSL_set_tlsext_host_name(c->ssl, sni) != 1) ||
+	    SSL_connect(c->ssl) != 1) {
+		ERR_clear_error();
+		SSL_free(c->ssl);
+		c->ssl = NULL;
+		return TP_ECRYPTO;
+	}
+	return 0;
+}
+
+SSL *client_turn_ssl(const struct client_turn *c)
+{
+	return c->ssl;
+}
+
 void client_turn_free(struct client_turn *c)
 {
 	struct client_turn_result res;
@@ -488,6 +543,8 @@ void client_turn_free(struct client_turn *c)
 		c->timeout_ms = RELEASE_MS;
 		client_turn_refresh(c, 0, &res);
 	}
+	if (c->ssl)
+		SSL_free(c->ssl);
 	close(c->fd);
 	OPENSSL_cleanse(c, sizeof(*c));
 	free(c);
