@@ -74,8 +74,9 @@ void tcp_bev_free(struct bufferevent *bev)
 		bufferevent_free(bev); /* a socket bufferevent: closes its fd */
 		return;
 	}
-	/* Behind a PROXY header, TLS is a filter on a socket bufferevent,
-	 * which closes the socket when the filter lets go of it. */
+	/* TLS is a filter on a socket bufferevent (tcp.c's bev_new, and
+	 * behind a PROXY header), which closes the socket when the filter
+	 * lets go of it. */
 	base = bufferevent_get_base(bev);
 	under = bufferevent_get_underlying(bev);
 	fd = under ? -1 : (int)bufferevent_getfd(bev);
@@ -104,7 +105,7 @@ void tcp_move_free(struct tcp_move *mv)
 
 /* Moves what OpenSSL decrypted but libevent has not read yet (it stops at
  * the input's high watermark with the rest of a record in the SSL) into
- * out. Behind a PROXY header it also decrypts the records the socket
+ * out. Behind a filter it also decrypts the records the socket
  * bufferevent had read: the filter reads no socket, only those bytes. */
 static int ssl_drain(SSL *ssl, bool filter, struct evbuffer *out)
 {
@@ -136,7 +137,7 @@ struct tcp_move *tcp_move_take(struct bufferevent *bev, const struct sockaddr_st
 	mv->local = *local;
 	mv->in = evbuffer_new();
 	mv->raw_out = under ? evbuffer_new() : NULL;
-	/* The socket bufferevents (TCP, and TLS's behind a PROXY header)
+	/* The socket bufferevents (TCP, and the one under a TLS filter)
 	 * close their socket when finalized: the move takes a duplicate. */
 	mv->fd = ssl && !under ? (int)bufferevent_getfd(bev)
 			       : dup((int)bufferevent_getfd(under ? under : bev));

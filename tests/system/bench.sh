@@ -6,7 +6,8 @@
 # turnpike-fwd (the forwarder column of bench/compare.sh) relays and echoes
 # the same way. turnpiked's memory per live allocation with a permission and
 # a channel stays within 1.5 kB. Relayed data to a TCP client leaves in one
-# write per loop pass and connection, not one per datagram.
+# write per loop pass and connection, not one per datagram; to a TLS client
+# one record per datagram, but many records in one write.
 . "$(dirname "$0")/lib.sh"
 exclusive
 
@@ -15,8 +16,11 @@ FWD=$top_builddir/bench/turnpike-fwd
 
 # Relay addresses of this test's own, so no other test meets its ports.
 HPORT=$("$FREEPORT") || { fail "no free port"; finish; }
+TLSPORT=$("$FREEPORT") || { fail "no free port"; finish; }
+make_cert 127.0.0.1 "$TMP/cert.pem" "$TMP/key.pem" || { fail "openssl"; finish; }
 start_server main --relay-ip 127.0.6.1 --min-port 20000 --max-port 22999 \
-	--http-listen "127.0.0.1:$HPORT" \
+	--http-listen "127.0.0.1:$HPORT" --tls-listening-port "$TLSPORT" --no-dtls \
+	--cert "$TMP/cert.pem" --pkey "$TMP/key.pem" \
 	--relay-threads 1 --realm example.org --user alice:secret --allow-loopback-peers \
 	--user-quota 0 --source-quota 0 --unauth-rate-limit 0 --log-level warning || { fail "server start"; finish; }
 
@@ -86,6 +90,28 @@ queued=$(mval turnpike_tcp_client_writes_total 'result="queued"')
 check "TCP reverse: written at once when nothing waits ($direct writes)" test "$direct" -gt 0
 check "TCP reverse: fewer writes ($direct + $queued) than datagrams ($msgs)" \
 	test $((direct + queued)) -lt "$msgs"
+
+# TLS (turns:), both ways; peer to client flat out, each datagram a record
+# of its own, the records of a loop pass in one write: the server's write
+# system calls (/proc/PID/io syscw: write and writev, not sendmmsg) stay
+# well under the datagrams (OpenSSL's bufferevent on the socket made one
+# write a record).
+tsrv="-s 127.0.0.1:$TLSPORT -p $SERVER_PID -d 1"
+# shellcheck disable=SC2086
+no_loss "TLS forward" "$(result relay $tsrv -n 2 -r 100 --tls)"
+syscw() { awk '$1 == "syscw:" { print $2 }' "/proc/$SERVER_PID/io"; }
+tmsgs0=$(mval turnpike_relay_packets_total 'direction="peer_to_client",transport="tls"')
+w0=$(syscw)
+# shellcheck disable=SC2086
+r=$(result relay $tsrv -n 4 --tls --reverse -C 20000)
+w1=$(syscw)
+tmsgs=$(($(mval turnpike_relay_packets_total 'direction="peer_to_client",transport="tls"') - tmsgs0))
+check "TLS reverse, flat out: a result line" test -n "$r"
+check "TLS reverse, flat out: at least 99% delivered ($(field received "$r") of $(field sent "$r"))" \
+	test "$(($(field received "$r") * 100))" -ge "$(($(field sent "$r") * 99))"
+check "TLS reverse: $tmsgs datagrams relayed" test "$tmsgs" -ge 19800
+check "TLS reverse: in $((w1 - w0)) writes, under half the datagrams" \
+	test $(((w1 - w0) * 2)) -lt "$tmsgs"
 
 # alloc: 2000 allocations with a permission and a channel each.
 # shellcheck disable=SC2086
