@@ -21,7 +21,10 @@ Usage: bench/compare.sh [options]
   -T N          relay threads of each server (default 1: the per-core figure)
   -s "LIST"     scenarios (default: $DEFAULT_SCENARIOS)
                 (tls-*: TURN over TLS, each server on a TLS port of its own
-                with one throwaway P-256 certificate)
+                with one throwaway P-256 certificate; tcp-rev-100k and
+                tls-rev-100k: at a rate the generator keeps up with, for
+                the server's CPU per packet when the flat-out runs leave
+                the generator at 100%)
                 also: udp-many udp-video udp-paced-many, r1 r10 r100 r1000
                 r10000 (UDP relay, N allocations, 200 B), v1 ... v10000 (the
                 same, 1200 B), lat-10k lat-50k (round trips at a fixed rate),
@@ -198,6 +201,8 @@ scenario_args() {
 	tcp-rev) echo "relay -n 16 --tcp --reverse" ;;
 	tls-fwd) echo "relay -n 16 --tls" ;;
 	tls-rev) echo "relay -n 16 --tls --reverse" ;;
+	tcp-rev-100k) echo "relay -n 16 --tcp --reverse -r 6250" ;;
+	tls-rev-100k) echo "relay -n 16 --tls --reverse -r 6250" ;;
 	udp-paced) echo "relay -n 200 -r 100" ;;
 	udp-many) echo "relay -n 1000" ;;
 	udp-video) echo "relay -n 16 -l 1200" ;;
@@ -234,6 +239,8 @@ scenario_desc() {
 	tcp-rev) echo "TCP peer->client, 16 allocs, 200 B, flat out" ;;
 	tls-fwd) echo "TLS client->peer, 16 allocs, 200 B, flat out" ;;
 	tls-rev) echo "TLS peer->client, 16 allocs, 200 B, flat out" ;;
+	tcp-rev-100k) echo "TCP peer->client, 16 allocs x 6250 pkt/s (100k/s)" ;;
+	tls-rev-100k) echo "TLS peer->client, 16 allocs x 6250 pkt/s (100k/s)" ;;
 	udp-paced) echo "UDP client->peer, 200 allocs x 100 pkt/s (20k/s)" ;;
 	udp-many) echo "UDP client->peer, 1000 allocs, 200 B, flat out" ;;
 	udp-video) echo "UDP client->peer, 16 allocs, 1200 B, flat out" ;;
