@@ -6,5 +6,6 @@
 . "$(dirname "$0")/lib.sh"
 exclusive
 
-run_py udp_offload.py
+make_cert 127.0.0.1 "$TMP/cert.pem" "$TMP/key.pem" || { fail "openssl makes a test certificate"; finish; }
+run_py udp_offload.py --cert "$TMP/cert.pem" --key "$TMP/key.pem"
 finish
