@@ -712,8 +712,8 @@ static bool admit(struct worker *w, const struct sockaddr *sa, bool proxied, boo
  * turnutils_uclient does, misses a second message in a record); the
  * filter's records gather in the socket bufferevent's output and leave
  * in one writev a loop pass: 160,000 write() a second became 10,000
- * writev and TLS peer->client relaying took 0.6 of the CPU per packet
- * (bench/README.md). NULL on failure (fd left open). */
+ * writev, and relaying to TLS clients needs 0.6 of the CPU per datagram
+ * it needed (bench/README.md). NULL on failure (fd left open). */
 static struct bufferevent *bev_new(struct worker *w, int fd, bool tls)
 {
 	struct bufferevent *bev, *under;
