@@ -237,7 +237,11 @@ static int value_split(char *s, bool blank_before, char **val, bool *quoted, con
 			break;
 		}
 	}
-	while (h > p && blank(h[-1]))
+	/* Blanks before a comment go, and so do carriage returns, as trim()
+	 * drops them at a line's end: a value never ends in one, so
+	 * --print-config can always write it back (found by fuzz_conf: one
+	 * ending in '\r' with both quotes in it had no spelling). */
+	while (h > p && (blank(h[-1]) || h[-1] == '\r'))
 		*--h = '\0';
 	*val = p;
 	return 0;
@@ -557,7 +561,8 @@ static bool plain_value(const char *v)
 
 /* A value as a file line takes it back: plain when it can be, else in the
  * quotes it does not hold. A value with both quotes that cannot be plain
- * (only the command line can give one) has no spelling in a file. */
+ * (only the command line can give one: a file's unquoted values lose
+ * their last blanks and carriage returns) has no spelling in a file. */
 static void print_value(FILE *f, const char *name, const char *v)
 {
 	if (plain_value(v))

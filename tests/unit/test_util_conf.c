@@ -1018,6 +1018,18 @@ static void test_comments(void)
 	CHECK_STR(c.nonce_secret, "  spaced  ");
 	conf_cleanup(&c);
 
+	/* Carriage returns before a comment go with the blanks (fuzz_conf: a
+	 * value ending in one, with both quotes, printed as no file line
+	 * reads back). */
+	path = write_tmp("user=bob:x\"y'z\r\r\t# c\r\nrealm=r\r # c\n");
+	CHECK_INT(conf_init(&c), 0);
+	CHECK_INT(conf_load_file(&c, path, err, sizeof(err)), 0);
+	CHECK_INT(c.user.n, 1);
+	if (c.user.n == 1)
+		CHECK_STR(c.user.v[0], "bob:x\"y'z");
+	CHECK_STR(c.realm, "r");
+	conf_cleanup(&c);
+
 	/* The rest of that file, after the bad line. */
 	path = write_tmp("relay-threads=\t3\t#4\nno-udp #=no\nno-tcp\t#\n");
 	CHECK_INT(conf_init(&c), 0);
