@@ -205,13 +205,15 @@ distance(const char *a, const char *b, size_t limit)
 	return row[lb];
 }
 
-/* Whether b's length is within d - 1 of la: rules most names out before
- * distance() is called at all. */
-static bool near(size_t la, const char *b, size_t d)
+/* How far name (of length la) is from cand, or limit when as far or
+ * farther: the lengths alone rule most candidates out before distance(). */
+static size_t how_near(const char *name, size_t la, const char *cand, size_t limit)
 {
-	size_t lb = strlen(b);
+	size_t lb = strlen(cand);
 
-	return (la > lb ? la - lb : lb - la) < d;
+	if ((la > lb ? la - lb : lb - la) >= limit)
+		return limit;
+	return distance(name, cand, limit);
 }
 
 const char *conf_suggest(const char *name)
@@ -221,15 +223,14 @@ const char *conf_suggest(const char *name)
 
 	bestd++; /* a name within bestd - 1 edits is suggested */
 	for (const struct conf_opt *o = conf_schema; o->name; o++) {
-		size_t d = near(la, o->name, bestd) ? distance(name, o->name, bestd) : bestd;
+		size_t d = how_near(name, la, o->name, bestd);
 		if (d < bestd) {
 			bestd = d;
 			best = o->name;
 		}
 	}
 	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
-		size_t d =
-			near(la, keys[i].name, bestd) ? distance(name, keys[i].name, bestd) : bestd;
+		size_t d = how_near(name, la, keys[i].name, bestd);
 		if (d < bestd) {
 			bestd = d;
 			best = keys[i].name;
