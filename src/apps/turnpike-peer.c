@@ -47,6 +47,8 @@ static int usage(FILE *f, int rc)
 		"  --packet-size BYTES     RTP payload per packet, 1..1200 (default 160: 20 ms)\n"
 		"  --bitrate BITS          RTP payload bit rate, paces the packets (default "
 		"64000)\n"
+		"  --verbose               log what the agent does on standard error; twice:\n"
+		"                          every check, answer and nomination\n"
 		"  --help                  this text\n");
 	return rc;
 }
@@ -77,6 +79,7 @@ int main(int argc, char **argv)
 		{"duration", required_argument, NULL, 'D'},
 		{"packet-size", required_argument, NULL, 'S'},
 		{"bitrate", required_argument, NULL, 'B'},
+		{"verbose", no_argument, NULL, 'v'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -84,7 +87,7 @@ int main(int argc, char **argv)
 	static struct peer_summary sum;
 	const char *srcs[URIS_MAX], *user = NULL, *pass = NULL, *json = NULL;
 	size_t nsrcs = 0;
-	int role = -1, c, rc;
+	int role = -1, c, rc, verbose = 0;
 	char err[256], *end;
 	double secs;
 	unsigned long n;
@@ -205,6 +208,9 @@ int main(int argc, char **argv)
 			}
 			o.media.bitrate = (unsigned)n;
 			break;
+		case 'v':
+			verbose++;
+			break;
 		case 'h':
 			return usage(stdout, 0);
 		default:
@@ -217,6 +223,8 @@ int main(int argc, char **argv)
 		return usage(stderr, 2);
 	}
 	o.controlling = role == 1;
+	if (verbose)
+		log_set_level(verbose > 1 ? LOG_LVL_DEBUG : LOG_LVL_INFO);
 	if ((o.media.packet_size || o.media.bitrate) && !o.media.duration_ms) {
 		fprintf(stderr, "turnpike-peer: --packet-size and --bitrate need --duration\n");
 		return 2;

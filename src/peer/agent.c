@@ -202,18 +202,26 @@ static void media_start(struct peer_agent *a)
 /* ------------------------------------------------------------------ */
 /* Checks, nomination, selection. */
 
+const char *ice_pair_name(const struct ice_pair *p, char *buf, size_t cap)
+{
+	char l[ADDR_STRLEN], r[ADDR_STRLEN];
+
+	snprintf(buf, cap, "%s %s -> %s %s", sdp_cand_type_name(p->local->type),
+		 addr_format((const struct sockaddr *)&p->local->addr, true, l, sizeof(l)),
+		 sdp_cand_type_name(p->remote->type),
+		 addr_format((const struct sockaddr *)&p->remote->addr, true, r, sizeof(r)));
+	return buf;
+}
+
 static void select_pair(struct peer_agent *a, struct ice_pair *p)
 {
 	struct timeval tv;
-	char l[ADDR_STRLEN], r[ADDR_STRLEN];
+	char name[ICE_PAIR_STRLEN];
 
 	a->selected = p;
 	a->phase = PHASE_CONNECTED;
 	a->sum->connect_ms = peer_now_ms() - a->t_checks;
-	log_msg(LOG_LVL_INFO, "selected %s %s -> %s %s", sdp_cand_type_name(p->local->type),
-		addr_format((const struct sockaddr *)&p->local->addr, true, l, sizeof(l)),
-		sdp_cand_type_name(p->remote->type),
-		addr_format((const struct sockaddr *)&p->remote->addr, true, r, sizeof(r)));
+	log_msg(LOG_LVL_INFO, "selected %s", ice_pair_name(p, name, sizeof(name)));
 	/* RFC 8445 §8.1.2: checks end; the pairs still in flight are dropped. */
 	event_del(a->ta);
 	for (size_t i = 0; i < a->npairs; i++) {
@@ -235,6 +243,7 @@ static void select_pair(struct peer_agent *a, struct ice_pair *p)
 static void nominate(struct peer_agent *a)
 {
 	struct ice_pair *v = best_valid(a);
+	char name[ICE_PAIR_STRLEN];
 
 	if (!v || !a->controlling || a->phase != PHASE_CHECK)
 		return;
@@ -242,6 +251,7 @@ static void nominate(struct peer_agent *a)
 		if (a->pairs[i].nominating && a->pairs[i].txn)
 			return; /* one nomination at a time */
 	/* RFC 8445 §8.1.1: a new check on the valid pair with USE-CANDIDATE. */
+	log_debug("nominating %s", ice_pair_name(v, name, sizeof(name)));
 	v->nominating = true;
 	if (peer_check_send(a, v) != 0)
 		v->nominating = false;
@@ -288,6 +298,7 @@ void peer_agent_pair_update(struct peer_agent *a, struct ice_pair *p)
 	struct ice_pair *v;
 	size_t failed = 0;
 	struct timeval tv;
+	char name[ICE_PAIR_STRLEN];
 
 	(void)p;
 	if (a->phase != PHASE_CHECK)
@@ -301,6 +312,8 @@ void peer_agent_pair_update(struct peer_agent *a, struct ice_pair *p)
 		if (!better_pending(a, v))
 			nominate(a);
 		else if (!evtimer_pending(a->nominate_timer, NULL)) {
+			log_debug("valid: %s; better pairs pending, nominating in %d ms",
+				  ice_pair_name(v, name, sizeof(name)), NOMINATE_WAIT_MS);
 			tv = peer_tv_ms(NOMINATE_WAIT_MS);
 			evtimer_add(a->nominate_timer, &tv);
 		}

@@ -45,7 +45,7 @@ int peer_check_send(struct peer_agent *a, struct ice_pair *p)
 {
 	struct stun_builder b;
 	uint8_t buf[512], txn[16];
-	char user[SDP_UFRAG_MAX * 2 + 2];
+	char user[SDP_UFRAG_MAX * 2 + 2], name[ICE_PAIR_STRLEN];
 	size_t len;
 	int rc;
 
@@ -78,6 +78,8 @@ int peer_check_send(struct peer_agent *a, struct ice_pair *p)
 		return rc;
 	p->state = ICE_IN_PROGRESS;
 	a->sum->checks++;
+	log_debug("check %s%s", ice_pair_name(p, name, sizeof(name)),
+		  p->nominating ? " USE-CANDIDATE" : "");
 	return 0;
 }
 
@@ -89,10 +91,26 @@ static void unfreeze(struct peer_agent *a, const struct ice_pair *p)
 			a->pairs[i].state = ICE_WAITING;
 }
 
+/* --verbose twice: what became of a check, and the valid pair it made. */
+static void log_outcome(const struct ice_pair *p, const struct ice_pair *v, bool answered)
+{
+	char name[ICE_PAIR_STRLEN], vname[ICE_PAIR_STRLEN];
+
+	if (log_get_level() < LOG_LVL_DEBUG)
+		return;
+	if (p->state != ICE_SUCCEEDED)
+		log_debug("check %s: failed%s", ice_pair_name(p, name, sizeof(name)),
+			  answered ? "" : ", no answer");
+	else
+		log_debug("check %s: succeeded%s%s%s", ice_pair_name(p, name, sizeof(name)),
+			  v->nominated ? ", nominated" : "", v != p ? ", valid pair " : "",
+			  v != p ? ice_pair_name(v, vname, sizeof(vname)) : "");
+}
+
 static void check_done(void *arg, struct peer_txn *t, const struct stun_msg *m,
 		       const struct sockaddr *from)
 {
-	struct ice_pair *p = arg, *v;
+	struct ice_pair *p = arg, *v = NULL;
 	struct peer_agent *a = p->local->sock->agent;
 	struct sockaddr_storage mapped;
 	const struct stun_attr *ea;
@@ -165,6 +183,7 @@ static void check_done(void *arg, struct peer_txn *t, const struct stun_msg *m,
 	if ((a->controlling && p->nominating) || (!a->controlling && (p->use_cand || v->use_cand)))
 		v->nominated = true;
 out:
+	log_outcome(p, v, m != NULL);
 	peer_agent_pair_update(a, p);
 }
 
@@ -264,7 +283,8 @@ static void learn(struct peer_agent *a, struct peer_sock *s, const struct sockad
 {
 	struct ice_cand *lc, *rc;
 	struct ice_pair *p;
-	bool added = false;
+	bool added = false, triggered = false;
+	char name[ICE_PAIR_STRLEN];
 
 	if (a->phase != PHASE_CHECK && a->phase != PHASE_CONNECTED)
 		return;
@@ -283,12 +303,21 @@ static void learn(struct peer_agent *a, struct peer_sock *s, const struct sockad
 			    a->pairs[i].local->sock == s)
 				a->pairs[i].nominated = true;
 	}
-	/* §7.3.1.4 triggered checks. */
-	if (a->phase == PHASE_CHECK && (added || p->state == ICE_WAITING ||
-					p->state == ICE_FROZEN || p->state == ICE_FAILED)) {
+	/* §7.3.1.4 triggered checks, also for a pair whose own check is in
+	 * flight: that check may have been dropped by the peer's NAT before
+	 * the peer's check opened it, and a new one now gets through at once
+	 * where waiting costs a retransmission (RTO). The check in flight is
+	 * replaced when the triggered one goes; an answer to it until then
+	 * still counts. */
+	if (a->phase == PHASE_CHECK &&
+	    (added || p->state == ICE_WAITING || p->state == ICE_FROZEN || p->state == ICE_FAILED ||
+	     p->state == ICE_IN_PROGRESS)) {
 		p->state = ICE_WAITING;
 		peer_agent_trigger(a, p);
+		triggered = true;
 	}
+	log_debug("checked by the peer: %s%s%s", ice_pair_name(p, name, sizeof(name)),
+		  use_cand ? " USE-CANDIDATE" : "", triggered ? ", triggered check queued" : "");
 	peer_agent_pair_update(a, p);
 }
 

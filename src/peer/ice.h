@@ -18,6 +18,7 @@
 #include "peer/sdp.h"
 #include "peer/servers.h"
 #include "turnpike/stun.h"
+#include "util/addr.h"
 
 struct event;
 struct event_base;
@@ -357,5 +358,9 @@ struct ice_pair *peer_agent_pair(struct peer_agent *a, struct ice_cand *l, struc
 				 bool *added);
 /* Queues a triggered check (RFC 8445 §7.3.1.4). */
 void peer_agent_trigger(struct peer_agent *a, struct ice_pair *p);
+/* "srflx 203.0.113.14:33745 -> relay 203.0.113.1:50012" for the logs;
+ * writes into buf (ICE_PAIR_STRLEN bytes) and returns it. */
+#define ICE_PAIR_STRLEN (2 * ADDR_STRLEN + 24)
+const char *ice_pair_name(const struct ice_pair *p, char *buf, size_t cap);
 
 #endif

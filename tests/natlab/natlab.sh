@@ -241,12 +241,12 @@ call() {
 	mkdir -p "$d"
 	ip netns exec "$P-$a-a" "$PEER" --offer --policy all --host-ip "$(cat "$TMP/$a-a.ip")" \
 		--ice-servers "$HOOK" --local-sdp "$d/offer.sdp" --remote-sdp "$d/answer.sdp" \
-		--timeout "$TIMEOUT" --data "$DATA" --json "$d/a.json" >"$d/a.out" 2>"$d/a.err" &
+		--timeout "$TIMEOUT" --data "$DATA" --verbose --verbose --json "$d/a.json" >"$d/a.out" 2>"$d/a.err" &
 	local pa=$!
 	echo "$pa" >>"$d/pids"
 	ip netns exec "$P-$b-b" "$PEER" --answer --policy all --host-ip "$(cat "$TMP/$b-b.ip")" \
 		--ice-servers "$HOOK" --local-sdp "$d/answer.sdp" --remote-sdp "$d/offer.sdp" \
-		--timeout "$TIMEOUT" --data "$DATA" --json "$d/b.json" >"$d/b.out" 2>"$d/b.err" &
+		--timeout "$TIMEOUT" --data "$DATA" --verbose --verbose --json "$d/b.json" >"$d/b.out" 2>"$d/b.err" &
 	local pb=$!
 	echo "$pb" >>"$d/pids"
 	wait "$pa"

@@ -32,6 +32,31 @@ def needs_relay(a, b):
     return {a, b} in ({"symmetric"}, {"symmetric", "portrestricted"})
 
 
+def retriggered(call_dir):
+    """True when a side's log (--verbose twice) shows a check of the peer
+    arriving for a pair whose own check was already out, and a triggered
+    check queued for it (RFC 8445 section 7.3.1.4): behind two filtering
+    NATs the first check of the direct pair is dropped by the other side's
+    NAT, and the peer's check that then gets through must not wait for the
+    dropped one's retransmission."""
+    for side in ("a", "b"):
+        sent = set()
+        try:
+            with open(os.path.join(call_dir, side + ".err"), errors="replace") as f:
+                for line in f:
+                    m = re.search(r" debug: check (\S+ \S+ -> \S+ \S+)$", line)
+                    if m:
+                        sent.add(m.group(1))
+                        continue
+                    m = re.search(r" debug: checked by the peer: (\S+ \S+ -> \S+ \S+)"
+                                  r".*, triggered check queued$", line)
+                    if m and m.group(1) in sent:
+                        return True
+        except OSError:
+            pass
+    return False
+
+
 def load(path):
     try:
         with open(path) as f:
@@ -89,8 +114,10 @@ def main():
     print(fmt % ("pair (offer - answer)", "ok", "selected a/b", "path", "relay", "connect", "data"))
     relayed = {}
     peers_on_relay = 0
+    marks = []  # (call directory, failures before its checks)
     for a, b in pairs:
         d = os.path.join(tmp, "%s--%s" % (a, b))
+        marks.append((d, len(failures)))
         ja, jb = load(os.path.join(d, "a.json")), load(os.path.join(d, "b.json"))
         ok = ja.get("ok") is True and jb.get("ok") is True
         sa, sb = ja.get("selected") or {}, jb.get("selected") or {}
@@ -115,6 +142,9 @@ def main():
         want = needs_relay(a, b)
         check(is_relayed == want, "%s: %s expected, got %s" % (
             name, "relay" if want else "a direct path", "relay" if is_relayed else "direct"))
+        if {a, b} <= {"restricted", "portrestricted"}:
+            check(retriggered(d), "%s: a peer's check for a pair already checked queued a "
+                  "triggered check (see the logs)" % name)
         for t, s in ((a, sa), (b, sb)):
             if t == "udpblocked":
                 check(s.get("local") == "relay" and s.get("relay_protocol") == "tcp",
@@ -171,6 +201,22 @@ def main():
         print("matrix %s: expected fallback rate %.1f%% of calls" % (spec, 100.0 * rate))
 
     print()
+    # The agents' logs (--verbose twice) of every call that failed an
+    # assertion: which checks went out and came back, and when.
+    marks.append((None, len(failures)))
+    for (d, before), (_, after) in zip(marks, marks[1:]):
+        if after == before:
+            continue
+        for side in ("a", "b"):
+            path = os.path.join(d, side + ".err")
+            try:
+                with open(path, encoding="utf-8", errors="replace") as f:
+                    lines = f.readlines()
+            except OSError:
+                continue
+            print("--- %s (last %d of %d lines)" % (os.path.relpath(path, tmp),
+                                                  min(len(lines), 150), len(lines)))
+            sys.stdout.write("".join(lines[-150:]))
     for f in failures:
         print("natlab: FAIL: %s" % f)
     print("natlab: %s (%d calls, %d failed assertions)" % (
