@@ -447,11 +447,10 @@ void tcp_conn_adopt(struct worker *w, struct tcp_move *mv);
 /* tcpmove.c: a client connection between workers. */
 struct tcp_move {
 	int fd;
-	struct ssl_st *ssl; /* over TLS: the live session (its socket BIO on fd), or NULL */
-	bool filter;        /* TLS over a socket bufferevent, as after a PROXY header */
+	struct ssl_st *ssl; /* over TLS: the live session, or NULL */
 	struct sockaddr_storage peer, local;
 	struct evbuffer *in;      /* read (over TLS, decrypted) and not handled yet */
-	struct evbuffer *raw_out; /* filter: TLS records written, not yet sent */
+	struct evbuffer *raw_out; /* over TLS: records written, not yet sent */
 };
 /* Frees a client connection's bufferevent with its socket, and over TLS
  * its SSL (which the OpenSSL bufferevent does not own). NULL: no-op. */

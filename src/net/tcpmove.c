@@ -4,11 +4,13 @@
  * read but not yet handled, to that worker (tcp.c takes it apart and puts
  * it back together, tcprelay.c carries it across).
  *
- * Over TLS the SSL and the socket belong to the connection, not to its
- * OpenSSL bufferevent (made without BEV_OPT_CLOSE_ON_FREE): libevent
- * finalizes a freed bufferevent later, in its own loop, and with
- * BEV_OPT_CLOSE_ON_FREE would then free the SSL and close the socket
- * that another thread already runs. tcp_bev_free releases them. */
+ * A TLS connection is an OpenSSL filter over a socket bufferevent (tcp.c's
+ * bev_new, start_tls_after), made without BEV_OPT_CLOSE_ON_FREE: the SSL
+ * belongs to the connection, not to the filter. libevent finalizes a freed
+ * bufferevent later, in its own loop, and would then free an SSL that
+ * another worker already runs; tcp_bev_free releases it. The socket is the
+ * socket bufferevent's, which closes it when freed: a move takes a
+ * duplicate. */
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/bufferevent_ssl.h>
@@ -21,43 +23,23 @@
 #include "net/net.h"
 #include "turnpike/err.h"
 
-/* What a TLS connection's bufferevent leaves behind: freed on the loop's
- * next turn (release_later). */
-struct remains {
-	SSL *ssl;
-	int fd;
-};
-
-static void release_cb(evutil_socket_t unused, short what, void *arg)
+static void release_cb(evutil_socket_t unused, short what, void *ssl)
 {
-	struct remains *r = arg;
 	(void)unused;
 	(void)what;
-
-	SSL_free(r->ssl);
-	if (r->fd >= 0)
-		close(r->fd);
-	free(r);
+	SSL_free(ssl);
 }
 
 /* libevent may be inside this bufferevent's read callback, which goes on
- * using the SSL after ours returns (SSL_pending in its read loop), and
- * takes the socket out of epoll only when the callback unwinds: the SSL
- * and the socket go on the loop's next turn, when neither is in use. */
-static void release_later(struct event_base *base, SSL *ssl, int fd)
+ * using the SSL after ours returns (SSL_pending in its read loop): the SSL
+ * goes on the loop's next turn, when it is not in use. */
+static void release_later(struct event_base *base, SSL *ssl)
 {
 	static const struct timeval now = {0, 0};
-	struct remains *r = malloc(sizeof(*r));
 
-	if (r) {
-		r->ssl = ssl;
-		r->fd = fd;
-		if (event_base_once(base, -1, EV_TIMEOUT, release_cb, r, &now) == 0)
-			return;
-		free(r);
-	}
-	/* No memory for the deferral: leak rather than free what may be in
-	 * use (counted by nothing; a machine out of memory has worse). */
+	/* Without memory for the deferral: leak rather than free what may be
+	 * in use (a machine out of memory has worse). */
+	(void)event_base_once(base, -1, EV_TIMEOUT, release_cb, ssl, &now);
 }
 
 void tcp_bev_free(struct bufferevent *bev)
@@ -65,28 +47,22 @@ void tcp_bev_free(struct bufferevent *bev)
 	struct bufferevent *under;
 	struct event_base *base;
 	SSL *ssl;
-	int fd;
 
 	if (!bev)
 		return;
 	ssl = bufferevent_openssl_get_ssl(bev);
-	if (!ssl) {
-		bufferevent_free(bev); /* a socket bufferevent: closes its fd */
-		return;
-	}
-	/* TLS is a filter on a socket bufferevent (tcp.c's bev_new, and
-	 * behind a PROXY header), which closes the socket when the filter
-	 * lets go of it. */
+	under = ssl ? bufferevent_get_underlying(bev) : NULL;
 	base = bufferevent_get_base(bev);
-	under = bufferevent_get_underlying(bev);
-	fd = under ? -1 : (int)bufferevent_getfd(bev);
+	/* The filter first, then the socket bufferevent under it, which
+	 * closes the socket. */
 	bufferevent_disable(bev, EV_READ | EV_WRITE);
 	bufferevent_free(bev);
 	if (under) {
 		bufferevent_disable(under, EV_READ | EV_WRITE);
 		bufferevent_free(under);
 	}
-	release_later(base, ssl, fd);
+	if (ssl)
+		release_later(base, ssl);
 }
 
 void tcp_move_free(struct tcp_move *mv)
@@ -103,22 +79,19 @@ void tcp_move_free(struct tcp_move *mv)
 	free(mv);
 }
 
-/* Moves what OpenSSL decrypted but libevent has not read yet (it stops at
- * the input's high watermark with the rest of a record in the SSL) into
- * out. Behind a filter it also decrypts the records the socket
- * bufferevent had read: the filter reads no socket, only those bytes. */
-static int ssl_drain(SSL *ssl, bool filter, struct evbuffer *out)
+/* Moves into out what the SSL can still decrypt: what it holds decrypted
+ * but libevent has not read (it stops at the input's high watermark with
+ * the rest of a record in the SSL), and the records the socket bufferevent
+ * had read, which the filter's BIO still has. */
+static int ssl_drain(SSL *ssl, struct evbuffer *out)
 {
 	uint8_t buf[4096];
 	int n;
 
-	while (SSL_pending(ssl) > 0 || filter) {
-		n = SSL_read(ssl, buf, sizeof(buf));
-		if (n <= 0)
-			break; /* wants more bytes, or the client's close_notify */
+	while ((n = SSL_read(ssl, buf, sizeof(buf))) > 0)
 		if (evbuffer_add(out, buf, (size_t)n) != 0)
 			return TP_ENOMEM;
-	}
+	/* n <= 0: it wants more bytes, or the client's close_notify came. */
 	ERR_clear_error();
 	return 0;
 }
@@ -128,7 +101,7 @@ struct tcp_move *tcp_move_take(struct bufferevent *bev, const struct sockaddr_st
 {
 	struct tcp_move *mv = calloc(1, sizeof(*mv));
 	SSL *ssl = bufferevent_openssl_get_ssl(bev);
-	struct bufferevent *under = ssl ? bufferevent_get_underlying(bev) : NULL;
+	struct bufferevent *sock = ssl ? bufferevent_get_underlying(bev) : bev;
 	struct evbuffer *raw;
 
 	if (!mv)
@@ -136,45 +109,40 @@ struct tcp_move *tcp_move_take(struct bufferevent *bev, const struct sockaddr_st
 	mv->peer = *peer;
 	mv->local = *local;
 	mv->in = evbuffer_new();
-	mv->raw_out = under ? evbuffer_new() : NULL;
-	/* The socket bufferevents (TCP, and the one under a TLS filter)
-	 * close their socket when finalized: the move takes a duplicate. */
-	mv->fd = ssl && !under ? (int)bufferevent_getfd(bev)
-			       : dup((int)bufferevent_getfd(under ? under : bev));
-	if (!mv->in || (under && !mv->raw_out) || mv->fd < 0)
+	mv->raw_out = ssl ? evbuffer_new() : NULL;
+	mv->fd = sock ? dup((int)bufferevent_getfd(sock)) : -1;
+	if (!mv->in || (ssl && !mv->raw_out) || mv->fd < 0)
 		goto fail;
 	bufferevent_disable(bev, EV_READ | EV_WRITE);
-	if (under)
-		bufferevent_disable(under, EV_READ | EV_WRITE);
+	if (ssl)
+		bufferevent_disable(sock, EV_READ | EV_WRITE);
 	/* In order: what was read and not handled (the ConnectionBind first),
-	 * then what the SSL holds decrypted. */
+	 * then what the SSL can still decrypt. */
 	if (evbuffer_add_buffer(mv->in, bufferevent_get_input(bev)) != 0 ||
-	    (ssl && ssl_drain(ssl, under != NULL, mv->in) != 0))
+	    (ssl && ssl_drain(ssl, mv->in) != 0))
 		goto fail;
-	if (under) {
+	if (ssl) {
 		/* TLS records the filter wrote that the socket has not sent. */
-		raw = bufferevent_get_output(under);
+		raw = bufferevent_get_output(sock);
 		evbuffer_unfreeze(raw, 1);
 		if (evbuffer_add_buffer(mv->raw_out, raw) != 0)
 			goto fail;
 	}
-	/* From here the bufferevent lets go of the socket and the SSL. */
+	/* From here the bufferevents let go of the SSL and close their copy
+	 * of the socket. */
 	bufferevent_free(bev);
-	if (under)
-		bufferevent_free(under);
+	if (ssl)
+		bufferevent_free(sock);
 	mv->ssl = ssl;
-	mv->filter = under != NULL;
 	return mv;
 fail:
 	/* The connection is not usable any more: the caller closes it. */
-	if (ssl && !under)
-		mv->fd = -1; /* still the bufferevent's */
 	tcp_move_free(mv);
 	return NULL;
 }
 
 /* Puts data in front of what bev reads next: a socket bufferevent keeps
- * its input's end frozen between reads, OpenSSL's does not. */
+ * its input's end frozen between reads, OpenSSL's filter does not. */
 static int input_add(struct bufferevent *bev, struct evbuffer *data, bool frozen)
 {
 	struct evbuffer *in = bufferevent_get_input(bev);
@@ -189,40 +157,28 @@ static int input_add(struct bufferevent *bev, struct evbuffer *data, bool frozen
 
 struct bufferevent *tcp_move_bev(struct event_base *base, struct tcp_move *mv)
 {
-	struct bufferevent *bev = NULL, *under = NULL;
+	struct bufferevent *bev, *sock;
 
-	if (!mv->ssl) {
-		bev = bufferevent_socket_new(base, mv->fd, BEV_OPT_CLOSE_ON_FREE);
-		if (!bev)
-			return NULL;
-		mv->fd = -1;
-	} else if (!mv->filter) {
-		/* The SSL's socket BIO is on mv->fd already. */
-		bev = bufferevent_openssl_socket_new(base, mv->fd, mv->ssl, BUFFEREVENT_SSL_OPEN,
-						     0);
-		if (!bev)
-			return NULL;
-		mv->fd = -1;
-		mv->ssl = NULL;
-	} else {
-		under = bufferevent_socket_new(base, mv->fd, BEV_OPT_CLOSE_ON_FREE);
-		if (!under)
-			return NULL;
-		mv->fd = -1;
-		if (bufferevent_write_buffer(under, mv->raw_out) != 0)
+	sock = bufferevent_socket_new(base, mv->fd, BEV_OPT_CLOSE_ON_FREE);
+	if (!sock)
+		return NULL;
+	mv->fd = -1;
+	bev = sock;
+	if (mv->ssl) {
+		if (bufferevent_write_buffer(sock, mv->raw_out) != 0)
 			goto fail;
 		/* A BIO on the new socket bufferevent replaces the old one. */
-		bev = bufferevent_openssl_filter_new(base, under, mv->ssl, BUFFEREVENT_SSL_OPEN, 0);
+		bev = bufferevent_openssl_filter_new(base, sock, mv->ssl, BUFFEREVENT_SSL_OPEN, 0);
 		if (!bev)
 			goto fail;
 		mv->ssl = NULL;
 	}
-	if (input_add(bev, mv->in, !under && bufferevent_openssl_get_ssl(bev) == NULL) != 0) {
+	if (input_add(bev, mv->in, bev == sock) != 0) {
 		tcp_bev_free(bev);
 		return NULL;
 	}
 	return bev;
 fail:
-	bufferevent_free(under);
+	bufferevent_free(sock);
 	return NULL;
 }
