@@ -102,14 +102,18 @@ no_loss "TLS forward" "$(result relay $tsrv -n 2 -r 100 --tls)"
 syscw() { awk '$1 == "syscw:" { print $2 }' "/proc/$SERVER_PID/io"; }
 tmsgs0=$(mval turnpike_relay_packets_total 'direction="peer_to_client",transport="tls"')
 w0=$(syscw)
+# Flat out, the peer's datagrams can overrun the relay sockets of a slower
+# (sanitizer) build beside other tests: when the window stalls 20 ms the
+# generator writes it off and sends another (CI's ASan pass once lost 37%
+# so, all at the relay sockets). There the window is 64, which the relay
+# sockets' buffers hold through several write-offs, and at most 5% may be
+# lost (1% otherwise).
+least=99 win=512
+sanitizer_build && least=95 win=64
 # shellcheck disable=SC2086
-r=$(result relay $tsrv -n 4 --tls --reverse -C 20000)
+r=$(result relay $tsrv -n 4 --tls --reverse -C 20000 -w $win)
 w1=$(syscw)
 tmsgs=$(($(mval turnpike_relay_packets_total 'direction="peer_to_client",transport="tls"') - tmsgs0))
-# Flat out, the peer's datagrams can overrun the relay socket of a slower
-# (sanitizer) build: a few lost there, at most 5% (1% otherwise).
-least=99
-sanitizer_build && least=95
 check "TLS reverse, flat out: a result line" test -n "$r"
 check "TLS reverse, flat out: at least $least% delivered ($(field received "$r") of $(field sent "$r"))" \
 	test "$(($(field received "$r") * 100))" -ge "$(($(field sent "$r") * least))"

@@ -63,6 +63,8 @@ class FakeRedis:
         self.hold = False
         self.doomed = None   # the connection its thread is to reset
         self.reset_done = threading.Event()
+        self.conns = {}
+        self.transcript = []
         self.key = hashlib.md5(f"{USER}:{REALM}:{PASSWORD}".encode()).hexdigest()
         threading.Thread(target=self.accept, daemon=True).start()
 
@@ -100,10 +102,33 @@ class FakeRedis:
                     if cmd is None:
                         break
                     out = self.answer(c, cmd)
+                    self.note(c, cmd, out)
                     if out:
+                        c.settimeout(None)  # a reply goes whole, or not at all
                         c.sendall(out)
-        except OSError:
+                        c.settimeout(0.01)
+        except OSError as e:
+            self.note(c, [b"(closed: %s)" % str(e).encode()], None)
             return
+        except Exception as e:  # a bug here: said, not a silent thread's end
+            self.note(c, [b"(fake Redis failed: %r)" % e], None)
+            raise
+
+    def note(self, c, cmd, out):
+        """The transcript: every command with its answer (or "held"), by
+        connection, printed when a scenario fails."""
+        with self.lock:
+            n = self.conns.setdefault(id(c), len(self.conns) + 1)
+            line = b" ".join(a[:40] for a in cmd[:3]).decode(errors="replace")
+            self.transcript.append("%.3f conn %d: %s -> %s" % (
+                time.time(), n, line,
+                "held" if out is None and cmd and cmd[0].upper() == b"EVALSHA"
+                else repr(out[:40]) if out else "-"))
+
+    def dump(self):
+        with self.lock:
+            for line in self.transcript[-60:]:
+                print("# " + line)
 
     @staticmethod
     def command(buf):
@@ -283,7 +308,10 @@ def wait_ready(port, log, timeout=10):
     while time.time() < end:
         try:
             with open(log) as f:
-                if f.read().count("connected") >= 3:
+                # All six (userdb and statsdb of the worker, the registry,
+                # the admin, the invalidations, the admin commands): a
+                # scenario starts with nothing else in flight.
+                if f.read().count("connected") >= 6:
                     socket.create_connection(("127.0.0.1", port), 1).close()
                     return True
         except OSError:
@@ -315,6 +343,8 @@ def main():
                 run()
             except (OSError, EOFError, ValueError, RuntimeError) as e:
                 ok(False, f"{name}: the scenario ran to its end ({e!r})")
+                print("# what the fake Redis was asked and answered (last 60):")
+                redis.dump()
             ok(srv.poll() is None, f"{name}: turnpiked is still running")
             time.sleep(0.5)  # the worker reconnects to the fake Redis
     finally:
