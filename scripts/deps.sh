@@ -4,10 +4,11 @@
 
 BUILD_PKGS="build-essential autoconf automake pkg-config libssl-dev libevent-dev
 libhiredis-dev libsrtp2-dev"
-# What the tests drive besides our own code: real clients and servers.
+# What the tests drive besides our own code: real clients and servers (and
+# liburing-dev, for the bench's io_uring probe, bench/uring-probe.c).
 TEST_PKGS="coturn stun-client redis-server clang libclang-rt-14-dev clang-format
 iproute2 procps python3-aioice python3-aiortc curl python3 openssl prometheus chromium nodejs
-util-linux haproxy python3-openssl python3-yaml systemd groff-base nftables"
+util-linux haproxy python3-openssl python3-yaml systemd groff-base nftables liburing-dev"
 # Debian's nodejs comes without npm; a Node.js from elsewhere brings its own
 # (and Debian's npm would fight it).
 command -v npm >/dev/null 2>&1 || TEST_PKGS="$TEST_PKGS npm"
