@@ -52,6 +52,7 @@ timeout 30 turnutils_uclient -t -p "$HP" -e 127.0.0.1 -r "$PEER_PORT" -m 2 -l 10
 uclient_counts "$TMP/uclient.out"
 check "turnutils_uclient over TCP through HAProxy relays ($GOT of $SENT back)" \
 	test "$SENT" -gt 0 -a "$GOT" = "$SENT"
+[ "$SENT" -gt 0 ] && [ "$GOT" = "$SENT" ] || tail -n 15 "$TMP/uclient.out" | sed 's/^/# /'
 n=$(curl -s --max-time 5 "http://127.0.0.1:$HTTP/metrics" |
 	awk '$1 == "turnpike_proxy_headers_total" { print $2 }')
 check "the server took HAProxy's PROXY v2 headers (${n:-0})" test "${n:-0}" -ge 1
@@ -62,6 +63,7 @@ timeout 30 turnutils_uclient -t -S -p "$HPS" -e 127.0.0.1 -r "$PEER_PORT" -m 2 -
 uclient_counts "$TMP/uclient-tls.out"
 check "turnutils_uclient over TLS through HAProxy relays ($GOT of $SENT back)" \
 	test "$SENT" -gt 0 -a "$GOT" = "$SENT"
+[ "$SENT" -gt 0 ] && [ "$GOT" = "$SENT" ] || tail -n 15 "$TMP/uclient-tls.out" | sed 's/^/# /'
 sleep 0.5
 check "the server outlives the TLS connections' close" kill -0 "$SERVER_PID"
 check "... and stops cleanly" stop_server "$SERVER_PID"
