@@ -205,15 +205,16 @@ distance(const char *a, const char *b, size_t limit)
 	return row[lb];
 }
 
-/* How far name (of length la) is from cand, or limit when as far or
- * farther: the lengths alone rule most candidates out before distance(). */
-static size_t how_near(const char *name, size_t la, const char *cand, size_t limit)
+/* cand becomes the suggestion when it is nearer name than the best so far
+ * (distance() rules most out by their lengths alone). */
+static void consider(const char *name, const char *cand, const char **best, size_t *bestd)
 {
-	size_t lb = strlen(cand);
+	size_t d = distance(name, cand, *bestd);
 
-	if ((la > lb ? la - lb : lb - la) >= limit)
-		return limit;
-	return distance(name, cand, limit);
+	if (d < *bestd) {
+		*bestd = d;
+		*best = cand;
+	}
 }
 
 const char *conf_suggest(const char *name)
@@ -222,19 +223,9 @@ const char *conf_suggest(const char *name)
 	size_t la = strlen(name), bestd = la <= 4 ? 1 : la <= 8 ? 2 : 3;
 
 	bestd++; /* a name within bestd - 1 edits is suggested */
-	for (const struct conf_opt *o = conf_schema; o->name; o++) {
-		size_t d = how_near(name, la, o->name, bestd);
-		if (d < bestd) {
-			bestd = d;
-			best = o->name;
-		}
-	}
-	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
-		size_t d = how_near(name, la, keys[i].name, bestd);
-		if (d < bestd) {
-			bestd = d;
-			best = keys[i].name;
-		}
-	}
+	for (const struct conf_opt *o = conf_schema; o->name; o++)
+		consider(name, o->name, &best, &bestd);
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+		consider(name, keys[i].name, &best, &bestd);
 	return best;
 }
